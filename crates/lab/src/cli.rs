@@ -1,0 +1,175 @@
+//! Sync entry points for the `datalyptica` binary; each builds its own tokio runtime.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+use crate::drill::{self, Fault};
+use crate::lab::{self, Lab};
+use crate::settings::LabSettings;
+use crate::topology::Component;
+
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    /// Lab directory (data, configs, logs, pid files). Default: the settings' dir (`./lab`).
+    #[arg(long, global = true)]
+    pub dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum LabCommand {
+    /// Start the servers and wait until every cluster is healthy.
+    Up {
+        /// Components to start (default: all). PostgreSQL brings etcd along (its DCS).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<Component>,
+    },
+    /// Show processes and cluster health; exit 1 when something is down.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop every process the lab started (by pid file), also after a crash, and wait for ports.
+    Down {
+        /// Also delete the lab's data.
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DrillArgs {
+    /// Component whose primary / leader is hit.
+    pub component: Component,
+    /// Where to drill; only the local lab exists so far.
+    #[arg(long, default_value = "lab")]
+    pub target: String,
+    #[arg(long, value_enum, default_value_t = Fault::KillPrimary)]
+    pub fault: Fault,
+    #[arg(long, default_value_t = 3)]
+    pub trials: u32,
+    /// Seconds a `freeze-primary` / `partition-primary` fault lasts.
+    #[arg(long, default_value_t = 8)]
+    pub fault_secs: u64,
+    /// Lab directory. Default: the settings' dir (`./lab`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Start the lab first when it is not running.
+    #[arg(long)]
+    pub up: bool,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Directory for the SVG timelines and the Markdown report (default: <lab dir>/reports).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+pub fn run_lab(args: LabArgs, mut settings: LabSettings) -> Result<ExitCode> {
+    if let Some(d) = args.dir {
+        settings.dir = d;
+    }
+    let lab = Lab::open(settings)?;
+    let rt = runtime()?;
+    match args.command {
+        LabCommand::Up { only } => {
+            let comps = if only.is_empty() {
+                Component::ALL.to_vec()
+            } else {
+                only
+            };
+            let started = std::time::Instant::now();
+            if let Err(e) = rt.block_on(lab.up(&comps)) {
+                eprintln!(
+                    "lab up failed: {e:#}\nprocesses are left running for inspection; `lab down` stops them"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            println!(
+                "lab up in {:.1} s, dir {}",
+                started.elapsed().as_secs_f64(),
+                lab.dir.display()
+            );
+            for (c, e) in lab::endpoints() {
+                if comps.contains(&c)
+                    || (c == Component::Etcd && comps.contains(&Component::Postgresql))
+                {
+                    println!("  {c:<10} {e}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Status { json } => {
+            let st = rt.block_on(crate::report::lab_status(&lab));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                print!("{}", crate::report::lab_status_text(&st));
+            }
+            Ok(if st.healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        LabCommand::Down { purge } => {
+            for n in lab.down()? {
+                println!("{n}");
+            }
+            if purge {
+                lab.purge()?;
+            }
+            println!("lab down{}", if purge { " (data purged)" } else { "" });
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn run_drill(args: DrillArgs, mut settings: LabSettings) -> Result<ExitCode> {
+    if args.target != "lab" {
+        anyhow::bail!(
+            "--target {}: only the local lab (`lab`) can be drilled so far",
+            args.target
+        );
+    }
+    if let Some(d) = &args.dir {
+        settings.dir = d.clone();
+    }
+    let lab = Lab::open(settings)?;
+    let rt = runtime()?;
+    let out = args.out.clone().unwrap_or_else(|| lab.dir.join("reports"));
+    let opts = drill::DrillOptions {
+        component: args.component,
+        fault: args.fault,
+        trials: args.trials.max(1),
+        fault_secs: args.fault_secs,
+        start_lab: args.up,
+        quiet: args.json,
+    };
+    let summary = rt.block_on(drill::run(&lab, &opts))?;
+    let files = crate::report::write_files(&summary, &out)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", crate::report::summary_table(&summary));
+        for f in files {
+            println!("wrote {}", f.display());
+        }
+    }
+    Ok(if summary.slo_met() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,410 @@
+//! The lab: start, inspect and stop the server processes of every component.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::Signal;
+use serde::Serialize;
+
+use crate::health::{self, wait_until};
+use crate::procs::{self, PidRecord};
+use crate::render;
+use crate::settings::LabSettings;
+use crate::topology::*;
+
+pub struct Lab {
+    pub dir: PathBuf,
+    pub settings: LabSettings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcStatus {
+    pub name: String,
+    pub pid: Option<i32>,
+    /// `running`, `crashed` (pid file but no process) or `stopped`.
+    pub state: &'static str,
+}
+
+impl Lab {
+    /// Opens (and creates) the lab directory; the path is made absolute because the servers get it
+    /// in their configs and run with other working directories.
+    pub fn open(settings: LabSettings) -> Result<Lab> {
+        settings.validate()?;
+        let dir = &settings.dir;
+        fs::create_dir_all(dir).with_context(|| format!("creating lab dir {}", dir.display()))?;
+        let dir = fs::canonicalize(dir)?;
+        Ok(Lab { dir, settings })
+    }
+
+    pub fn pid(&self, p: Proc) -> Option<PidRecord> {
+        procs::read_pid_file(&p.pid_file(&self.dir)).filter(|r| procs::alive(*r))
+    }
+
+    pub fn is_running(&self, p: Proc) -> bool {
+        self.pid(p).is_some()
+    }
+
+    fn pg_data(&self, idx: usize) -> PathBuf {
+        Proc::new(ProcKind::Patroni, idx)
+            .dir(&self.dir)
+            .join("data")
+    }
+
+    /// Every process of one node: the server, and for PostgreSQL also the postmaster, which
+    /// Patroni detaches from itself, and all their children.
+    pub fn node_pids(&self, p: Proc) -> Vec<i32> {
+        let mut roots: Vec<i32> = self.pid(p).map(|r| r.pid).into_iter().collect();
+        if p.kind == ProcKind::Patroni
+            && let Some(pm) = procs::postmaster(&self.pg_data(p.idx))
+        {
+            roots.push(pm.pid);
+        }
+        let mut all = roots.clone();
+        all.extend(procs::descendants(&roots));
+        all
+    }
+
+    pub fn signal_node(&self, p: Proc, sig: Signal) -> Vec<PidRecord> {
+        let pids = self.node_pids(p);
+        let recs: Vec<PidRecord> = pids.iter().filter_map(|&p| procs::record(p)).collect();
+        procs::signal_all(&pids, sig);
+        recs
+    }
+
+    fn ensure_traversable(&self) -> Result<()> {
+        // PostgreSQL runs as `postgres` and must reach its data dir through every ancestor.
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o755))?;
+        for a in self.dir.ancestors().skip(1) {
+            let mode = fs::metadata(a)?.permissions().mode();
+            if mode & 0o001 == 0 {
+                bail!(
+                    "{} (mode {:o}) is not traversable by user postgres; put the lab dir elsewhere (--dir)",
+                    a.display(),
+                    mode & 0o7777
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts one process, after its ports are free. Config files Sentinel rewrites are kept.
+    pub fn start(&self, p: Proc) -> Result<PidRecord> {
+        if let Some(r) = self.pid(p) {
+            return Ok(r);
+        }
+        let ports: Vec<_> = p.kind.ports().iter().map(|&port| p.addr(port)).collect();
+        procs::wait_ports_free(&ports, Duration::from_secs(15))
+            .with_context(|| format!("cannot start {}", p.name()))?;
+        let dir = p.dir(&self.dir);
+        fs::create_dir_all(&dir)?;
+        fs::create_dir_all(self.dir.join("run"))?;
+        fs::create_dir_all(self.dir.join("log"))?;
+        let s = &self.settings;
+        let mut cmd = match p.kind {
+            ProcKind::Etcd => {
+                let existing = dir.join("data").join("member").exists();
+                let mut c = Command::new(ETCD_BIN);
+                c.args(render::etcd_args(&s.etcd, &self.dir, p.idx, existing));
+                c
+            }
+            ProcKind::Patroni => {
+                self.ensure_traversable()?;
+                let yml = dir.join("patroni.yml");
+                fs::write(&yml, render::patroni_yml(&s.postgres, &self.dir, p.idx))?;
+                fs::create_dir_all(dir.join("run"))?;
+                let mut c = if nix::unistd::geteuid().is_root() {
+                    let user = nix::unistd::User::from_name("postgres")?.context(
+                        "user postgres missing: install postgresql-15 (.ci/install-lab.sh)",
+                    )?;
+                    for d in [dir.clone(), dir.join("run")] {
+                        nix::unistd::chown(&d, Some(user.uid), Some(user.gid))?;
+                    }
+                    // setpriv execs, so the PID we record is Patroni's own (runuser would fork).
+                    let mut c = Command::new("setpriv");
+                    c.args([
+                        "--reuid=postgres",
+                        "--regid=postgres",
+                        "--init-groups",
+                        "--",
+                    ]);
+                    c.arg(patroni_bin());
+                    c.env("HOME", &user.dir)
+                        .env("USER", "postgres")
+                        .env("LOGNAME", "postgres");
+                    c
+                } else {
+                    Command::new(patroni_bin())
+                };
+                c.arg(&yml)
+                    .env("PYTHONUNBUFFERED", "1")
+                    .env("LC_ALL", "C.UTF-8");
+                c.current_dir(&dir);
+                c
+            }
+            ProcKind::Redis => {
+                let conf = dir.join("redis.conf");
+                if !conf.exists() {
+                    fs::write(&conf, render::redis_conf(&s.redis, &self.dir, p.idx))?;
+                }
+                let mut c = Command::new(REDIS_BIN);
+                c.arg(&conf);
+                c
+            }
+            ProcKind::Sentinel => {
+                let conf = dir.join("sentinel.conf");
+                if !conf.exists() {
+                    fs::write(&conf, render::sentinel_conf(&s.redis, &self.dir, p.idx))?;
+                }
+                let mut c = Command::new(SENTINEL_BIN);
+                c.arg(&conf);
+                c
+            }
+        };
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p.log_file(&self.dir))?;
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // Own process group: a node can be signalled as a whole and is not hit by the CLI's Ctrl-C.
+        cmd.process_group(0);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("spawning {}", p.name()))?;
+        let pid = i32::try_from(child.id())?;
+        let rec = procs::record(pid).with_context(|| {
+            format!(
+                "{} exited at once; see {}",
+                p.name(),
+                p.log_file(&self.dir).display()
+            )
+        })?;
+        procs::write_pid_file(&p.pid_file(&self.dir), rec)?;
+        Ok(rec)
+    }
+
+    pub fn status_procs(&self) -> Vec<ProcStatus> {
+        let mut out = Vec::new();
+        for c in Component::ALL {
+            for p in Proc::all(c) {
+                let file = procs::read_pid_file(&p.pid_file(&self.dir));
+                let (pid, state) = match file {
+                    Some(r) if procs::alive(r) => (Some(r.pid), "running"),
+                    Some(r) => (Some(r.pid), "crashed"),
+                    None => (None, "stopped"),
+                };
+                out.push(ProcStatus {
+                    name: p.name(),
+                    pid,
+                    state,
+                });
+            }
+        }
+        out
+    }
+
+    /// Stops one node: SIGTERM (Patroni then shuts PostgreSQL down cleanly), SIGKILL after `grace`.
+    pub fn stop_node(&self, p: Proc, grace: Duration) -> Result<()> {
+        let recs = self.signal_node(p, Signal::SIGTERM);
+        if !procs::wait_gone(&recs, grace) {
+            let more = self.signal_node(p, Signal::SIGKILL);
+            procs::signal_all(
+                &recs.iter().map(|r| r.pid).collect::<Vec<_>>(),
+                Signal::SIGKILL,
+            );
+            let mut all = recs.clone();
+            all.extend(more);
+            if !procs::wait_gone(&all, Duration::from_secs(10)) {
+                bail!("{}: processes survive SIGKILL", p.name());
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops everything the lab started (also a crashed, half-running lab) and waits for the
+    /// ports to free. Patroni goes first so it can still talk to etcd while shutting down.
+    pub fn down(&self) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
+        let order = [
+            ProcKind::Patroni,
+            ProcKind::Sentinel,
+            ProcKind::Redis,
+            ProcKind::Etcd,
+        ];
+        for kinds in [&order[..3], &order[3..]] {
+            let mut recs = Vec::new();
+            for &k in kinds {
+                for i in 0..NODES {
+                    let p = Proc::new(k, i);
+                    if let Some(r) = procs::read_pid_file(&p.pid_file(&self.dir))
+                        && !procs::alive(r)
+                    {
+                        notes.push(format!(
+                            "{}: pid {} had died (crashed lab)",
+                            p.name(),
+                            r.pid
+                        ));
+                    }
+                    let r = self.signal_node(p, Signal::SIGTERM);
+                    if !r.is_empty() {
+                        notes.push(format!("{}: stopping {} process(es)", p.name(), r.len()));
+                    }
+                    recs.extend(r);
+                }
+            }
+            if !procs::wait_gone(&recs, Duration::from_secs(20)) {
+                let left: Vec<i32> = recs
+                    .iter()
+                    .filter(|r| procs::alive(**r))
+                    .map(|r| r.pid)
+                    .collect();
+                notes.push(format!("SIGKILL to {left:?} after 20 s"));
+                procs::signal_all(&left, Signal::SIGKILL);
+                if !procs::wait_gone(&recs, Duration::from_secs(10)) {
+                    bail!("processes {left:?} survive SIGKILL");
+                }
+            }
+        }
+        let mut ports = Vec::new();
+        for c in Component::ALL {
+            for p in Proc::all(c) {
+                ports.extend(p.kind.ports().iter().map(|&port| p.addr(port)));
+                let _ = fs::remove_file(p.pid_file(&self.dir));
+            }
+        }
+        procs::wait_ports_free(&ports, Duration::from_secs(30))?;
+        Ok(notes)
+    }
+
+    /// Removes the lab's data after `down`; refuses a directory that does not look like a lab.
+    pub fn purge(&self) -> Result<()> {
+        for c in Component::ALL {
+            for p in Proc::all(c) {
+                let d = p.dir(&self.dir);
+                if d.exists() {
+                    fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
+                }
+            }
+        }
+        for d in ["run", "log"] {
+            let d = self.dir.join(d);
+            if d.exists() {
+                fs::remove_dir_all(d)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn wait_healthy(&self, c: Component, timeout: Duration) -> Result<()> {
+        match c {
+            Component::Etcd => {
+                wait_until("etcd", timeout, || async {
+                    Ok(health::etcd_view().await.healthy())
+                })
+                .await
+            }
+            Component::Postgresql => {
+                let sync = self.settings.postgres.synchronous_mode;
+                wait_until("postgresql", timeout, || async {
+                    Ok(health::pg_view().await?.healthy(sync))
+                })
+                .await
+            }
+            Component::Redis => {
+                wait_until("redis", timeout, || async {
+                    Ok(health::redis_view().await.healthy())
+                })
+                .await
+            }
+        }
+    }
+
+    /// Starts the components (PostgreSQL needs etcd, so etcd is always included with it) and waits
+    /// until each is healthy.
+    pub async fn up(&self, components: &[Component]) -> Result<()> {
+        let mut comps: Vec<Component> = components.to_vec();
+        if comps.contains(&Component::Postgresql) && !comps.contains(&Component::Etcd) {
+            comps.push(Component::Etcd);
+        }
+        comps.sort();
+        comps.dedup();
+        let missing = missing_binaries(&comps);
+        if !missing.is_empty() {
+            bail!("missing binaries {missing:?}: run `bash .ci/install-lab.sh`");
+        }
+        for &c in &comps {
+            if c != Component::Postgresql {
+                for p in Proc::all(c) {
+                    self.start(p)?;
+                }
+            }
+        }
+        if comps.contains(&Component::Etcd) {
+            self.wait_healthy(Component::Etcd, Duration::from_secs(30))
+                .await?;
+        }
+        if comps.contains(&Component::Postgresql) {
+            for p in Proc::all(Component::Postgresql) {
+                self.start(p)?;
+            }
+        }
+        if comps.contains(&Component::Redis) {
+            self.wait_healthy(Component::Redis, Duration::from_secs(30))
+                .await?;
+        }
+        if comps.contains(&Component::Postgresql) {
+            self.wait_healthy(Component::Postgresql, Duration::from_secs(180))
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub fn log_tail(&self, p: Proc, lines: usize) -> String {
+        let text = fs::read_to_string(p.log_file(&self.dir)).unwrap_or_default();
+        let v: Vec<&str> = text.lines().collect();
+        v[v.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+pub fn endpoints() -> Vec<(Component, String)> {
+    let join = |kind: ProcKind, port: u16| {
+        (0..NODES)
+            .map(|i| Proc::new(kind, i).addr(port).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    vec![
+        (
+            Component::Etcd,
+            format!("http://{{{}}}", join(ProcKind::Etcd, ETCD_CLIENT_PORT)),
+        ),
+        (
+            Component::Postgresql,
+            format!(
+                "host={} port={PG_PORT} user=postgres target_session_attrs=read-write (Patroni REST {})",
+                (0..NODES)
+                    .map(|i| Proc::new(ProcKind::Patroni, i).ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                join(ProcKind::Patroni, PATRONI_PORT)
+            ),
+        ),
+        (
+            Component::Redis,
+            format!(
+                "sentinels {} master name {REDIS_MASTER_NAME}",
+                join(ProcKind::Sentinel, SENTINEL_PORT)
+            ),
+        ),
+    ]
+}
+
+pub fn is_lab_dir(dir: &Path) -> bool {
+    dir.join("run").is_dir()
+}
