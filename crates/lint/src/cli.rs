@@ -1,0 +1,195 @@
+//! The edge: argument parsing, reading files/dirs/stdin, writing the report, exit codes.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::config::{CONFIG_FILE, Config};
+use crate::{Severity, Source, lint_sources, output, rules};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    /// Always exit 0 unless the input is unusable.
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
+/// Lint Kubernetes/OpenShift manifests for HA, security and storage problems.
+///
+/// Exit status: 0 clean, 1 findings at or above --fail-on, 2 unusable input.
+#[derive(Debug, Clone, Args)]
+pub struct LintArgs {
+    /// Files or directories (searched recursively for *.yaml / *.yml); `-` reads stdin.
+    #[arg(value_name = "PATH", required_unless_present_any = ["explain", "list_rules"])]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Lowest severity that makes the run fail (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Config file (default: ./.datalyptica-lint.yaml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print a rule's rationale and an example, then exit.
+    #[arg(long, value_name = "ID")]
+    pub explain: Option<String>,
+    /// List all rules, then exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Never colour the human output (it is coloured only on a terminal anyway).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("datalyptica lint: {msg}");
+    ExitCode::from(2)
+}
+
+fn is_manifest(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        && p.file_name().and_then(|n| n.to_str()) != Some(CONFIG_FILE)
+}
+
+/// Read every input; any unreadable path is unusable input.
+pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("reading stdin: {e}"))?;
+            out.push(Source::new("-", String::from_utf8_lossy(&buf).into_owned()));
+            continue;
+        }
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if meta.is_dir() {
+            let walker = walkdir::WalkDir::new(p)
+                .sort_by_file_name()
+                .into_iter()
+                // Skip .git and other hidden directories below the given root.
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
+            for e in walker {
+                let e = e.map_err(|e| format!("{}: {e}", p.display()))?;
+                if e.file_type().is_file() && is_manifest(e.path()) {
+                    out.push(read(e.path())?);
+                }
+            }
+        } else {
+            out.push(read(p)?);
+        }
+    }
+    Ok(out)
+}
+
+fn read(p: &Path) -> Result<Source, String> {
+    let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    // Invalid UTF-8 is a finding of the file (the parser reports it), not a reason to stop.
+    Ok(Source::new(p, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+pub fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from(CONFIG_FILE);
+            if !p.is_file() {
+                return Ok(Config::default());
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Config::from_yaml(&text).map_err(|e| format!("{}:{e}", path.display()))
+}
+
+pub fn run_lint(args: LintArgs) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    if args.list_rules {
+        let _ = stdout.write_all(output::list_rules().as_bytes());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(id) = &args.explain {
+        return match rules::rule(id) {
+            Some(r) => {
+                let _ = stdout.write_all(output::explain(r).as_bytes());
+                ExitCode::SUCCESS
+            }
+            None => usage_error(format!("unknown rule id `{id}` (see --list-rules)")),
+        };
+    }
+    let config = match load_config(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(format!("invalid config: {e}")),
+    };
+    if args.paths.is_empty() {
+        return usage_error("no PATH given");
+    }
+    let sources = match collect_sources(&args.paths) {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let report = lint_sources(&sources, &config);
+    let threshold = args.fail_on.threshold();
+    let text = match args.format {
+        Format::Human => {
+            let color = !args.no_color
+                && std::env::var_os("NO_COLOR").is_none()
+                && std::io::stdout().is_terminal();
+            output::human(&report, &sources, color)
+        }
+        Format::Json => pretty(&output::json(&report)),
+        Format::Sarif => pretty(&output::sarif(&report)),
+        Format::Junit => {
+            let files: Vec<&Path> = sources.iter().map(|s| s.path.as_path()).collect();
+            output::junit(&report, &files, threshold)
+        }
+    };
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A closed pipe (e.g. `| head`) is not a lint result.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("datalyptica lint: writing output: {e}");
+        }
+    }
+    if report.fails(threshold) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}

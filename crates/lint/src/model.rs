@@ -1,0 +1,278 @@
+//! Objects of the tree and the cross-object indexes rules need.
+
+use std::collections::HashMap;
+
+use datalyptica_yaml::{Document, escape_segment};
+use serde_json::{Map, Value};
+
+pub(crate) const WAIVE_ANNOTATION: &str = "lint.datalyptica.io/waive";
+
+/// One Kubernetes object: a document, or an item of a `List`.
+pub(crate) struct Obj<'a> {
+    pub src: usize,
+    pub doc: &'a Document,
+    /// Pointer of the object inside its document (`""`, or `/items/N` in a `List`).
+    pub base: String,
+    pub value: &'a Value,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub namespace: Option<&'a str>,
+}
+
+impl<'a> Obj<'a> {
+    pub fn get(&self, path: &[&str]) -> Option<&'a Value> {
+        get(self.value, path)
+    }
+
+    /// Namespace used to relate objects; objects without one share the unnamed namespace.
+    pub fn ns(&self) -> &'a str {
+        self.namespace.unwrap_or("")
+    }
+
+    pub fn object_ref(&self) -> crate::ObjectRef {
+        crate::ObjectRef {
+            kind: self.kind.to_string(),
+            namespace: self.namespace.map(str::to_string),
+            name: self.name.to_string(),
+        }
+    }
+
+    pub fn labels(&self) -> Option<&'a Map<String, Value>> {
+        self.get(&["metadata", "labels"]).and_then(Value::as_object)
+    }
+}
+
+pub(crate) fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for p in path {
+        cur = match cur {
+            Value::Object(m) => m.get(*p)?,
+            Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Build a JSON pointer from segments, escaping keys such as `kubernetes.io/hostname`.
+pub(crate) fn ptr(base: &str, segs: &[&str]) -> String {
+    let mut s = base.to_string();
+    for seg in segs {
+        s.push('/');
+        s.push_str(&escape_segment(seg));
+    }
+    s
+}
+
+/// Integers written as numbers or numeric strings (Kafka configs, Sentinel quorum).
+pub(crate) fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(crate) fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" => Some(true),
+            "false" | "off" | "no" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An int-or-string budget value resolved against a replica count; percentages round up,
+/// as the disruption controller does.
+pub(crate) fn scaled(v: &Value, n: i64) -> Option<i64> {
+    match v {
+        Value::Number(x) => x.as_i64(),
+        Value::String(s) => {
+            let s = s.trim();
+            if let Some(p) = s.strip_suffix('%') {
+                let p: i64 = p.trim().parse().ok()?;
+                Some((n * p + 99) / 100)
+            } else {
+                s.parse().ok()
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `metav1.LabelSelector` semantics; an empty selector matches everything.
+pub(crate) fn selector_matches(sel: &Value, labels: Option<&Map<String, Value>>) -> bool {
+    let empty = Map::new();
+    let labels = labels.unwrap_or(&empty);
+    let Value::Object(sel) = sel else {
+        return false;
+    };
+    if let Some(Value::Object(ml)) = sel.get("matchLabels") {
+        for (k, v) in ml {
+            if labels.get(k) != Some(v) {
+                return false;
+            }
+        }
+    }
+    if let Some(Value::Array(exprs)) = sel.get("matchExpressions") {
+        for e in exprs {
+            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+            let op = e.get("operator").and_then(Value::as_str).unwrap_or("");
+            let values: Vec<&str> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let have = labels.get(key).and_then(Value::as_str);
+            let ok = match op {
+                "In" => have.is_some_and(|h| values.contains(&h)),
+                "NotIn" => have.is_none_or(|h| !values.contains(&h)),
+                "Exists" => have.is_some(),
+                "DoesNotExist" => have.is_none(),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+pub(crate) fn selector_is_empty(sel: Option<&Value>) -> bool {
+    match sel {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(m)) => {
+            let empty = |k: &str| match m.get(k) {
+                None | Some(Value::Null) => true,
+                Some(Value::Object(o)) => o.is_empty(),
+                Some(Value::Array(a)) => a.is_empty(),
+                _ => false,
+            };
+            empty("matchLabels") && empty("matchExpressions")
+        }
+        _ => false,
+    }
+}
+
+/// Kinds whose pods a controller keeps at `spec.replicas`.
+pub(crate) const REPLICATED_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "DeploymentConfig",
+];
+
+/// A pod spec inside a workload.
+pub(crate) struct PodSpec<'a> {
+    pub spec: &'a Value,
+    /// Pointer to the pod spec (relative to the object).
+    pub ptr: &'static str,
+    pub labels: Option<&'a Map<String, Value>>,
+}
+
+pub(crate) fn pod_spec<'a>(o: &Obj<'a>) -> Option<PodSpec<'a>> {
+    let (path, ptr, labels): (&[&str], &'static str, &[&str]) = match o.kind {
+        "Pod" => (&["spec"], "/spec", &["metadata", "labels"]),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController"
+        | "DeploymentConfig" => (
+            &["spec", "template", "spec"],
+            "/spec/template/spec",
+            &["spec", "template", "metadata", "labels"],
+        ),
+        "CronJob" => (
+            &["spec", "jobTemplate", "spec", "template", "spec"],
+            "/spec/jobTemplate/spec/template/spec",
+            &[
+                "spec",
+                "jobTemplate",
+                "spec",
+                "template",
+                "metadata",
+                "labels",
+            ],
+        ),
+        _ => return None,
+    };
+    let spec = o.get(path).filter(|v| v.is_object())?;
+    Some(PodSpec {
+        spec,
+        ptr,
+        labels: o.get(labels).and_then(Value::as_object),
+    })
+}
+
+/// Every container of a pod spec with its pointer (relative to the object) and whether it is
+/// a long-running (regular) container.
+pub(crate) fn containers<'a>(ps: &PodSpec<'a>) -> Vec<(String, &'a Value, bool)> {
+    let mut out = Vec::new();
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        if let Some(Value::Array(cs)) = ps.spec.get(list) {
+            for (i, c) in cs.iter().enumerate() {
+                if c.is_object() {
+                    out.push((format!("{}/{list}/{i}", ps.ptr), c, list == "containers"));
+                }
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn container_name(c: &Value) -> &str {
+    c.get("name").and_then(Value::as_str).unwrap_or("?")
+}
+
+/// Cross-object lookups, built once per run.
+pub(crate) struct Index<'a> {
+    by_ns_kind: HashMap<(&'a str, &'a str), Vec<usize>>,
+    hpa_min: HashMap<(&'a str, &'a str, &'a str), (i64, usize)>,
+}
+
+impl<'a> Index<'a> {
+    pub fn build(objs: &[Obj<'a>]) -> Self {
+        let mut by_ns_kind: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let mut hpa_min = HashMap::new();
+        for (i, o) in objs.iter().enumerate() {
+            by_ns_kind.entry((o.ns(), o.kind)).or_default().push(i);
+            if o.kind == "HorizontalPodAutoscaler" {
+                let kind = o
+                    .get(&["spec", "scaleTargetRef", "kind"])
+                    .and_then(Value::as_str);
+                let name = o
+                    .get(&["spec", "scaleTargetRef", "name"])
+                    .and_then(Value::as_str);
+                if let (Some(k), Some(n)) = (kind, name) {
+                    let min = o
+                        .get(&["spec", "minReplicas"])
+                        .and_then(as_int)
+                        .unwrap_or(1);
+                    hpa_min.insert((o.ns(), k, n), (min, i));
+                }
+            }
+        }
+        Index {
+            by_ns_kind,
+            hpa_min,
+        }
+    }
+
+    pub fn of_kind(&self, ns: &'a str, kind: &'a str) -> &[usize] {
+        self.by_ns_kind
+            .get(&(ns, kind))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn hpa_min(&self, o: &Obj<'a>) -> Option<i64> {
+        self.hpa_min.get(&(o.ns(), o.kind, o.name)).map(|x| x.0)
+    }
+}

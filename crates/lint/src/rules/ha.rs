@@ -1,0 +1,558 @@
+//! HA rules for plain workloads and PodDisruptionBudgets.
+
+use serde_json::{Map, Value};
+
+use super::{Ctx, Hit};
+use crate::model::{
+    Obj, REPLICATED_KINDS, as_int, container_name, containers, get, pod_spec, scaled,
+    selector_matches,
+};
+
+const HOSTNAME: &str = "kubernetes.io/hostname";
+const ZONE: &str = "topology.kubernetes.io/zone";
+
+/// Effective replica count of a replicated workload (an HPA's minReplicas wins).
+pub(crate) fn workload_replicas(ctx: &Ctx, o: &Obj) -> Option<(i64, String)> {
+    if !REPLICATED_KINDS.contains(&o.kind) {
+        return None;
+    }
+    if let Some(min) = ctx.index.hpa_min(o) {
+        return Some((min, "/spec/replicas".into()));
+    }
+    let n = o.get(&["spec", "replicas"]).and_then(as_int).unwrap_or(1);
+    Some((n, "/spec/replicas".into()))
+}
+
+/// Consensus-based sets, detected by name, common labels or image (any tree, not only ours).
+pub(crate) fn quorum_component(o: &Obj) -> Option<&'static str> {
+    if o.kind != "StatefulSet" {
+        return None;
+    }
+    let mut words: Vec<&str> = vec![o.name];
+    if let Some(l) = o.labels() {
+        for k in [
+            "app",
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/component",
+        ] {
+            if let Some(v) = l.get(k).and_then(Value::as_str) {
+                words.push(v);
+            }
+        }
+    }
+    if let Some(ps) = pod_spec(o) {
+        for (_, c, _) in containers(&ps) {
+            if let Some(img) = c.get("image").and_then(Value::as_str) {
+                // Only the repository name, not registry or tag.
+                let repo = img.split(['@', ':']).next().unwrap_or(img);
+                words.push(repo.rsplit('/').next().unwrap_or(repo));
+            }
+        }
+    }
+    for w in words {
+        let w = w.to_ascii_lowercase();
+        for (needle, what) in [
+            ("etcd", "etcd"),
+            ("zookeeper", "ZooKeeper"),
+            ("clickhouse-keeper", "ClickHouse Keeper"),
+            ("sentinel", "Redis Sentinel"),
+        ] {
+            if w.contains(needle) {
+                return Some(what);
+            }
+        }
+    }
+    None
+}
+
+pub(crate) fn replicas(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    if quorum_component(o).is_some() {
+        return;
+    }
+    if let Some((n, p)) = workload_replicas(ctx, o)
+        && (1..2).contains(&n)
+    {
+        out.push(Hit {
+            obj: i,
+            pointer: p,
+            message: format!("{} runs {n} replica; HA needs at least 2", o.kind),
+        });
+    }
+    if o.kind == "RedisReplication" {
+        let n = o
+            .get(&["spec", "clusterSize"])
+            .and_then(as_int)
+            .unwrap_or(1);
+        if n < 2 {
+            out.push(Hit {
+                obj: i,
+                pointer: "/spec/clusterSize".into(),
+                message: format!("RedisReplication has clusterSize {n}; a replica to fail over to needs at least 2"),
+            });
+        }
+    }
+}
+
+fn quorum_msg(what: &str, n: i64) -> String {
+    if n < 3 {
+        format!("{what} quorum set has {n} member(s); it tolerates no failure: use 3 or 5")
+    } else {
+        format!(
+            "{what} quorum set has an even size {n}; it tolerates no more failures than {}: use {} or {}",
+            n - 1,
+            n - 1,
+            n + 1
+        )
+    }
+}
+
+fn bad_quorum(n: i64) -> bool {
+    n != 0 && (n < 3 || n % 2 == 0)
+}
+
+pub(crate) fn quorum_size(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let mut push = |pointer: String, what: &str, n: i64| {
+        if bad_quorum(n) {
+            out.push(Hit {
+                obj: i,
+                pointer,
+                message: quorum_msg(what, n),
+            });
+        }
+    };
+    if let Some(what) = quorum_component(o) {
+        if let Some((n, p)) = workload_replicas(ctx, o) {
+            push(p, what, n);
+        }
+        return;
+    }
+    match o.kind {
+        "RedisSentinel" => {
+            let n = o
+                .get(&["spec", "clusterSize"])
+                .and_then(as_int)
+                .unwrap_or(3);
+            push("/spec/clusterSize".into(), "Redis Sentinel", n);
+        }
+        "EtcdCluster" => {
+            let n = o.get(&["spec", "size"]).and_then(as_int).unwrap_or(1);
+            push("/spec/size".into(), "etcd", n);
+        }
+        "ClickHouseKeeperInstallation" => {
+            let clusters = o
+                .get(&["spec", "configuration", "clusters"])
+                .and_then(Value::as_array);
+            for (ci, c) in clusters.into_iter().flatten().enumerate() {
+                let n = get(c, &["layout", "replicasCount"])
+                    .and_then(as_int)
+                    .or_else(|| {
+                        get(c, &["layout", "replicas"])
+                            .and_then(Value::as_array)
+                            .map(|a| a.len() as i64)
+                    })
+                    .unwrap_or(1);
+                push(
+                    format!("/spec/configuration/clusters/{ci}/layout/replicasCount"),
+                    "ClickHouse Keeper",
+                    n,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A group of identical pods: a workload's template or one pool/instance set of an operator CR.
+pub(crate) struct PodGroup<'a> {
+    pub replicas: i64,
+    /// Pointer to the object holding `affinity` and `topologySpreadConstraints`.
+    pub at: String,
+    pub holder: Option<&'a Value>,
+    /// Pod labels when the tree defines them (plain workloads); operators choose their own.
+    pub labels: Option<&'a Map<String, Value>>,
+    pub what: String,
+}
+
+pub(crate) fn pod_groups<'a>(ctx: &Ctx, o: &Obj<'a>) -> Vec<PodGroup<'a>> {
+    let mut v = Vec::new();
+    if let Some((n, _)) = workload_replicas(ctx, o)
+        && let Some(ps) = pod_spec(o)
+    {
+        v.push(PodGroup {
+            replicas: n,
+            at: ps.ptr.to_string(),
+            holder: Some(ps.spec),
+            labels: ps.labels,
+            what: o.kind.to_string(),
+        });
+        return v;
+    }
+    let arr = |path: &[&str]| o.get(path).and_then(Value::as_array);
+    match o.kind {
+        "PostgresCluster" => {
+            for (i, inst) in arr(&["spec", "instances"])
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                v.push(PodGroup {
+                    replicas: inst.get("replicas").and_then(as_int).unwrap_or(1),
+                    at: format!("/spec/instances/{i}"),
+                    holder: Some(inst),
+                    labels: None,
+                    what: format!(
+                        "instance set `{}`",
+                        inst.get("name").and_then(Value::as_str).unwrap_or("?")
+                    ),
+                });
+            }
+        }
+        "KafkaNodePool" => v.push(PodGroup {
+            replicas: o.get(&["spec", "replicas"]).and_then(as_int).unwrap_or(0),
+            at: "/spec/template/pod".into(),
+            holder: o.get(&["spec", "template", "pod"]),
+            labels: None,
+            what: "KafkaNodePool".into(),
+        }),
+        "RedisReplication" | "RedisSentinel" => v.push(PodGroup {
+            replicas: o
+                .get(&["spec", "clusterSize"])
+                .and_then(as_int)
+                .unwrap_or(if o.kind == "RedisSentinel" { 3 } else { 1 }),
+            at: "/spec".into(),
+            holder: o.get(&["spec"]),
+            labels: None,
+            what: o.kind.to_string(),
+        }),
+        "Tenant" => {
+            for (i, p) in arr(&["spec", "pools"]).into_iter().flatten().enumerate() {
+                v.push(PodGroup {
+                    replicas: p.get("servers").and_then(as_int).unwrap_or(0),
+                    at: format!("/spec/pools/{i}"),
+                    holder: Some(p),
+                    labels: None,
+                    what: format!(
+                        "pool `{}`",
+                        p.get("name").and_then(Value::as_str).unwrap_or("?")
+                    ),
+                });
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+fn anti_affinity_terms<'a>(holder: Option<&'a Value>, kind: &str) -> Vec<&'a Value> {
+    holder
+        .and_then(|h| get(h, &["affinity", "podAntiAffinity", kind]))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn anti_affinity(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    for g in pod_groups(ctx, o) {
+        if g.replicas < 2 {
+            continue;
+        }
+        let terms = anti_affinity_terms(g.holder, "requiredDuringSchedulingIgnoredDuringExecution");
+        let host_terms: Vec<&Value> = terms
+            .iter()
+            .copied()
+            .filter(|t| t.get("topologyKey").and_then(Value::as_str) == Some(HOSTNAME))
+            .collect();
+        let pointer = format!(
+            "{}/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution",
+            g.at
+        );
+        if host_terms.is_empty() {
+            out.push(Hit {
+                obj: i,
+                pointer,
+                message: format!(
+                    "{} has {} replicas but no required pod anti-affinity on {HOSTNAME}; they may all land on one node",
+                    g.what, g.replicas
+                ),
+            });
+            continue;
+        }
+        if let Some(labels) = g.labels
+            && !host_terms.iter().any(|t| {
+                t.get("labelSelector")
+                    .is_some_and(|s| selector_matches(s, Some(labels)))
+            })
+        {
+            out.push(Hit {
+                obj: i,
+                pointer,
+                message: format!(
+                    "{}'s anti-affinity labelSelector does not match its own pod labels, so it spreads nothing",
+                    g.what
+                ),
+            });
+        }
+    }
+}
+
+pub(crate) fn zone_spread(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    for g in pod_groups(ctx, o) {
+        if g.replicas < 2 {
+            continue;
+        }
+        let tsc = g
+            .holder
+            .and_then(|h| h.get("topologySpreadConstraints"))
+            .and_then(Value::as_array);
+        let by_tsc = tsc
+            .into_iter()
+            .flatten()
+            .any(|t| t.get("topologyKey").and_then(Value::as_str) == Some(ZONE));
+        let by_aff = ["requiredDuringSchedulingIgnoredDuringExecution"]
+            .iter()
+            .flat_map(|k| anti_affinity_terms(g.holder, k))
+            .chain(
+                anti_affinity_terms(g.holder, "preferredDuringSchedulingIgnoredDuringExecution")
+                    .into_iter()
+                    .filter_map(|w| w.get("podAffinityTerm")),
+            )
+            .any(|t| t.get("topologyKey").and_then(Value::as_str) == Some(ZONE));
+        if !by_tsc && !by_aff {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{}/topologySpreadConstraints", g.at),
+                message: format!(
+                    "{} has {} replicas but no topology spread on {ZONE}",
+                    g.what, g.replicas
+                ),
+            });
+        }
+    }
+}
+
+/// PDBs in the object's namespace whose selector matches the pod labels.
+fn pdbs_for<'c, 'a>(
+    ctx: &'c Ctx<'a>,
+    o: &Obj<'a>,
+    labels: Option<&Map<String, Value>>,
+) -> Vec<&'c Obj<'a>> {
+    ctx.of_kind(o.ns(), "PodDisruptionBudget")
+        .filter(|p| {
+            p.get(&["spec", "selector"])
+                .is_some_and(|s| selector_matches(s, labels))
+        })
+        .collect()
+}
+
+pub(crate) fn pdb_exists(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some((n, _)) = workload_replicas(ctx, o) else {
+        return;
+    };
+    let Some(ps) = pod_spec(o) else { return };
+    if n >= 2 && pdbs_for(ctx, o, ps.labels).is_empty() {
+        out.push(Hit {
+            obj: i,
+            pointer: "/metadata/name".into(),
+            message: format!(
+                "{} has {n} replicas but no PodDisruptionBudget selects its pods",
+                o.kind
+            ),
+        });
+    }
+}
+
+/// Workloads a PDB selects, with their replica counts.
+fn pdb_targets<'c, 'a>(ctx: &'c Ctx<'a>, pdb: &Obj<'a>) -> Vec<(&'c Obj<'a>, i64)> {
+    let Some(sel) = pdb.get(&["spec", "selector"]) else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    for kind in REPLICATED_KINDS {
+        for w in ctx.of_kind(pdb.ns(), kind) {
+            if let (Some(ps), Some((n, _))) = (pod_spec(w), workload_replicas(ctx, w))
+                && n > 0
+                && selector_matches(sel, ps.labels)
+            {
+                v.push((w, n));
+            }
+        }
+    }
+    v
+}
+
+/// Disruptions a budget allows for `n` pods, and the field that decides it.
+fn allowed(pdb: &Obj, n: i64) -> Option<(i64, &'static str)> {
+    if let Some(v) = pdb.get(&["spec", "maxUnavailable"]) {
+        return scaled(v, n).map(|u| (u, "/spec/maxUnavailable"));
+    }
+    // policy/v1 defaults to minAvailable 1 when neither field is set.
+    let m = match pdb.get(&["spec", "minAvailable"]) {
+        Some(v) => scaled(v, n)?,
+        None => 1,
+    };
+    Some((n - m, "/spec/minAvailable"))
+}
+
+pub(crate) fn pdb_quorum(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    if o.kind != "PodDisruptionBudget" {
+        return;
+    }
+    for (w, n) in pdb_targets(ctx, o) {
+        let Some((d, field)) = allowed(o, n) else {
+            continue;
+        };
+        let target = format!("{}/{}", w.kind, w.name);
+        if let Some(what) = quorum_component(w) {
+            let q = n / 2 + 1;
+            if d > n - q {
+                out.push(Hit {
+                    obj: i,
+                    pointer: field.into(),
+                    message: format!(
+                        "budget lets {d} of {n} {what} members ({target}) be evicted; the majority of {q} needs at most {} down",
+                        n - q
+                    ),
+                });
+            }
+        } else if d >= n {
+            out.push(Hit {
+                obj: i,
+                pointer: field.into(),
+                message: format!("budget lets all {n} pods of {target} be evicted at once"),
+            });
+        }
+    }
+}
+
+pub(crate) fn pdb_blocks(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    if o.kind != "PodDisruptionBudget" {
+        return;
+    }
+    let mut reported = false;
+    for (w, n) in pdb_targets(ctx, o) {
+        let Some((d, field)) = allowed(o, n) else {
+            continue;
+        };
+        if d <= 0 {
+            out.push(Hit {
+                obj: i,
+                pointer: field.into(),
+                message: format!(
+                    "budget allows no eviction of {}/{} ({n} replicas): node drains will hang",
+                    w.kind, w.name
+                ),
+            });
+            reported = true;
+        }
+    }
+    // Without a known target a zero budget still blocks whatever it selects.
+    if !reported
+        && let Some(v) = o.get(&["spec", "maxUnavailable"])
+        && scaled(v, 100) == Some(0)
+        && pdb_targets(ctx, o).is_empty()
+    {
+        out.push(Hit {
+            obj: i,
+            pointer: "/spec/maxUnavailable".into(),
+            message: "maxUnavailable 0 allows no eviction: node drains will hang".into(),
+        });
+    }
+}
+
+const LONG_RUNNING: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "DeploymentConfig",
+    "Pod",
+];
+
+pub(crate) fn probes(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    if !LONG_RUNNING.contains(&o.kind) {
+        return;
+    }
+    let Some(ps) = pod_spec(o) else { return };
+    for (p, c, regular) in containers(&ps) {
+        if !regular {
+            continue;
+        }
+        let missing: Vec<&str> = ["readinessProbe", "livenessProbe"]
+            .into_iter()
+            .filter(|k| c.get(*k).is_none_or(Value::is_null))
+            .collect();
+        if !missing.is_empty() {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/{}", missing[0]),
+                message: format!(
+                    "container `{}` has no {}",
+                    container_name(c),
+                    missing.join(" and ")
+                ),
+            });
+        }
+    }
+}
+
+pub(crate) fn probe_ports(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    for (p, c, _) in containers(&ps) {
+        let ports = c.get("ports").and_then(Value::as_array);
+        let names: Vec<&str> = ports
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.get("name").and_then(Value::as_str))
+            .collect();
+        let numbers: Vec<i64> = ports
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.get("containerPort").and_then(as_int))
+            .collect();
+        for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+            for handler in ["httpGet", "tcpSocket", "grpc"] {
+                let Some(port) = c
+                    .get(probe)
+                    .and_then(|x| x.get(handler))
+                    .and_then(|h| h.get("port"))
+                else {
+                    continue;
+                };
+                let pointer = format!("{p}/{probe}/{handler}/port");
+                let bad = match port {
+                    Value::String(s) if s.parse::<i64>().is_err() => {
+                        (!names.contains(&s.as_str())).then(|| format!("named port `{s}`"))
+                    }
+                    v => as_int(v).and_then(|n| {
+                        (!numbers.is_empty() && !numbers.contains(&n)).then(|| format!("port {n}"))
+                    }),
+                };
+                if let Some(what) = bad {
+                    out.push(Hit {
+                        obj: i,
+                        pointer,
+                        message: format!(
+                            "{probe} of container `{}` targets {what}, which the container does not declare",
+                            container_name(c)
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn bare_pod(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    if o.kind == "Pod"
+        && o.get(&["metadata", "ownerReferences"])
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+    {
+        out.push(Hit {
+            obj: i,
+            pointer: "/kind".into(),
+            message: "bare Pod is not recreated when its node fails".into(),
+        });
+    }
+}

@@ -1,0 +1,753 @@
+//! Security rules, aligned with OpenShift's restricted-v2 SCC.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Ctx, Hit};
+use crate::model::{
+    Obj, PodSpec, as_bool, container_name, containers, get, pod_spec, ptr, selector_is_empty,
+    selector_matches,
+};
+
+/// A securityContext field that may be set on the pod and overridden per container. Reports
+/// once on the pod when no container fixes it, else on each offending container.
+fn pod_or_containers<'a>(
+    ps: &PodSpec<'a>,
+    i: usize,
+    field: &[&str],
+    ok: fn(Option<&Value>) -> bool,
+    msg: &dyn Fn(Option<&str>) -> String,
+    out: &mut Vec<Hit>,
+) {
+    let pod_val = ps.spec.get("securityContext").and_then(|s| get(s, field));
+    let cs = containers(ps);
+    let eff = |c: &'a Value| -> Option<&'a Value> {
+        c.get("securityContext")
+            .and_then(|s| get(s, field))
+            .or(pod_val)
+    };
+    let bad: Vec<&(String, &Value, bool)> = cs.iter().filter(|(_, c, _)| !ok(eff(c))).collect();
+    if bad.is_empty() {
+        return;
+    }
+    let any_container_sets = cs.iter().any(|(_, c, _)| {
+        c.get("securityContext")
+            .and_then(|s| get(s, field))
+            .is_some()
+    });
+    if !any_container_sets && !ok(pod_val) {
+        out.push(Hit {
+            obj: i,
+            pointer: format!("{}/securityContext/{}", ps.ptr, field.join("/")),
+            message: msg(None),
+        });
+        return;
+    }
+    for (p, c, _) in bad {
+        out.push(Hit {
+            obj: i,
+            pointer: format!("{p}/securityContext/{}", field.join("/")),
+            message: msg(Some(container_name(c))),
+        });
+    }
+}
+
+fn who(c: Option<&str>) -> String {
+    match c {
+        Some(c) => format!("container `{c}`"),
+        None => "pod".into(),
+    }
+}
+
+pub(crate) fn run_as_non_root(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    pod_or_containers(
+        &ps,
+        i,
+        &["runAsNonRoot"],
+        |v| v.and_then(as_bool) == Some(true),
+        &|c| format!("{} does not set runAsNonRoot: true", who(c)),
+        out,
+    );
+}
+
+pub(crate) fn seccomp(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    pod_or_containers(
+        &ps,
+        i,
+        &["seccompProfile", "type"],
+        |v| {
+            matches!(
+                v.and_then(Value::as_str),
+                Some("RuntimeDefault" | "Localhost")
+            )
+        },
+        &|c| format!("{} has no RuntimeDefault seccomp profile", who(c)),
+        out,
+    );
+}
+
+pub(crate) fn fixed_uid(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    let describe = |field: &str, v: &Value, whom: String| {
+        if field == "runAsUser" && v.as_i64() == Some(0) {
+            format!("{whom} runs as root (runAsUser: 0)")
+        } else {
+            format!("{whom} pins {field}: {v}; OpenShift assigns it from the namespace range")
+        }
+    };
+    if let Some(sc) = ps.spec.get("securityContext") {
+        for f in ["runAsUser", "fsGroup"] {
+            if let Some(v) = sc.get(f).filter(|v| !v.is_null()) {
+                out.push(Hit {
+                    obj: i,
+                    pointer: format!("{}/securityContext/{f}", ps.ptr),
+                    message: describe(f, v, "pod".into()),
+                });
+            }
+        }
+    }
+    for (p, c, _) in containers(&ps) {
+        if let Some(v) = c
+            .get("securityContext")
+            .and_then(|s| s.get("runAsUser"))
+            .filter(|v| !v.is_null())
+        {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/securityContext/runAsUser"),
+                message: describe("runAsUser", v, format!("container `{}`", container_name(c))),
+            });
+        }
+    }
+}
+
+pub(crate) fn privilege_escalation(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    for (p, c, _) in containers(&ps) {
+        let v = get(c, &["securityContext", "allowPrivilegeEscalation"]).and_then(as_bool);
+        if v != Some(false) {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/securityContext/allowPrivilegeEscalation"),
+                message: format!(
+                    "container `{}` does not set allowPrivilegeEscalation: false",
+                    container_name(c)
+                ),
+            });
+        }
+    }
+}
+
+pub(crate) fn capabilities(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    for (p, c, _) in containers(&ps) {
+        let caps = get(c, &["securityContext", "capabilities"]);
+        let list = |k: &str| -> Vec<String> {
+            caps.and_then(|x| x.get(k))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(|s| s.to_ascii_uppercase())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let name = container_name(c);
+        if !list("drop").iter().any(|d| d == "ALL") {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/securityContext/capabilities/drop"),
+                message: format!("container `{name}` does not drop ALL capabilities"),
+            });
+        }
+        let extra: Vec<String> = list("add")
+            .into_iter()
+            .filter(|a| a != "NET_BIND_SERVICE" && a != "CAP_NET_BIND_SERVICE")
+            .collect();
+        if !extra.is_empty() {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/securityContext/capabilities/add"),
+                message: format!(
+                    "container `{name}` adds capabilities {} (only NET_BIND_SERVICE is allowed)",
+                    extra.join(", ")
+                ),
+            });
+        }
+    }
+}
+
+pub(crate) fn host_namespaces(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    for f in ["hostNetwork", "hostPID", "hostIPC"] {
+        if ps.spec.get(f).and_then(as_bool) == Some(true) {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{}/{f}", ps.ptr),
+                message: format!("pod sets {f}: true"),
+            });
+        }
+    }
+}
+
+pub(crate) fn host_ports(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    for (p, c, _) in containers(&ps) {
+        let ports = c.get("ports").and_then(Value::as_array);
+        for (j, port) in ports.into_iter().flatten().enumerate() {
+            if let Some(hp) = port
+                .get("hostPort")
+                .and_then(Value::as_i64)
+                .filter(|h| *h != 0)
+            {
+                out.push(Hit {
+                    obj: i,
+                    pointer: format!("{p}/ports/{j}/hostPort"),
+                    message: format!("container `{}` binds host port {hp}", container_name(c)),
+                });
+            }
+        }
+    }
+}
+
+pub(crate) fn host_path(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    let vols = ps.spec.get("volumes").and_then(Value::as_array);
+    for (j, v) in vols.into_iter().flatten().enumerate() {
+        if let Some(hp) = v.get("hostPath") {
+            let path = hp.get("path").and_then(Value::as_str).unwrap_or("?");
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{}/volumes/{j}/hostPath", ps.ptr),
+                message: format!(
+                    "volume `{}` mounts host path {path}",
+                    v.get("name").and_then(Value::as_str).unwrap_or("?")
+                ),
+            });
+        }
+    }
+}
+
+pub(crate) fn privileged(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    for (p, c, _) in containers(&ps) {
+        if get(c, &["securityContext", "privileged"]).and_then(as_bool) == Some(true) {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/securityContext/privileged"),
+                message: format!("container `{}` is privileged", container_name(c)),
+            });
+        }
+    }
+}
+
+/// Kinds whose `image` keys are not container images.
+const NOT_POD_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "CustomResourceDefinition",
+    "ImageStream",
+    "ImageStreamTag",
+    "CatalogSource",
+    "ClusterServiceVersion",
+];
+
+/// Every string under a key named `image`, with its pointer.
+fn images<'a>(v: &'a Value, at: &mut String, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&datalyptica_yaml::escape_segment(k));
+                if k == "image"
+                    && let Value::String(s) = x
+                {
+                    out.push((at.clone(), s));
+                } else if x.is_object() || x.is_array() {
+                    images(x, at, out);
+                }
+                at.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (j, x) in a.iter().enumerate() {
+                if x.is_object() || x.is_array() {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&j.to_string());
+                    images(x, at, out);
+                    at.truncate(len);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// (tag, has digest) of an image reference; templates are skipped.
+fn image_ref(s: &str) -> Option<(Option<&str>, bool)> {
+    let s = s.trim();
+    if s.is_empty() || s.contains("${") || s.contains("{{") || s.contains(' ') {
+        return None;
+    }
+    let (name, digest) = match s.split_once('@') {
+        Some((n, _)) => (n, true),
+        None => (s, false),
+    };
+    let last = name.rsplit('/').next().unwrap_or(name);
+    Some((last.split_once(':').map(|x| x.1), digest))
+}
+
+fn object_images<'a>(o: &Obj<'a>) -> Vec<(String, &'a str)> {
+    let mut v = Vec::new();
+    if !NOT_POD_KINDS.contains(&o.kind) {
+        images(o.value, &mut String::new(), &mut v);
+    }
+    v
+}
+
+pub(crate) fn image_tag(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    for (p, img) in object_images(o) {
+        match image_ref(img) {
+            Some((None, false)) => out.push(Hit {
+                obj: i,
+                pointer: p,
+                message: format!("image `{img}` has no tag (pulls latest)"),
+            }),
+            Some((Some("latest"), false)) => out.push(Hit {
+                obj: i,
+                pointer: p,
+                message: format!("image `{img}` uses the mutable tag latest"),
+            }),
+            _ => {}
+        }
+    }
+}
+
+pub(crate) fn image_digest(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    for (p, img) in object_images(o) {
+        if let Some((Some(tag), false)) = image_ref(img)
+            && tag != "latest"
+        {
+            out.push(Hit {
+                obj: i,
+                pointer: p,
+                message: format!("image `{img}` is pinned by tag only; add @sha256:<digest>"),
+            });
+        }
+    }
+}
+
+pub(crate) fn resources(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    for (p, c, _) in containers(&ps) {
+        if p.contains("/ephemeralContainers/") {
+            continue;
+        }
+        let missing: Vec<&str> = [
+            ("requests", "cpu"),
+            ("requests", "memory"),
+            ("limits", "memory"),
+        ]
+        .into_iter()
+        .filter(|(a, b)| get(c, &["resources", a, b]).is_none_or(Value::is_null))
+        .map(|(a, b)| {
+            if a == "requests" {
+                if b == "cpu" {
+                    "requests.cpu"
+                } else {
+                    "requests.memory"
+                }
+            } else {
+                "limits.memory"
+            }
+        })
+        .collect();
+        if !missing.is_empty() {
+            let first = missing[0].replace('.', "/");
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/resources/{first}"),
+                message: format!(
+                    "container `{}` has no resources {}",
+                    container_name(c),
+                    missing.join(", ")
+                ),
+            });
+        }
+    }
+}
+
+/// Names that hold credentials; `*_FILE`/`*_PATH`/`*_NAME` and references are not secrets.
+fn sensitive_name(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let n = n.trim_matches('_');
+    const SUFFIX_OK: &[&str] = &[
+        "_FILE",
+        "_PATH",
+        "_NAME",
+        "_REF",
+        "_KEY_REF",
+        "_SECRET_NAME",
+        "_LOCATION",
+        "_DIR",
+        "_ENABLED",
+        "_TTL",
+        "_TIMEOUT",
+        "_TYPE",
+        "_MODE",
+        "_HEADER",
+        "_URL",
+        "_ENDPOINT",
+        "_ALGORITHM",
+        "_LENGTH",
+        "_EXPIRY",
+    ];
+    if SUFFIX_OK.iter().any(|s| n.ends_with(s)) {
+        return false;
+    }
+    const WORDS: &[&str] = &[
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+        "SECRET_KEY",
+    ];
+    WORDS.iter().any(|w| n.contains(w))
+}
+
+/// A literal that is not a placeholder, reference, boolean or number.
+fn literal_secret(v: &str) -> bool {
+    let v = v.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+    if v.is_empty() || v.len() < 3 {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    if ["true", "false", "null", "none", "changeme-in-secret"].contains(&lower.as_str()) {
+        return false;
+    }
+    if v.parse::<f64>().is_ok() {
+        return false;
+    }
+    !(v.starts_with('$')
+        || v.starts_with('{')
+        || v.starts_with('%')
+        || v.starts_with('<')
+        || v.starts_with('/')
+        || v.contains("${")
+        || v.contains("$(")
+        || v.contains("{{")
+        || v.contains('(')
+        || v.contains('[')
+        || lower.starts_with("env:")
+        || lower.starts_with("secret:")
+        || lower.starts_with("file:"))
+}
+
+/// `scheme://user:password@host` with a literal password.
+fn url_credentials(line: &str) -> bool {
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let after = &rest[i + 3..];
+        let end = after
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, pw)) = userinfo.split_once(':')
+            && literal_secret(pw)
+        {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+fn env_arrays<'a>(v: &'a Value, at: &mut String, out: &mut Vec<(String, &'a Vec<Value>)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&datalyptica_yaml::escape_segment(k));
+                match x {
+                    Value::Array(a) if k == "env" => out.push((at.clone(), a)),
+                    Value::Object(_) | Value::Array(_) => env_arrays(x, at, out),
+                    _ => {}
+                }
+                at.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (j, x) in a.iter().enumerate() {
+                if x.is_object() || x.is_array() {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&j.to_string());
+                    env_arrays(x, at, out);
+                    at.truncate(len);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(crate) fn inline_secrets(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    if o.kind == "ConfigMap" {
+        let Some(Value::Object(data)) = o.get(&["data"]) else {
+            return;
+        };
+        for (k, v) in data {
+            let Some(s) = v.as_str() else { continue };
+            let at = ptr("", &["data", k]);
+            if sensitive_name(k) && !s.contains('\n') && literal_secret(s) {
+                out.push(Hit {
+                    obj: i,
+                    pointer: at,
+                    message: format!("ConfigMap key `{k}` holds a credential"),
+                });
+                continue;
+            }
+            if s.contains("PRIVATE KEY-----") {
+                out.push(Hit {
+                    obj: i,
+                    pointer: at,
+                    message: format!("ConfigMap key `{k}` holds a private key"),
+                });
+                continue;
+            }
+            for (ln, line) in s.lines().enumerate() {
+                let t = line.trim_start();
+                if t.starts_with('#') || t.starts_with("//") || t.starts_with(';') {
+                    continue;
+                }
+                let in_kv = t.find([':', '=']).is_some_and(|p| {
+                    let (key, val) = (t[..p].trim(), &t[p + 1..]);
+                    key.split_whitespace().count() == 1
+                        && sensitive_name(key)
+                        && !val.trim_start().starts_with("//")
+                        && literal_secret(val)
+                });
+                if in_kv || url_credentials(t) {
+                    out.push(Hit {
+                        obj: i,
+                        pointer: at.clone(),
+                        message: format!(
+                            "ConfigMap key `{k}` line {} holds a literal credential",
+                            ln + 1
+                        ),
+                    });
+                    break;
+                }
+            }
+        }
+        return;
+    }
+    if o.kind == "Secret" {
+        return;
+    }
+    let mut envs = Vec::new();
+    env_arrays(o.value, &mut String::new(), &mut envs);
+    for (at, env) in envs {
+        for (j, e) in env.iter().enumerate() {
+            let name = e.get("name").and_then(Value::as_str).unwrap_or("");
+            let Some(val) = e.get("value").and_then(Value::as_str) else {
+                continue;
+            };
+            if (sensitive_name(name) && literal_secret(val)) || url_credentials(val) {
+                out.push(Hit {
+                    obj: i,
+                    pointer: format!("{at}/{j}/value"),
+                    message: format!(
+                        "env `{name}` holds a literal credential; use valueFrom.secretKeyRef"
+                    ),
+                });
+            }
+        }
+    }
+}
+
+pub(crate) fn route_tls(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let mut hit = |pointer: &str, message: String| {
+        out.push(Hit {
+            obj: i,
+            pointer: pointer.into(),
+            message,
+        })
+    };
+    match o.kind {
+        "Route" => {
+            let Some(tls) = o.get(&["spec", "tls"]).filter(|t| t.is_object()) else {
+                hit("/spec/tls", "Route has no TLS: it serves plain HTTP".into());
+                return;
+            };
+            if tls
+                .get("termination")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                hit(
+                    "/spec/tls/termination",
+                    "Route TLS has no termination".into(),
+                );
+            }
+            if let Some(p) = tls
+                .get("insecureEdgeTerminationPolicy")
+                .and_then(Value::as_str)
+                && p.eq_ignore_ascii_case("allow")
+            {
+                hit(
+                    "/spec/tls/insecureEdgeTerminationPolicy",
+                    "Route allows insecure HTTP (insecureEdgeTerminationPolicy: Allow)".into(),
+                );
+            }
+        }
+        "Ingress" => {
+            let has = o
+                .get(&["spec", "tls"])
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            if !has {
+                hit(
+                    "/spec/tls",
+                    "Ingress has no TLS: it serves plain HTTP".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Operator custom resources that run pods in their namespace.
+const POD_CRS: &[&str] = &[
+    "PostgresCluster",
+    "PGAdmin",
+    "RedisReplication",
+    "RedisSentinel",
+    "Redis",
+    "RedisCluster",
+    "Kafka",
+    "KafkaNodePool",
+    "KafkaConnect",
+    "KafkaMirrorMaker2",
+    "KafkaBridge",
+    "Tenant",
+    "FlinkDeployment",
+    "ClickHouseInstallation",
+    "ClickHouseKeeperInstallation",
+    "SparkApplication",
+    "ScheduledSparkApplication",
+    "EtcdCluster",
+];
+
+fn is_default_deny(np: &Obj) -> bool {
+    let spec = np.get(&["spec"]);
+    if !selector_is_empty(spec.and_then(|s| s.get("podSelector"))) {
+        return false;
+    }
+    let types = spec
+        .and_then(|s| s.get("policyTypes"))
+        .and_then(Value::as_array);
+    // Without policyTypes a policy always covers Ingress.
+    let ingress = types.is_none_or(|t| t.iter().any(|x| x.as_str() == Some("Ingress")));
+    let rules_empty = spec
+        .and_then(|s| s.get("ingress"))
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    ingress && rules_empty
+}
+
+pub(crate) fn default_deny(ctx: &Ctx, out: &mut Vec<Hit>) {
+    let mut namespaces: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    for (i, o) in ctx.objs.iter().enumerate() {
+        if matches!(o.kind, "Namespace" | "Project") && o.namespace.is_none() {
+            namespaces.insert(o.name, (i, "/metadata/name"));
+        }
+    }
+    for (i, o) in ctx.objs.iter().enumerate() {
+        let Some(ns) = o.namespace else { continue };
+        let runs_pods = pod_spec(o).is_some() || POD_CRS.contains(&o.kind);
+        let system = ns.starts_with("openshift") || ns.starts_with("kube-") || ns == "default";
+        if runs_pods && !system {
+            namespaces.entry(ns).or_insert((i, "/metadata/namespace"));
+        }
+    }
+    for (ns, (i, pointer)) in namespaces {
+        let ok = ctx.of_kind(ns, "NetworkPolicy").any(is_default_deny);
+        if !ok {
+            out.push(Hit {
+                obj: i,
+                pointer: pointer.into(),
+                message: format!("namespace `{ns}` has no default-deny ingress NetworkPolicy"),
+            });
+        }
+    }
+}
+
+pub(crate) fn netpol_selected(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    let selected =
+        ctx.of_kind(o.ns(), "NetworkPolicy")
+            .any(|np| match np.get(&["spec", "podSelector"]) {
+                None => true,
+                Some(sel) => selector_is_empty(Some(sel)) || selector_matches(sel, ps.labels),
+            });
+    if !selected {
+        out.push(Hit {
+            obj: i,
+            pointer: format!("{}/metadata/labels", ps.ptr.trim_end_matches("/spec")),
+            message: format!("no NetworkPolicy selects the pods of {}/{}", o.kind, o.name),
+        });
+    }
+}
+
+pub(crate) fn sa_token(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    let Some(ps) = pod_spec(o) else { return };
+    if ps
+        .spec
+        .get("automountServiceAccountToken")
+        .and_then(as_bool)
+        .is_some()
+    {
+        return;
+    }
+    let sa = ps
+        .spec
+        .get("serviceAccountName")
+        .or_else(|| ps.spec.get("serviceAccount"))
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let sa_off = ctx.of_kind(o.ns(), "ServiceAccount").any(|s| {
+        s.name == sa && s.get(&["automountServiceAccountToken"]).and_then(as_bool) == Some(false)
+    });
+    if !sa_off {
+        out.push(Hit {
+            obj: i,
+            pointer: format!("{}/automountServiceAccountToken", ps.ptr),
+            message: format!(
+                "pods mount the token of service account `{sa}` without declaring they need it"
+            ),
+        });
+    }
+}
