@@ -163,15 +163,13 @@ impl Builder {
                 self.anchors.clear();
                 self.positions.clear();
             }
-            Event::DocumentEnd => {
-                // An empty document produces no node at all; keep it so numbering matches.
-                if !std::mem::take(&mut self.root_done) {
-                    self.docs.push(Document {
-                        value: Value::Null,
-                        start: self.doc_start,
-                        positions: std::mem::take(&mut self.positions),
-                    });
-                }
+            // An empty document produces no node at all; keep it so numbering matches.
+            Event::DocumentEnd if !std::mem::take(&mut self.root_done) => {
+                self.docs.push(Document {
+                    value: Value::Null,
+                    start: self.doc_start,
+                    positions: std::mem::take(&mut self.positions),
+                });
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if self.expecting_key() {

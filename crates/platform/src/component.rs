@@ -1,0 +1,164 @@
+//! What every component declares. Adding a component means one module under `components/`,
+//! one line in [`crate::components::ALL`] and its entry in [`crate::spec::ComponentsSpec`].
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::model::{Defaults, Model};
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ComponentId {
+    Postgresql,
+    Redis,
+    Etcd,
+    Minio,
+    Nessie,
+    Kafka,
+    Flink,
+    Trino,
+    Spark,
+    Clickhouse,
+    Airflow,
+    Superset,
+}
+
+impl ComponentId {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Postgresql => "postgresql",
+            Self::Redis => "redis",
+            Self::Etcd => "etcd",
+            Self::Minio => "minio",
+            Self::Nessie => "nessie",
+            Self::Kafka => "kafka",
+            Self::Flink => "flink",
+            Self::Trino => "trino",
+            Self::Spark => "spark",
+            Self::Clickhouse => "clickhouse",
+            Self::Airflow => "airflow",
+            Self::Superset => "superset",
+        }
+    }
+}
+
+impl std::fmt::Display for ComponentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The layer a component's namespace belongs to (with the `per-group` layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    Core,
+    Storage,
+    Catalog,
+    Streaming,
+    Analytics,
+    Orchestration,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Core => "core",
+            Self::Storage => "storage",
+            Self::Catalog => "catalog",
+            Self::Streaming => "streaming",
+            Self::Analytics => "analytics",
+            Self::Orchestration => "orchestration",
+        }
+    }
+}
+
+/// A dependency. `ObjectStore` is MinIO only when the spec's object-store backend is MinIO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dep {
+    On(ComponentId),
+    ObjectStore,
+}
+
+/// The OperatorHub package a component is installed from (defaults; the spec overrides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperatorDefaults {
+    pub display: &'static str,
+    pub package: &'static str,
+    pub channel: &'static str,
+    pub source: &'static str,
+}
+
+/// A readiness gate: the condition `deploy` waits for before the next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Human form of the condition, and the `oc wait`-style expression for it.
+    pub condition: String,
+    pub wait_command: String,
+    pub timeout: Duration,
+}
+
+/// A deep health check of the seed's troubleshooting section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub what: String,
+    pub command: String,
+}
+
+/// One file of the rendered tree, relative to the tree root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    pub path: String,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Kubernetes objects, written as multi-document YAML under a comment header.
+    Objects {
+        header: String,
+        objects: Vec<Value>,
+    },
+    Markdown(String),
+}
+
+/// Everything a component declares about itself. Pure: no I/O, no async.
+pub trait Component: Sync {
+    fn id(&self) -> ComponentId;
+    /// One line for `explain` and the README.
+    fn summary(&self) -> &'static str;
+    /// The seed's phase (1..=6).
+    fn phase(&self) -> u8;
+    /// Directory in the rendered tree (e.g. `01-postgresql-ha`).
+    fn dir(&self) -> &'static str;
+    fn group(&self) -> Group;
+    fn deps(&self) -> &'static [Dep];
+    fn operator(&self) -> Option<OperatorDefaults>;
+    /// Members form a majority quorum: the `ha` profile demands an odd count ≥ 3.
+    fn quorum(&self) -> bool {
+        false
+    }
+    /// Least replica count for HA in the `ha` profile.
+    fn min_ha_replicas(&self) -> u32 {
+        2
+    }
+    fn defaults(&self, profile: Profile) -> Defaults;
+    /// The YAML files of its directory, in apply order (READMEs and ordering use this list;
+    /// a test checks that `render` writes exactly these).
+    fn manifests(&self) -> &'static [&'static str];
+    /// Object-store buckets it needs (purpose names; see `ObjectStore::bucket`).
+    fn buckets(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Component-specific checks beyond the common ones.
+    fn validate(&self, _m: &Model, _issues: &mut Vec<Issue>) {}
+    fn render(&self, m: &Model) -> Vec<File>;
+    fn gates(&self, m: &Model) -> Vec<Gate>;
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck>;
+    /// What HA means for this component, one line per fact (for READMEs and `explain`).
+    fn ha_notes(&self, m: &Model) -> Vec<String>;
+}

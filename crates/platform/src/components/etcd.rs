@@ -1,0 +1,400 @@
+//! etcd as a StatefulSet we render ourselves: the CoreOS etcd operator is archived and no
+//! maintained etcd operator is on OperatorHub, while a static 3-member StatefulSet is what the
+//! etcd project documents. TLS comes from OpenShift's service CA (no cert-manager needed).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource,
+    ObjectFieldSelector, PersistentVolumeClaim, PodSpec, PodTemplateSpec, SecretVolumeSource,
+    ServiceAccount, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::component::{
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::spec_pointer;
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Slo};
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+pub const NAME: &str = "etcd";
+pub const HEADLESS: &str = "etcd-headless";
+const TLS: &str = "etcd-tls";
+const CA: &str = "etcd-service-ca";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EtcdConfig {
+    /// `--heartbeat-interval` in ms (default 100; about the round-trip time between nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_milliseconds: Option<u32>,
+    /// `--election-timeout` in ms (default 1000; at least 10 × heartbeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_timeout_milliseconds: Option<u32>,
+    /// `--quota-backend-bytes` (default 2 GiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_backend_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EtcdTiming {
+    pub heartbeat_ms: u32,
+    pub election_ms: u32,
+}
+
+pub fn timing(m: &Model) -> EtcdTiming {
+    let c = &m.platform.spec.components.etcd.config;
+    EtcdTiming {
+        heartbeat_ms: c.heartbeat_milliseconds.unwrap_or(100),
+        election_ms: c.election_timeout_milliseconds.unwrap_or(1000),
+    }
+}
+
+pub struct Etcd;
+pub static ETCD: Etcd = Etcd;
+
+impl Component for Etcd {
+    fn id(&self) -> ComponentId {
+        ComponentId::Etcd
+    }
+    fn summary(&self) -> &'static str {
+        "etcd key-value store: a 3-member Raft cluster with peer and client TLS, rendered as a StatefulSet"
+    }
+    fn phase(&self) -> u8 {
+        1
+    }
+    fn dir(&self) -> &'static str {
+        "03-etcd-ha"
+    }
+    fn group(&self) -> Group {
+        Group::Core
+    }
+    fn deps(&self) -> &'static [Dep] {
+        &[]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        None
+    }
+    fn quorum(&self) -> bool {
+        true
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.95, 0, 5);
+        let image = "quay.io/coreos/etcd:v3.5.21";
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 3,
+                storage: "10Gi",
+                requests: ("500m", "1Gi"),
+                limits: ("2", "2Gi"),
+                image,
+                version: "3.5",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "2Gi",
+                requests: ("100m", "256Mi"),
+                limits: ("500m", "512Mi"),
+                image,
+                version: "3.5",
+                slo,
+            },
+        }
+    }
+    fn manifests(&self) -> &'static [&'static str] {
+        &["etcd-cluster.yaml"]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        let t = timing(m);
+        let base = format!("{}/config", spec_pointer(self.id()));
+        if t.heartbeat_ms == 0 || t.election_ms < 5 * t.heartbeat_ms {
+            out.push(Issue::new(
+                format!("{base}/electionTimeoutMilliseconds"),
+                format!("election timeout {} ms is too close to the heartbeat {} ms (expected ≥ 5 × heartbeat, etcd recommends 10 ×)", t.election_ms, t.heartbeat_ms),
+            ));
+        }
+        if t.election_ms > 50_000 {
+            out.push(Issue::new(
+                format!("{base}/electionTimeoutMilliseconds"),
+                "etcd refuses election timeouts above 50000 ms",
+            ));
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let id = self.id();
+        let ns = &r.namespace;
+        let t = timing(m);
+        let c = &m.platform.spec.components.etcd.config;
+        let sel = k8s::selector(NAME);
+        let peers: Vec<String> = (0..r.replicas)
+            .map(|i| format!("{NAME}-{i}=https://{NAME}-{i}.{HEADLESS}.{ns}.svc:2380"))
+            .collect();
+        let args = vec![
+            "--name=$(POD_NAME)".to_string(),
+            "--data-dir=/var/lib/etcd/data".into(),
+            "--listen-peer-urls=https://0.0.0.0:2380".into(),
+            "--listen-client-urls=https://0.0.0.0:2379".into(),
+            "--listen-metrics-urls=http://0.0.0.0:2381".into(),
+            format!("--advertise-client-urls=https://$(POD_NAME).{HEADLESS}.{ns}.svc:2379"),
+            format!("--initial-advertise-peer-urls=https://$(POD_NAME).{HEADLESS}.{ns}.svc:2380"),
+            format!("--initial-cluster={}", peers.join(",")),
+            "--initial-cluster-state=new".into(),
+            format!("--initial-cluster-token={}-etcd", m.name),
+            format!("--heartbeat-interval={}", t.heartbeat_ms),
+            format!("--election-timeout={}", t.election_ms),
+            format!(
+                "--quota-backend-bytes={}",
+                c.quota_backend_bytes.unwrap_or(2 * 1024 * 1024 * 1024)
+            ),
+            "--auto-compaction-mode=periodic".into(),
+            "--auto-compaction-retention=1h".into(),
+            // One certificate serves peers and clients: it names every member under the
+            // headless Service, which is also what clients connect to (they list all members).
+            "--cert-file=/etc/etcd/tls/server/tls.crt".into(),
+            "--key-file=/etc/etcd/tls/server/tls.key".into(),
+            "--peer-cert-file=/etc/etcd/tls/server/tls.crt".into(),
+            "--peer-key-file=/etc/etcd/tls/server/tls.key".into(),
+            "--peer-trusted-ca-file=/etc/etcd/ca/service-ca.crt".into(),
+            "--trusted-ca-file=/etc/etcd/ca/service-ca.crt".into(),
+        ];
+        let mount = |name: &str, path: &str| VolumeMount {
+            name: name.into(),
+            mount_path: path.into(),
+            read_only: Some(name != "data"),
+            ..Default::default()
+        };
+        let container = Container {
+            name: NAME.into(),
+            image: Some(r.image.clone()),
+            command: Some(vec!["etcd".into()]),
+            args: Some(args),
+            env: Some(vec![EnvVar {
+                name: "POD_NAME".into(),
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: "metadata.name".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ports: Some(vec![
+                ContainerPort {
+                    name: Some("client".into()),
+                    container_port: 2379,
+                    ..Default::default()
+                },
+                ContainerPort {
+                    name: Some("peer".into()),
+                    container_port: 2380,
+                    ..Default::default()
+                },
+                ContainerPort {
+                    name: Some("metrics".into()),
+                    container_port: 2381,
+                    ..Default::default()
+                },
+            ]),
+            // /livez and /readyz answer on the metrics listener without client certificates.
+            liveness_probe: Some(k8s::http_probe("/livez", "metrics", "HTTP", 10, 6)),
+            readiness_probe: Some(k8s::http_probe("/readyz", "metrics", "HTTP", 5, 3)),
+            resources: Some(k8s::resources(&r.resources)),
+            security_context: Some(k8s::container_security(true)),
+            volume_mounts: Some(vec![
+                mount("data", "/var/lib/etcd"),
+                mount("tls", "/etc/etcd/tls/server"),
+                mount("ca", "/etc/etcd/ca"),
+            ]),
+            ..Default::default()
+        };
+        let secret_vol = |name: &str, secret: &str| Volume {
+            name: name.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.into()),
+                default_mode: Some(0o400),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut pod_labels = k8s::labels(m, id, NAME);
+        pod_labels.retain(|k, _| k.starts_with("app"));
+        let sts = StatefulSet {
+            metadata: k8s::meta(m, id, NAME, NAME),
+            spec: Some(StatefulSetSpec {
+                replicas: Some(i32::try_from(r.replicas).unwrap_or(3)),
+                service_name: Some(HEADLESS.into()),
+                // Members must start together to form the initial quorum.
+                pod_management_policy: Some("Parallel".into()),
+                selector: LabelSelector {
+                    match_labels: Some(sel.clone()),
+                    ..Default::default()
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(pod_labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        service_account_name: Some(NAME.into()),
+                        automount_service_account_token: Some(false),
+                        affinity: Some(k8s::anti_affinity(&sel)),
+                        topology_spread_constraints: Some(k8s::zone_spread(&sel)),
+                        security_context: Some(k8s::pod_security()),
+                        termination_grace_period_seconds: Some(30),
+                        containers: vec![container],
+                        volumes: Some(vec![
+                            secret_vol("tls", TLS),
+                            Volume {
+                                name: "ca".into(),
+                                config_map: Some(ConfigMapVolumeSource {
+                                    name: CA.into(),
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            },
+                        ]),
+                        ..Default::default()
+                    }),
+                },
+                volume_claim_templates: Some(vec![PersistentVolumeClaim {
+                    metadata: ObjectMeta {
+                        name: Some("data".into()),
+                        ..Default::default()
+                    },
+                    spec: Some(k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let ports = vec![
+            k8s::service_port("client", 2379),
+            k8s::service_port("peer", 2380),
+            k8s::service_port("metrics", 2381),
+        ];
+        // The headless Service's certificate covers *.etcd-headless.<ns>.svc: every member.
+        let headless = k8s::service(
+            m,
+            id,
+            HEADLESS,
+            NAME,
+            ports,
+            true,
+            k8s::serving_cert_annotation(TLS),
+        );
+        let client = k8s::service(
+            m,
+            id,
+            NAME,
+            NAME,
+            vec![k8s::service_port("metrics", 2381)],
+            false,
+            BTreeMap::new(),
+        );
+        let mut ca_meta = k8s::meta(m, id, CA, NAME);
+        ca_meta.annotations = Some(BTreeMap::from([(
+            "service.beta.openshift.io/inject-cabundle".to_string(),
+            "true".to_string(),
+        )]));
+        let ca = ConfigMap {
+            metadata: ca_meta,
+            ..Default::default()
+        };
+        let sa = ServiceAccount {
+            metadata: k8s::meta(m, id, NAME, NAME),
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        };
+        let mut objects = vec![
+            k8s::to_value(&sa),
+            k8s::to_value(&ca),
+            k8s::to_value(&headless),
+            k8s::to_value(&client),
+            k8s::to_value(&sts),
+        ];
+        if let Some(pdb) = k8s::pdb(m, id, NAME, NAME, &sel, r.replicas, true) {
+            objects.push(k8s::to_value(&pdb));
+        }
+        let dir = self.dir();
+        vec![
+            File {
+                path: format!("{dir}/etcd-cluster.yaml"),
+                content: Content::Objects {
+                    header: format!(
+                        "etcd: {} members, heartbeat {} ms, election timeout {} ms, peer and client TLS from the service CA.",
+                        r.replicas, t.heartbeat_ms, t.election_ms
+                    ),
+                    objects,
+                },
+            },
+            docs::component_readme(m, self, &readme_body(m)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        vec![Gate {
+            kind: "StatefulSet".into(),
+            namespace: ns.clone(),
+            name: NAME.into(),
+            condition: format!(
+                "{} members ready and a leader elected",
+                m.get(self.id()).replicas
+            ),
+            wait_command: format!("oc rollout status statefulset/{NAME} -n {ns} --timeout=10m"),
+            timeout: Duration::from_secs(600),
+        }]
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![HealthCheck {
+            what: "members, leader and raft index of every endpoint".into(),
+            command: format!(
+                "oc exec -n {ns} {NAME}-0 -- etcdctl --cacert=/etc/etcd/ca/service-ca.crt --endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379 endpoint status --cluster -w table"
+            ),
+        }]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let r = m.get(self.id());
+        let t = timing(m);
+        vec![
+            format!(
+                "{} members tolerate {} failure(s) (majority {})",
+                r.replicas,
+                r.replicas.saturating_sub(k8s::majority(r.replicas)),
+                k8s::majority(r.replicas)
+            ),
+            format!(
+                "a lost leader is replaced after the election timeout ({} ms) plus one election round",
+                t.election_ms
+            ),
+            format!(
+                "PodDisruptionBudget minAvailable {}: a drain never breaks the quorum",
+                k8s::majority(r.replicas)
+            ),
+        ]
+    }
+}
+
+fn readme_body(m: &Model) -> String {
+    let ns = &m.get(ComponentId::Etcd).namespace;
+    format!(
+        "## Why no operator\n\nThe seed names an \"etcd Operator\"; the CoreOS operator is archived and no maintained etcd operator is published on OperatorHub. A static StatefulSet with `podManagementPolicy: Parallel`, stable peer names through the headless Service and a PDB is the layout the etcd project documents for Kubernetes.\n\n## TLS\n\nPeer and client traffic is TLS. OpenShift's service CA issues the certificate into `{TLS}` (for `{HEADLESS}.{ns}.svc` and `*.{HEADLESS}.{ns}.svc`) and injects its CA into the ConfigMap `{CA}`. The `{NAME}` Service exposes only the plain-HTTP metrics and health listener. Service-CA certificates are server certificates, so peers authenticate the server side; network policies restrict who may connect.\n\nClient endpoints: `https://{NAME}-0.{HEADLESS}.{ns}.svc:2379,https://{NAME}-1.{HEADLESS}.{ns}.svc:2379,…` (list every member: clients fail over between them).\n\n## Restore runbook\n\n1. Scale to 0: `oc scale statefulset/{NAME} -n {ns} --replicas=0`.\n2. For each member, restore the snapshot into a fresh data dir with `etcdutl snapshot restore` using the same `--initial-cluster` and a new `--initial-cluster-token`.\n3. Scale back up and check `endpoint status --cluster`.\n\n"
+    )
+}

@@ -1,0 +1,524 @@
+//! PostgreSQL through Crunchy PGO: a Patroni cluster whose failover timing is derived from the
+//! RTO target and whose replication is synchronous, so acknowledged commits survive failover.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::component::{
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::spec_pointer;
+use crate::crs::{Cr, pgo};
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Slo};
+use crate::monitoring;
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+/// Patroni floors ttl at 20 s since 4.0 (it silently raises lower values).
+pub const PATRONI_MIN_TTL: u32 = 20;
+pub const CLUSTER: &str = "postgresql";
+pub const INSTANCE_SET: &str = "pgha1";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PostgresConfig {
+    /// Patroni `synchronous_mode`: fail over only to a synchronous standby, so no acknowledged
+    /// commit is lost (default true in `ha`, false in `dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous_mode: Option<bool>,
+    /// Patroni `synchronous_mode_strict`: refuse writes when no synchronous standby is left
+    /// (zero loss even after a second failure, at the cost of availability). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous_mode_strict: Option<bool>,
+    /// Patroni ttl (PGO `leaderLeaseDurationSeconds`). Derived from `slo.rto` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_lease_seconds: Option<u32>,
+    /// Patroni loop_wait (PGO `syncPeriodSeconds`). Derived from `slo.rto` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_period_seconds: Option<u32>,
+    /// Patroni retry_timeout. Derived when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_timeout_seconds: Option<u32>,
+    /// Bytes a replica may lag and still be promoted (default 1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_lag_on_failover: Option<u64>,
+    /// PgBouncer pods in front of the cluster (default 2 in `ha`, 1 in `dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgbouncer_replicas: Option<u32>,
+    /// pgBackRest full backup schedule (cron, default daily at 01:00).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_backup_schedule: Option<String>,
+    /// pgBackRest differential backup schedule (cron, default every 6 hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential_backup_schedule: Option<String>,
+    /// Days full backups are kept (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_retention_days: Option<u32>,
+}
+
+/// The Patroni timing the cluster runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatroniTiming {
+    pub ttl: u32,
+    pub loop_wait: u32,
+    pub retry_timeout: u32,
+}
+
+impl PatroniTiming {
+    /// Worst-case time from primary loss to a promoted replica: the leader key lives up to ttl
+    /// after the last renewal, and replicas look at it every loop_wait.
+    pub fn worst_case_failover(&self) -> Duration {
+        Duration::from_secs(u64::from(self.ttl + self.loop_wait))
+    }
+}
+
+/// Timing from the RTO target unless set explicitly: the largest ttl that still fits the RTO
+/// (a longer lease rides out API-server hiccups without needless failovers).
+pub fn patroni_timing(cfg: &PostgresConfig, rto: Duration) -> PatroniTiming {
+    let rto_s = u32::try_from(rto.as_secs()).unwrap_or(u32::MAX);
+    let loop_wait = cfg
+        .sync_period_seconds
+        .unwrap_or_else(|| (rto_s / 10).clamp(2, 10));
+    let ttl = cfg
+        .leader_lease_seconds
+        .unwrap_or_else(|| rto_s.saturating_sub(loop_wait).max(PATRONI_MIN_TTL));
+    let retry_timeout = cfg
+        .retry_timeout_seconds
+        .unwrap_or_else(|| loop_wait.min(ttl.saturating_sub(loop_wait) / 2).max(1));
+    PatroniTiming {
+        ttl,
+        loop_wait,
+        retry_timeout,
+    }
+}
+
+pub fn synchronous(m: &Model) -> bool {
+    cfg(m).synchronous_mode.unwrap_or(m.profile == Profile::Ha)
+}
+
+fn cfg<'a>(m: &'a Model) -> &'a PostgresConfig {
+    &m.platform.spec.components.postgresql.config
+}
+
+/// Components that keep their state in this cluster get a database and user each.
+pub fn consumers(m: &Model) -> Vec<ComponentId> {
+    m.enabled_components()
+        .filter(|c| m.deps_of(*c).contains(&ComponentId::Postgresql))
+        .map(|c| c.id())
+        .collect()
+}
+
+/// PGO writes each user's credentials to `<cluster>-pguser-<user>` in its own namespace;
+/// `deploy` copies them as this Secret into the consumer's namespace.
+pub fn consumer_secret(consumer: ComponentId) -> String {
+    format!("{consumer}-postgresql")
+}
+
+pub fn primary_host(m: &Model) -> String {
+    format!(
+        "{CLUSTER}-primary.{}.svc",
+        m.get(ComponentId::Postgresql).namespace
+    )
+}
+
+pub struct Postgresql;
+pub static POSTGRESQL: Postgresql = Postgresql;
+
+impl Component for Postgresql {
+    fn id(&self) -> ComponentId {
+        ComponentId::Postgresql
+    }
+    fn summary(&self) -> &'static str {
+        "PostgreSQL cluster managed by Crunchy PGO (Patroni): 1 primary + replicas with automatic failover, synchronous replication, pgBackRest backups, PgBouncer"
+    }
+    fn phase(&self) -> u8 {
+        1
+    }
+    fn dir(&self) -> &'static str {
+        "01-postgresql-ha"
+    }
+    fn group(&self) -> Group {
+        Group::Core
+    }
+    fn deps(&self) -> &'static [Dep] {
+        // pgBackRest writes to the object store, but the cluster runs without it: backups
+        // wait for phase 2, the database does not.
+        &[]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        Some(OperatorDefaults {
+            display: "Crunchy Postgres for Kubernetes (PGO)",
+            package: "crunchy-postgres-operator",
+            channel: "v5",
+            source: "certified-operators",
+        })
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.95, 10, 30);
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 3,
+                storage: "100Gi",
+                requests: ("1", "4Gi"),
+                limits: ("2", "8Gi"),
+                image: "",
+                version: "16",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "10Gi",
+                requests: ("250m", "512Mi"),
+                limits: ("1", "1Gi"),
+                image: "",
+                version: "16",
+                slo,
+            },
+        }
+    }
+
+    fn manifests(&self) -> &'static [&'static str] {
+        &[
+            "operator-install.yaml",
+            "postgres-cluster.yaml",
+            "monitoring.yaml",
+        ]
+    }
+    fn buckets(&self) -> &'static [&'static str] {
+        &["pgbackrest"]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        let base = format!("{}/config", spec_pointer(self.id()));
+        let c = cfg(m);
+        let r = m.get(self.id());
+        let t = patroni_timing(c, r.slo.rto);
+        if t.ttl < PATRONI_MIN_TTL {
+            out.push(Issue::new(
+                format!("{base}/leaderLeaseSeconds"),
+                format!("ttl {} s is below Patroni 4's floor (expected ≥ {PATRONI_MIN_TTL}; Patroni would silently raise it and the RTO budget would be wrong)", t.ttl),
+            ));
+        }
+        if t.loop_wait >= t.ttl {
+            out.push(Issue::new(
+                format!("{base}/syncPeriodSeconds"),
+                format!(
+                    "loop_wait {} s must be shorter than the leader lease {} s",
+                    t.loop_wait, t.ttl
+                ),
+            ));
+        }
+        if t.loop_wait + 2 * t.retry_timeout > t.ttl {
+            out.push(Issue::new(
+                format!("{base}/retryTimeoutSeconds"),
+                format!(
+                    "Patroni needs ttl ≥ loop_wait + 2 × retry_timeout, but {} < {} + 2 × {} (expected a smaller retry timeout or a longer lease)",
+                    t.ttl, t.loop_wait, t.retry_timeout
+                ),
+            ));
+        }
+        if t.worst_case_failover() > r.slo.rto {
+            out.push(Issue::new(
+                format!("{}/slo/rto", spec_pointer(self.id())),
+                format!(
+                    "RTO {} s cannot be met: Patroni fails over within ttl + loop_wait = {} s (ttl ≥ {PATRONI_MIN_TTL} s in Patroni 4; expected an RTO ≥ {} s)",
+                    r.slo.rto.as_secs(),
+                    t.worst_case_failover().as_secs(),
+                    t.worst_case_failover().as_secs()
+                ),
+            ));
+        }
+        if let Ok(v) = r.version.parse::<u32>() {
+            if !(13..=18).contains(&v) {
+                out.push(Issue::new(
+                    format!("{}/version", spec_pointer(self.id())),
+                    format!(
+                        "PostgreSQL {v} is not supported by PGO (expected a major version 13–18)"
+                    ),
+                ));
+            }
+        } else {
+            out.push(Issue::new(
+                format!("{}/version", spec_pointer(self.id())),
+                format!(
+                    "`{}` is not a PostgreSQL major version (expected e.g. \"16\")",
+                    r.version
+                ),
+            ));
+        }
+        for (field, v) in [
+            ("fullBackupSchedule", &c.full_backup_schedule),
+            (
+                "differentialBackupSchedule",
+                &c.differential_backup_schedule,
+            ),
+        ] {
+            if let Some(v) = v
+                && v.split_whitespace().count() != 5
+            {
+                out.push(Issue::new(
+                    format!("{base}/{field}"),
+                    format!(
+                        "`{v}` is not a cron schedule (expected 5 fields, e.g. \"0 */6 * * *\")"
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let c = cfg(m);
+        let t = patroni_timing(c, r.slo.rto);
+        let sync = synchronous(m);
+        let inst_sel = BTreeMap::from([
+            (
+                "postgres-operator.crunchydata.com/cluster".to_string(),
+                CLUSTER.to_string(),
+            ),
+            (
+                "postgres-operator.crunchydata.com/instance-set".to_string(),
+                INSTANCE_SET.to_string(),
+            ),
+        ]);
+        let bouncer_sel = BTreeMap::from([
+            (
+                "postgres-operator.crunchydata.com/cluster".to_string(),
+                CLUSTER.to_string(),
+            ),
+            (
+                "postgres-operator.crunchydata.com/role".to_string(),
+                "pgbouncer".to_string(),
+            ),
+        ]);
+        let bouncers = c.pgbouncer_replicas.unwrap_or(if m.ha() { 2 } else { 1 });
+        let dynamic = json!({
+            "synchronous_mode": sync,
+            "synchronous_mode_strict": c.synchronous_mode_strict.unwrap_or(false),
+            "synchronous_node_count": 1,
+            "retry_timeout": t.retry_timeout,
+            "maximum_lag_on_failover": c.maximum_lag_on_failover.unwrap_or(1_048_576),
+            // Fail over at once when PostgreSQL itself crashes under a live Patroni, instead of
+            // retrying locally for 5 minutes (Patroni's default would blow the RTO).
+            "master_start_timeout": 0,
+            "postgresql": {
+                "parameters": {
+                    "synchronous_commit": if sync { "on" } else { "local" },
+                    "wal_keep_size": "1GB",
+                    "password_encryption": "scram-sha-256",
+                }
+            }
+        });
+        let os = &m.object_store;
+        let retention = c.backup_retention_days.unwrap_or(30);
+        let users = consumers(m)
+            .into_iter()
+            .map(|id| pgo::User {
+                name: id.name().into(),
+                databases: vec![id.name().into()],
+            })
+            .collect();
+        let res = k8s::resources(&r.resources);
+        let cluster = Cr {
+            api_version: pgo::POSTGRES_CLUSTER.0,
+            kind: pgo::POSTGRES_CLUSTER.1,
+            metadata: k8s::meta(m, self.id(), CLUSTER, CLUSTER),
+            spec: pgo::PostgresClusterSpec {
+                postgres_version: r.version.parse().unwrap_or(16),
+                image: (!r.image.is_empty()).then(|| r.image.clone()),
+                openshift: true,
+                instances: vec![pgo::InstanceSet {
+                    name: INSTANCE_SET.into(),
+                    replicas: r.replicas,
+                    // Keep a synchronous standby through voluntary disruptions.
+                    min_available: (r.replicas > 1)
+                        .then(|| IntOrString::Int(i32::try_from(r.replicas - 1).unwrap_or(1))),
+                    data_volume_claim_spec: k8s::pvc_spec(
+                        &m.rwo_class,
+                        &r.storage,
+                        "ReadWriteOnce",
+                    ),
+                    resources: res.clone(),
+                    affinity: k8s::anti_affinity(&inst_sel),
+                    topology_spread_constraints: k8s::zone_spread(&inst_sel),
+                }],
+                patroni: pgo::Patroni {
+                    leader_lease_duration_seconds: t.ttl,
+                    sync_period_seconds: t.loop_wait,
+                    dynamic_configuration: dynamic,
+                },
+                backups: pgo::Backups {
+                    pgbackrest: pgo::PgBackRest {
+                        configuration: vec![pgo::ProjectedSecret {
+                            secret: pgo::SecretRef {
+                                name: "postgresql-pgbackrest-s3".into(),
+                            },
+                        }],
+                        global: BTreeMap::from([
+                            (
+                                "repo1-path".to_string(),
+                                format!("/pgbackrest/{}/repo1", m.name),
+                            ),
+                            ("repo1-retention-full".to_string(), retention.to_string()),
+                            ("repo1-retention-full-type".to_string(), "time".to_string()),
+                            ("repo1-s3-uri-style".to_string(), "path".to_string()),
+                        ]),
+                        repos: vec![pgo::Repo {
+                            name: "repo1".into(),
+                            schedules: pgo::Schedules {
+                                full: c
+                                    .full_backup_schedule
+                                    .clone()
+                                    .unwrap_or_else(|| "0 1 * * *".into()),
+                                differential: c
+                                    .differential_backup_schedule
+                                    .clone()
+                                    .unwrap_or_else(|| "0 */6 * * *".into()),
+                            },
+                            s3: pgo::S3 {
+                                bucket: os.bucket("pgbackrest"),
+                                endpoint: os.host.clone(),
+                                region: os.region.clone(),
+                            },
+                        }],
+                    },
+                },
+                monitoring: pgo::Monitoring {
+                    pgmonitor: pgo::PgMonitor {
+                        exporter: BTreeMap::new(),
+                    },
+                },
+                proxy: pgo::Proxy {
+                    pg_bouncer: pgo::PgBouncer {
+                        replicas: bouncers,
+                        min_available: (bouncers > 1).then_some(IntOrString::Int(1)),
+                        resources: k8s::resources(&crate::model::Resources {
+                            cpu_request: "100m".into(),
+                            memory_request: "128Mi".into(),
+                            cpu_limit: "500m".into(),
+                            memory_limit: "256Mi".into(),
+                        }),
+                        affinity: k8s::anti_affinity(&bouncer_sel),
+                        topology_spread_constraints: k8s::zone_spread(&bouncer_sel),
+                    },
+                },
+                users,
+            },
+        };
+        let dir = self.dir();
+        vec![
+            docs::operator_install_file(m, self, dir),
+            File {
+                path: format!("{dir}/postgres-cluster.yaml"),
+                content: Content::Objects {
+                    header: format!(
+                        "PostgreSQL HA: {} instances, Patroni ttl {} s / loop_wait {} s / retry_timeout {} s, synchronous_mode {}.\npgBackRest to {} (bucket {}), credentials from Secret postgresql-pgbackrest-s3.",
+                        r.replicas,
+                        t.ttl,
+                        t.loop_wait,
+                        t.retry_timeout,
+                        sync,
+                        os.endpoint,
+                        os.bucket("pgbackrest")
+                    ),
+                    objects: vec![k8s::to_value(&cluster)],
+                },
+            },
+            File {
+                path: format!("{dir}/monitoring.yaml"),
+                content: Content::Objects {
+                    header: "PostgreSQL metrics (PGO's postgres_exporter sidecar) and alerts."
+                        .into(),
+                    objects: monitoring::postgresql(m, t),
+                },
+            },
+            docs::component_readme(m, self, &self.readme_body(m, t)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        vec![Gate {
+            kind: "PostgresCluster".into(),
+            namespace: ns.clone(),
+            name: CLUSTER.into(),
+            condition: "all instances ready and a Patroni leader elected".into(),
+            wait_command: format!(
+                "oc wait postgrescluster/{CLUSTER} -n {ns} --for=jsonpath='{{.status.instances[0].readyReplicas}}'={} --timeout=15m",
+                m.get(self.id()).replicas
+            ),
+            timeout: Duration::from_secs(900),
+        }]
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![
+            HealthCheck {
+                what: "Patroni members, roles and lag (one Leader, Sync Standby present)".into(),
+                command: format!(
+                    "oc exec -n {ns} $(oc get pod -n {ns} -l postgres-operator.crunchydata.com/role=master -o name) -c database -- patronictl list"
+                ),
+            },
+            HealthCheck {
+                what: "last successful backup".into(),
+                command: format!(
+                    "oc get postgrescluster/{CLUSTER} -n {ns} -o jsonpath='{{.status.pgbackrest.scheduledBackups}}'"
+                ),
+            },
+        ]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let r = m.get(self.id());
+        let t = patroni_timing(cfg(m), r.slo.rto);
+        vec![
+            format!(
+                "{} instances, one primary; Patroni promotes a replica when the leader lease ({} s) expires",
+                r.replicas, t.ttl
+            ),
+            format!(
+                "worst-case failover ttl + loop_wait = {} s against an RTO target of {} s",
+                t.worst_case_failover().as_secs(),
+                r.slo.rto.as_secs()
+            ),
+            if synchronous(m) {
+                "synchronous_mode: failover only to a synchronous standby, so acknowledged commits are never lost (RPO 0)".into()
+            } else {
+                "asynchronous replication: up to maximum_lag_on_failover bytes may be lost on failover".into()
+            },
+        ]
+    }
+}
+
+impl Postgresql {
+    fn readme_body(&self, m: &Model, t: PatroniTiming) -> String {
+        let ns = &m.get(self.id()).namespace;
+        let mut s = String::new();
+        s.push_str("## Failover timing\n\n");
+        s.push_str(&format!(
+            "| Patroni setting | PGO field | Value |\n|---|---|---|\n| ttl | `spec.patroni.leaderLeaseDurationSeconds` | {} s |\n| loop_wait | `spec.patroni.syncPeriodSeconds` | {} s |\n| retry_timeout | `dynamicConfiguration.retry_timeout` | {} s |\n\n",
+            t.ttl, t.loop_wait, t.retry_timeout
+        ));
+        s.push_str("Derived from `slo.rto` unless set in `components.postgresql.config`: loop_wait = RTO/10 (2–10 s), ttl = RTO − loop_wait (at least 20 s: Patroni 4 raises smaller values), and Patroni's rule `ttl ≥ loop_wait + 2 × retry_timeout` is checked.\n\n");
+        s.push_str("## Credentials\n\nPGO writes each user's credentials to `postgresql-pguser-<user>` in this namespace. Consumers in other namespaces read a copy named `<user>-postgresql` in their own namespace (keys `host`, `port`, `dbname`, `user`, `password`, `jdbc-uri`), which `datalyptica deploy` creates. By hand:\n\n");
+        for u in consumers(m) {
+            let target = &m.get(u).namespace;
+            s.push_str(&format!(
+                "```bash\noc get secret postgresql-pguser-{u} -n {ns} -o json \\\n  | jq '{{apiVersion, kind, type, data, metadata: {{name: \"{}\", namespace: \"{target}\"}}}}' | oc apply -f -\n```\n\n",
+                consumer_secret(u)
+            ));
+        }
+        s.push_str(&format!(
+            "## Point-in-time recovery\n\nRestore into the running cluster to a timestamp (PGO runs pgBackRest restore and restarts the instances):\n\n```yaml\nspec:\n  backups:\n    pgbackrest:\n      restore:\n        enabled: true\n        repoName: repo1\n        options:\n          - --type=time\n          - --target=\"2026-01-01 12:00:00+00\"\n```\n\n```bash\noc patch postgrescluster/{CLUSTER} -n {ns} --type merge -p '{{\"spec\":{{\"backups\":{{\"pgbackrest\":{{\"restore\":{{\"enabled\":true,\"repoName\":\"repo1\",\"options\":[\"--type=time\",\"--target=2026-01-01 12:00:00+00\"]}}}}}}}}}}'\noc annotate postgrescluster/{CLUSTER} -n {ns} --overwrite postgres-operator.crunchydata.com/pgbackrest-restore=\"$(date)\"\n```\n\n"
+        ));
+        s
+    }
+}

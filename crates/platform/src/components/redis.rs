@@ -1,0 +1,396 @@
+//! Redis with Sentinel through OT-Container-Kit's redis-operator: chosen over Redis Enterprise
+//! because it is open source, on OperatorHub, and runs plain Redis with Sentinel as the seed's
+//! table asks (RedisReplication for the data nodes, RedisSentinel for the monitors).
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::component::{
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::spec_pointer;
+use crate::crs::{Cr, redis as cr};
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Slo};
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+pub const REPLICATION: &str = "redis";
+pub const SENTINEL: &str = "redis-sentinel";
+pub const MASTER_GROUP: &str = "datalyptica";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RedisConfig {
+    /// Sentinel monitors (default 3 in `ha`, 1 in `dev`). Must be odd: a failover needs a
+    /// majority of Sentinels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinels: Option<u32>,
+    /// Sentinels that must agree the master is down (default: a majority).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    /// `down-after-milliseconds`. Derived from `slo.rto` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_after_milliseconds: Option<u32>,
+    /// `failover-timeout`. Derived when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_timeout_milliseconds: Option<u32>,
+    /// `min-replicas-to-write`: the master refuses writes unless this many replicas are
+    /// connected (bounds loss when a partitioned master keeps accepting writes). Default 1 in `ha`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas_to_write: Option<u32>,
+    /// `min-replicas-max-lag` in seconds (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas_max_lag_seconds: Option<u32>,
+    /// Redis image of the Sentinels (default: the Sentinel image of the operator's release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinel_image: Option<String>,
+    /// redis_exporter image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exporter_image: Option<String>,
+}
+
+/// Sentinel timing the set runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentinelTiming {
+    pub sentinels: u32,
+    pub quorum: u32,
+    pub down_after_ms: u32,
+    pub failover_timeout_ms: u32,
+    pub min_replicas_to_write: u32,
+    pub min_replicas_max_lag_s: u32,
+}
+
+impl SentinelTiming {
+    /// down-after plus the Sentinel election and promotion (≈ 2 s measured in the lab).
+    pub fn expected_failover(&self) -> Duration {
+        Duration::from_millis(u64::from(self.down_after_ms) + 2000)
+    }
+}
+
+pub fn timing(m: &Model) -> SentinelTiming {
+    let c = cfg(m);
+    let r = m.get(ComponentId::Redis);
+    let sentinels = c.sentinels.unwrap_or(if m.ha() { 3 } else { 1 });
+    let rto_ms = u32::try_from(r.slo.rto.as_millis()).unwrap_or(u32::MAX);
+    // A quarter of the RTO leaves room for election, promotion and client reconnects, and
+    // stays above 1 s so a GC pause or a slow node does not trigger a needless failover.
+    let down_after_ms = c
+        .down_after_milliseconds
+        .unwrap_or_else(|| (rto_ms / 4).clamp(1000, 30_000));
+    SentinelTiming {
+        sentinels,
+        quorum: c.quorum.unwrap_or(k8s::majority(sentinels)),
+        down_after_ms,
+        failover_timeout_ms: c
+            .failover_timeout_milliseconds
+            .unwrap_or_else(|| (down_after_ms * 4).max(10_000)),
+        min_replicas_to_write: c.min_replicas_to_write.unwrap_or(u32::from(m.ha())),
+        min_replicas_max_lag_s: c.min_replicas_max_lag_seconds.unwrap_or(10),
+    }
+}
+
+fn cfg<'a>(m: &'a Model) -> &'a RedisConfig {
+    &m.platform.spec.components.redis.config
+}
+
+pub struct Redis;
+pub static REDIS: Redis = Redis;
+
+impl Component for Redis {
+    fn id(&self) -> ComponentId {
+        ComponentId::Redis
+    }
+    fn summary(&self) -> &'static str {
+        "Redis primary with replicas, watched by Redis Sentinel which promotes a replica on failure (OT-Container-Kit redis-operator)"
+    }
+    fn phase(&self) -> u8 {
+        1
+    }
+    fn dir(&self) -> &'static str {
+        "02-redis-ha"
+    }
+    fn group(&self) -> Group {
+        Group::Core
+    }
+    fn deps(&self) -> &'static [Dep] {
+        &[]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        Some(OperatorDefaults {
+            display: "Redis Operator (OT-Container-Kit)",
+            package: "redis-operator",
+            channel: "stable",
+            source: "community-operators",
+        })
+    }
+    fn quorum(&self) -> bool {
+        // 1 master + replicas: an odd count keeps the Sentinel-side majority arithmetic simple
+        // and matches the seed's "3 Redis nodes".
+        true
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.9, 5, 20);
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 3,
+                storage: "10Gi",
+                requests: ("250m", "1Gi"),
+                limits: ("1", "2Gi"),
+                image: "quay.io/opstree/redis:v7.0.15",
+                version: "7.0",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "2Gi",
+                requests: ("100m", "256Mi"),
+                limits: ("500m", "512Mi"),
+                image: "quay.io/opstree/redis:v7.0.15",
+                version: "7.0",
+                slo,
+            },
+        }
+    }
+    fn manifests(&self) -> &'static [&'static str] {
+        &[
+            "operator-install.yaml",
+            "redis-cluster.yaml",
+            "redis-sentinel.yaml",
+        ]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        let base = format!("{}/config", spec_pointer(self.id()));
+        let t = timing(m);
+        if m.ha() && (t.sentinels < 3 || t.sentinels.is_multiple_of(2)) {
+            out.push(Issue::new(
+                format!("{base}/sentinels"),
+                format!("{} Sentinels cannot elect a failover leader after losing one (expected an odd count ≥ 3 in the ha profile)", t.sentinels),
+            ));
+        }
+        if t.quorum == 0 || t.quorum > t.sentinels {
+            out.push(Issue::new(
+                format!("{base}/quorum"),
+                format!(
+                    "quorum {} is impossible with {} Sentinels (expected 1..={})",
+                    t.quorum, t.sentinels, t.sentinels
+                ),
+            ));
+        }
+        if t.min_replicas_to_write >= m.get(self.id()).replicas.max(1) {
+            out.push(Issue::new(
+                format!("{base}/minReplicasToWrite"),
+                format!("min-replicas-to-write {} needs more replicas than exist ({} nodes = 1 master + {} replicas): every write would be refused", t.min_replicas_to_write, m.get(self.id()).replicas, m.get(self.id()).replicas.saturating_sub(1)),
+            ));
+        }
+        if t.expected_failover() > m.get(self.id()).slo.rto {
+            out.push(Issue::new(
+                format!("{}/slo/rto", spec_pointer(self.id())),
+                format!("RTO {} ms cannot be met with down-after-milliseconds {} (expected failover ≈ {} ms)", m.get(self.id()).slo.rto.as_millis(), t.down_after_ms, t.expected_failover().as_millis()),
+            ));
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let c = cfg(m);
+        let t = timing(m);
+        let id = self.id();
+        let data_sel = k8s::selector(REPLICATION);
+        let sentinel_sel = k8s::selector(SENTINEL);
+        let sc = k8s::container_security(false);
+        let exporter = cr::Exporter {
+            enabled: true,
+            image: c
+                .exporter_image
+                .clone()
+                .unwrap_or_else(|| "quay.io/opstree/redis-exporter:v1.48.0".into()),
+            security_context: k8s::container_security(true),
+        };
+        let replication = Cr {
+            api_version: cr::REDIS_REPLICATION.0,
+            kind: cr::REDIS_REPLICATION.1,
+            metadata: k8s::meta(m, id, REPLICATION, REPLICATION),
+            spec: cr::RedisReplicationSpec {
+                cluster_size: r.replicas,
+                kubernetes_config: cr::KubernetesConfig {
+                    image: r.image.clone(),
+                    image_pull_policy: "IfNotPresent",
+                    resources: k8s::resources(&r.resources),
+                },
+                redis_exporter: exporter,
+                redis_config: cr::RedisConfig {
+                    additional_redis_config: format!(
+                        "min-replicas-to-write {}\nmin-replicas-max-lag {}\nappendonly yes\nappendfsync everysec\n",
+                        t.min_replicas_to_write, t.min_replicas_max_lag_s
+                    ),
+                },
+                storage: cr::Storage {
+                    volume_claim_template: PersistentVolumeClaim {
+                        metadata: ObjectMeta::default(),
+                        spec: Some(k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")),
+                        ..Default::default()
+                    },
+                },
+                affinity: k8s::anti_affinity(&data_sel),
+                topology_spread_constraints: k8s::zone_spread(&data_sel),
+                pod_security_context: k8s::pod_security(),
+                security_context: sc.clone(),
+                pdb: cr::Pdb {
+                    enabled: r.replicas > 1,
+                    min_available: k8s::majority(r.replicas),
+                },
+            },
+        };
+        let sentinel = Cr {
+            api_version: cr::REDIS_SENTINEL.0,
+            kind: cr::REDIS_SENTINEL.1,
+            metadata: k8s::meta(m, id, SENTINEL, SENTINEL),
+            spec: cr::RedisSentinelSpec {
+                cluster_size: t.sentinels,
+                kubernetes_config: cr::KubernetesConfig {
+                    image: c
+                        .sentinel_image
+                        .clone()
+                        .unwrap_or_else(|| "quay.io/opstree/redis-sentinel:v7.0.15".into()),
+                    image_pull_policy: "IfNotPresent",
+                    resources: k8s::resources(&crate::model::Resources {
+                        cpu_request: "100m".into(),
+                        memory_request: "128Mi".into(),
+                        cpu_limit: "250m".into(),
+                        memory_limit: "256Mi".into(),
+                    }),
+                },
+                redis_sentinel_config: cr::SentinelConfig {
+                    redis_replication_name: REPLICATION.into(),
+                    master_group_name: MASTER_GROUP.into(),
+                    quorum: t.quorum.to_string(),
+                    down_after_milliseconds: t.down_after_ms.to_string(),
+                    failover_timeout: t.failover_timeout_ms.to_string(),
+                    parallel_syncs: "1".into(),
+                },
+                affinity: k8s::anti_affinity(&sentinel_sel),
+                topology_spread_constraints: k8s::zone_spread(&sentinel_sel),
+                pod_security_context: k8s::pod_security(),
+                security_context: sc,
+                pdb: cr::Pdb {
+                    enabled: t.sentinels > 1,
+                    min_available: k8s::majority(t.sentinels),
+                },
+            },
+        };
+        let dir = self.dir();
+        vec![
+            docs::operator_install_file(m, self, dir),
+            File {
+                path: format!("{dir}/redis-cluster.yaml"),
+                content: Content::Objects {
+                    header: format!(
+                        "Redis data nodes: 1 master + {} replicas, min-replicas-to-write {}, AOF on.",
+                        r.replicas.saturating_sub(1),
+                        t.min_replicas_to_write
+                    ),
+                    objects: vec![k8s::to_value(&replication)],
+                },
+            },
+            File {
+                path: format!("{dir}/redis-sentinel.yaml"),
+                content: Content::Objects {
+                    header: format!(
+                        "{} Sentinels, quorum {}, down-after {} ms, failover-timeout {} ms (from RTO {} s).",
+                        t.sentinels,
+                        t.quorum,
+                        t.down_after_ms,
+                        t.failover_timeout_ms,
+                        r.slo.rto.as_secs()
+                    ),
+                    objects: vec![k8s::to_value(&sentinel)],
+                },
+            },
+            docs::component_readme(m, self, &readme_body(m, t)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        let r = m.get(self.id());
+        let t = timing(m);
+        vec![
+            Gate {
+                kind: "StatefulSet".into(),
+                namespace: ns.clone(),
+                name: REPLICATION.into(),
+                condition: format!("{} Redis pods ready, one master", r.replicas),
+                wait_command: format!(
+                    "oc rollout status statefulset/{REPLICATION} -n {ns} --timeout=10m"
+                ),
+                timeout: Duration::from_secs(600),
+            },
+            Gate {
+                kind: "StatefulSet".into(),
+                namespace: ns.clone(),
+                name: SENTINEL.into(),
+                condition: format!("{} Sentinels ready and agreeing on the master", t.sentinels),
+                wait_command: format!(
+                    "oc rollout status statefulset/{SENTINEL}-sentinel -n {ns} --timeout=10m"
+                ),
+                timeout: Duration::from_secs(600),
+            },
+        ]
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![
+            HealthCheck {
+                what: "Sentinel's view: master address, number of replicas and other Sentinels"
+                    .into(),
+                command: format!(
+                    "oc exec -n {ns} {SENTINEL}-sentinel-0 -- redis-cli -p 26379 SENTINEL masters"
+                ),
+            },
+            HealthCheck {
+                what: "replication state of the master".into(),
+                command: format!("oc exec -n {ns} {REPLICATION}-0 -- redis-cli INFO replication"),
+            },
+        ]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let r = m.get(self.id());
+        let t = timing(m);
+        vec![
+            format!(
+                "{} Redis nodes (1 master, {} replicas) and {} Sentinels with quorum {}",
+                r.replicas,
+                r.replicas.saturating_sub(1),
+                t.sentinels,
+                t.quorum
+            ),
+            format!(
+                "failover after down-after-milliseconds {} ms plus election and promotion (≈ {} s) against an RTO target of {} s",
+                t.down_after_ms,
+                t.expected_failover().as_secs(),
+                r.slo.rto.as_secs()
+            ),
+            format!(
+                "replication is asynchronous: min-replicas-to-write {} / max-lag {} s bounds what a partitioned master can accept; clients needing RPO 0 use WAIT 1",
+                t.min_replicas_to_write, t.min_replicas_max_lag_s
+            ),
+        ]
+    }
+}
+
+fn readme_body(m: &Model, t: SentinelTiming) -> String {
+    let ns = &m.get(ComponentId::Redis).namespace;
+    format!(
+        "## Why this operator\n\nThe seed allows Redis Enterprise or Sentinel. We use OT-Container-Kit's redis-operator (open source, on OperatorHub's community catalog): its `RedisReplication` runs plain Redis with replicas and its `RedisSentinel` watches them, which is exactly the seed's \"3 Redis nodes + 3 Sentinel monitors\". Redis Enterprise needs a licence and runs its own clustering.\n\n## Clients\n\nConnect through Sentinel, never to a fixed pod: `{SENTINEL}-sentinel.{ns}.svc:26379`, master group `{MASTER_GROUP}`. Sentinel settings: quorum {}, down-after {} ms, failover-timeout {} ms, parallel-syncs 1.\n\n",
+        t.quorum, t.down_after_ms, t.failover_timeout_ms
+    )
+}

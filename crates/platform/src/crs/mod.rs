@@ -1,0 +1,21 @@
+//! Typed custom resources of the operators we drive. Only the fields we set are modelled;
+//! conformance tests check every rendered object against the upstream CRD schemas.
+
+pub mod minio;
+pub mod olm;
+pub mod openshift;
+pub mod pgo;
+pub mod redis;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+/// Envelope shared by every custom resource.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cr<S> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: S,
+}

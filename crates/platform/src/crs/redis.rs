@@ -1,0 +1,87 @@
+//! OT-Container-Kit redis-operator `redis.redis.opstreelabs.in/v1beta2`:
+//! RedisReplication (the data nodes) and RedisSentinel (the monitors).
+
+use k8s_openapi::api::core::v1::{
+    Affinity, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements, SecurityContext,
+    TopologySpreadConstraint,
+};
+use serde::Serialize;
+
+pub const REDIS_REPLICATION: (&str, &str) =
+    ("redis.redis.opstreelabs.in/v1beta2", "RedisReplication");
+pub const REDIS_SENTINEL: (&str, &str) = ("redis.redis.opstreelabs.in/v1beta2", "RedisSentinel");
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesConfig {
+    pub image: String,
+    pub image_pull_policy: &'static str,
+    pub resources: ResourceRequirements,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exporter {
+    pub enabled: bool,
+    pub image: String,
+    pub security_context: SecurityContext,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pdb {
+    pub enabled: bool,
+    pub min_available: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisReplicationSpec {
+    pub cluster_size: u32,
+    pub kubernetes_config: KubernetesConfig,
+    pub redis_exporter: Exporter,
+    pub redis_config: RedisConfig,
+    pub storage: Storage,
+    pub affinity: Affinity,
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    pub pod_security_context: PodSecurityContext,
+    pub security_context: SecurityContext,
+    pub pdb: Pdb,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisConfig {
+    pub additional_redis_config: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Storage {
+    pub volume_claim_template: PersistentVolumeClaim,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisSentinelSpec {
+    pub cluster_size: u32,
+    pub kubernetes_config: KubernetesConfig,
+    pub redis_sentinel_config: SentinelConfig,
+    pub affinity: Affinity,
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    pub pod_security_context: PodSecurityContext,
+    pub security_context: SecurityContext,
+    pub pdb: Pdb,
+}
+
+/// The operator takes these as strings (they are written into sentinel.conf).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentinelConfig {
+    pub redis_replication_name: String,
+    pub master_group_name: String,
+    pub quorum: String,
+    pub down_after_milliseconds: String,
+    pub failover_timeout: String,
+    pub parallel_syncs: String,
+}

@@ -1,0 +1,284 @@
+//! Builders for the pieces every workload shares: labels, placement, security, probes, PDBs.
+//! Written once so that every component gets the same HA and restricted-v2 guarantees.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ExecAction, HTTPGetAction, PersistentVolumeClaimSpec, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
+    SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::component::ComponentId;
+use crate::model::{Model, Resources};
+
+pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
+pub const ZONE_KEY: &str = "topology.kubernetes.io/zone";
+pub const PART_OF: &str = "datalyptica";
+
+pub fn to_value<T: Serialize>(t: &T) -> Value {
+    // Serializing our own typed structs to JSON cannot fail: no maps with non-string keys.
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+/// Labels on every object of a component. `app` is the seed's anti-affinity key.
+pub fn labels(m: &Model, id: ComponentId, app: &str) -> BTreeMap<String, String> {
+    let mut l: BTreeMap<String, String> = m
+        .platform
+        .metadata
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    l.insert("app".into(), app.into());
+    l.insert("app.kubernetes.io/name".into(), app.into());
+    l.insert("app.kubernetes.io/component".into(), id.name().into());
+    l.insert("app.kubernetes.io/instance".into(), m.name.clone());
+    l.insert("app.kubernetes.io/part-of".into(), PART_OF.into());
+    l.insert("app.kubernetes.io/managed-by".into(), "datalyptica".into());
+    l
+}
+
+/// The stable subset used in selectors (labels in selectors must never change).
+pub fn selector(app: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("app".to_string(), app.to_string())])
+}
+
+pub fn meta(m: &Model, id: ComponentId, name: &str, app: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(m.get(id).namespace.clone()),
+        labels: Some(labels(m, id, app)),
+        ..Default::default()
+    }
+}
+
+/// Required anti-affinity on the hostname: two members of one set never share a node, so a node
+/// loss costs at most one member. Scheduling fails loudly instead of silently co-locating.
+pub fn anti_affinity(sel: &BTreeMap<String, String>) -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+                label_selector: Some(LabelSelector {
+                    match_labels: Some(sel.clone()),
+                    ..Default::default()
+                }),
+                topology_key: HOSTNAME_KEY.into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Spread across zones, softly: single-zone clusters still schedule, multi-zone ones spread.
+pub fn zone_spread(sel: &BTreeMap<String, String>) -> Vec<TopologySpreadConstraint> {
+    vec![TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: ZONE_KEY.into(),
+        when_unsatisfiable: "ScheduleAnyway".into(),
+        label_selector: Some(LabelSelector {
+            match_labels: Some(sel.clone()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }]
+}
+
+/// Pod-level context compatible with OpenShift's restricted-v2 SCC: no fixed UID or fsGroup,
+/// the SCC assigns them from the namespace range.
+pub fn pod_security() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn container_security(read_only_root: bool) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        run_as_non_root: Some(true),
+        read_only_root_filesystem: Some(read_only_root),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn resources(r: &Resources) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_string(), Quantity(r.cpu_request.clone())),
+            ("memory".to_string(), Quantity(r.memory_request.clone())),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_string(), Quantity(r.cpu_limit.clone())),
+            ("memory".to_string(), Quantity(r.memory_limit.clone())),
+        ])),
+        ..Default::default()
+    }
+}
+
+pub fn pvc_spec(class: &str, size: &str, access: &str) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec![access.into()]),
+        storage_class_name: Some(class.into()),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([(
+                "storage".to_string(),
+                Quantity(size.into()),
+            )])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Majority of n: the members a quorum needs.
+pub fn majority(n: u32) -> u32 {
+    n / 2 + 1
+}
+
+/// A PDB that keeps quorum (quorum sets) or keeps all but one pod (replicated stateless sets).
+/// None for a single replica: a budget of 1-of-1 would block every node drain.
+pub fn pdb(
+    m: &Model,
+    id: ComponentId,
+    name: &str,
+    app: &str,
+    sel: &BTreeMap<String, String>,
+    replicas: u32,
+    quorum: bool,
+) -> Option<PodDisruptionBudget> {
+    if replicas < 2 {
+        return None;
+    }
+    let spec = if quorum {
+        PodDisruptionBudgetSpec {
+            min_available: Some(IntOrString::Int(majority(replicas) as i32)),
+            selector: Some(LabelSelector {
+                match_labels: Some(sel.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    } else {
+        PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(LabelSelector {
+                match_labels: Some(sel.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    };
+    Some(PodDisruptionBudget {
+        metadata: meta(m, id, name, app),
+        spec: Some(spec),
+        ..Default::default()
+    })
+}
+
+pub fn http_probe(path: &str, port: &str, scheme: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String(port.into()),
+            scheme: Some(scheme.into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(3),
+        ..Default::default()
+    }
+}
+
+pub fn tcp_probe(port: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String(port.into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(3),
+        ..Default::default()
+    }
+}
+
+pub fn exec_probe(cmd: &[&str], period: i32, failures: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(5),
+        ..Default::default()
+    }
+}
+
+pub fn service_port(name: &str, port: i32) -> ServicePort {
+    ServicePort {
+        name: Some(name.into()),
+        port,
+        target_port: Some(IntOrString::String(name.into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+/// A ClusterIP Service; `headless` for StatefulSet identities.
+pub fn service(
+    m: &Model,
+    id: ComponentId,
+    name: &str,
+    app: &str,
+    ports: Vec<ServicePort>,
+    headless: bool,
+    annotations: BTreeMap<String, String>,
+) -> Service {
+    let mut md = meta(m, id, name, app);
+    if !annotations.is_empty() {
+        md.annotations = Some(annotations);
+    }
+    Service {
+        metadata: md,
+        spec: Some(ServiceSpec {
+            selector: Some(selector(app)),
+            ports: Some(ports),
+            cluster_ip: headless.then(|| "None".into()),
+            // Peers must find each other before they are ready, or a quorum never forms.
+            publish_not_ready_addresses: headless.then_some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// OpenShift's service CA issues a certificate for the Service into this Secret.
+pub fn serving_cert_annotation(secret: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "service.beta.openshift.io/serving-cert-secret-name".to_string(),
+        secret.to_string(),
+    )])
+}

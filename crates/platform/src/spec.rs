@@ -1,0 +1,327 @@
+//! The platform spec as the user writes it (`datalyptica.yaml`).
+//!
+//! Kubernetes-shaped (apiVersion/kind/metadata/spec) because the same struct becomes the CRD of
+//! the in-cluster operator later. Every field is optional: an absent field takes the profile's
+//! default in [`crate::model`], so a spec only states what differs from the HA default.
+//! Doc comments are user documentation: they feed `datalyptica schema` and `datalyptica init`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{
+    airflow::AirflowConfig, clickhouse::ClickhouseConfig, etcd::EtcdConfig, flink::FlinkConfig,
+    kafka::KafkaConfig, minio::MinioConfig, nessie::NessieConfig, postgresql::PostgresConfig,
+    redis::RedisConfig, spark::SparkConfig, superset::SupersetConfig, trino::TrinoConfig,
+};
+
+pub const API_VERSION: &str = "datalyptica.io/v1alpha1";
+pub const KIND: &str = "Platform";
+
+/// A Datalyptica platform: one spec from which every manifest of the HA deployment is rendered.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Platform {
+    /// Always `datalyptica.io/v1alpha1`.
+    pub api_version: String,
+    /// Always `Platform`.
+    pub kind: String,
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub spec: PlatformSpec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// Platform name (DNS-1123 label); used as the prefix of rendered names where needed.
+    pub name: String,
+    /// Labels added to every rendered object.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlatformSpec {
+    /// `ha` (default): the seed's HA topology (3-node quorums, anti-affinity, PDBs).
+    /// `dev`: single replicas and small resources, for small clusters.
+    #[serde(default)]
+    pub profile: Profile,
+    /// Target distribution. Only `openshift` today; the renderer keeps distribution-specific
+    /// objects (Routes, SCC-compatible security contexts, OLM catalogs) behind this switch.
+    #[serde(default)]
+    pub distribution: Distribution,
+    #[serde(default)]
+    pub namespaces: NamespacesSpec,
+    #[serde(default)]
+    pub storage: StorageSpec,
+    #[serde(default)]
+    pub operators: OperatorsSpec,
+    #[serde(default)]
+    pub object_store: ObjectStoreSpec,
+    #[serde(default)]
+    pub components: ComponentsSpec,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Ha,
+    Dev,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    #[default]
+    Openshift,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NamespacesSpec {
+    /// Prefix of every platform namespace (default `datalyptica`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `per-group` (default): one project per layer (core, storage, catalog, streaming,
+    /// analytics, orchestration) so network policies and quotas follow the architecture.
+    /// `single`: everything in the project named by `prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<NamespaceLayout>,
+    /// Extra labels on every platform namespace (e.g. for monitoring or cost attribution).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum NamespaceLayout {
+    #[default]
+    PerGroup,
+    Single,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// ReadWriteOnce storage class for databases and queues
+    /// (default `ocs-storagecluster-ceph-rbd`, OpenShift Data Foundation's RBD class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rwo_class: Option<String>,
+    /// ReadWriteMany storage class for shared data (default `ocs-storagecluster-cephfs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rwx_class: Option<String>,
+    /// Render ODF-backed StorageClass objects with the names above (for clusters where ODF is
+    /// installed but the classes were not created). Default false: the classes must exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_odf_classes: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OperatorsSpec {
+    /// Namespace the OLM Subscriptions live in (default `datalyptica-operators`, with an
+    /// AllNamespaces OperatorGroup). Set `openshift-operators` to use the cluster's global group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `Automatic` or `Manual` (default `Manual`: operator upgrades are a change, not a surprise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_plan_approval: Option<InstallPlanApproval>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub enum InstallPlanApproval {
+    Automatic,
+    Manual,
+}
+
+/// Where every consumer (pgBackRest, Nessie, Trino, Spark, Flink, ClickHouse backups) finds its
+/// S3-compatible object store. One place, so a backend switch touches nothing else.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObjectStoreSpec {
+    /// `minio` (default, the seed's choice), `odf` (ObjectBucketClaims on OpenShift Data
+    /// Foundation) or `external` (an existing S3 endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<ObjectStoreBackend>,
+    /// For `external`: the S3 endpoint URL (https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// S3 region (default `us-east-1`, what MinIO and RGW accept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// For `external`: name of the Secret holding `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<String>,
+    /// For `odf`: the ObjectBucketClaim storage class (default `openshift-storage.noobaa.io`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odf_storage_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectStoreBackend {
+    Minio,
+    Odf,
+    External,
+}
+
+/// Settings every component accepts. Absent values take the component's profile default.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(bound = "C: JsonSchema + Default + Serialize")]
+pub struct ComponentSpec<C> {
+    /// Deploy this component (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Replica count (members of the quorum, servers, or pods, depending on the component).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Persistent volume size per replica (Kubernetes quantity, e.g. `100Gi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesSpec>,
+    /// Container image (pin a tag or digest). Required to be reachable by the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Version of the software where the operator takes one (e.g. PostgreSQL major, Kafka).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloSpec>,
+    /// Component-specific settings.
+    #[serde(default)]
+    pub config: C,
+}
+
+impl<C: Default> Default for ComponentSpec<C> {
+    fn default() -> Self {
+        Self {
+            enabled: None,
+            replicas: None,
+            storage: None,
+            resources: None,
+            image: None,
+            version: None,
+            operator: None,
+            slo: None,
+            config: C::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourcesSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<CpuMemory>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<CpuMemory>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CpuMemory {
+    /// CPU quantity, e.g. `500m` or `2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Memory quantity, e.g. `4Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+/// OLM subscription overrides (package, channel, catalog source).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OperatorSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_namespace: Option<String>,
+    /// Pin an exact ClusterServiceVersion (e.g. for air-gapped mirrors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_csv: Option<String>,
+}
+
+/// Service-level objectives. Defaults are the seed's HA table; derived timings (Patroni lease,
+/// Sentinel down-after) are computed from `rto`, and alerts from all three.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SloSpec {
+    /// Availability target in percent, e.g. `99.95`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+    /// Recovery point objective (duration, e.g. `10s`; `0s` for none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo: Option<String>,
+    /// Recovery time objective (duration, e.g. `30s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+}
+
+/// One entry per component of the platform, in the seed's phase order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ComponentsSpec {
+    /// Phase 1. Crunchy PGO PostgresCluster (Patroni), 3 instances, synchronous replication.
+    #[serde(default)]
+    pub postgresql: ComponentSpec<PostgresConfig>,
+    /// Phase 1. Redis with Sentinel (OT-Container-Kit redis-operator).
+    #[serde(default)]
+    pub redis: ComponentSpec<RedisConfig>,
+    /// Phase 1. etcd, 3 members, peer and client TLS.
+    #[serde(default)]
+    pub etcd: ComponentSpec<EtcdConfig>,
+    /// Phase 2. MinIO Tenant (distributed, erasure coded); `replicas` is the server count.
+    #[serde(default)]
+    pub minio: ComponentSpec<MinioConfig>,
+    /// Phase 3. Nessie catalog with its version store on PostgreSQL.
+    #[serde(default)]
+    pub nessie: ComponentSpec<NessieConfig>,
+    /// Phase 4. Kafka on Strimzi (KRaft): `replicas` is the broker count.
+    #[serde(default)]
+    pub kafka: ComponentSpec<KafkaConfig>,
+    /// Phase 4. Flink session cluster with JobManager HA.
+    #[serde(default)]
+    pub flink: ComponentSpec<FlinkConfig>,
+    /// Phase 5. Trino: `replicas` is the worker count.
+    #[serde(default)]
+    pub trino: ComponentSpec<TrinoConfig>,
+    /// Phase 5. Spark operator, application template and history server.
+    #[serde(default)]
+    pub spark: ComponentSpec<SparkConfig>,
+    /// Phase 5. ClickHouse (Altinity operator): `replicas` is the replica count of the shard.
+    #[serde(default)]
+    pub clickhouse: ComponentSpec<ClickhouseConfig>,
+    /// Phase 6. Airflow.
+    #[serde(default)]
+    pub airflow: ComponentSpec<AirflowConfig>,
+    /// Phase 6. Superset.
+    #[serde(default)]
+    pub superset: ComponentSpec<SupersetConfig>,
+}
+
+impl Platform {
+    /// The embedded default: the seed's HA platform with every setting at its default.
+    pub fn default_ha() -> Self {
+        Platform {
+            api_version: API_VERSION.into(),
+            kind: KIND.into(),
+            metadata: Metadata {
+                name: "datalyptica".into(),
+                labels: BTreeMap::new(),
+            },
+            spec: PlatformSpec::default(),
+        }
+    }
+}
