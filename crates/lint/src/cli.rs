@@ -65,11 +65,6 @@ pub struct LintArgs {
     pub no_color: bool,
 }
 
-fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("datalyptica lint: {msg}");
-    ExitCode::from(2)
-}
-
 fn is_manifest(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
         && p.file_name().and_then(|n| n.to_str()) != Some(CONFIG_FILE)
@@ -130,41 +125,46 @@ pub fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
     Config::from_yaml(&text).map_err(|e| format!("{}:{e}", path.display()))
 }
 
+/// Run `datalyptica lint`, printing to stdout/stderr. Exit 0 clean, 1 findings at or above
+/// `--fail-on`, 2 unusable input.
 pub fn run_lint(args: LintArgs) -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
+    let color =
+        !args.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    ExitCode::from(execute(&args, color, &mut out, &mut err))
+}
+
+/// [`run_lint`] with explicit output streams; returns the exit status.
+pub fn execute(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let mut usage = |msg: String| {
+        let _ = writeln!(err, "datalyptica lint: {msg}");
+        2
+    };
     if args.list_rules {
-        let _ = stdout.write_all(output::list_rules().as_bytes());
-        return ExitCode::SUCCESS;
+        return emit(out, &output::list_rules(), 0);
     }
     if let Some(id) = &args.explain {
         return match rules::rule(id) {
-            Some(r) => {
-                let _ = stdout.write_all(output::explain(r).as_bytes());
-                ExitCode::SUCCESS
-            }
-            None => usage_error(format!("unknown rule id `{id}` (see --list-rules)")),
+            Some(r) => emit(out, &output::explain(r), 0),
+            None => usage(format!("unknown rule id `{id}` (see --list-rules)")),
         };
     }
     let config = match load_config(args.config.as_deref()) {
         Ok(c) => c,
-        Err(e) => return usage_error(format!("invalid config: {e}")),
+        Err(e) => return usage(format!("invalid config: {e}")),
     };
     if args.paths.is_empty() {
-        return usage_error("no PATH given");
+        return usage("no PATH given".into());
     }
     let sources = match collect_sources(&args.paths) {
         Ok(s) => s,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage(e),
     };
     let report = lint_sources(&sources, &config);
     let threshold = args.fail_on.threshold();
     let text = match args.format {
-        Format::Human => {
-            let color = !args.no_color
-                && std::env::var_os("NO_COLOR").is_none()
-                && std::io::stdout().is_terminal();
-            output::human(&report, &sources, color)
-        }
+        Format::Human => output::human(&report, &sources, color),
         Format::Json => pretty(&output::json(&report)),
         Format::Sarif => pretty(&output::sarif(&report)),
         Format::Junit => {
@@ -172,20 +172,13 @@ pub fn run_lint(args: LintArgs) -> ExitCode {
             output::junit(&report, &files, threshold)
         }
     };
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        // A closed pipe (e.g. `| head`) is not a lint result.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("datalyptica lint: writing output: {e}");
-        }
-    }
-    if report.fails(threshold) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    emit(out, &text, if report.fails(threshold) { 1 } else { 0 })
+}
+
+fn emit(out: &mut dyn Write, text: &str, code: u8) -> u8 {
+    // A closed pipe (e.g. `| head`) does not change the lint result.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    code
 }
 
 fn pretty(v: &serde_json::Value) -> String {

@@ -414,7 +414,7 @@ pub(crate) fn pdb_quorum(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
                     ),
                 });
             }
-        } else if d >= n {
+        } else if n >= 2 && d >= n {
             out.push(Hit {
                 obj: i,
                 pointer: field.into(),

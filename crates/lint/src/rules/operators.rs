@@ -486,7 +486,10 @@ pub(crate) fn clickhouse(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         }
         let (zk, zk_ptr) = match get(c, &["zookeeper", "nodes"]) {
             Some(n) => (Some(n), format!("{base}/zookeeper/nodes")),
-            None => (global_zk, "/spec/configuration/zookeeper/nodes".to_string()),
+            None if global_zk.is_some() => {
+                (global_zk, "/spec/configuration/zookeeper/nodes".to_string())
+            }
+            None => (None, format!("{base}/zookeeper")),
         };
         let n = zk.and_then(Value::as_array).map_or(0, Vec::len) as i64;
         if n == 0 {
