@@ -126,16 +126,19 @@ impl<'a> Model<'a> {
             NamespaceLayout::PerGroup => format!("{ns_prefix}-{}", g.name()),
             NamespaceLayout::Single => ns_prefix.clone(),
         };
+        let os = &spec.object_store;
+        let backend = os.backend.unwrap_or(ObjectStoreBackend::Minio);
         let mut resolved = BTreeMap::new();
         for c in components::ALL {
             let common = components::common_spec(&spec.components, c.id());
-            resolved.insert(
-                c.id(),
-                resolve(*c, common, profile, namespace_of(c.group())),
-            );
+            let mut r = resolve(*c, common, profile, namespace_of(c.group()));
+            // MinIO is the object store only with the `minio` backend: elsewhere it is off unless
+            // the spec says otherwise (which validation then reports as a conflict).
+            if c.id() == ComponentId::Minio && common.enabled.is_none() {
+                r.enabled = backend == ObjectStoreBackend::Minio;
+            }
+            resolved.insert(c.id(), r);
         }
-        let os = &spec.object_store;
-        let backend = os.backend.unwrap_or(ObjectStoreBackend::Minio);
         let minio_ns = namespace_of(components::minio::MINIO.group());
         let (host, endpoint) = match backend {
             ObjectStoreBackend::Minio => {

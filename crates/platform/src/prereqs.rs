@@ -169,7 +169,7 @@ pub fn operator_group(m: &Model) -> Option<Value> {
             ..Default::default()
         },
         spec: olm::OperatorGroupSpec {
-            upgrade_strategy: olm::UpgradeStrategy { name: "Default" },
+            upgrade_strategy: "Default",
         },
     };
     Some(k8s::to_value(&cr))

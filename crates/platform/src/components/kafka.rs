@@ -1,8 +1,497 @@
-//! Phase 4–6 component: settings placeholder until its renderer lands (issue "Phases 4–6").
+//! Kafka on Strimzi (KRaft only, `kafka.strimzi.io/v1`): a controller pool holding the metadata
+//! quorum and a broker pool holding the data, so each can be sized and drained on its own.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::component::{
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::spec_pointer;
+use crate::crs::{Cr, strimzi as cr};
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Resources, Slo};
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+pub const CLUSTER: &str = "kafka";
+pub const CONTROLLERS: &str = "controllers";
+pub const BROKERS: &str = "brokers";
+pub const TOPIC_TEMPLATE: &str = "example-topic";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct KafkaConfig {}
+pub struct KafkaConfig {
+    /// KRaft controllers (default 3 in `ha`, 1 in `dev`). A majority quorum: odd and ≥ 3 in `ha`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controllers: Option<u32>,
+    /// Storage per controller (default 20Gi; the metadata log is small).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller_storage: Option<String>,
+    /// `default.replication.factor` and the internal topics' factor (default 3 in `ha`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_factor: Option<u32>,
+    /// `min.insync.replicas` (default 2 in `ha`): with `acks=all` a write survives the loss of
+    /// replication factor − min ISR brokers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_insync_replicas: Option<u32>,
+    /// Partitions of the topic template (default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_partitions: Option<u32>,
+}
+
+/// The replication settings the cluster runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replication {
+    pub brokers: u32,
+    pub controllers: u32,
+    pub factor: u32,
+    pub min_isr: u32,
+}
+
+pub fn replication(m: &Model) -> Replication {
+    let c = &m.platform.spec.components.kafka.config;
+    let ha = m.ha();
+    Replication {
+        brokers: m.get(ComponentId::Kafka).replicas,
+        controllers: c.controllers.unwrap_or(if ha { 3 } else { 1 }),
+        factor: c.replication_factor.unwrap_or(if ha { 3 } else { 1 }),
+        min_isr: c.min_insync_replicas.unwrap_or(if ha { 2 } else { 1 }),
+    }
+}
+
+/// In-cluster bootstrap address of the TLS listener.
+pub fn bootstrap(m: &Model) -> String {
+    format!(
+        "{CLUSTER}-kafka-bootstrap.{}.svc:9093",
+        m.get(ComponentId::Kafka).namespace
+    )
+}
+
+pub struct Kafka;
+pub static KAFKA: Kafka = Kafka;
+
+fn small() -> Resources {
+    Resources {
+        cpu_request: "100m".into(),
+        memory_request: "256Mi".into(),
+        cpu_limit: "500m".into(),
+        memory_limit: "512Mi".into(),
+    }
+}
+
+impl Component for Kafka {
+    fn id(&self) -> ComponentId {
+        ComponentId::Kafka
+    }
+    fn summary(&self) -> &'static str {
+        "Kafka on Strimzi (KRaft): 3 controllers and 3 brokers across zones, replication factor 3, min ISR 2, TLS"
+    }
+    fn phase(&self) -> u8 {
+        4
+    }
+    fn dir(&self) -> &'static str {
+        "06-kafka-ha"
+    }
+    fn group(&self) -> Group {
+        Group::Streaming
+    }
+    fn deps(&self) -> &'static [Dep] {
+        &[]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        Some(OperatorDefaults {
+            display: "Strimzi",
+            package: "strimzi-kafka-operator",
+            channel: "stable",
+            source: "community-operators",
+        })
+    }
+    fn min_ha_replicas(&self) -> u32 {
+        3
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.95, 0, 30);
+        let image = "quay.io/strimzi/kafka:1.2.0-kafka-4.2.0";
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 3,
+                storage: "100Gi",
+                requests: ("1", "4Gi"),
+                limits: ("2", "4Gi"),
+                image,
+                version: "4.2.0",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "10Gi",
+                requests: ("250m", "1Gi"),
+                limits: ("1", "1Gi"),
+                image,
+                version: "4.2.0",
+                slo,
+            },
+        }
+    }
+    fn manifests(&self) -> &'static [&'static str] {
+        &[
+            "operator-install.yaml",
+            "kafka-cluster.yaml",
+            "kafka-topic-template.yaml",
+        ]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        let base = format!("{}/config", spec_pointer(self.id()));
+        let r = replication(m);
+        if m.ha() && (r.controllers < 3 || r.controllers.is_multiple_of(2)) {
+            out.push(Issue::new(
+                format!("{base}/controllers"),
+                format!("{} KRaft controllers cannot keep a majority quorum through a failure (expected an odd count ≥ 3 in the ha profile)", r.controllers),
+            ));
+        } else if r.controllers == 0 {
+            out.push(Issue::new(
+                format!("{base}/controllers"),
+                "0 KRaft controllers (expected ≥ 1)",
+            ));
+        }
+        if r.factor > r.brokers {
+            out.push(Issue::new(
+                format!("{base}/replicationFactor"),
+                format!(
+                    "replication factor {} exceeds the {} brokers (expected ≤ replicas)",
+                    r.factor, r.brokers
+                ),
+            ));
+        }
+        if r.min_isr == 0 || (m.ha() && r.min_isr >= r.factor) {
+            out.push(Issue::new(
+                format!("{base}/minInsyncReplicas"),
+                format!("min.insync.replicas {} with replication factor {} (expected 1 ≤ min ISR < replication factor, so acks=all writes survive a broker loss)", r.min_isr, r.factor),
+            ));
+        } else if r.min_isr > r.factor {
+            out.push(Issue::new(
+                format!("{base}/minInsyncReplicas"),
+                format!(
+                    "min.insync.replicas {} exceeds the replication factor {}",
+                    r.min_isr, r.factor
+                ),
+            ));
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let id = self.id();
+        let rep = replication(m);
+        let c = &m.platform.spec.components.kafka.config;
+        let pool_sel = |pool: &str| {
+            BTreeMap::from([
+                ("strimzi.io/cluster".to_string(), CLUSTER.to_string()),
+                ("strimzi.io/pool-name".to_string(), pool.to_string()),
+            ])
+        };
+        let pod_template = |pool: &str| cr::PodTemplate {
+            affinity: k8s::anti_affinity(&pool_sel(pool)),
+            topology_spread_constraints: k8s::zone_spread(&pool_sel(pool)),
+            security_context: k8s::pod_security(),
+        };
+        let container = || cr::ContainerTemplate {
+            security_context: k8s::container_security(true),
+        };
+        let pool = |name: &'static str, replicas: u32, role: &'static str, size: String, res| {
+            let mut md = k8s::meta(m, id, name, CLUSTER);
+            if let Some(l) = md.labels.as_mut() {
+                l.insert("strimzi.io/cluster".into(), CLUSTER.into());
+            }
+            k8s::to_value(&Cr {
+                api_version: cr::NODE_POOL.0,
+                kind: cr::NODE_POOL.1,
+                metadata: md,
+                spec: cr::NodePoolSpec {
+                    replicas,
+                    roles: vec![role],
+                    storage: cr::Storage {
+                        type_: "persistent-claim",
+                        size,
+                        class: m.rwo_class.clone(),
+                        delete_claim: false,
+                    },
+                    resources: k8s::resources(res),
+                    template: cr::NodePoolTemplate {
+                        pod: pod_template(name),
+                        kafka_container: container(),
+                    },
+                },
+            })
+        };
+        let controller_res = Resources {
+            cpu_request: "500m".into(),
+            memory_request: "2Gi".into(),
+            cpu_limit: "1".into(),
+            memory_limit: "2Gi".into(),
+        };
+        let mut config: BTreeMap<String, Value> = BTreeMap::new();
+        for (k, v) in [
+            ("default.replication.factor", rep.factor),
+            ("min.insync.replicas", rep.min_isr),
+            ("offsets.topic.replication.factor", rep.factor),
+            ("transaction.state.log.replication.factor", rep.factor),
+            ("transaction.state.log.min.isr", rep.min_isr),
+        ] {
+            config.insert(k.into(), Value::from(v));
+        }
+        // An out-of-sync replica must never become leader: that would drop acknowledged writes.
+        config.insert("unclean.leader.election.enable".into(), Value::Bool(false));
+        config.insert("auto.create.topics.enable".into(), Value::Bool(false));
+        let probe = |delay| cr::StrimziProbe {
+            initial_delay_seconds: delay,
+            timeout_seconds: 5,
+            period_seconds: 10,
+            failure_threshold: 3,
+        };
+        let kafka = Cr {
+            api_version: cr::KAFKA.0,
+            kind: cr::KAFKA.1,
+            metadata: k8s::meta(m, id, CLUSTER, CLUSTER),
+            spec: cr::KafkaSpec {
+                kafka: cr::KafkaClusterSpec {
+                    version: r.version.clone(),
+                    image: r.image.clone(),
+                    listeners: vec![cr::Listener {
+                        name: "tls",
+                        port: 9093,
+                        type_: "internal",
+                        tls: true,
+                        authentication: Some(cr::ListenerAuth { type_: "tls" }),
+                    }],
+                    config,
+                    rack: cr::Rack {
+                        topology_key: k8s::ZONE_KEY,
+                    },
+                    liveness_probe: probe(15),
+                    readiness_probe: probe(15),
+                    // One budget over controllers and brokers: one pod at a time keeps both the
+                    // KRaft majority and min ISR.
+                    template: cr::KafkaTemplate {
+                        pod_disruption_budget: cr::Pdb { max_unavailable: 1 },
+                    },
+                },
+                entity_operator: cr::EntityOperator {
+                    topic_operator: cr::Operand {
+                        resources: k8s::resources(&small()),
+                    },
+                    user_operator: cr::Operand {
+                        resources: k8s::resources(&small()),
+                    },
+                    template: cr::EntityOperatorTemplate {
+                        pod: cr::SimplePodTemplate {
+                            security_context: k8s::pod_security(),
+                        },
+                        topic_operator_container: container(),
+                        user_operator_container: container(),
+                    },
+                },
+                cruise_control: cr::CruiseControl {
+                    resources: k8s::resources(&Resources {
+                        cpu_request: "250m".into(),
+                        memory_request: "512Mi".into(),
+                        cpu_limit: "1".into(),
+                        memory_limit: "1Gi".into(),
+                    }),
+                    template: cr::CruiseControlTemplate {
+                        pod: cr::SimplePodTemplate {
+                            security_context: k8s::pod_security(),
+                        },
+                        cruise_control_container: container(),
+                    },
+                },
+            },
+        };
+        let controller_storage = c
+            .controller_storage
+            .clone()
+            .unwrap_or_else(|| if m.ha() { "20Gi" } else { "5Gi" }.into());
+        let objects = vec![
+            pool(
+                CONTROLLERS,
+                rep.controllers,
+                "controller",
+                controller_storage,
+                &controller_res,
+            ),
+            pool(
+                BROKERS,
+                rep.brokers,
+                "broker",
+                r.storage.clone(),
+                &r.resources,
+            ),
+            k8s::to_value(&kafka),
+        ];
+        let mut topic_md = k8s::meta(m, id, TOPIC_TEMPLATE, CLUSTER);
+        if let Some(l) = topic_md.labels.as_mut() {
+            l.insert("strimzi.io/cluster".into(), CLUSTER.into());
+        }
+        let topic = Cr {
+            api_version: cr::TOPIC.0,
+            kind: cr::TOPIC.1,
+            metadata: topic_md,
+            spec: cr::TopicSpec {
+                partitions: c.topic_partitions.unwrap_or(6),
+                replicas: rep.factor,
+                config: BTreeMap::from([
+                    ("min.insync.replicas".to_string(), Value::from(rep.min_isr)),
+                    ("retention.ms".to_string(), Value::from(604_800_000u64)),
+                ]),
+            },
+        };
+        let dir = self.dir();
+        vec![
+            docs::operator_install_file(m, self, dir),
+            File {
+                path: format!("{dir}/kafka-cluster.yaml"),
+                content: Content::Objects {
+                    header: format!(
+                        "Kafka {} (KRaft): {} controllers, {} brokers, replication factor {}, min ISR {}, rack = zone.\nProducers must use acks=all. Bootstrap: {}",
+                        r.version,
+                        rep.controllers,
+                        rep.brokers,
+                        rep.factor,
+                        rep.min_isr,
+                        bootstrap(m)
+                    ),
+                    objects,
+                },
+            },
+            File {
+                path: format!("{dir}/kafka-topic-template.yaml"),
+                content: Content::Objects {
+                    header: "Template for application topics: copy, rename, keep replicas and min.insync.replicas.".into(),
+                    objects: vec![k8s::to_value(&topic)],
+                },
+            },
+            docs::component_readme(m, self, &readme_body(m, rep)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        vec![Gate {
+            kind: "Kafka".into(),
+            namespace: ns.clone(),
+            name: CLUSTER.into(),
+            condition: "Ready (all node pools rolled, entity operator running)".into(),
+            wait_command: format!(
+                "oc wait kafka/{CLUSTER} -n {ns} --for=condition=Ready --timeout=20m"
+            ),
+            timeout: Duration::from_secs(1200),
+        }]
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![
+            HealthCheck {
+                what: "under-replicated partitions (expect none)".into(),
+                command: format!(
+                    "oc exec -n {ns} {CLUSTER}-{BROKERS}-0 -- bin/kafka-topics.sh --bootstrap-server localhost:9092 --describe --under-replicated-partitions"
+                ),
+            },
+            HealthCheck {
+                what: "KRaft quorum (leader and follower lag)".into(),
+                command: format!(
+                    "oc exec -n {ns} {CLUSTER}-{BROKERS}-0 -- bin/kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status"
+                ),
+            },
+        ]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let rep = replication(m);
+        vec![
+            format!(
+                "{} KRaft controllers tolerate {} failure(s); {} brokers on different nodes, racks = zones",
+                rep.controllers,
+                rep.controllers.saturating_sub(k8s::majority(rep.controllers)),
+                rep.brokers
+            ),
+            format!(
+                "replication factor {}, min.insync.replicas {}: with acks=all, {} broker(s) can be lost without losing or refusing acknowledged writes",
+                rep.factor,
+                rep.min_isr,
+                rep.factor.saturating_sub(rep.min_isr)
+            ),
+            "unclean leader election is off: an out-of-sync replica never becomes leader (RPO 0 for acks=all)".into(),
+            "one PodDisruptionBudget (maxUnavailable 1) over all Kafka pods; Cruise Control rebalances after scaling".into(),
+        ]
+    }
+}
+
+fn readme_body(m: &Model, rep: Replication) -> String {
+    format!(
+        "## Producers and consumers\n\nBootstrap (TLS, mutual TLS authentication): `{}`. Create a `KafkaUser` per client; the client CA is in the Secret `{CLUSTER}-clients-ca-cert`.\n\nProducers **must** set `acks=all` (and `enable.idempotence=true`): only then does `min.insync.replicas={}` guarantee that an acknowledged write is on {} brokers. With `acks=1` a leader loss can drop acknowledged records.\n\n## Topics\n\n`kafka-topic-template.yaml` is a `KafkaTopic` with the platform's replication settings; `auto.create.topics.enable` is off so that no topic is created with weaker settings.\n\n## Rack awareness\n\n`broker.rack` is the node's `topology.kubernetes.io/zone`: replicas of a partition are spread over zones, so a zone loss keeps every partition available.\n\n",
+        bootstrap(m),
+        rep.min_isr,
+        rep.min_isr
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Platform;
+    use crate::validate::validate;
+
+    fn pointers(p: &Platform) -> Vec<String> {
+        validate(p).into_iter().map(|i| i.pointer).collect()
+    }
+
+    #[test]
+    fn default_ha_renders_pools_and_cluster() {
+        let p = Platform::default_ha();
+        assert!(validate(&p).is_empty(), "{:?}", validate(&p));
+        let m = Model::new(&p);
+        let files = KAFKA.render(&m);
+        let cluster = files
+            .iter()
+            .find(|f| f.path.ends_with("kafka-cluster.yaml"))
+            .map(|f| match &f.content {
+                Content::Objects { objects, .. } => objects.clone(),
+                Content::Markdown(_) => vec![],
+            })
+            .unwrap_or_default();
+        assert_eq!(cluster.len(), 3);
+        assert_eq!(cluster[0]["spec"]["replicas"], 3);
+        assert_eq!(cluster[1]["spec"]["roles"][0], "broker");
+        let cfg = &cluster[2]["spec"]["kafka"]["config"];
+        assert_eq!(cfg["min.insync.replicas"], 2);
+        assert_eq!(cfg["default.replication.factor"], 3);
+        assert_eq!(
+            cluster[2]["spec"]["kafka"]["rack"]["topologyKey"],
+            k8s::ZONE_KEY
+        );
+    }
+
+    #[test]
+    fn quorum_and_isr_are_checked() {
+        let mut p = Platform::default_ha();
+        p.spec.components.kafka.config.controllers = Some(2);
+        p.spec.components.kafka.config.min_insync_replicas = Some(3);
+        p.spec.components.kafka.config.replication_factor = Some(3);
+        let ptrs = pointers(&p);
+        assert!(ptrs.contains(&"/spec/components/kafka/config/controllers".to_string()));
+        assert!(ptrs.contains(&"/spec/components/kafka/config/minInsyncReplicas".to_string()));
+        let mut p = Platform::default_ha();
+        p.spec.components.kafka.config.replication_factor = Some(4);
+        assert!(
+            pointers(&p).contains(&"/spec/components/kafka/config/replicationFactor".to_string())
+        );
+    }
+}

@@ -24,6 +24,7 @@ pub static ALL: &[&dyn Component] = &[
     &etcd::ETCD,
     &minio::MINIO,
     &nessie::NESSIE,
+    &kafka::KAFKA,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Component> {

@@ -6,6 +6,7 @@ pub mod olm;
 pub mod openshift;
 pub mod pgo;
 pub mod redis;
+pub mod strimzi;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;

@@ -9,12 +9,8 @@ pub const SUBSCRIPTION: (&str, &str) = ("operators.coreos.com/v1alpha1", "Subscr
 #[derive(Debug, Clone, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct OperatorGroupSpec {
-    pub upgrade_strategy: UpgradeStrategy,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct UpgradeStrategy {
-    pub name: &'static str,
+    /// A plain string in the served CRD (`Default` or `TechPreviewUnsafeFailForward`).
+    pub upgrade_strategy: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,171 @@
+//! Strimzi `kafka.strimzi.io/v1` (KRaft only): Kafka, KafkaNodePool, KafkaTopic.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, PodSecurityContext, ResourceRequirements, SecurityContext, TopologySpreadConstraint,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+pub const KAFKA: (&str, &str) = ("kafka.strimzi.io/v1", "Kafka");
+pub const NODE_POOL: (&str, &str) = ("kafka.strimzi.io/v1", "KafkaNodePool");
+pub const TOPIC: (&str, &str) = ("kafka.strimzi.io/v1", "KafkaTopic");
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaSpec {
+    pub kafka: KafkaClusterSpec,
+    pub entity_operator: EntityOperator,
+    pub cruise_control: CruiseControl,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaClusterSpec {
+    pub version: String,
+    pub image: String,
+    pub listeners: Vec<Listener>,
+    /// Broker properties; values are strings or numbers as Kafka reads them.
+    pub config: BTreeMap<String, Value>,
+    pub rack: Rack,
+    pub liveness_probe: StrimziProbe,
+    pub readiness_probe: StrimziProbe,
+    pub template: KafkaTemplate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listener {
+    pub name: &'static str,
+    pub port: u16,
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub tls: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<ListenerAuth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenerAuth {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rack {
+    pub topology_key: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrimziProbe {
+    pub initial_delay_seconds: u32,
+    pub timeout_seconds: u32,
+    pub period_seconds: u32,
+    pub failure_threshold: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaTemplate {
+    pub pod_disruption_budget: Pdb,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pdb {
+    pub max_unavailable: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodTemplate {
+    pub affinity: Affinity,
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    pub security_context: PodSecurityContext,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerTemplate {
+    pub security_context: SecurityContext,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityOperator {
+    pub topic_operator: Operand,
+    pub user_operator: Operand,
+    pub template: EntityOperatorTemplate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operand {
+    pub resources: ResourceRequirements,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityOperatorTemplate {
+    pub pod: SimplePodTemplate,
+    pub topic_operator_container: ContainerTemplate,
+    pub user_operator_container: ContainerTemplate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimplePodTemplate {
+    pub security_context: PodSecurityContext,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CruiseControl {
+    pub resources: ResourceRequirements,
+    pub template: CruiseControlTemplate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CruiseControlTemplate {
+    pub pod: SimplePodTemplate,
+    pub cruise_control_container: ContainerTemplate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePoolSpec {
+    pub replicas: u32,
+    pub roles: Vec<&'static str>,
+    pub storage: Storage,
+    pub resources: ResourceRequirements,
+    pub template: NodePoolTemplate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Storage {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub size: String,
+    pub class: String,
+    pub delete_claim: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePoolTemplate {
+    pub pod: PodTemplate,
+    pub kafka_container: ContainerTemplate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicSpec {
+    pub partitions: u32,
+    pub replicas: u32,
+    pub config: BTreeMap<String, Value>,
+}
