@@ -309,18 +309,12 @@ pub fn finish(s: &mut DrillSummary) {
     }
 }
 
-/// Processes hit by a fault: for Redis only the redis-server (its Sentinel neighbour survives).
-fn victim(p: Proc) -> Proc {
-    p
-}
-
 async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
     let c = opts.component;
     lab.wait_healthy(c, healthy_timeout(c))
         .await
         .context("cluster not healthy before the trial")?;
     let old = primary(c).await.context("no primary found")?;
-    let old = victim(old);
     let run = format!(
         "{}-{}-{n}",
         c.name(),
@@ -345,15 +339,30 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
         bail!("the write probe got no acknowledgement in 2 s before the fault");
     }
 
-    let fault_at = t0.elapsed();
-    let mut victims = Vec::new();
+    // The fault time is taken right when the fault takes effect: finding a node's processes scans
+    // /proc, and writes acknowledged meanwhile must not count as "after the fault".
+    let victim_pids = lab.node_pids(old);
+    let victims: Vec<procs::PidRecord> = victim_pids
+        .iter()
+        .filter_map(|&p| procs::record(p))
+        .collect();
     let mut partition: Option<crate::drill::Partition> = None;
-    match opts.fault {
-        Fault::KillPrimary => victims = lab.signal_node(old, Signal::SIGKILL),
-        Fault::StopPrimary => victims = lab.signal_node(old, Signal::SIGTERM),
-        Fault::FreezePrimary => victims = lab.signal_node(old, Signal::SIGSTOP),
-        Fault::PartitionPrimary => partition = Some(crate::drill::Partition::apply(old.ip())?),
-    }
+    let fault_at = match opts.fault {
+        Fault::PartitionPrimary => {
+            partition = Some(crate::drill::Partition::apply(old.ip())?);
+            t0.elapsed()
+        }
+        f => {
+            let sig = match f {
+                Fault::KillPrimary => Signal::SIGKILL,
+                Fault::StopPrimary => Signal::SIGTERM,
+                _ => Signal::SIGSTOP,
+            };
+            let at = t0.elapsed();
+            procs::signal_all(&victim_pids, sig);
+            at
+        }
+    };
     let fault_us = fault_at.as_micros() as u64;
     let mut fault_end_us = None;
     let mut promoted_us = None;
@@ -443,7 +452,12 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
             }
         }
     }
-    let read_back = read_back.context("read-back failed")?;
+    let Some(read_back) = read_back else {
+        bail!(
+            "read-back failed: {}",
+            notes.last().map(String::as_str).unwrap_or("?")
+        );
+    };
     let attempts = std::mem::take(&mut *log.lock().await);
     let trial_log = TrialLog {
         attempts,
@@ -507,6 +521,8 @@ pub fn partition_unsupported(c: Component) -> Option<String> {
     }
 }
 
+const PARTITION_TABLE: &str = "datalyptica_lab_partition";
+
 /// An nftables table that drops traffic between one node address and every other address.
 pub struct Partition {
     table: String,
@@ -549,10 +565,15 @@ impl Partition {
     }
 
     pub fn apply(ip: std::net::Ipv4Addr) -> Result<Partition> {
-        let table = "datalyptica_lab_partition".to_string();
+        let table = PARTITION_TABLE.to_string();
         let _ = Self::nft(&format!("table inet {table}\ndelete table inet {table}\n"));
         Self::nft(&Self::rules(&table, ip))?;
         Ok(Partition { table })
+    }
+
+    /// Removes the partition table if an interrupted drill left it; true when there was one.
+    pub fn lift_leftover() -> bool {
+        Self::nft(&format!("delete table inet {PARTITION_TABLE}\n")).is_ok()
     }
 
     pub fn lift(self) -> Result<()> {

@@ -231,6 +231,9 @@ impl Lab {
     /// ports to free. Patroni goes first so it can still talk to etcd while shutting down.
     pub fn down(&self) -> Result<Vec<String>> {
         let mut notes = Vec::new();
+        if crate::drill::Partition::lift_leftover() {
+            notes.push("removed a partition left by an interrupted drill".into());
+        }
         let order = [
             ProcKind::Patroni,
             ProcKind::Sentinel,
@@ -252,6 +255,11 @@ impl Lab {
                         ));
                     }
                     let r = self.signal_node(p, Signal::SIGTERM);
+                    // A node left frozen by an interrupted freeze drill only acts on SIGTERM once continued.
+                    procs::signal_all(
+                        &r.iter().map(|r| r.pid).collect::<Vec<_>>(),
+                        Signal::SIGCONT,
+                    );
                     if !r.is_empty() {
                         notes.push(format!("{}: stopping {} process(es)", p.name(), r.len()));
                     }
@@ -361,6 +369,52 @@ impl Lab {
         if comps.contains(&Component::Postgresql) {
             self.wait_healthy(Component::Postgresql, Duration::from_secs(180))
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the timing settings into the running servers, so an existing lab follows them too.
+    pub async fn apply_live_settings(&self, comps: &[Component]) -> Result<()> {
+        let t = Duration::from_secs(2);
+        if comps.contains(&Component::Postgresql) {
+            let patch = render::patroni_dcs_patch(&self.settings.postgres);
+            let mut found = None;
+            for i in 0..NODES {
+                let addr = Proc::new(ProcKind::Patroni, i).addr(PATRONI_PORT);
+                if let Ok((200, v)) = crate::http::get_json(addr, "/config", t).await {
+                    found = Some((addr, v));
+                    break;
+                }
+            }
+            let (addr, current) = found.context("no Patroni answers GET /config")?;
+            if !render::dcs_matches(&current, &patch) {
+                let r = crate::http::request(addr, "PATCH", "/config", Some(&patch.to_string()), t)
+                    .await?;
+                if r.status != 200 {
+                    bail!("Patroni PATCH /config: HTTP {}: {}", r.status, r.body);
+                }
+                // Patroni picks the new values up on its next HA loop.
+                tokio::time::sleep(Duration::from_secs(
+                    u64::from(self.settings.postgres.loop_wait_s.max(2)) * 2,
+                ))
+                .await;
+            }
+        }
+        if comps.contains(&Component::Redis) {
+            let rs = &self.settings.redis;
+            for i in 0..NODES {
+                let mut c = redis::cmd("CONFIG");
+                c.arg("SET").arg(render::redis_live_config(rs));
+                let _: String =
+                    health::redis_cmd(Proc::new(ProcKind::Redis, i).addr(REDIS_PORT), &c).await?;
+                let mut c = redis::cmd("SENTINEL");
+                c.arg("SET")
+                    .arg(REDIS_MASTER_NAME)
+                    .arg(render::sentinel_live_config(rs));
+                let _: String =
+                    health::redis_cmd(Proc::new(ProcKind::Sentinel, i).addr(SENTINEL_PORT), &c)
+                        .await?;
+            }
         }
         Ok(())
     }

@@ -154,6 +154,51 @@ pub fn patroni_yml(s: &PatroniSettings, lab: &Path, idx: usize) -> String {
     y
 }
 
+/// The DCS part of the settings as a body for Patroni's `PATCH /config`, so a running lab follows
+/// the settings without a rebuild (`bootstrap.dcs` only applies at first bootstrap).
+pub fn patroni_dcs_patch(s: &PatroniSettings) -> serde_json::Value {
+    serde_json::json!({
+        "ttl": s.ttl_s,
+        "loop_wait": s.loop_wait_s,
+        "retry_timeout": s.retry_timeout_s,
+        "maximum_lag_on_failover": s.maximum_lag_on_failover_bytes,
+        "primary_start_timeout": s.master_start_timeout_s,
+        "synchronous_mode": s.synchronous_mode,
+        "synchronous_mode_strict": s.synchronous_mode_strict,
+    })
+}
+
+/// Whether Patroni's current `GET /config` already has every value of the patch.
+pub fn dcs_matches(current: &serde_json::Value, patch: &serde_json::Value) -> bool {
+    patch
+        .as_object()
+        .is_some_and(|m| m.iter().all(|(k, v)| &current[k] == v))
+}
+
+/// `CONFIG SET` arguments that keep a running Redis in line with the settings.
+pub fn redis_live_config(s: &RedisSettings) -> Vec<String> {
+    vec![
+        "min-replicas-to-write".into(),
+        s.min_replicas_to_write.to_string(),
+        "min-replicas-max-lag".into(),
+        s.min_replicas_max_lag_s.to_string(),
+    ]
+}
+
+/// `SENTINEL SET <master>` arguments for the same purpose.
+pub fn sentinel_live_config(s: &RedisSettings) -> Vec<String> {
+    vec![
+        "down-after-milliseconds".into(),
+        s.down_after_ms.to_string(),
+        "failover-timeout".into(),
+        s.failover_timeout_ms.to_string(),
+        "parallel-syncs".into(),
+        s.parallel_syncs.to_string(),
+        "quorum".into(),
+        s.quorum.to_string(),
+    ]
+}
+
 /// `redis.conf` for node `idx`; node 0 starts as the primary.
 pub fn redis_conf(s: &RedisSettings, lab: &Path, idx: usize) -> String {
     let me = Proc::new(ProcKind::Redis, idx);
@@ -276,6 +321,24 @@ mod tests {
         assert!(sent.contains("sentinel down-after-milliseconds lab 1000\n"));
         assert!(sent.contains("sentinel failover-timeout lab 10000\n"));
         assert!(sent.contains("bind 127.0.0.32\n"));
+    }
+
+    #[test]
+    fn live_settings() {
+        let s = LabSettings::default();
+        let patch = patroni_dcs_patch(&s.postgres);
+        assert_eq!(patch["ttl"], 20);
+        assert_eq!(patch["synchronous_mode"], true);
+        let mut cur = patch.clone();
+        cur["postgresql"] = serde_json::json!({"use_pg_rewind": true});
+        assert!(dcs_matches(&cur, &patch));
+        cur["loop_wait"] = serde_json::json!(10);
+        assert!(!dcs_matches(&cur, &patch));
+        assert_eq!(sentinel_live_config(&s.redis)[1], "1000");
+        assert_eq!(
+            redis_live_config(&s.redis),
+            ["min-replicas-to-write", "1", "min-replicas-max-lag", "10"]
+        );
     }
 
     #[test]
