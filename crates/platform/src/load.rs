@@ -80,15 +80,16 @@ pub fn load(file: &str, text: &str) -> Result<Platform, Vec<SpecError>> {
             ),
         )]);
     }
-    let platform: Platform = match serde_path_to_error::deserialize(doc.value.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            let mut pointer = pointer_of(e.path());
-            let inner = e.inner().to_string();
-            let message = explain_serde(&inner, &mut pointer, &doc.value);
-            return Err(vec![err(doc.locate(&pointer), &pointer, message)]);
-        }
-    };
+    let platform: Platform =
+        match serde_path_to_error::deserialize(without_nulls(doc.value.clone())) {
+            Ok(p) => p,
+            Err(e) => {
+                let mut pointer = pointer_of(e.path());
+                let inner = e.inner().to_string();
+                let message = explain_serde(&inner, &mut pointer, &doc.value);
+                return Err(vec![err(doc.locate(&pointer), &pointer, message)]);
+            }
+        };
     let issues = validate(&platform);
     if issues.is_empty() {
         Ok(platform)
@@ -97,6 +98,20 @@ pub fn load(file: &str, text: &str) -> Result<Platform, Vec<SpecError>> {
             .into_iter()
             .map(|i| err(doc.locate(&i.pointer), &i.pointer, i.message))
             .collect())
+    }
+}
+
+/// Kubernetes reads `key:` (null) as absent; so do we.
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
     }
 }
 

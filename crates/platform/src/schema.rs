@@ -126,17 +126,14 @@ fn emit(root: &Value, schema: &Value, value: &Value, depth: usize, out: &mut Str
         match v {
             Value::Null => out.push_str(&format!("{indent}# {key}:\n")),
             Value::Object(o) if nested => {
-                if o.is_empty()
-                    && resolve(root, sub)
-                        .get("properties")
-                        .and_then(Value::as_object)
-                        .is_some_and(|p| p.is_empty())
-                {
+                // A mapping whose every knob is unset would read back as null: write `{}` and
+                // keep the (commented) knobs below it.
+                if o.values().all(Value::is_null) {
                     out.push_str(&format!("{indent}{key}: {{}}\n"));
                 } else {
                     out.push_str(&format!("{indent}{key}:\n"));
-                    emit(root, sub, v, depth + 1, out);
                 }
+                emit(root, sub, v, depth + 1, out);
             }
             other => {
                 let y = to_yaml(&json!({ key: other }));

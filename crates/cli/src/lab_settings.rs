@@ -1,0 +1,54 @@
+//! The lab runs the timing the cluster manifests are rendered with: one source of truth.
+
+use datalyptica_lab::{EtcdSettings, LabSettings, PatroniSettings, RedisSettings, Slo};
+use datalyptica_platform::Platform;
+use datalyptica_platform::component::ComponentId;
+use datalyptica_platform::components::{etcd, postgresql, redis};
+use datalyptica_platform::model::Model;
+
+fn slo(m: &Model, id: ComponentId) -> Slo {
+    let s = m.get(id).slo;
+    Slo {
+        rto: s.rto,
+        rpo: s.rpo,
+    }
+}
+
+pub fn from_platform(p: &Platform) -> LabSettings {
+    let m = Model::new(p);
+    let pg = &p.spec.components.postgresql.config;
+    let t = postgresql::patroni_timing(pg, m.get(ComponentId::Postgresql).slo.rto);
+    let rs = redis::timing(&m);
+    let et = etcd::timing(&m);
+    LabSettings {
+        postgres: PatroniSettings {
+            ttl_s: t.ttl,
+            loop_wait_s: t.loop_wait,
+            retry_timeout_s: t.retry_timeout,
+            synchronous_mode: postgresql::synchronous(&m),
+            synchronous_mode_strict: pg.synchronous_mode_strict.unwrap_or(false),
+            maximum_lag_on_failover_bytes: pg.maximum_lag_on_failover.unwrap_or(1_048_576),
+            master_start_timeout_s: 0,
+            slo: slo(&m, ComponentId::Postgresql),
+        },
+        redis: RedisSettings {
+            down_after_ms: rs.down_after_ms,
+            failover_timeout_ms: rs.failover_timeout_ms,
+            quorum: rs.quorum,
+            parallel_syncs: 1,
+            min_replicas_to_write: rs.min_replicas_to_write,
+            min_replicas_max_lag_s: rs.min_replicas_max_lag_s,
+            // Write safety on the client side follows the server side: when the master demands a
+            // connected replica, the probe also waits for one acknowledgement.
+            wait_replicas: rs.min_replicas_to_write.min(1),
+            wait_timeout_ms: 100,
+            slo: slo(&m, ComponentId::Redis),
+        },
+        etcd: EtcdSettings {
+            heartbeat_ms: et.heartbeat_ms,
+            election_timeout_ms: et.election_ms,
+            slo: slo(&m, ComponentId::Etcd),
+        },
+        ..LabSettings::default()
+    }
+}
