@@ -282,3 +282,162 @@ pub fn serving_cert_annotation(secret: &str) -> BTreeMap<String, String> {
         secret.to_string(),
     )])
 }
+
+/// A plain environment variable.
+pub fn env(name: &str, value: impl Into<String>) -> k8s_openapi::api::core::v1::EnvVar {
+    k8s_openapi::api::core::v1::EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+/// An environment variable read from a Secret key: the value never enters the rendered tree.
+pub fn env_secret(name: &str, secret: &str, key: &str) -> k8s_openapi::api::core::v1::EnvVar {
+    use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.into(),
+                key: key.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn config_map(
+    m: &Model,
+    id: ComponentId,
+    name: &str,
+    app: &str,
+    data: BTreeMap<String, String>,
+) -> k8s_openapi::api::core::v1::ConfigMap {
+    k8s_openapi::api::core::v1::ConfigMap {
+        metadata: meta(m, id, name, app),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
+/// The pod side of a hand-rendered Deployment.
+#[derive(Debug, Clone, Default)]
+pub struct Workload {
+    pub app: String,
+    pub replicas: u32,
+    pub containers: Vec<k8s_openapi::api::core::v1::Container>,
+    pub init_containers: Vec<k8s_openapi::api::core::v1::Container>,
+    pub volumes: Vec<k8s_openapi::api::core::v1::Volume>,
+    pub service_account: Option<String>,
+    pub termination_grace_seconds: Option<i64>,
+    /// Stop the old pod before starting the new one (singletons that must never run twice).
+    pub recreate: bool,
+}
+
+/// A Deployment with the platform's placement and security guarantees: required hostname
+/// anti-affinity, zone spread, restricted-v2 pod context, and surge-only rollouts.
+pub fn deployment(
+    m: &Model,
+    id: ComponentId,
+    w: Workload,
+) -> k8s_openapi::api::apps::v1::Deployment {
+    use k8s_openapi::api::apps::v1::{
+        Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+    };
+    use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
+    let sel = selector(&w.app);
+    let mut pod_labels = labels(m, id, &w.app);
+    pod_labels.retain(|k, _| k.starts_with("app"));
+    let strategy = if w.recreate {
+        DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            rolling_update: None,
+        }
+    } else {
+        DeploymentStrategy {
+            type_: Some("RollingUpdate".into()),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_unavailable: Some(IntOrString::Int(0)),
+                max_surge: Some(IntOrString::Int(1)),
+            }),
+        }
+    };
+    Deployment {
+        metadata: meta(m, id, &w.app, &w.app),
+        spec: Some(DeploymentSpec {
+            replicas: Some(i32::try_from(w.replicas).unwrap_or(i32::MAX)),
+            selector: LabelSelector {
+                match_labels: Some(sel.clone()),
+                ..Default::default()
+            },
+            strategy: Some(strategy),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    service_account_name: w.service_account,
+                    affinity: Some(anti_affinity(&sel)),
+                    topology_spread_constraints: Some(zone_spread(&sel)),
+                    security_context: Some(pod_security()),
+                    termination_grace_period_seconds: w.termination_grace_seconds,
+                    init_containers: (!w.init_containers.is_empty()).then_some(w.init_containers),
+                    containers: w.containers,
+                    volumes: (!w.volumes.is_empty()).then_some(w.volumes),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn empty_dir_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.into(),
+        empty_dir: Some(Default::default()),
+        ..Default::default()
+    }
+}
+
+pub fn config_map_volume(name: &str, cm: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.into(),
+        config_map: Some(k8s_openapi::api::core::v1::ConfigMapVolumeSource {
+            name: cm.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn mount(name: &str, path: &str, read_only: bool) -> k8s_openapi::api::core::v1::VolumeMount {
+    k8s_openapi::api::core::v1::VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: read_only.then_some(true),
+        ..Default::default()
+    }
+}
+
+pub fn container_port(name: &str, port: i32) -> k8s_openapi::api::core::v1::ContainerPort {
+    k8s_openapi::api::core::v1::ContainerPort {
+        name: Some(name.into()),
+        container_port: port,
+        ..Default::default()
+    }
+}
+
+/// Files of a component as one `Content::Objects` file.
+pub fn objects_file(path: String, header: String, objects: Vec<Value>) -> crate::component::File {
+    crate::component::File {
+        path,
+        content: crate::component::Content::Objects { header, objects },
+    }
+}

@@ -25,6 +25,7 @@ pub static ALL: &[&dyn Component] = &[
     &minio::MINIO,
     &nessie::NESSIE,
     &kafka::KAFKA,
+    &trino::TRINO,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Component> {
