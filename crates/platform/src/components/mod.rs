@@ -26,6 +26,7 @@ pub static ALL: &[&dyn Component] = &[
     &nessie::NESSIE,
     &kafka::KAFKA,
     &trino::TRINO,
+    &clickhouse::CLICKHOUSE,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Component> {

@@ -1,6 +1,7 @@
 //! Typed custom resources of the operators we drive. Only the fields we set are modelled;
 //! conformance tests check every rendered object against the upstream CRD schemas.
 
+pub mod clickhouse;
 pub mod minio;
 pub mod olm;
 pub mod openshift;

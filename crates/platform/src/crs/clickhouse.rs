@@ -1,0 +1,97 @@
+//! Altinity clickhouse-operator: `ClickHouseInstallation` (clickhouse.altinity.com/v1) and
+//! `ClickHouseKeeperInstallation` (clickhouse-keeper.altinity.com/v1). Pod and PVC templates are
+//! free-form in the CRD; we type them with k8s-openapi's PodSpec and PVC spec.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{PersistentVolumeClaimSpec, PodSpec};
+use serde::Serialize;
+
+pub const CHI: (&str, &str) = ("clickhouse.altinity.com/v1", "ClickHouseInstallation");
+pub const CHK: (&str, &str) = (
+    "clickhouse-keeper.altinity.com/v1",
+    "ClickHouseKeeperInstallation",
+);
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallationSpec {
+    pub defaults: Defaults,
+    pub configuration: Configuration,
+    pub templates: Templates,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Defaults {
+    pub templates: TemplateRefs,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateRefs {
+    pub pod_template: String,
+    pub data_volume_claim_template: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Configuration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zookeeper: Option<Zookeeper>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    pub clusters: Vec<Cluster>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Zookeeper {
+    pub nodes: Vec<ZkNode>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZkNode {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cluster {
+    pub name: String,
+    pub pdb_max_unavailable: u32,
+    pub layout: Layout,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layout {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards_count: Option<u32>,
+    pub replicas_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Templates {
+    pub pod_templates: Vec<PodTemplate>,
+    pub volume_claim_templates: Vec<VolumeClaimTemplate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodTemplate {
+    pub name: String,
+    pub spec: PodSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeClaimTemplate {
+    pub name: String,
+    pub spec: PersistentVolumeClaimSpec,
+}
