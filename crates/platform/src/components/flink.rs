@@ -1,8 +1,455 @@
-//! Phase 4–6 component: settings placeholder until its renderer lands (issue "Phases 4–6").
+//! Flink session cluster through the Flink Kubernetes Operator: two JobManagers (one leader, one
+//! standby) with Kubernetes HA services, checkpoints, savepoints and HA metadata on the object store.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, PodSpec, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::component::{
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::{kafka, spec_pointer};
+use crate::crs::{Cr, flink as cr};
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Resources, Slo};
+use crate::spec::Profile;
+use crate::units::parse_quantity;
+use crate::validate::Issue;
+
+pub const NAME: &str = "flink";
+const SA: &str = "flink";
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HaMode {
+    /// Leader election by Lease, metadata in ConfigMaps (no extra service).
+    #[default]
+    Kubernetes,
+    /// ZooKeeper HA services (needs `zookeeperQuorum`).
+    Zookeeper,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FlinkConfig {}
+pub struct FlinkConfig {
+    /// JobManager HA services: `kubernetes` (default) or `zookeeper`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha_mode: Option<HaMode>,
+    /// For `haMode: zookeeper`: `host:port,host:port,…` of the ZooKeeper ensemble.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zookeeper_quorum: Option<String>,
+    /// Task slots per TaskManager (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_slots: Option<u32>,
+    /// Checkpoint interval (Flink duration, default `30 s`): bounds the RPO of exactly-once jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval: Option<String>,
+}
+
+fn cfg<'a>(m: &'a Model) -> &'a FlinkConfig {
+    &m.platform.spec.components.flink.config
+}
+
+pub struct Flink;
+pub static FLINK: Flink = Flink;
+
+/// `1.20.1` → `v1_20`, the operator's enum.
+fn flink_version(v: &str) -> String {
+    let mut it = v.split('.');
+    format!(
+        "v{}_{}",
+        it.next().unwrap_or("1"),
+        it.next().unwrap_or("20")
+    )
+}
+
+fn flink_resource(r: &Resources) -> cr::FlinkResource {
+    let cpu = parse_quantity(&r.cpu_limit).map(|q| q.0).unwrap_or(1.0);
+    let mib = parse_quantity(&r.memory_limit)
+        .map(|q| (q.0 / 1_048_576.0) as u64)
+        .unwrap_or(2048);
+    cr::FlinkResource {
+        cpu,
+        memory: format!("{mib}m"),
+    }
+}
+
+impl Component for Flink {
+    fn id(&self) -> ComponentId {
+        ComponentId::Flink
+    }
+    fn summary(&self) -> &'static str {
+        "Flink session cluster (Flink Kubernetes Operator): 2 JobManagers with Kubernetes HA, checkpoints and savepoints on the object store"
+    }
+    fn phase(&self) -> u8 {
+        4
+    }
+    fn dir(&self) -> &'static str {
+        "07-flink-ha"
+    }
+    fn group(&self) -> Group {
+        Group::Streaming
+    }
+    fn deps(&self) -> &'static [Dep] {
+        &[Dep::On(ComponentId::Kafka), Dep::ObjectStore]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        Some(OperatorDefaults {
+            display: "Flink Kubernetes Operator",
+            package: "flink-kubernetes-operator",
+            channel: "alpha",
+            source: "community-operators",
+        })
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.95, 30, 60);
+        let image = "flink:1.20.1";
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 2,
+                storage: "0",
+                requests: ("1", "2Gi"),
+                limits: ("1", "2Gi"),
+                image,
+                version: "1.20.1",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "0",
+                requests: ("500m", "1Gi"),
+                limits: ("500m", "1Gi"),
+                image,
+                version: "1.20.1",
+                slo,
+            },
+        }
+    }
+    fn manifests(&self) -> &'static [&'static str] {
+        &[
+            "operator-install.yaml",
+            "flink-rbac.yaml",
+            "flink-session-cluster.yaml",
+        ]
+    }
+    fn buckets(&self) -> &'static [&'static str] {
+        &["flink"]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        let c = cfg(m);
+        let base = format!("{}/config", spec_pointer(self.id()));
+        match (c.ha_mode.unwrap_or_default(), &c.zookeeper_quorum) {
+            (HaMode::Zookeeper, None) => out.push(Issue::new(
+                format!("{base}/zookeeperQuorum"),
+                "ZooKeeper HA needs the ensemble's addresses (expected `host:2181,host:2181,…`)",
+            )),
+            (HaMode::Kubernetes, Some(_)) => out.push(Issue::new(
+                format!("{base}/zookeeperQuorum"),
+                "zookeeperQuorum is only used with `haMode: zookeeper`",
+            )),
+            _ => {}
+        }
+        if c.task_slots == Some(0) {
+            out.push(Issue::new(
+                format!("{base}/taskSlots"),
+                "0 task slots (expected ≥ 1)",
+            ));
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let id = self.id();
+        let c = cfg(m);
+        let os = &m.object_store;
+        let bucket = os.bucket("flink");
+        let mut conf: BTreeMap<String, String> = BTreeMap::new();
+        let mut set = |k: &str, v: String| {
+            conf.insert(k.to_string(), v);
+        };
+        match c.ha_mode.unwrap_or_default() {
+            HaMode::Kubernetes => set("high-availability.type", "kubernetes".into()),
+            HaMode::Zookeeper => {
+                set("high-availability.type", "zookeeper".into());
+                set(
+                    "high-availability.zookeeper.quorum",
+                    c.zookeeper_quorum.clone().unwrap_or_default(),
+                );
+            }
+        }
+        set("high-availability.storageDir", format!("s3://{bucket}/ha"));
+        set(
+            "state.checkpoints.dir",
+            format!("s3://{bucket}/checkpoints"),
+        );
+        set("state.savepoints.dir", format!("s3://{bucket}/savepoints"));
+        set("state.backend.type", "rocksdb".into());
+        set("state.backend.incremental", "true".into());
+        set(
+            "execution.checkpointing.interval",
+            c.checkpoint_interval
+                .clone()
+                .unwrap_or_else(|| "30 s".into()),
+        );
+        set("execution.checkpointing.mode", "EXACTLY_ONCE".into());
+        set(
+            "execution.checkpointing.externalized-checkpoint-retention",
+            "RETAIN_ON_CANCELLATION".into(),
+        );
+        set("s3.endpoint", os.endpoint.clone());
+        set("s3.path.style.access", "true".into());
+        set(
+            "taskmanager.numberOfTaskSlots",
+            c.task_slots.unwrap_or(2).to_string(),
+        );
+        set("restart-strategy.type", "exponential-delay".into());
+        set(
+            "kubernetes.operator.job.upgrade.last-state-fallback.enabled",
+            "true".into(),
+        );
+        let sel = |component: &str| {
+            BTreeMap::from([
+                ("app".to_string(), NAME.to_string()),
+                ("component".to_string(), component.to_string()),
+            ])
+        };
+        // The S3 plugin reads credentials from the environment (AWS default provider chain).
+        let main = |probe_port: (&str, i32)| Container {
+            name: "flink-main-container".into(),
+            env: Some(vec![
+                k8s::env(
+                    "ENABLE_BUILT_IN_PLUGINS",
+                    format!("flink-s3-fs-presto-{}.jar", r.version),
+                ),
+                k8s::env_secret(
+                    "AWS_ACCESS_KEY_ID",
+                    &os.credentials_secret,
+                    "AWS_ACCESS_KEY_ID",
+                ),
+                k8s::env_secret(
+                    "AWS_SECRET_ACCESS_KEY",
+                    &os.credentials_secret,
+                    "AWS_SECRET_ACCESS_KEY",
+                ),
+            ]),
+            ports: Some(vec![k8s::container_port(probe_port.0, probe_port.1)]),
+            liveness_probe: Some(k8s::tcp_probe(probe_port.0, 10, 6)),
+            readiness_probe: Some(k8s::tcp_probe(probe_port.0, 5, 3)),
+            resources: Some(k8s::resources(&r.resources)),
+            security_context: Some(k8s::container_security(false)),
+            ..Default::default()
+        };
+        let pod = |component: &str, port: (&str, i32)| cr::PodTemplate {
+            metadata: None,
+            spec: PodSpec {
+                affinity: Some(k8s::anti_affinity(&sel(component))),
+                topology_spread_constraints: Some(k8s::zone_spread(&sel(component))),
+                security_context: Some(k8s::pod_security()),
+                containers: vec![main(port)],
+                ..Default::default()
+            },
+        };
+        let fd = Cr {
+            api_version: cr::FLINK_DEPLOYMENT.0,
+            kind: cr::FLINK_DEPLOYMENT.1,
+            metadata: k8s::meta(m, id, NAME, NAME),
+            spec: cr::FlinkDeploymentSpec {
+                image: r.image.clone(),
+                flink_version: flink_version(&r.version),
+                mode: "native",
+                service_account: SA.into(),
+                flink_configuration: conf,
+                pod_template: cr::PodTemplate {
+                    metadata: None,
+                    spec: PodSpec {
+                        security_context: Some(k8s::pod_security()),
+                        containers: vec![Container {
+                            name: "flink-main-container".into(),
+                            security_context: Some(k8s::container_security(false)),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    },
+                },
+                job_manager: cr::ManagerSpec {
+                    replicas: Some(r.replicas),
+                    resource: flink_resource(&r.resources),
+                    pod_template: pod("jobmanager", ("rest", 8081)),
+                },
+                task_manager: cr::ManagerSpec {
+                    replicas: None,
+                    resource: flink_resource(&r.resources),
+                    pod_template: pod("taskmanager", ("rpc", 6122)),
+                },
+            },
+        };
+        let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| PolicyRule {
+            api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+            resources: Some(resources.iter().map(|s| s.to_string()).collect()),
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let all = [
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ];
+        let role = Role {
+            metadata: k8s::meta(m, id, "flink-ha", NAME),
+            rules: Some(vec![
+                // HA metadata and leader ConfigMaps, TaskManager pods, the REST service.
+                rule(&[""], &["configmaps", "pods", "services"], &all),
+                rule(&["coordination.k8s.io"], &["leases"], &all),
+                rule(&["apps"], &["deployments"], &["get", "list", "watch"]),
+                rule(&["apps"], &["deployments/finalizers"], &["update"]),
+            ]),
+        };
+        let binding = RoleBinding {
+            metadata: k8s::meta(m, id, "flink-ha", NAME),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: "flink-ha".into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: SA.into(),
+                namespace: Some(r.namespace.clone()),
+                ..Default::default()
+            }]),
+        };
+        let sa = ServiceAccount {
+            metadata: k8s::meta(m, id, SA, NAME),
+            ..Default::default()
+        };
+        let mut objects = vec![k8s::to_value(&fd)];
+        let jm = sel("jobmanager");
+        if let Some(pdb) = k8s::pdb(m, id, "flink-jobmanager", NAME, &jm, r.replicas, false) {
+            objects.push(k8s::to_value(&pdb));
+        }
+        let dir = self.dir();
+        vec![
+            docs::operator_install_file(m, self, dir),
+            k8s::objects_file(
+                format!("{dir}/flink-rbac.yaml"),
+                "ServiceAccount and Role for Flink's HA services (leader Leases, HA ConfigMaps) and TaskManager pods.".into(),
+                vec![k8s::to_value(&sa), k8s::to_value(&role), k8s::to_value(&binding)],
+            ),
+            k8s::objects_file(
+                format!("{dir}/flink-session-cluster.yaml"),
+                format!(
+                    "Flink {} session cluster: {} JobManagers, {:?} HA, state in s3://{bucket}/ (credentials from Secret {}).",
+                    r.version,
+                    r.replicas,
+                    c.ha_mode.unwrap_or_default(),
+                    os.credentials_secret
+                ),
+                objects,
+            ),
+            docs::component_readme(m, self, &readme_body(m)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        vec![Gate {
+            kind: "FlinkDeployment".into(),
+            namespace: ns.clone(),
+            name: NAME.into(),
+            condition: "JobManager deployment READY".into(),
+            wait_command: format!(
+                "oc wait flinkdeployment/{NAME} -n {ns} --for=jsonpath='{{.status.jobManagerDeploymentStatus}}'=READY --timeout=10m"
+            ),
+            timeout: Duration::from_secs(600),
+        }]
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![
+            HealthCheck {
+                what: "JobManager leader (Lease holder)".into(),
+                command: format!(
+                    "oc get lease -n {ns} -l app={NAME} -o custom-columns=NAME:.metadata.name,HOLDER:.spec.holderIdentity"
+                ),
+            },
+            HealthCheck {
+                what: "cluster overview (TaskManagers, slots)".into(),
+                command: format!(
+                    "oc exec -n {ns} deploy/{NAME} -- curl -sf http://localhost:8081/overview"
+                ),
+            },
+        ]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let r = m.get(self.id());
+        let c = cfg(m);
+        vec![
+            format!("{} JobManagers: one leader, the others standby; leadership by {} HA services", r.replicas, match c.ha_mode.unwrap_or_default() { HaMode::Kubernetes => "Kubernetes (Lease + ConfigMaps)", HaMode::Zookeeper => "ZooKeeper" }),
+            "a JobManager failover recovers running jobs from the last completed checkpoint: RPO ≤ checkpoint interval for exactly-once sinks".into(),
+            format!("checkpoints, savepoints and HA metadata live in s3://{}/, so they survive the loss of every Flink pod", m.object_store.bucket("flink")),
+            "TaskManagers are allocated on demand; a lost TaskManager restarts the affected jobs from the checkpoint".into(),
+        ]
+    }
+}
+
+fn readme_body(m: &Model) -> String {
+    format!(
+        "## Jobs\n\nThis is a session cluster: submit jobs as `FlinkSessionJob`s with `deploymentName: {NAME}` and `upgradeMode: last-state` or `savepoint` (both need the HA metadata rendered here). Kafka sources and sinks connect to `{}` (TLS, a `KafkaUser` per job); use exactly-once sinks with `transaction.timeout.ms` above the checkpoint interval.\n\n## State\n\n- HA metadata: `s3://{b}/ha`\n- checkpoints: `s3://{b}/checkpoints` (retained on cancellation)\n- savepoints: `s3://{b}/savepoints`\n\nObject store endpoint `{}`; credentials from the Secret `{}` in the pod environment.\n\n",
+        kafka::bootstrap(m),
+        m.object_store.endpoint,
+        m.object_store.credentials_secret,
+        b = m.object_store.bucket("flink"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::Content;
+    use crate::spec::Platform;
+    use crate::validate::validate;
+
+    #[test]
+    fn default_ha_renders_two_jobmanagers_with_kubernetes_ha() {
+        let p = Platform::default_ha();
+        assert!(validate(&p).is_empty(), "{:?}", validate(&p));
+        let m = Model::new(&p);
+        let objs: Vec<_> = FLINK
+            .render(&m)
+            .into_iter()
+            .flat_map(|f| match f.content {
+                Content::Objects { objects, .. } => objects,
+                Content::Markdown(_) => vec![],
+            })
+            .collect();
+        let fd = objs.iter().find(|o| o["kind"] == "FlinkDeployment");
+        let fd = fd.map(|o| o["spec"].clone()).unwrap_or_default();
+        assert_eq!(fd["jobManager"]["replicas"], 2);
+        assert_eq!(fd["flinkVersion"], "v1_20");
+        assert_eq!(
+            fd["flinkConfiguration"]["high-availability.type"],
+            "kubernetes"
+        );
+        assert_eq!(
+            fd["flinkConfiguration"]["state.checkpoints.dir"],
+            "s3://datalyptica-flink/checkpoints"
+        );
+        assert!(objs.iter().any(|o| o["kind"] == "Role"));
+    }
+
+    #[test]
+    fn zookeeper_mode_needs_a_quorum_and_jobmanagers_need_two() {
+        let mut p = Platform::default_ha();
+        p.spec.components.flink.config.ha_mode = Some(HaMode::Zookeeper);
+        p.spec.components.flink.replicas = Some(1);
+        let ptrs: Vec<_> = validate(&p).into_iter().map(|i| i.pointer).collect();
+        assert!(ptrs.contains(&"/spec/components/flink/config/zookeeperQuorum".to_string()));
+        assert!(ptrs.contains(&"/spec/components/flink/replicas".to_string()));
+    }
+}

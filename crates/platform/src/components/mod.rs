@@ -25,6 +25,7 @@ pub static ALL: &[&dyn Component] = &[
     &minio::MINIO,
     &nessie::NESSIE,
     &kafka::KAFKA,
+    &flink::FLINK,
     &trino::TRINO,
     &clickhouse::CLICKHOUSE,
 ];

@@ -2,6 +2,7 @@
 //! conformance tests check every rendered object against the upstream CRD schemas.
 
 pub mod clickhouse;
+pub mod flink;
 pub mod minio;
 pub mod olm;
 pub mod openshift;
