@@ -1,8 +1,644 @@
-//! Phase 4–6 component: settings placeholder until its renderer lands (issue "Phases 4–6").
+//! Airflow as plain Deployments (the Helm chart is the upstream packaging; no operator on
+//! OperatorHub): active-active schedulers, API servers, triggerers and DAG processors, Celery
+//! workers on the Redis Sentinel set, metadata on the PostgreSQL cluster, DAGs by git-sync.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, PodSpec, PodTemplateSpec, Probe, ServiceAccount,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::component::{
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::{postgresql, redis, spec_pointer};
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Slo};
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+pub const NAME: &str = "airflow";
+pub const SECRETS: &str = "airflow-secrets";
+const SA: &str = "airflow";
+const GIT_SYNC_IMAGE: &str = "registry.k8s.io/git-sync/git-sync:v4.4.2";
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// Celery workers with the Redis Sentinel set as broker (default).
+    #[default]
+    Celery,
+    /// One pod per task, created by the schedulers.
+    Kubernetes,
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AirflowConfig {}
+pub struct AirflowConfig {
+    /// `celery` (default) or `kubernetes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<Executor>,
+    /// Git repository of the DAGs (https). Synced by a git-sync sidecar; without it the DAG
+    /// folder is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dags_repo: Option<String>,
+    /// Branch or tag of `dagsRepo` (default `main`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dags_ref: Option<String>,
+    /// Sub-directory of the repository holding the DAGs (default: the repository root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dags_path: Option<String>,
+    /// Secret with `username`/`password` (or a token) for a private `dagsRepo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dags_repo_secret: Option<String>,
+    /// Schedulers (default 2 in `ha`): active-active, coordinated by row locks in PostgreSQL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedulers: Option<u32>,
+    /// Triggerers (default 2 in `ha`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggerers: Option<u32>,
+    /// Standalone DAG processors (default 2 in `ha`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dag_processors: Option<u32>,
+    /// Celery workers (default 3 in `ha`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
+}
+
+fn cfg<'a>(m: &'a Model) -> &'a AirflowConfig {
+    &m.platform.spec.components.airflow.config
+}
+
+/// Role counts: (knob, deployment suffix, replicas).
+fn roles(m: &Model) -> Vec<(&'static str, &'static str, u32)> {
+    let c = cfg(m);
+    let two = if m.ha() { 2 } else { 1 };
+    let mut v = vec![
+        ("schedulers", "scheduler", c.schedulers.unwrap_or(two)),
+        ("triggerers", "triggerer", c.triggerers.unwrap_or(two)),
+        (
+            "dagProcessors",
+            "dag-processor",
+            c.dag_processors.unwrap_or(two),
+        ),
+    ];
+    if c.executor.unwrap_or_default() == Executor::Celery {
+        v.push((
+            "workers",
+            "worker",
+            c.workers.unwrap_or(if m.ha() { 3 } else { 1 }),
+        ));
+    }
+    v
+}
+
+/// Sentinel endpoint of the Redis set (clients must go through Sentinel, never a fixed pod).
+pub fn redis_sentinel(m: &Model) -> String {
+    format!(
+        "{}-sentinel.{}.svc:26379",
+        redis::SENTINEL,
+        m.get(ComponentId::Redis).namespace
+    )
+}
+
+pub struct Airflow;
+pub static AIRFLOW: Airflow = Airflow;
+
+impl Component for Airflow {
+    fn id(&self) -> ComponentId {
+        ComponentId::Airflow
+    }
+    fn summary(&self) -> &'static str {
+        "Airflow: ≥ 2 API servers, active-active schedulers, triggerers and DAG processors, Celery workers on Redis Sentinel, metadata on PostgreSQL, DAGs by git-sync"
+    }
+    fn phase(&self) -> u8 {
+        6
+    }
+    fn dir(&self) -> &'static str {
+        "11-airflow"
+    }
+    fn group(&self) -> Group {
+        Group::Orchestration
+    }
+    fn deps(&self) -> &'static [Dep] {
+        &[
+            Dep::On(ComponentId::Postgresql),
+            Dep::On(ComponentId::Redis),
+        ]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        None
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.9, 0, 60);
+        let image = "apache/airflow:3.0.2";
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 2,
+                storage: "0",
+                requests: ("500m", "1Gi"),
+                limits: ("2", "2Gi"),
+                image,
+                version: "3.0.2",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "0",
+                requests: ("250m", "512Mi"),
+                limits: ("1", "1Gi"),
+                image,
+                version: "3.0.2",
+                slo,
+            },
+        }
+    }
+    fn manifests(&self) -> &'static [&'static str] {
+        &[
+            "airflow-config.yaml",
+            "airflow-db-migrate.yaml",
+            "airflow-deployments.yaml",
+        ]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        let base = format!("{}/config", spec_pointer(self.id()));
+        for (knob, _, n) in roles(m) {
+            if m.ha() && n < 2 {
+                out.push(Issue::new(
+                    format!("{base}/{knob}"),
+                    format!("{n} {knob} are not highly available (expected ≥ 2 in the ha profile)"),
+                ));
+            } else if n == 0 {
+                out.push(Issue::new(
+                    format!("{base}/{knob}"),
+                    format!("0 {knob} (expected ≥ 1)"),
+                ));
+            }
+        }
+        if let Some(repo) = &cfg(m).dags_repo
+            && !(repo.starts_with("https://")
+                || repo.starts_with("ssh://")
+                || repo.starts_with("git@"))
+        {
+            out.push(Issue::new(
+                format!("{base}/dagsRepo"),
+                format!("`{repo}` is not a git URL (expected https://… or ssh://…)"),
+            ));
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let id = self.id();
+        let ns = &r.namespace;
+        let c = cfg(m);
+        let executor = c.executor.unwrap_or_default();
+        let db = postgresql::consumer_secret(id);
+        let git = c.dags_repo.is_some();
+        let dags_folder = match (&c.dags_path, git) {
+            (Some(p), true) => format!("/opt/airflow/dags/repo/{}", p.trim_matches('/')),
+            (None, true) => "/opt/airflow/dags/repo".to_string(),
+            _ => "/opt/airflow/dags".to_string(),
+        };
+        let mut settings = BTreeMap::from([
+            (
+                "AIRFLOW__CORE__EXECUTOR".to_string(),
+                match executor {
+                    Executor::Celery => "CeleryExecutor",
+                    Executor::Kubernetes => "KubernetesExecutor",
+                }
+                .to_string(),
+            ),
+            ("AIRFLOW__CORE__DAGS_FOLDER".into(), dags_folder),
+            ("AIRFLOW__CORE__LOAD_EXAMPLES".into(), "False".into()),
+            (
+                "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR".into(),
+                "True".into(),
+            ),
+            (
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL".into(),
+                format!("http://{NAME}-api-server.{ns}.svc:8080/execution/"),
+            ),
+            // Row-level locks let several schedulers run active-active on PostgreSQL.
+            (
+                "AIRFLOW__SCHEDULER__USE_ROW_LEVEL_LOCKING".into(),
+                "True".into(),
+            ),
+        ]);
+        if executor == Executor::Celery {
+            settings.insert(
+                "AIRFLOW__CELERY__BROKER_URL".into(),
+                format!("sentinel://{}/0", redis_sentinel(m)),
+            );
+            settings.insert(
+                "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__MASTER_NAME".into(),
+                redis::MASTER_GROUP.into(),
+            );
+        } else {
+            settings.insert("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE".into(), ns.clone());
+        }
+        let cm = k8s::config_map(m, id, "airflow-config", NAME, settings);
+        let env = || -> Vec<EnvVar> {
+            vec![
+                k8s::env_secret("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", &db, "uri"),
+                k8s::env_secret("AIRFLOW__CORE__FERNET_KEY", SECRETS, "fernet-key"),
+                k8s::env_secret("AIRFLOW__API__SECRET_KEY", SECRETS, "api-secret-key"),
+                k8s::env_secret("AIRFLOW__API_AUTH__JWT_SECRET", SECRETS, "jwt-secret"),
+            ]
+        };
+        let env_from = || {
+            vec![k8s_openapi::api::core::v1::EnvFromSource {
+                config_map_ref: Some(k8s_openapi::api::core::v1::ConfigMapEnvSource {
+                    name: "airflow-config".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]
+        };
+        let container = |name: &str, args: &[&str], live: Probe, ready: Probe| Container {
+            name: name.into(),
+            image: Some(r.image.clone()),
+            args: Some(args.iter().map(|s| s.to_string()).collect()),
+            env: Some(env()),
+            env_from: Some(env_from()),
+            liveness_probe: Some(live),
+            readiness_probe: Some(ready),
+            resources: Some(k8s::resources(&r.resources)),
+            security_context: Some(k8s::container_security(false)),
+            volume_mounts: Some(vec![
+                k8s::mount("dags", "/opt/airflow/dags", true),
+                k8s::mount("logs", "/opt/airflow/logs", false),
+            ]),
+            ..Default::default()
+        };
+        let git_sync = || {
+            let mut e = vec![
+                k8s::env("GITSYNC_REPO", c.dags_repo.clone().unwrap_or_default()),
+                k8s::env(
+                    "GITSYNC_REF",
+                    c.dags_ref.clone().unwrap_or_else(|| "main".into()),
+                ),
+                k8s::env("GITSYNC_ROOT", "/git"),
+                k8s::env("GITSYNC_LINK", "repo"),
+                k8s::env("GITSYNC_PERIOD", "60s"),
+                k8s::env("GITSYNC_HTTP_BIND", ":8081"),
+            ];
+            if let Some(s) = &c.dags_repo_secret {
+                e.push(k8s::env_secret("GITSYNC_USERNAME", s, "username"));
+                e.push(k8s::env_secret("GITSYNC_PASSWORD", s, "password"));
+            }
+            Container {
+                name: "git-sync".into(),
+                image: Some(GIT_SYNC_IMAGE.into()),
+                env: Some(e),
+                ports: Some(vec![k8s::container_port("git-sync", 8081)]),
+                liveness_probe: Some(k8s::http_probe("/", "git-sync", "HTTP", 30, 6)),
+                readiness_probe: Some(k8s::tcp_probe("git-sync", 10, 3)),
+                resources: Some(k8s::resources(&crate::model::Resources {
+                    cpu_request: "50m".into(),
+                    memory_request: "64Mi".into(),
+                    cpu_limit: "200m".into(),
+                    memory_limit: "256Mi".into(),
+                })),
+                security_context: Some(k8s::container_security(true)),
+                volume_mounts: Some(vec![k8s::mount("dags", "/git", false)]),
+                ..Default::default()
+            }
+        };
+        let job_check = |job: &str| {
+            k8s::exec_probe(
+                &[
+                    "sh",
+                    "-c",
+                    &format!("airflow jobs check --job-type {job} --local"),
+                ],
+                30,
+                5,
+            )
+        };
+        let volumes = || vec![k8s::empty_dir_volume("dags"), k8s::empty_dir_volume("logs")];
+        let mut deployments: Vec<Value> = Vec::new();
+        let mut pdbs: Vec<Value> = Vec::new();
+        let mut push = |app: String, replicas: u32, main: Container, with_git: bool| {
+            let mut containers = vec![main];
+            if with_git && git {
+                containers.push(git_sync());
+            }
+            let d = k8s::deployment(
+                m,
+                id,
+                k8s::Workload {
+                    app: app.clone(),
+                    replicas,
+                    containers,
+                    volumes: volumes(),
+                    service_account: Some(SA.into()),
+                    termination_grace_seconds: Some(60),
+                    ..Default::default()
+                },
+            );
+            deployments.push(k8s::to_value(&d));
+            if let Some(p) = k8s::pdb(m, id, &app, &app, &k8s::selector(&app), replicas, false) {
+                pdbs.push(k8s::to_value(&p));
+            }
+        };
+        let api = format!("{NAME}-api-server");
+        push(
+            api.clone(),
+            r.replicas,
+            {
+                let mut c = container(
+                    "api-server",
+                    &["api-server"],
+                    k8s::http_probe("/api/v2/monitor/health", "http", "HTTP", 15, 5),
+                    k8s::http_probe("/api/v2/monitor/health", "http", "HTTP", 5, 3),
+                );
+                c.ports = Some(vec![k8s::container_port("http", 8080)]);
+                c
+            },
+            false,
+        );
+        for (_, role, n) in roles(m) {
+            let main = match role {
+                "scheduler" => container(
+                    role,
+                    &["scheduler"],
+                    job_check("SchedulerJob"),
+                    job_check("SchedulerJob"),
+                ),
+                "triggerer" => container(
+                    role,
+                    &["triggerer"],
+                    job_check("TriggererJob"),
+                    job_check("TriggererJob"),
+                ),
+                "dag-processor" => container(
+                    role,
+                    &["dag-processor"],
+                    job_check("DagProcessorJob"),
+                    job_check("DagProcessorJob"),
+                ),
+                _ => {
+                    let ping = k8s::exec_probe(
+                        &[
+                            "sh",
+                            "-c",
+                            "celery --app airflow.providers.celery.executors.celery_executor.app inspect ping -d celery@$HOSTNAME",
+                        ],
+                        60,
+                        5,
+                    );
+                    container(role, &["celery", "worker"], ping.clone(), ping)
+                }
+            };
+            push(format!("{NAME}-{role}"), n, main, role != "api-server");
+        }
+        let svc = k8s::service(
+            m,
+            id,
+            &api,
+            &api,
+            vec![k8s::service_port("http", 8080)],
+            false,
+            BTreeMap::new(),
+        );
+        let sa = ServiceAccount {
+            metadata: k8s::meta(m, id, SA, NAME),
+            automount_service_account_token: Some(executor == Executor::Kubernetes),
+            ..Default::default()
+        };
+        let mut config_objs = vec![k8s::to_value(&sa), k8s::to_value(&cm)];
+        if executor == Executor::Kubernetes {
+            // The KubernetesExecutor's schedulers create and watch one pod per task.
+            let verbs = [
+                "get", "list", "watch", "create", "update", "patch", "delete",
+            ];
+            let role = Role {
+                metadata: k8s::meta(m, id, "airflow-pod-launcher", NAME),
+                rules: Some(vec![PolicyRule {
+                    api_groups: Some(vec!["".into()]),
+                    resources: Some(vec!["pods".into(), "pods/log".into()]),
+                    verbs: verbs.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }]),
+            };
+            let binding = RoleBinding {
+                metadata: k8s::meta(m, id, "airflow-pod-launcher", NAME),
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".into(),
+                    kind: "Role".into(),
+                    name: "airflow-pod-launcher".into(),
+                },
+                subjects: Some(vec![Subject {
+                    kind: "ServiceAccount".into(),
+                    name: SA.into(),
+                    namespace: Some(ns.clone()),
+                    ..Default::default()
+                }]),
+            };
+            config_objs.push(k8s::to_value(&role));
+            config_objs.push(k8s::to_value(&binding));
+        }
+        let mut job_labels = k8s::labels(m, id, "airflow-db-migrate");
+        job_labels.retain(|k, _| k.starts_with("app"));
+        let migrate = Job {
+            metadata: k8s::meta(m, id, "airflow-db-migrate", "airflow-db-migrate"),
+            spec: Some(JobSpec {
+                backoff_limit: Some(6),
+                ttl_seconds_after_finished: Some(3600),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(job_labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("OnFailure".into()),
+                        service_account_name: Some(SA.into()),
+                        automount_service_account_token: Some(false),
+                        security_context: Some(k8s::pod_security()),
+                        containers: vec![Container {
+                            volume_mounts: None,
+                            liveness_probe: None,
+                            readiness_probe: None,
+                            ..container(
+                                "migrate",
+                                &["db", "migrate"],
+                                Probe::default(),
+                                Probe::default(),
+                            )
+                        }],
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut objs = vec![k8s::to_value(&svc)];
+        objs.extend(deployments);
+        objs.extend(pdbs);
+        let dir = self.dir();
+        vec![
+            k8s::objects_file(
+                format!("{dir}/airflow-config.yaml"),
+                format!("Airflow settings ({executor:?} executor). Secrets referenced: {db} (metadata DB), {SECRETS} (fernet-key, api-secret-key, jwt-secret)."),
+                config_objs,
+            ),
+            k8s::objects_file(
+                format!("{dir}/airflow-db-migrate.yaml"),
+                "Schema migration of the metadata database; run before (and on every upgrade of) the Deployments.".into(),
+                vec![k8s::to_value(&migrate)],
+            ),
+            k8s::objects_file(
+                format!("{dir}/airflow-deployments.yaml"),
+                format!("Airflow {}: API server, schedulers, triggerers, DAG processors{} with PodDisruptionBudgets.", r.version, if executor == Executor::Celery { ", Celery workers" } else { "" }),
+                objs,
+            ),
+            docs::component_readme(m, self, &readme_body(m)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        let mut g = vec![Gate {
+            kind: "Job".into(),
+            namespace: ns.clone(),
+            name: "airflow-db-migrate".into(),
+            condition: "Complete".into(),
+            wait_command: format!(
+                "oc wait job/airflow-db-migrate -n {ns} --for=condition=Complete --timeout=15m"
+            ),
+            timeout: Duration::from_secs(900),
+        }];
+        let mut names = vec![format!("{NAME}-api-server")];
+        names.extend(
+            roles(m)
+                .into_iter()
+                .map(|(_, role, _)| format!("{NAME}-{role}")),
+        );
+        for d in names {
+            g.push(Gate {
+                kind: "Deployment".into(),
+                namespace: ns.clone(),
+                wait_command: format!(
+                    "oc wait deployment/{d} -n {ns} --for=condition=Available --timeout=10m"
+                ),
+                name: d,
+                condition: "Available".into(),
+                timeout: Duration::from_secs(600),
+            });
+        }
+        g
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![HealthCheck {
+            what: "metadatabase, schedulers, triggerers and DAG processors healthy".into(),
+            command: format!(
+                "oc exec -n {ns} deploy/{NAME}-api-server -- curl -sf http://localhost:8080/api/v2/monitor/health"
+            ),
+        }]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let r = m.get(self.id());
+        let mut v = vec![format!("{} API servers behind one Service", r.replicas)];
+        for (knob, role, n) in roles(m) {
+            v.push(format!("{n} {knob} ({role}) on different nodes"));
+        }
+        v.push("schedulers run active-active with row-level locks in PostgreSQL: a lost scheduler costs nothing but its in-flight loop".into());
+        v.push("state (runs, task instances) is in PostgreSQL: Airflow's RPO is the PostgreSQL cluster's; the Celery broker's loss only re-queues tasks".into());
+        v
+    }
+}
+
+fn readme_body(m: &Model) -> String {
+    let c = cfg(m);
+    format!(
+        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## DAGs\n\n{}\n\n## First admin user\n\n`oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin …` (with the FAB auth manager), or configure SSO.\n\n",
+        match c.executor.unwrap_or_default() {
+            Executor::Celery => format!("CeleryExecutor with the broker `sentinel://{}` (master group `{}`): the broker follows Redis failovers through Sentinel. The result backend is the metadata database.", redis_sentinel(m), redis::MASTER_GROUP),
+            Executor::Kubernetes => "KubernetesExecutor: the schedulers launch one pod per task (Role `airflow-pod-launcher`). No Celery workers are rendered.".into(),
+        },
+        match &c.dags_repo {
+            Some(repo) => format!("A git-sync sidecar in every scheduler, triggerer, DAG processor and worker pulls `{repo}` (ref `{}`) every 60 s.", c.dags_ref.as_deref().unwrap_or("main")),
+            None => "`components.airflow.config.dagsRepo` is not set: the DAG folder is empty. Set it to add a git-sync sidecar.".into(),
+        },
+        db = postgresql::consumer_secret(ComponentId::Airflow),
+        ns = m.get(ComponentId::Airflow).namespace,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::Content;
+    use crate::spec::Platform;
+    use crate::validate::validate;
+
+    fn objects(p: &Platform) -> Vec<Value> {
+        let m = Model::new(p);
+        AIRFLOW
+            .render(&m)
+            .into_iter()
+            .flat_map(|f| match f.content {
+                Content::Objects { objects, .. } => objects,
+                Content::Markdown(_) => vec![],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_ha_renders_every_role_twice_or_more() {
+        let mut p = Platform::default_ha();
+        p.spec.components.airflow.config.dags_repo = Some("https://example.com/dags.git".into());
+        assert!(validate(&p).is_empty(), "{:?}", validate(&p));
+        let objs = objects(&p);
+        let deps: Vec<_> = objs.iter().filter(|o| o["kind"] == "Deployment").collect();
+        assert_eq!(deps.len(), 5);
+        assert!(
+            deps.iter()
+                .all(|d| d["spec"]["replicas"].as_u64() >= Some(2))
+        );
+        assert_eq!(
+            objs.iter()
+                .filter(|o| o["kind"] == "PodDisruptionBudget")
+                .count(),
+            5
+        );
+        let sched = deps
+            .iter()
+            .find(|d| d["metadata"]["name"] == "airflow-scheduler");
+        assert_eq!(
+            sched.map(|d| d["spec"]["template"]["spec"]["containers"][1]["name"].clone()),
+            Some("git-sync".into())
+        );
+    }
+
+    #[test]
+    fn single_scheduler_is_reported_and_kubernetes_executor_has_no_workers() {
+        let mut p = Platform::default_ha();
+        p.spec.components.airflow.config.schedulers = Some(1);
+        let ptrs: Vec<_> = validate(&p).into_iter().map(|i| i.pointer).collect();
+        assert!(ptrs.contains(&"/spec/components/airflow/config/schedulers".to_string()));
+        let mut p = Platform::default_ha();
+        p.spec.components.airflow.config.executor = Some(Executor::Kubernetes);
+        let objs = objects(&p);
+        assert!(
+            !objs
+                .iter()
+                .any(|o| o["metadata"]["name"] == "airflow-worker")
+        );
+        assert!(objs.iter().any(|o| o["kind"] == "Role"));
+    }
+}

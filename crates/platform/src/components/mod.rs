@@ -28,6 +28,7 @@ pub static ALL: &[&dyn Component] = &[
     &flink::FLINK,
     &trino::TRINO,
     &clickhouse::CLICKHOUSE,
+    &airflow::AIRFLOW,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Component> {
