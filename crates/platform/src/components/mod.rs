@@ -29,6 +29,7 @@ pub static ALL: &[&dyn Component] = &[
     &trino::TRINO,
     &clickhouse::CLICKHOUSE,
     &airflow::AIRFLOW,
+    &superset::SUPERSET,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Component> {

@@ -1,8 +1,478 @@
-//! Phase 4–6 component: settings placeholder until its renderer lands (issue "Phases 4–6").
+//! Superset as plain Deployments: stateless web replicas and Celery workers over the Redis
+//! Sentinel set (cache and broker), metadata on PostgreSQL, Trino registered as a database.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMapEnvSource, Container, EnvFromSource, PodSpec, PodTemplateSpec, Probe, ServiceAccount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::component::{
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::{airflow, postgresql, redis, spec_pointer, trino};
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Slo};
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+pub const NAME: &str = "superset";
+pub const SECRETS: &str = "superset-secrets";
+const CONFIG: &str = "superset-config";
+const PORT: i32 = 8088;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SupersetConfig {}
+pub struct SupersetConfig {
+    /// Celery workers for SQL Lab async queries and reports (default 2 in `ha`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
+    /// Register Trino as a Superset database at bootstrap (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register_trino: Option<bool>,
+    /// Trino user Superset connects as (default `superset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trino_user: Option<String>,
+}
+
+fn cfg<'a>(m: &'a Model) -> &'a SupersetConfig {
+    &m.platform.spec.components.superset.config
+}
+
+fn workers(m: &Model) -> u32 {
+    cfg(m).workers.unwrap_or(if m.ha() { 2 } else { 1 })
+}
+
+/// SQLAlchemy URI of the Trino datasource; no password: in-cluster Trino authenticates by user.
+pub fn trino_uri(m: &Model) -> String {
+    format!(
+        "trino://{}@{}.{}.svc:8080/iceberg",
+        cfg(m).trino_user.as_deref().unwrap_or("superset"),
+        trino::NAME,
+        m.get(ComponentId::Trino).namespace
+    )
+}
+
+fn superset_config(m: &Model) -> String {
+    let sentinel = airflow::redis_sentinel(m);
+    let (host, port) = sentinel.rsplit_once(':').unwrap_or((&sentinel, "26379"));
+    let master = redis::MASTER_GROUP;
+    format!(
+        r#"# Rendered by datalyptica. Secrets come from the environment, never from this file.
+import os
+
+SQLALCHEMY_DATABASE_URI = os.environ["SUPERSET_DB_URI"]
+SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
+
+# Through Sentinel: the cache and the broker follow Redis failovers.
+_SENTINELS = [("{host}", {port})]
+CACHE_CONFIG = {{
+    "CACHE_TYPE": "RedisSentinelCache",
+    "CACHE_REDIS_SENTINELS": _SENTINELS,
+    "CACHE_REDIS_SENTINEL_MASTER": "{master}",
+    "CACHE_REDIS_DB": 1,
+    "CACHE_KEY_PREFIX": "superset_",
+    "CACHE_DEFAULT_TIMEOUT": 300,
+}}
+DATA_CACHE_CONFIG = {{**CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_data_"}}
+FILTER_STATE_CACHE_CONFIG = {{**CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_filter_"}}
+EXPLORE_FORM_DATA_CACHE_CONFIG = {{**CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_explore_"}}
+
+
+class CeleryConfig:
+    broker_url = "sentinel://{host}:{port}/2"
+    broker_transport_options = {{"master_name": "{master}"}}
+    result_backend = "sentinel://{host}:{port}/3"
+    result_backend_transport_options = {{"master_name": "{master}"}}
+    imports = ("superset.sql_lab", "superset.tasks.scheduler")
+    worker_prefetch_multiplier = 1
+    task_acks_late = True
+
+
+CELERY_CONFIG = CeleryConfig
+"#
+    )
+}
+
+pub struct Superset;
+pub static SUPERSET: Superset = Superset;
+
+impl Component for Superset {
+    fn id(&self) -> ComponentId {
+        ComponentId::Superset
+    }
+    fn summary(&self) -> &'static str {
+        "Superset: ≥ 2 web replicas and Celery workers, cache and broker on Redis Sentinel, metadata on PostgreSQL, Trino as a datasource"
+    }
+    fn phase(&self) -> u8 {
+        6
+    }
+    fn dir(&self) -> &'static str {
+        "12-superset"
+    }
+    fn group(&self) -> Group {
+        Group::Orchestration
+    }
+    fn deps(&self) -> &'static [Dep] {
+        &[
+            Dep::On(ComponentId::Postgresql),
+            Dep::On(ComponentId::Redis),
+            Dep::On(ComponentId::Trino),
+        ]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        None
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.9, 0, 60);
+        let image = "apache/superset:5.0.0";
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 2,
+                storage: "0",
+                requests: ("500m", "1Gi"),
+                limits: ("2", "2Gi"),
+                image,
+                version: "5.0.0",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "0",
+                requests: ("250m", "512Mi"),
+                limits: ("1", "1Gi"),
+                image,
+                version: "5.0.0",
+                slo,
+            },
+        }
+    }
+    fn manifests(&self) -> &'static [&'static str] {
+        &[
+            "superset-config.yaml",
+            "superset-bootstrap.yaml",
+            "superset-deployments.yaml",
+        ]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        let n = workers(m);
+        let ptr = format!("{}/config/workers", spec_pointer(self.id()));
+        if m.ha() && n < 2 {
+            out.push(Issue::new(
+                ptr,
+                format!(
+                    "{n} Celery workers are not highly available (expected ≥ 2 in the ha profile)"
+                ),
+            ));
+        } else if n == 0 {
+            out.push(Issue::new(ptr, "0 Celery workers (expected ≥ 1)"));
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let id = self.id();
+        let db = postgresql::consumer_secret(id);
+        let cm = k8s::config_map(
+            m,
+            id,
+            CONFIG,
+            NAME,
+            BTreeMap::from([
+                ("superset_config.py".to_string(), superset_config(m)),
+                (
+                    "SUPERSET_CONFIG_PATH".to_string(),
+                    "/app/pythonpath/superset_config.py".to_string(),
+                ),
+                ("TRINO_SQLALCHEMY_URI".to_string(), trino_uri(m)),
+            ]),
+        );
+        let container = |name: &str, cmd: &[&str], live: Option<Probe>, ready: Option<Probe>| {
+            let mut mt = k8s::mount("config", "/app/pythonpath/superset_config.py", true);
+            mt.sub_path = Some("superset_config.py".into());
+            Container {
+                name: name.into(),
+                image: Some(r.image.clone()),
+                command: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                env: Some(vec![
+                    k8s::env_secret("SUPERSET_DB_URI", &db, "uri"),
+                    k8s::env_secret("SUPERSET_SECRET_KEY", SECRETS, "secret-key"),
+                ]),
+                env_from: Some(vec![EnvFromSource {
+                    config_map_ref: Some(ConfigMapEnvSource {
+                        name: CONFIG.into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                liveness_probe: live,
+                readiness_probe: ready,
+                resources: Some(k8s::resources(&r.resources)),
+                security_context: Some(k8s::container_security(false)),
+                volume_mounts: Some(vec![mt, k8s::mount("tmp", "/tmp", false)]),
+                ..Default::default()
+            }
+        };
+        let volumes = || {
+            vec![
+                k8s::config_map_volume("config", CONFIG),
+                k8s::empty_dir_volume("tmp"),
+            ]
+        };
+        let web_app = format!("{NAME}-web");
+        let worker_app = format!("{NAME}-worker");
+        let mut web_c = container(
+            "web",
+            &["/usr/bin/run-server.sh"],
+            Some(k8s::http_probe("/health", "http", "HTTP", 15, 5)),
+            Some(k8s::http_probe("/health", "http", "HTTP", 5, 3)),
+        );
+        web_c.ports = Some(vec![k8s::container_port("http", PORT)]);
+        let ping = k8s::exec_probe(
+            &[
+                "sh",
+                "-c",
+                "celery -A superset.tasks.celery_app:app inspect ping -d celery@$HOSTNAME",
+            ],
+            60,
+            5,
+        );
+        let worker_c = container(
+            "worker",
+            &[
+                "celery",
+                "--app=superset.tasks.celery_app:app",
+                "worker",
+                "--pool=prefork",
+                "-O",
+                "fair",
+            ],
+            Some(ping.clone()),
+            Some(ping),
+        );
+        let web = k8s::deployment(
+            m,
+            id,
+            k8s::Workload {
+                app: web_app.clone(),
+                replicas: r.replicas,
+                containers: vec![web_c],
+                volumes: volumes(),
+                service_account: Some(NAME.into()),
+                termination_grace_seconds: Some(60),
+                ..Default::default()
+            },
+        );
+        let n = workers(m);
+        let worker = k8s::deployment(
+            m,
+            id,
+            k8s::Workload {
+                app: worker_app.clone(),
+                replicas: n,
+                containers: vec![worker_c],
+                volumes: volumes(),
+                service_account: Some(NAME.into()),
+                // Long SQL Lab queries finish before the worker stops (acks_late re-queues the rest).
+                termination_grace_seconds: Some(300),
+                ..Default::default()
+            },
+        );
+        let svc = k8s::service(
+            m,
+            id,
+            NAME,
+            &web_app,
+            vec![k8s::service_port("http", PORT)],
+            false,
+            BTreeMap::new(),
+        );
+        let mut objs = vec![
+            k8s::to_value(&svc),
+            k8s::to_value(&web),
+            k8s::to_value(&worker),
+        ];
+        for (app, n) in [(&web_app, r.replicas), (&worker_app, n)] {
+            if let Some(p) = k8s::pdb(m, id, app, app, &k8s::selector(app), n, false) {
+                objs.push(k8s::to_value(&p));
+            }
+        }
+        let mut script = "superset db upgrade && superset init".to_string();
+        if cfg(m).register_trino.unwrap_or(true) {
+            script.push_str(" && superset set-database-uri --database_name trino --uri \"$TRINO_SQLALCHEMY_URI\"");
+        }
+        let mut job_labels = k8s::labels(m, id, "superset-bootstrap");
+        job_labels.retain(|k, _| k.starts_with("app"));
+        let job = Job {
+            metadata: k8s::meta(m, id, "superset-bootstrap", "superset-bootstrap"),
+            spec: Some(JobSpec {
+                backoff_limit: Some(6),
+                ttl_seconds_after_finished: Some(3600),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(job_labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("OnFailure".into()),
+                        service_account_name: Some(NAME.into()),
+                        automount_service_account_token: Some(false),
+                        security_context: Some(k8s::pod_security()),
+                        containers: vec![container(
+                            "bootstrap",
+                            &["/bin/sh", "-c", &script],
+                            None,
+                            None,
+                        )],
+                        volumes: Some(volumes()),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let sa = ServiceAccount {
+            metadata: k8s::meta(m, id, NAME, NAME),
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        };
+        let dir = self.dir();
+        vec![
+            k8s::objects_file(
+                format!("{dir}/superset-config.yaml"),
+                format!("superset_config.py (cache and Celery through Sentinel {}), Trino datasource {}. Secrets referenced: {db}, {SECRETS}.", airflow::redis_sentinel(m), trino_uri(m)),
+                vec![k8s::to_value(&sa), k8s::to_value(&cm)],
+            ),
+            k8s::objects_file(
+                format!("{dir}/superset-bootstrap.yaml"),
+                "Migrates the metadata database, creates roles and registers Trino; idempotent, run on every upgrade.".into(),
+                vec![k8s::to_value(&job)],
+            ),
+            k8s::objects_file(
+                format!("{dir}/superset-deployments.yaml"),
+                format!("Superset {}: {} web replicas, {n} Celery workers, PodDisruptionBudgets.", r.version, r.replicas),
+                objs,
+            ),
+            docs::component_readme(m, self, &readme_body(m)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        let mut g = vec![Gate {
+            kind: "Job".into(),
+            namespace: ns.clone(),
+            name: "superset-bootstrap".into(),
+            condition: "Complete".into(),
+            wait_command: format!(
+                "oc wait job/superset-bootstrap -n {ns} --for=condition=Complete --timeout=15m"
+            ),
+            timeout: Duration::from_secs(900),
+        }];
+        for d in [format!("{NAME}-web"), format!("{NAME}-worker")] {
+            g.push(Gate {
+                kind: "Deployment".into(),
+                namespace: ns.clone(),
+                wait_command: format!(
+                    "oc wait deployment/{d} -n {ns} --for=condition=Available --timeout=10m"
+                ),
+                name: d,
+                condition: "Available".into(),
+                timeout: Duration::from_secs(600),
+            });
+        }
+        g
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![
+            HealthCheck {
+                what: "web health".into(),
+                command: format!(
+                    "oc exec -n {ns} deploy/{NAME}-web -- curl -sf http://localhost:{PORT}/health"
+                ),
+            },
+            HealthCheck {
+                what: "Trino datasource reachable".into(),
+                command: format!(
+                    "oc exec -n {ns} deploy/{NAME}-web -- superset test-db \"$TRINO_SQLALCHEMY_URI\""
+                ),
+            },
+        ]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let r = m.get(self.id());
+        vec![
+            format!("{} stateless web replicas and {} Celery workers on different nodes", r.replicas, workers(m)),
+            "sessions are signed cookies and the cache is Redis (through Sentinel): any web replica serves any user".into(),
+            "dashboards and charts live in PostgreSQL: RPO is the PostgreSQL cluster's".into(),
+            "queries run on Trino: a Trino coordinator restart interrupts dashboards (Trino's single point of failure)".into(),
+        ]
+    }
+}
+
+fn readme_body(m: &Model) -> String {
+    format!(
+        "## Secrets (create before deploying)\n\n- `{}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: key `secret-key` (`openssl rand -base64 42`).\n\n## Trino datasource\n\nSQLAlchemy URI: `{}` (in the ConfigMap `{CONFIG}` as `TRINO_SQLALCHEMY_URI`; the bootstrap Job registers it as database `trino`). No password is in the URI: add Trino authentication and a Superset-side secret when Trino requires it.\n\nThe upstream image does not ship the `trino` SQLAlchemy driver: build `FROM {}` with `pip install trino` and set `components.superset.image`.\n\n## Admin user\n\n`oc exec -n {} deploy/{NAME}-web -- superset fab create-admin`.\n\n",
+        postgresql::consumer_secret(ComponentId::Superset),
+        trino_uri(m),
+        m.get(ComponentId::Superset).image,
+        m.get(ComponentId::Superset).namespace,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::Content;
+    use crate::spec::Platform;
+    use crate::validate::validate;
+    use serde_json::Value;
+
+    #[test]
+    fn default_ha_renders_web_workers_and_trino_uri() {
+        let p = Platform::default_ha();
+        assert!(validate(&p).is_empty(), "{:?}", validate(&p));
+        let m = Model::new(&p);
+        let objs: Vec<Value> = SUPERSET
+            .render(&m)
+            .into_iter()
+            .flat_map(|f| match f.content {
+                Content::Objects { objects, .. } => objects,
+                Content::Markdown(_) => vec![],
+            })
+            .collect();
+        assert_eq!(objs.iter().filter(|o| o["kind"] == "Deployment").count(), 2);
+        assert_eq!(
+            objs.iter()
+                .filter(|o| o["kind"] == "PodDisruptionBudget")
+                .count(),
+            2
+        );
+        let cm = objs.iter().find(|o| o["kind"] == "ConfigMap");
+        assert_eq!(
+            cm.map(|c| c["data"]["TRINO_SQLALCHEMY_URI"].clone()),
+            Some("trino://superset@trino.datalyptica-analytics.svc:8080/iceberg".into())
+        );
+    }
+
+    #[test]
+    fn one_worker_is_reported() {
+        let mut p = Platform::default_ha();
+        p.spec.components.superset.config.workers = Some(1);
+        p.spec.components.superset.replicas = Some(1);
+        let ptrs: Vec<_> = validate(&p).into_iter().map(|i| i.pointer).collect();
+        assert!(ptrs.contains(&"/spec/components/superset/config/workers".to_string()));
+        assert!(ptrs.contains(&"/spec/components/superset/replicas".to_string()));
+    }
+}
