@@ -67,6 +67,26 @@ fn us(d: u64) -> Duration {
     Duration::from_micros(d)
 }
 
+/// When writes were possible again: the acknowledgement of the first write that began after the
+/// fault and after the last failure that followed it. A server that keeps accepting writes for a
+/// moment after a graceful stop is not "recovered" by those writes; with a clean cut (kill) this
+/// is simply the first acknowledged write that began after the fault.
+pub fn recovered_at(attempts: &[Attempt], fault_us: u64) -> Option<u64> {
+    let last_failure_end = attempts
+        .iter()
+        .filter(|a| a.outcome != Outcome::Ok && a.end_us >= fault_us)
+        .map(|a| a.end_us)
+        .max()
+        .unwrap_or(fault_us);
+    attempts
+        .iter()
+        .filter(|a| {
+            a.outcome == Outcome::Ok && a.start_us >= fault_us && a.start_us >= last_failure_end
+        })
+        .map(|a| a.end_us)
+        .min()
+}
+
 pub fn analyze(log: &TrialLog) -> TrialAnalysis {
     let fault = log.fault_us;
     let in_flight = |a: &Attempt| a.start_us <= fault && a.end_us >= fault;
@@ -108,13 +128,7 @@ pub fn analyze(log: &TrialLog) -> TrialAnalysis {
             }
         }
     }
-    let rto = log
-        .attempts
-        .iter()
-        .filter(|a| a.start_us >= fault && a.outcome == Outcome::Ok)
-        .map(|a| a.end_us)
-        .min()
-        .map(|end| us(end - fault));
+    let rto = recovered_at(&log.attempts, fault).map(|end| us(end - fault));
     let duplicates = counts.values().map(|&n| n.saturating_sub(1)).sum();
     let unexpected = counts.keys().filter(|s| !attempted.contains(s)).count();
     let lost_span = if lost.is_empty() {
@@ -205,6 +219,25 @@ mod tests {
         assert_eq!(r.duplicates, 1);
         assert_eq!(r.failed_but_present, 1);
         assert_eq!(r.unexpected, 0);
+    }
+
+    #[test]
+    fn graceful_stop_counts_the_outage_not_the_last_writes() {
+        let log = TrialLog {
+            attempts: vec![
+                a(1, 0, 10, Outcome::Ok),
+                a(2, 60, 70, Outcome::Ok), // still accepted after the (graceful) fault at 50 ms
+                a(3, 80, 900, Outcome::Unknown),
+                a(4, 950, 960, Outcome::Refused),
+                a(5, 1000, 1010, Outcome::Ok),
+            ],
+            fault_us: 50_000,
+            read_back: vec![1, 2, 5],
+            ..Default::default()
+        };
+        assert_eq!(recovered_at(&log.attempts, log.fault_us), Some(1_010_000));
+        assert_eq!(analyze(&log).rto, Some(Duration::from_millis(960)));
+        assert_eq!(recovered_at(&log.attempts[..2], log.fault_us), Some(70_000));
     }
 
     #[test]

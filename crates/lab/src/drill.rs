@@ -164,9 +164,14 @@ fn healthy_timeout(c: Component) -> Duration {
     }
 }
 
-/// Whether `p` (the old primary) is back as a healthy replica / follower.
-async fn rejoined(lab: &Lab, p: Proc) -> Result<bool> {
-    Ok(match p.kind.component() {
+/// Whether `p` (the old primary) is back as a healthy replica / follower; when no failover
+/// happened (a short freeze), whether it is again the primary of a healthy cluster.
+async fn rejoined(lab: &Lab, p: Proc, failed_over: bool) -> Result<bool> {
+    let c = p.kind.component();
+    if !failed_over {
+        return Ok(primary(c).await == Some(p) && lab.wait_healthy(c, Duration::ZERO).await.is_ok());
+    }
+    Ok(match c {
         Component::Etcd => {
             let v = health::etcd_view().await;
             let me = v.members.iter().find(|m| m.name == p.name());
@@ -400,13 +405,14 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
             }
             fault_end_us = Some(t0.elapsed().as_micros() as u64);
         }
-        let first_ack = log
-            .lock()
-            .await
-            .iter()
-            .find(|a| a.start_us >= fault_us && a.outcome == Outcome::Ok)
-            .map(|a| a.end_us);
-        let fault_over = !opts.fault.timed() || fault_end_us.is_some();
+        let first_ack = analysis::recovered_at(&log.lock().await, fault_us);
+        // A graceful stop takes effect only when the server is gone (Redis first waits for its
+        // replicas): until then acknowledged writes do not mean recovery.
+        let fault_over = if opts.fault.timed() {
+            fault_end_us.is_some()
+        } else {
+            victims.iter().all(|r| !procs::alive(*r))
+        };
         if let Some(ack) = first_ack
             && fault_over
             && now.as_micros() as u64 >= ack + settle.as_micros() as u64
@@ -438,7 +444,38 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
         new_primary = Some(p.name());
     }
 
-    // Read back from the (new) primary; it may still be settling.
+    // Bring the victim back and check it rejoins as a replica.
+    if matches!(opts.fault, Fault::KillPrimary | Fault::StopPrimary) {
+        if !procs::wait_gone(&victims, Duration::from_secs(60)) {
+            notes.push("victim still running 60 s after the fault; SIGKILL".into());
+            lab.signal_node(old, Signal::SIGKILL);
+            procs::wait_gone(&victims, Duration::from_secs(10));
+        }
+        lab.start(old)?;
+    }
+    let failed_over = new_primary.as_ref().is_some_and(|n| n != &old.name());
+    if !failed_over {
+        notes.push(format!("no failover: {} stayed primary", old.name()));
+    }
+    let restart = Instant::now();
+    let limit = healthy_timeout(c);
+    let mut rejoin_s = None;
+    while restart.elapsed() < limit {
+        if rejoined(lab, old, failed_over).await.unwrap_or(false) {
+            rejoin_s = Some(restart.elapsed().as_secs_f64());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if rejoin_s.is_none() {
+        notes.push(format!(
+            "{} did not rejoin in {limit:?}; log tail:\n{}",
+            old.name(),
+            lab.log_tail(old, 15)
+        ));
+    }
+    // Read back only now: right after a partition heals, a stale Sentinel can still name the old
+    // master (which still calls itself master), and reading there would report phantom losses.
     let mut read_back = None;
     for _ in 0..20 {
         match writer.read_back().await {
@@ -468,32 +505,6 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
     };
     let analysis = analysis::analyze(&trial_log);
 
-    // Bring the victim back and check it rejoins as a replica.
-    if matches!(opts.fault, Fault::KillPrimary | Fault::StopPrimary) {
-        if !procs::wait_gone(&victims, Duration::from_secs(60)) {
-            notes.push("victim still running 60 s after the fault; SIGKILL".into());
-            lab.signal_node(old, Signal::SIGKILL);
-            procs::wait_gone(&victims, Duration::from_secs(10));
-        }
-        lab.start(old)?;
-    }
-    let restart = Instant::now();
-    let limit = healthy_timeout(c);
-    let mut rejoin_s = None;
-    while restart.elapsed() < limit {
-        if rejoined(lab, old).await.unwrap_or(false) {
-            rejoin_s = Some(restart.elapsed().as_secs_f64());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    if rejoin_s.is_none() {
-        notes.push(format!(
-            "{} did not rejoin in {limit:?}; log tail:\n{}",
-            old.name(),
-            lab.log_tail(old, 15)
-        ));
-    }
     Ok(TrialReport {
         trial: n,
         old_primary: old.name(),
