@@ -27,6 +27,7 @@ pub static ALL: &[&dyn Component] = &[
     &kafka::KAFKA,
     &flink::FLINK,
     &trino::TRINO,
+    &spark::SPARK,
     &clickhouse::CLICKHOUSE,
     &airflow::AIRFLOW,
     &superset::SUPERSET,

@@ -1,8 +1,475 @@
-//! Phase 4–6 component: settings placeholder until its renderer lands (issue "Phases 4–6").
+//! Spark on Kubernetes: the kubeflow spark-operator runs `SparkApplication`s; we render the
+//! application template wired to Nessie and the object store, and a History Server.
+//!
+//! The operator is not on OperatorHub (the kubeflow project publishes a Helm chart only), so it
+//! is a documented prerequisite installed with Helm, not an OLM Subscription.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::component::{
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+};
+use crate::components::{spec_pointer, trino};
+use crate::crs::{Cr, spark as cr};
+use crate::docs;
+use crate::k8s;
+use crate::model::{Defaults, Model, Slo};
+use crate::spec::Profile;
+use crate::validate::Issue;
+
+pub const HISTORY: &str = "spark-history-server";
+pub const TEMPLATE: &str = "spark-iceberg-example";
+const SA: &str = "spark";
+const OPERATOR_CHART_VERSION: &str = "2.5.2";
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SparkConfig {}
+pub struct SparkConfig {
+    /// Executors of the application template (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executors: Option<u32>,
+    /// Iceberg runtime version for `spark.jars.packages` (default 1.9.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iceberg_version: Option<String>,
+    /// Nessie Spark extensions version (default 0.104.5, the catalog's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nessie_version: Option<String>,
+}
+
+fn cfg<'a>(m: &'a Model) -> &'a SparkConfig {
+    &m.platform.spec.components.spark.config
+}
+
+pub struct Spark;
+pub static SPARK: Spark = Spark;
+
+fn s3a(m: &Model) -> Vec<(String, String)> {
+    let os = &m.object_store;
+    vec![
+        ("spark.hadoop.fs.s3a.endpoint".into(), os.endpoint.clone()),
+        (
+            "spark.hadoop.fs.s3a.endpoint.region".into(),
+            os.region.clone(),
+        ),
+        (
+            "spark.hadoop.fs.s3a.path.style.access".into(),
+            "true".into(),
+        ),
+        // Credentials come from AWS_* in the pod environment (a Secret reference).
+        (
+            "spark.hadoop.fs.s3a.aws.credentials.provider".into(),
+            "com.amazonaws.auth.EnvironmentVariableCredentialsProvider".into(),
+        ),
+    ]
+}
+
+impl Component for Spark {
+    fn id(&self) -> ComponentId {
+        ComponentId::Spark
+    }
+    fn summary(&self) -> &'static str {
+        "Spark (kubeflow spark-operator, Helm): SparkApplication template on the Iceberg Nessie catalog, History Server reading event logs from the object store"
+    }
+    fn phase(&self) -> u8 {
+        5
+    }
+    fn dir(&self) -> &'static str {
+        "09-spark"
+    }
+    fn group(&self) -> Group {
+        Group::Analytics
+    }
+    fn deps(&self) -> &'static [Dep] {
+        &[Dep::On(ComponentId::Nessie), Dep::ObjectStore]
+    }
+    fn operator(&self) -> Option<OperatorDefaults> {
+        None
+    }
+    fn defaults(&self, profile: Profile) -> Defaults {
+        let slo = Slo::new(99.9, 0, 300);
+        let image = "apache/spark:3.5.6";
+        match profile {
+            Profile::Ha => Defaults {
+                replicas: 2,
+                storage: "0",
+                requests: ("500m", "2Gi"),
+                limits: ("1", "2Gi"),
+                image,
+                version: "3.5.6",
+                slo,
+            },
+            Profile::Dev => Defaults {
+                replicas: 1,
+                storage: "0",
+                requests: ("250m", "1Gi"),
+                limits: ("1", "1Gi"),
+                image,
+                version: "3.5.6",
+                slo,
+            },
+        }
+    }
+    fn manifests(&self) -> &'static [&'static str] {
+        &[
+            "spark-rbac.yaml",
+            "spark-history-server.yaml",
+            "spark-application-template.yaml",
+        ]
+    }
+    fn buckets(&self) -> &'static [&'static str] {
+        &["spark-events", "warehouse"]
+    }
+
+    fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
+        if cfg(m).executors == Some(0) {
+            out.push(Issue::new(
+                format!("{}/config/executors", spec_pointer(self.id())),
+                "0 executors (expected ≥ 1)",
+            ));
+        }
+    }
+
+    fn render(&self, m: &Model) -> Vec<File> {
+        let r = m.get(self.id());
+        let id = self.id();
+        let ns = &r.namespace;
+        let os = &m.object_store;
+        let c = cfg(m);
+        let events = format!("s3a://{}/", os.bucket("spark-events"));
+        let creds = || {
+            vec![
+                k8s::env_secret(
+                    "AWS_ACCESS_KEY_ID",
+                    &os.credentials_secret,
+                    "AWS_ACCESS_KEY_ID",
+                ),
+                k8s::env_secret(
+                    "AWS_SECRET_ACCESS_KEY",
+                    &os.credentials_secret,
+                    "AWS_SECRET_ACCESS_KEY",
+                ),
+                k8s::env("AWS_REGION", os.region.clone()),
+            ]
+        };
+        // History Server: stateless, reads the event logs every application writes.
+        let mut opts: Vec<String> = vec![
+            format!("-Dspark.history.fs.logDirectory={events}"),
+            "-Dspark.history.fs.update.interval=30s".into(),
+        ];
+        opts.extend(s3a(m).into_iter().map(|(k, v)| format!("-D{k}={v}")));
+        let mut env = creds();
+        env.push(k8s::env("SPARK_HISTORY_OPTS", opts.join(" ")));
+        env.push(k8s::env("SPARK_NO_DAEMONIZE", "true"));
+        let history = k8s::deployment(
+            m,
+            id,
+            k8s::Workload {
+                app: HISTORY.into(),
+                replicas: r.replicas,
+                containers: vec![Container {
+                    name: "history-server".into(),
+                    image: Some(r.image.clone()),
+                    command: Some(vec![
+                        "/opt/spark/bin/spark-class".into(),
+                        "org.apache.spark.deploy.history.HistoryServer".into(),
+                    ]),
+                    env: Some(env),
+                    ports: Some(vec![k8s::container_port("http", 18080)]),
+                    liveness_probe: Some(k8s::http_probe("/", "http", "HTTP", 15, 5)),
+                    readiness_probe: Some(k8s::http_probe("/", "http", "HTTP", 5, 3)),
+                    resources: Some(k8s::resources(&r.resources)),
+                    security_context: Some(k8s::container_security(false)),
+                    volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
+                    ..Default::default()
+                }],
+                volumes: vec![k8s::empty_dir_volume("tmp")],
+                service_account: Some(HISTORY.into()),
+                ..Default::default()
+            },
+        );
+        let svc = k8s::service(
+            m,
+            id,
+            HISTORY,
+            HISTORY,
+            vec![k8s::service_port("http", 18080)],
+            false,
+            BTreeMap::new(),
+        );
+        let mut history_objs = vec![
+            k8s::to_value(&ServiceAccount {
+                metadata: k8s::meta(m, id, HISTORY, HISTORY),
+                automount_service_account_token: Some(false),
+                ..Default::default()
+            }),
+            k8s::to_value(&svc),
+            k8s::to_value(&history),
+        ];
+        if let Some(p) = k8s::pdb(
+            m,
+            id,
+            HISTORY,
+            HISTORY,
+            &k8s::selector(HISTORY),
+            r.replicas,
+            false,
+        ) {
+            history_objs.push(k8s::to_value(&p));
+        }
+        // Driver RBAC: the driver creates executor pods, their service and config maps.
+        let verbs = [
+            "get",
+            "list",
+            "watch",
+            "create",
+            "update",
+            "patch",
+            "delete",
+            "deletecollection",
+        ];
+        let role = Role {
+            metadata: k8s::meta(m, id, "spark-driver", SA),
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec!["".into()]),
+                resources: Some(
+                    ["pods", "services", "configmaps", "persistentvolumeclaims"]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                ),
+                verbs: verbs.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            }]),
+        };
+        let binding = RoleBinding {
+            metadata: k8s::meta(m, id, "spark-driver", SA),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: "spark-driver".into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: SA.into(),
+                namespace: Some(ns.clone()),
+                ..Default::default()
+            }]),
+        };
+        let sa = ServiceAccount {
+            metadata: k8s::meta(m, id, SA, SA),
+            ..Default::default()
+        };
+        let iceberg = c.iceberg_version.clone().unwrap_or_else(|| "1.9.1".into());
+        let nessie_v = c.nessie_version.clone().unwrap_or_else(|| "0.104.5".into());
+        let mut conf: BTreeMap<String, String> = BTreeMap::from([
+            (
+                "spark.jars.packages".to_string(),
+                format!("org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{iceberg},org.apache.iceberg:iceberg-aws-bundle:{iceberg},org.projectnessie.nessie-integrations:nessie-spark-extensions-3.5_2.12:{nessie_v},org.apache.hadoop:hadoop-aws:3.3.4"),
+            ),
+            ("spark.jars.ivy".into(), "/tmp/.ivy2".into()),
+            (
+                "spark.sql.extensions".into(),
+                "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions,org.projectnessie.spark.extensions.NessieSparkSessionExtensions".into(),
+            ),
+            ("spark.sql.defaultCatalog".into(), "nessie".into()),
+            ("spark.sql.catalog.nessie".into(), "org.apache.iceberg.spark.SparkCatalog".into()),
+            ("spark.sql.catalog.nessie.catalog-impl".into(), "org.apache.iceberg.nessie.NessieCatalog".into()),
+            ("spark.sql.catalog.nessie.uri".into(), trino::nessie_uri(m)),
+            ("spark.sql.catalog.nessie.ref".into(), "main".into()),
+            ("spark.sql.catalog.nessie.warehouse".into(), format!("s3://{}/", os.bucket("warehouse"))),
+            ("spark.sql.catalog.nessie.io-impl".into(), "org.apache.iceberg.aws.s3.S3FileIO".into()),
+            ("spark.sql.catalog.nessie.s3.endpoint".into(), os.endpoint.clone()),
+            ("spark.sql.catalog.nessie.s3.path-style-access".into(), "true".into()),
+            ("spark.eventLog.enabled".into(), "true".into()),
+            ("spark.eventLog.dir".into(), events.clone()),
+            ("spark.kubernetes.driver.service.deleteOnTermination".into(), "true".into()),
+        ]);
+        conf.extend(s3a(m));
+        let exec_labels = BTreeMap::from([
+            (
+                "sparkoperator.k8s.io/app-name".to_string(),
+                TEMPLATE.to_string(),
+            ),
+            ("spark-role".to_string(), "executor".to_string()),
+        ]);
+        let driver_labels = BTreeMap::from([
+            (
+                "sparkoperator.k8s.io/app-name".to_string(),
+                TEMPLATE.to_string(),
+            ),
+            ("spark-role".to_string(), "driver".to_string()),
+        ]);
+        let pod = |labels: BTreeMap<String, String>, instances: Option<u32>, sa: Option<String>| {
+            cr::PodSpec {
+                instances,
+                cores: 1,
+                core_request: r.resources.cpu_request.clone(),
+                core_limit: r.resources.cpu_limit.clone(),
+                memory: "1g".into(),
+                service_account: sa,
+                affinity: k8s::anti_affinity(&labels),
+                labels,
+                env: creds(),
+                pod_security_context: k8s::pod_security(),
+                security_context: k8s::container_security(false),
+            }
+        };
+        let app = Cr {
+            api_version: cr::SPARK_APPLICATION.0,
+            kind: cr::SPARK_APPLICATION.1,
+            metadata: k8s::meta(m, id, TEMPLATE, TEMPLATE),
+            spec: cr::SparkApplicationSpec {
+                type_: "Scala",
+                mode: "cluster",
+                image: r.image.clone(),
+                spark_version: r.version.clone(),
+                main_class: "org.apache.spark.examples.SparkPi".into(),
+                main_application_file: format!(
+                    "local:///opt/spark/examples/jars/spark-examples_2.12-{}.jar",
+                    r.version
+                ),
+                spark_conf: conf,
+                // The driver is the application's single point of failure: a lost driver
+                // restarts the application (Iceberg commits are atomic, so no partial writes).
+                restart_policy: cr::RestartPolicy {
+                    type_: "OnFailure",
+                    on_failure_retries: 3,
+                    on_failure_retry_interval: 30,
+                    on_submission_failure_retries: 5,
+                    on_submission_failure_retry_interval: 20,
+                },
+                driver: pod(driver_labels, None, Some(SA.into())),
+                executor: pod(exec_labels, Some(c.executors.unwrap_or(2)), None),
+            },
+        };
+        let dir = self.dir();
+        vec![
+            k8s::objects_file(
+                format!("{dir}/spark-rbac.yaml"),
+                "ServiceAccount and Role of Spark drivers (they create executor pods, services and config maps).".into(),
+                vec![k8s::to_value(&sa), k8s::to_value(&role), k8s::to_value(&binding)],
+            ),
+            k8s::objects_file(
+                format!("{dir}/spark-history-server.yaml"),
+                format!("Spark History Server: {} replicas reading {events} (credentials from Secret {}).", r.replicas, os.credentials_secret),
+                history_objs,
+            ),
+            k8s::objects_file(
+                format!("{dir}/spark-application-template.yaml"),
+                format!(
+                    "SparkApplication template: Iceberg catalog `nessie` at {}, warehouse s3://{}/, event log {events}.\nNeeds the spark-operator (Helm chart {OPERATOR_CHART_VERSION}, see README.md).",
+                    trino::nessie_uri(m),
+                    os.bucket("warehouse")
+                ),
+                vec![k8s::to_value(&app)],
+            ),
+            docs::component_readme(m, self, &readme_body(m)),
+        ]
+    }
+
+    fn gates(&self, m: &Model) -> Vec<Gate> {
+        let ns = &m.get(self.id()).namespace;
+        vec![Gate {
+            kind: "Deployment".into(),
+            namespace: ns.clone(),
+            name: HISTORY.into(),
+            condition: "Available".into(),
+            wait_command: format!(
+                "oc wait deployment/{HISTORY} -n {ns} --for=condition=Available --timeout=10m"
+            ),
+            timeout: Duration::from_secs(600),
+        }]
+    }
+
+    fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {
+        let ns = &m.get(self.id()).namespace;
+        vec![
+            HealthCheck {
+                what: "operator running (Helm release)".into(),
+                command: "helm status spark-operator -n spark-operator".into(),
+            },
+            HealthCheck {
+                what: "History Server lists applications".into(),
+                command: format!(
+                    "oc exec -n {ns} deploy/{HISTORY} -- curl -sf http://localhost:18080/api/v1/applications"
+                ),
+            },
+        ]
+    }
+
+    fn ha_notes(&self, m: &Model) -> Vec<String> {
+        let r = m.get(self.id());
+        vec![
+            "Spark applications are batch jobs: HA means restart, not failover — restartPolicy OnFailure (3 retries) reruns a failed application; Iceberg commits are atomic, so a rerun never sees partial writes".into(),
+            "executors are replaceable: the driver re-runs a lost executor's tasks".into(),
+            format!("{} History Server replicas (stateless; event logs are in the object store)", r.replicas),
+            "run the operator's controller with 2 replicas and leader election (Helm values below) so submissions survive a node loss".into(),
+        ]
+    }
+}
+
+fn readme_body(m: &Model) -> String {
+    let ns = &m.get(ComponentId::Spark).namespace;
+    format!(
+        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2\n```\n\nThe chart's pods run without fixed UIDs and are admitted by restricted-v2.\n\n## Applications\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`.\n\n",
+        trino::nessie_uri(m),
+        m.object_store.bucket("warehouse"),
+        m.object_store.endpoint,
+        m.object_store.bucket("spark-events"),
+        m.get(ComponentId::Spark).image,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::Content;
+    use crate::spec::Platform;
+    use crate::validate::validate;
+    use serde_json::Value;
+
+    #[test]
+    fn default_ha_renders_history_server_and_template() {
+        let p = Platform::default_ha();
+        assert!(validate(&p).is_empty(), "{:?}", validate(&p));
+        let m = Model::new(&p);
+        let objs: Vec<Value> = SPARK
+            .render(&m)
+            .into_iter()
+            .flat_map(|f| match f.content {
+                Content::Objects { objects, .. } => objects,
+                Content::Markdown(_) => vec![],
+            })
+            .collect();
+        let app = objs.iter().find(|o| o["kind"] == "SparkApplication");
+        let conf = app
+            .map(|a| a["spec"]["sparkConf"].clone())
+            .unwrap_or_default();
+        assert_eq!(
+            conf["spark.sql.catalog.nessie.catalog-impl"],
+            "org.apache.iceberg.nessie.NessieCatalog"
+        );
+        assert_eq!(
+            conf["spark.eventLog.dir"],
+            "s3a://datalyptica-spark-events/"
+        );
+        assert!(objs.iter().any(|o| o["kind"] == "PodDisruptionBudget"));
+        assert!(SPARK.operator().is_none());
+    }
+
+    #[test]
+    fn zero_executors_and_one_history_server_are_reported() {
+        let mut p = Platform::default_ha();
+        p.spec.components.spark.config.executors = Some(0);
+        p.spec.components.spark.replicas = Some(1);
+        let ptrs: Vec<_> = validate(&p).into_iter().map(|i| i.pointer).collect();
+        assert!(ptrs.contains(&"/spec/components/spark/config/executors".to_string()));
+        assert!(ptrs.contains(&"/spec/components/spark/replicas".to_string()));
+    }
+}

@@ -8,6 +8,7 @@ pub mod olm;
 pub mod openshift;
 pub mod pgo;
 pub mod redis;
+pub mod spark;
 pub mod strimzi;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
