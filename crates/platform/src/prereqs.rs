@@ -8,10 +8,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use crate::component::{Component, Content, File};
-use crate::crs::{Cr, olm};
+use crate::crs::{Cr, obc, olm};
 use crate::k8s;
 use crate::model::Model;
-use crate::spec::InstallPlanApproval;
+use crate::spec::{InstallPlanApproval, ObjectStoreBackend};
 
 pub const DIR: &str = "00-prerequisites";
 
@@ -175,6 +175,98 @@ pub fn operator_group(m: &Model) -> Option<Value> {
     Some(k8s::to_value(&cr))
 }
 
+/// Directory of the object store when it is not MinIO (MinIO renders `04-minio-ha/` itself).
+pub const OBJECT_STORE_DIR: &str = "04-object-store";
+
+/// Buckets of the enabled components, each with the first consumer (phase order) that uses it:
+/// that consumer's namespace holds the claim.
+pub fn bucket_owners(m: &Model) -> Vec<(String, crate::component::ComponentId)> {
+    let mut out: Vec<(String, crate::component::ComponentId)> = Vec::new();
+    for c in m.enabled_components() {
+        for b in c.buckets() {
+            let name = m.object_store.bucket(b);
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, c.id()));
+            }
+        }
+    }
+    out
+}
+
+/// `04-object-store/` for the `odf` backend (one ObjectBucketClaim per bucket) and a README for
+/// `external` (nothing to create: consumers use the endpoint and the credentials Secret).
+pub fn object_store_files(m: &Model) -> Vec<File> {
+    let os = &m.object_store;
+    let owners = bucket_owners(m);
+    let secret = &os.credentials_secret;
+    let mut files = Vec::new();
+    let mut readme = String::new();
+    match os.backend {
+        ObjectStoreBackend::Minio => return files,
+        ObjectStoreBackend::Odf => {
+            let objects: Vec<Value> = owners
+                .iter()
+                .map(|(bucket, owner)| {
+                    k8s::to_value(&Cr {
+                        api_version: obc::OBJECT_BUCKET_CLAIM.0,
+                        kind: obc::OBJECT_BUCKET_CLAIM.1,
+                        metadata: k8s::meta(m, *owner, bucket, "object-store"),
+                        spec: obc::ObjectBucketClaimSpec {
+                            bucket_name: bucket.clone(),
+                            storage_class_name: os.odf_storage_class.clone(),
+                        },
+                    })
+                })
+                .collect();
+            files.push(File {
+                path: format!("{OBJECT_STORE_DIR}/object-buckets.yaml"),
+                content: Content::Objects {
+                    header: format!(
+                        "OpenShift Data Foundation buckets: one ObjectBucketClaim per bucket (class {}), in the namespace of its first consumer.\nEach claim yields a Secret and a ConfigMap of the same name; copy the Secret's keys into `{secret}` in every consumer namespace.",
+                        os.odf_storage_class
+                    ),
+                    objects,
+                },
+            });
+            readme.push_str(&format!(
+                "# object store — OpenShift Data Foundation\n\nBackend `odf`: buckets are claimed from ODF's Multicloud Object Gateway (storage class `{}`); no MinIO is deployed. Endpoint for consumers: `{}` (region `{}`).\n\n## Buckets\n\n| Bucket | Claimed in | Consumers |\n|---|---|---|\n",
+                os.odf_storage_class, os.endpoint, os.region
+            ));
+        }
+        ObjectStoreBackend::External => {
+            readme.push_str(&format!(
+                "# object store — external S3\n\nBackend `external`: nothing is created. Consumers use `{}` (region `{}`); the buckets below must exist and the credentials Secret `{secret}` (keys `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) must exist in every consumer namespace.\n\n## Buckets\n\n| Bucket | Namespace | Consumers |\n|---|---|---|\n",
+                os.endpoint, os.region
+            ));
+        }
+    }
+    for (bucket, owner) in &owners {
+        let consumers: Vec<String> = m
+            .enabled_components()
+            .filter(|c| c.buckets().iter().any(|b| os.bucket(b) == *bucket))
+            .map(|c| format!("{} (`{}`)", c.id(), m.get(c.id()).namespace))
+            .collect();
+        readme.push_str(&format!(
+            "| `{bucket}` | `{}` | {} |\n",
+            m.get(*owner).namespace,
+            consumers.join(", ")
+        ));
+    }
+    readme.push_str(&format!(
+        "\n## Credentials\n\nEvery consumer reads `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` from the Secret `{secret}` in its own namespace; no key is in this tree.{}\n",
+        if os.backend == ObjectStoreBackend::Odf {
+            " With ODF, `datalyptica deploy` copies each claim's generated Secret into it; by hand: `oc extract secret/<bucket> -n <claim namespace> --to=- | …`."
+        } else {
+            ""
+        }
+    ));
+    files.push(File {
+        path: format!("{OBJECT_STORE_DIR}/README.md"),
+        content: Content::Markdown(readme),
+    });
+    files
+}
+
 pub fn files(m: &Model) -> Vec<File> {
     let mut subs: Vec<Value> = operator_group(m).into_iter().collect();
     subs.extend(m.enabled_components().filter_map(|c| subscription(m, c)));
@@ -189,7 +281,7 @@ pub fn files(m: &Model) -> Vec<File> {
             m.rwo_class, m.rwx_class, m.rwo_class, m.rwx_class
         )
     };
-    vec![
+    let mut out = vec![
         File {
             path: format!("{DIR}/namespaces.yaml"),
             content: Content::Objects {
@@ -214,5 +306,7 @@ pub fn files(m: &Model) -> Vec<File> {
                 objects: subs,
             },
         },
-    ]
+    ];
+    out.extend(object_store_files(m));
+    out
 }

@@ -4,6 +4,7 @@
 pub mod clickhouse;
 pub mod flink;
 pub mod minio;
+pub mod obc;
 pub mod olm;
 pub mod openshift;
 pub mod pgo;
