@@ -204,7 +204,7 @@ pub fn deployment_order(m: &Model) -> File {
     );
     let _ = writeln!(
         s,
-        "## Step 0 — prerequisites\n\n```bash\noc apply --server-side --field-manager=datalyptica -f {d}/namespaces.yaml\noc get projects | grep {p}\noc apply --server-side --field-manager=datalyptica -f {d}/storage-classes.yaml\noc get sc {rwo} {rwx}\noc apply --server-side --field-manager=datalyptica -f {d}/operator-subscriptions.yaml\n# wait: every ClusterServiceVersion Succeeded (approve Manual install plans first)\noc get installplan -n {ns}\noc wait csv --all -n {ns} --for=jsonpath='{{.status.phase}}'=Succeeded --timeout=15m\n```\n",
+        "## Step 0 — prerequisites\n\n```bash\noc apply --server-side --field-manager=datalyptica -f {d}/namespaces.yaml\noc get projects | grep {p}\noc apply --server-side --field-manager=datalyptica -f {d}/network-policies.yaml\noc apply --server-side --field-manager=datalyptica -f {d}/storage-classes.yaml\noc get sc {rwo} {rwx}\noc apply --server-side --field-manager=datalyptica -f {d}/operator-subscriptions.yaml\n# wait: every ClusterServiceVersion Succeeded (approve Manual install plans first)\noc get installplan -n {ns}\noc wait csv --all -n {ns} --for=jsonpath='{{.status.phase}}'=Succeeded --timeout=15m\n```\n",
         d = prereqs::DIR,
         p = m.ns_prefix,
         rwo = m.rwo_class,

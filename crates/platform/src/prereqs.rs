@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::component::{Component, Content, File};
 use crate::crs::{Cr, obc, olm};
@@ -25,12 +25,7 @@ fn platform_labels(m: &Model) -> BTreeMap<String, String> {
 }
 
 pub fn namespaces(m: &Model) -> Vec<Value> {
-    let mut names = m.namespaces();
-    if !names.contains(&m.operators_namespace) && m.operators_namespace != "openshift-operators" {
-        names.push(m.operators_namespace.clone());
-    }
-    names.sort();
-    names
+    owned_namespaces(m)
         .into_iter()
         .map(|n| {
             let mut labels = platform_labels(m);
@@ -63,6 +58,55 @@ pub fn namespaces(m: &Model) -> Vec<Value> {
                 ..Default::default()
             };
             k8s::to_value(&ns)
+        })
+        .collect()
+}
+
+/// Namespaces whose objects the platform owns (the operators' one too, unless it is the
+/// cluster's shared `openshift-operators`).
+fn owned_namespaces(m: &Model) -> Vec<String> {
+    let mut names = m.namespaces();
+    if !names.contains(&m.operators_namespace) && m.operators_namespace != "openshift-operators" {
+        names.push(m.operators_namespace.clone());
+    }
+    names.sort();
+    names
+}
+
+/// Deny ingress by default in every platform namespace, then admit only the platform's own
+/// namespaces, cluster monitoring, the router and host-network traffic (API server webhooks,
+/// kubelet probes). Finer per-dependency rules narrow this further; this baseline already keeps
+/// every other tenant of the cluster out.
+pub fn network_policies(m: &Model) -> Vec<Value> {
+    let from_ns = |k: &str, v: &str| json!({"namespaceSelector": {"matchLabels": {k: v}}});
+    owned_namespaces(m)
+        .into_iter()
+        .flat_map(|ns| {
+            let meta =
+                |name: &str| json!({"name": name, "namespace": ns, "labels": platform_labels(m)});
+            [
+                json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": meta("default-deny-ingress"),
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+                }),
+                json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": meta("allow-platform-and-cluster-services"),
+                    "spec": {
+                        "podSelector": {},
+                        "policyTypes": ["Ingress"],
+                        "ingress": [{"from": [
+                            from_ns("app.kubernetes.io/part-of", k8s::PART_OF),
+                            from_ns("network.openshift.io/policy-group", "monitoring"),
+                            from_ns("network.openshift.io/policy-group", "ingress"),
+                            from_ns("policy-group.network.openshift.io/host-network", ""),
+                        ]}],
+                    },
+                }),
+            ]
         })
         .collect()
 }
@@ -287,6 +331,13 @@ pub fn files(m: &Model) -> Vec<File> {
             content: Content::Objects {
                 header: "Platform projects, labelled for Pod Security Admission (restricted) and ownership.".into(),
                 objects: namespaces(m),
+            },
+        },
+        File {
+            path: format!("{DIR}/network-policies.yaml"),
+            content: Content::Objects {
+                header: "Default-deny ingress in every platform namespace, then only the platform, cluster monitoring, the router and host-network traffic.".into(),
+                objects: network_policies(m),
             },
         },
         File {
