@@ -309,7 +309,8 @@ impl Component for Airflow {
                     cpu_limit: "200m".into(),
                     memory_limit: "256Mi".into(),
                 })),
-                security_context: Some(k8s::container_security(true)),
+                // git writes its config and temp files outside the checkout.
+                security_context: Some(k8s::container_security(false)),
                 volume_mounts: Some(vec![k8s::mount("dags", "/git", false)]),
                 ..Default::default()
             }
@@ -333,7 +334,7 @@ impl Component for Airflow {
             if with_git && git {
                 containers.push(git_sync());
             }
-            let d = k8s::deployment(
+            let mut d = k8s::deployment(
                 m,
                 id,
                 k8s::Workload {
@@ -346,6 +347,13 @@ impl Component for Airflow {
                     ..Default::default()
                 },
             );
+            // The KubernetesExecutor's schedulers call the API to launch task pods.
+            if executor == Executor::Kubernetes
+                && app.ends_with("-scheduler")
+                && let Some(pod) = d.spec.as_mut().and_then(|s| s.template.spec.as_mut())
+            {
+                pod.automount_service_account_token = Some(true);
+            }
             deployments.push(k8s::to_value(&d));
             if let Some(p) = k8s::pdb(m, id, &app, &app, &k8s::selector(&app), replicas, false) {
                 pdbs.push(k8s::to_value(&p));
@@ -640,5 +648,12 @@ mod tests {
                 .any(|o| o["metadata"]["name"] == "airflow-worker")
         );
         assert!(objs.iter().any(|o| o["kind"] == "Role"));
+        let sched = objs
+            .iter()
+            .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "airflow-scheduler");
+        assert_eq!(
+            sched.map(|d| d["spec"]["template"]["spec"]["automountServiceAccountToken"].clone()),
+            Some(true.into())
+        );
     }
 }

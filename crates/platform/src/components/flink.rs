@@ -378,9 +378,9 @@ impl Component for Flink {
                 ),
             },
             HealthCheck {
-                what: "cluster overview (TaskManagers, slots)".into(),
+                what: "JobManager deployment status and cluster info".into(),
                 command: format!(
-                    "oc exec -n {ns} deploy/{NAME} -- curl -sf http://localhost:8081/overview"
+                    "oc get flinkdeployment/{NAME} -n {ns} -o jsonpath='{{.status.jobManagerDeploymentStatus}} {{.status.clusterInfo}}'"
                 ),
             },
         ]
