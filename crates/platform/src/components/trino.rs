@@ -288,7 +288,7 @@ impl Component for Trino {
         // the waiver says so to `datalyptica lint` and to reviewers.
         coordinator.metadata.annotations = Some(std::collections::BTreeMap::from([(
             "lint.datalyptica.io/waive".to_string(),
-            "DL1001: Trino runs exactly one active coordinator; availability figures account for it".to_string(),
+            "DL1001: Trino runs exactly one active coordinator (availability figures account for it)".to_string(),
         )]));
         let workers = k8s::deployment(
             m,
