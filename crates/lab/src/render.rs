@@ -296,8 +296,8 @@ mod tests {
         let y = patroni_yml(&s.postgres, Path::new("/tmp/my lab"), 2);
         assert!(y.contains("name: pg3\n"));
         assert!(y.contains("    ttl: 20\n"));
-        assert!(y.contains("    loop_wait: 2\n"));
-        assert!(y.contains("    retry_timeout: 3\n"));
+        assert!(y.contains("    loop_wait: 10\n"));
+        assert!(y.contains("    retry_timeout: 5\n"));
         assert!(y.contains("    synchronous_mode: true\n"));
         assert!(y.contains("    synchronous_mode_strict: false\n"));
         assert!(y.contains("    primary_start_timeout: 0\n"));
@@ -332,7 +332,7 @@ mod tests {
         let mut cur = patch.clone();
         cur["postgresql"] = serde_json::json!({"use_pg_rewind": true});
         assert!(dcs_matches(&cur, &patch));
-        cur["loop_wait"] = serde_json::json!(10);
+        cur["loop_wait"] = serde_json::json!(2);
         assert!(!dcs_matches(&cur, &patch));
         assert_eq!(sentinel_live_config(&s.redis)[1], "1000");
         assert_eq!(

@@ -226,16 +226,30 @@ pub fn svg_timeline(title: &str, log: &TrialLog) -> String {
             (x1 - x0).max(0.8)
         );
     }
+    if let Some(rec) = crate::analysis::recovered_at(&log.attempts, log.fault_us) {
+        let (x0, x1) = (x(log.fault_us), x(rec));
+        let _ = writeln!(
+            o,
+            r##"<line x1="{x0:.1}" y1="160" x2="{x1:.1}" y2="160" stroke="#000" stroke-dasharray="4 2"/><text x="{:.1}" y="156" text-anchor="middle">RTO {:.2} s</text>"##,
+            (x0 + x1) / 2.0,
+            (rec - log.fault_us) as f64 / 1e6
+        );
+    }
     let mut mark = |us: u64, label: &str, color: &str, dy: f64| {
         let xx = x(us);
         let _ = writeln!(
             o,
             r#"<line x1="{xx:.1}" y1="30" x2="{xx:.1}" y2="170" stroke="{color}" stroke-width="2"/>"#
         );
+        // Labels near the right edge grow leftwards so they stay inside the picture.
+        let (tx, anchor) = if xx > w - 160.0 {
+            (xx - 3.0, "end")
+        } else {
+            (xx + 3.0, "start")
+        };
         let _ = writeln!(
             o,
-            r#"<text x="{:.1}" y="{}" fill="{color}">{}</text>"#,
-            xx + 3.0,
+            r#"<text x="{tx:.1}" y="{}" fill="{color}" text-anchor="{anchor}">{}</text>"#,
             180.0 + dy,
             esc(label)
         );
@@ -346,6 +360,13 @@ fn trial_title(s: &DrillSummary, t: &TrialReport) -> String {
 pub fn write_files(s: &DrillSummary, out: &Path) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(out)?;
     let stem = format!("{}-{}", s.component, s.fault.name());
+    // Timelines of an earlier run with more trials would otherwise sit next to this report.
+    for e in fs::read_dir(out)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&format!("{stem}-trial")) && name.ends_with(".svg") {
+            let _ = fs::remove_file(e.path());
+        }
+    }
     let mut svgs = Vec::new();
     for t in &s.trials {
         let name = format!("{stem}-trial{}.svg", t.trial);
