@@ -127,6 +127,11 @@ impl Component for Clickhouse {
                 "0 Keeper members (expected ≥ 1)",
             ));
         }
+        if let Some(q) = &cfg(m).keeper_storage
+            && let Err(e) = crate::units::parse_quantity(q)
+        {
+            out.push(Issue::new(format!("{base}/keeperStorage"), e));
+        }
         if cfg(m).shards == Some(0) {
             out.push(Issue::new(
                 format!("{base}/shards"),

@@ -55,6 +55,11 @@ fn cfg<'a>(m: &'a Model) -> &'a FlinkConfig {
     &m.platform.spec.components.flink.config
 }
 
+/// `flinkVersion` values the operator's CRD (release 1.15) accepts.
+const SUPPORTED: &[&str] = &[
+    "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2",
+];
+
 pub struct Flink;
 pub static FLINK: Flink = Flink;
 
@@ -154,6 +159,17 @@ impl Component for Flink {
                 "zookeeperQuorum is only used with `haMode: zookeeper`",
             )),
             _ => {}
+        }
+        let v = flink_version(&m.get(self.id()).version);
+        if !SUPPORTED.contains(&v.as_str()) {
+            out.push(Issue::new(
+                format!("{}/version", spec_pointer(self.id())),
+                format!(
+                    "Flink `{}` is not supported by the operator (expected one of {})",
+                    m.get(self.id()).version,
+                    SUPPORTED.join(", ").replace('v', "").replace('_', ".")
+                ),
+            ));
         }
         if c.task_slots == Some(0) {
             out.push(Issue::new(
@@ -448,8 +464,10 @@ mod tests {
         let mut p = Platform::default_ha();
         p.spec.components.flink.config.ha_mode = Some(HaMode::Zookeeper);
         p.spec.components.flink.replicas = Some(1);
+        p.spec.components.flink.version = Some("1.12.7".into());
         let ptrs: Vec<_> = validate(&p).into_iter().map(|i| i.pointer).collect();
         assert!(ptrs.contains(&"/spec/components/flink/config/zookeeperQuorum".to_string()));
         assert!(ptrs.contains(&"/spec/components/flink/replicas".to_string()));
+        assert!(ptrs.contains(&"/spec/components/flink/version".to_string()));
     }
 }

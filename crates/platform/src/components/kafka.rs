@@ -161,6 +161,21 @@ impl Component for Kafka {
                 "0 KRaft controllers (expected ≥ 1)",
             ));
         }
+        if let Some(q) = &m.platform.spec.components.kafka.config.controller_storage
+            && let Err(e) = crate::units::parse_quantity(q)
+        {
+            out.push(Issue::new(format!("{base}/controllerStorage"), e));
+        }
+        // Strimzi 1.2 runs Kafka 4.2.0–4.3.x only (KRaft); an older version would never start.
+        let version = &m.get(self.id()).version;
+        if !(version.starts_with("4.2.") || version.starts_with("4.3.")) {
+            out.push(Issue::new(
+                format!("{}/version", spec_pointer(self.id())),
+                format!(
+                    "Kafka `{version}` is not supported by Strimzi 1.2 (expected 4.2.x or 4.3.x)"
+                ),
+            ));
+        }
         if r.factor > r.brokers {
             out.push(Issue::new(
                 format!("{base}/replicationFactor"),
@@ -490,6 +505,8 @@ mod tests {
         assert!(ptrs.contains(&"/spec/components/kafka/config/minInsyncReplicas".to_string()));
         let mut p = Platform::default_ha();
         p.spec.components.kafka.config.replication_factor = Some(4);
+        p.spec.components.kafka.version = Some("3.9.0".into());
+        assert!(pointers(&p).contains(&"/spec/components/kafka/version".to_string()));
         assert!(
             pointers(&p).contains(&"/spec/components/kafka/config/replicationFactor".to_string())
         );
