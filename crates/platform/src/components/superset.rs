@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{
-    ConfigMapEnvSource, Container, EnvFromSource, PodSpec, PodTemplateSpec, Probe, ServiceAccount,
-};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Probe, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -187,10 +185,6 @@ impl Component for Superset {
             NAME,
             BTreeMap::from([
                 ("superset_config.py".to_string(), superset_config(m)),
-                (
-                    "SUPERSET_CONFIG_PATH".to_string(),
-                    "/app/pythonpath/superset_config.py".to_string(),
-                ),
                 ("TRINO_SQLALCHEMY_URI".to_string(), trino_uri(m)),
             ]),
         );
@@ -204,14 +198,11 @@ impl Component for Superset {
                 env: Some(vec![
                     k8s::env_secret("SUPERSET_DB_URI", &db, "uri"),
                     k8s::env_secret("SUPERSET_SECRET_KEY", SECRETS, "secret-key"),
+                    // Explicit variables, not envFrom: the ConfigMap also holds the Python file,
+                    // whose key is not a portable variable name.
+                    k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
+                    k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(m)),
                 ]),
-                env_from: Some(vec![EnvFromSource {
-                    config_map_ref: Some(ConfigMapEnvSource {
-                        name: CONFIG.into(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }]),
                 liveness_probe: live,
                 readiness_probe: ready,
                 resources: Some(k8s::resources(&r.resources)),
