@@ -173,3 +173,47 @@ pub fn run_drill(args: DrillArgs, mut settings: LabSettings) -> Result<ExitCode>
         ExitCode::from(1)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    enum Top {
+        Lab(LabArgs),
+        Drill(DrillArgs),
+    }
+
+    #[test]
+    fn parses_the_documented_command_lines() {
+        let Top::Drill(d) = Top::try_parse_from([
+            "x",
+            "drill",
+            "postgresql",
+            "--fault",
+            "freeze-primary",
+            "--trials",
+            "10",
+            "--json",
+        ])
+        .expect("drill parses") else {
+            panic!("not a drill")
+        };
+        assert_eq!(d.component, Component::Postgresql);
+        assert_eq!(d.fault, Fault::FreezePrimary);
+        assert_eq!((d.trials, d.json, d.target.as_str()), (10, true, "lab"));
+        let Top::Lab(l) =
+            Top::try_parse_from(["x", "lab", "--dir", "/tmp/l", "up", "--only", "etcd,redis"])
+                .expect("lab parses")
+        else {
+            panic!("not lab")
+        };
+        assert_eq!(l.dir.as_deref(), Some(std::path::Path::new("/tmp/l")));
+        assert!(
+            matches!(l.command, LabCommand::Up { ref only } if only == &[Component::Etcd, Component::Redis])
+        );
+        assert!(Top::try_parse_from(["x", "drill", "mysql"]).is_err());
+        assert!(Top::try_parse_from(["x", "lab", "down", "--purge"]).is_ok());
+    }
+}

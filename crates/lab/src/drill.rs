@@ -477,7 +477,7 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
     // Read back only now: right after a partition heals, a stale Sentinel can still name the old
     // master (which still calls itself master), and reading there would report phantom losses.
     let mut read_back = None;
-    for _ in 0..20 {
+    for _ in 0..60 {
         match writer.read_back().await {
             Ok(v) => {
                 read_back = Some(v);
