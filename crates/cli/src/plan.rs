@@ -119,7 +119,11 @@ pub fn explain(p: &Platform, name: &str) -> Option<String> {
     for n in c.ha_notes(&m) {
         let _ = writeln!(s, "  - {n}");
     }
-    let _ = writeln!(s, "  deploys: {}", c.manifests().join(", "));
+    let _ = writeln!(
+        s,
+        "  deploys: {}",
+        datalyptica_platform::ops::manifest_names(&m, c).join(", ")
+    );
     for g in c.gates(&m) {
         let _ = writeln!(
             s,

@@ -87,7 +87,7 @@ pub fn component_readme(m: &Model, c: &dyn Component, body: &str) -> File {
     s.push('\n');
     s.push_str(body);
     let _ = writeln!(s, "## Deploy\n\n```bash");
-    let files = c.manifests();
+    let files = crate::ops::manifest_names(m, c);
     for f in files {
         let _ = writeln!(
             s,
@@ -228,7 +228,7 @@ pub fn deployment_order(m: &Model) -> File {
                         let _ = writeln!(s, "After: {}.\n", names.join(", "));
                     }
                     let _ = writeln!(s, "```bash");
-                    for f in c.manifests() {
+                    for f in crate::ops::manifest_names(m, *c) {
                         let _ = writeln!(
                             s,
                             "oc apply --server-side --field-manager=datalyptica -f {}/{f}",

@@ -10,6 +10,7 @@ pub mod k8s;
 pub mod load;
 pub mod model;
 pub mod monitoring;
+pub mod ops;
 pub mod prereqs;
 pub mod render;
 pub mod schema;

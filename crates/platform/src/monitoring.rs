@@ -34,7 +34,21 @@ fn prometheus_rule(m: &Model, id: ComponentId, name: &str, rules: Vec<Value>) ->
     })
 }
 
-pub fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
+/// The monitoring objects of a component (empty when it has none yet).
+pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
+    match id {
+        ComponentId::Postgresql => {
+            let t = postgresql::patroni_timing(
+                &m.platform.spec.components.postgresql.config,
+                m.get(id).slo.rto,
+            );
+            postgresql(m, t)
+        }
+        _ => vec![],
+    }
+}
+
+fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
     let id = ComponentId::Postgresql;
     let ns = &m.get(id).namespace;
     let cluster = postgresql::CLUSTER;

@@ -73,6 +73,7 @@ pub fn render(p: &Platform) -> Tree {
     let mut files: Vec<File> = prereqs::files(&m);
     for c in m.enabled_components() {
         files.extend(c.render(&m));
+        files.extend(crate::ops::files(&m, c));
     }
     files.push(docs::top_readme(&m));
     files.push(docs::deployment_order(&m));

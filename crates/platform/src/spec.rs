@@ -291,22 +291,22 @@ pub struct ComponentsSpec {
     /// Phase 4. Kafka on Strimzi (KRaft): `replicas` is the broker count.
     #[serde(default)]
     pub kafka: ComponentSpec<KafkaConfig>,
-    /// Phase 4. Flink session cluster with JobManager HA.
+    /// Phase 4. Flink session cluster with JobManager HA: `replicas` is the JobManager count.
     #[serde(default)]
     pub flink: ComponentSpec<FlinkConfig>,
     /// Phase 5. Trino: `replicas` is the worker count.
     #[serde(default)]
     pub trino: ComponentSpec<TrinoConfig>,
-    /// Phase 5. Spark operator, application template and history server.
+    /// Phase 5. Spark application template and history server: `replicas` is the history-server count.
     #[serde(default)]
     pub spark: ComponentSpec<SparkConfig>,
     /// Phase 5. ClickHouse (Altinity operator): `replicas` is the replica count of the shard.
     #[serde(default)]
     pub clickhouse: ComponentSpec<ClickhouseConfig>,
-    /// Phase 6. Airflow.
+    /// Phase 6. Airflow: `replicas` is the API-server count (schedulers, triggerers, workers in `config`).
     #[serde(default)]
     pub airflow: ComponentSpec<AirflowConfig>,
-    /// Phase 6. Superset.
+    /// Phase 6. Superset: `replicas` is the web-server count (Celery workers in `config`).
     #[serde(default)]
     pub superset: ComponentSpec<SupersetConfig>,
 }

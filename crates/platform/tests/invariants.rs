@@ -237,8 +237,7 @@ fn every_component_writes_exactly_its_declared_files() {
             .1;
         let m = datalyptica_platform::model::Model::new(p);
         for c in m.enabled_components() {
-            let mut want: Vec<String> = c
-                .manifests()
+            let mut want: Vec<String> = datalyptica_platform::ops::manifest_names(&m, c)
                 .iter()
                 .map(|f| format!("{}/{f}", c.dir()))
                 .collect();

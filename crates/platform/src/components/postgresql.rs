@@ -17,7 +17,6 @@ use crate::crs::{Cr, pgo};
 use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
-use crate::monitoring;
 use crate::spec::Profile;
 use crate::validate::Issue;
 
@@ -185,11 +184,7 @@ impl Component for Postgresql {
     }
 
     fn manifests(&self) -> &'static [&'static str] {
-        &[
-            "operator-install.yaml",
-            "postgres-cluster.yaml",
-            "monitoring.yaml",
-        ]
+        &["operator-install.yaml", "postgres-cluster.yaml"]
     }
     fn buckets(&self) -> &'static [&'static str] {
         &["pgbackrest"]
@@ -429,14 +424,6 @@ impl Component for Postgresql {
                         os.bucket("pgbackrest")
                     ),
                     objects: vec![k8s::to_value(&cluster)],
-                },
-            },
-            File {
-                path: format!("{dir}/monitoring.yaml"),
-                content: Content::Objects {
-                    header: "PostgreSQL metrics (PGO's postgres_exporter sidecar) and alerts."
-                        .into(),
-                    objects: monitoring::postgresql(m, t),
                 },
             },
             docs::component_readme(m, self, &self.readme_body(m, t)),
