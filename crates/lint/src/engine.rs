@@ -6,7 +6,7 @@ use datalyptica_yaml::{Document, NodePos, Pos};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::model::{Index, Obj, WAIVE_ANNOTATION, ptr};
+use crate::model::{Obj, WAIVE_ANNOTATION, find_containers, find_pod_spec, ptr};
 use crate::rules::{
     self, BAD_WAIVER, Check, Ctx, Hit, NOT_OBJECT, RULES, Rule, UNKNOWN_KIND, YAML_ERROR,
 };
@@ -286,8 +286,7 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
         }
     }
 
-    let index = Index::build(&objs);
-    let ctx = Ctx { objs, index };
+    let ctx = Ctx::new(objs);
 
     let enabled: Vec<(&'static Rule, Severity)> = RULES
         .iter()
@@ -482,6 +481,8 @@ fn collect_objects<'a>(
         .and_then(|x| x.get("namespace"))
         .and_then(Value::as_str);
     let idx = objs.len();
+    let pod = find_pod_spec(kind, value);
+    let containers = pod.as_ref().map(find_containers).unwrap_or_default();
     objs.push(Obj {
         src,
         doc,
@@ -490,6 +491,8 @@ fn collect_objects<'a>(
         kind,
         name,
         namespace,
+        pod,
+        containers,
     });
     let wptr = ptr(base, &["metadata", "annotations", WAIVE_ANNOTATION]);
     let w = meta

@@ -10,6 +10,8 @@ mod engine;
 mod model;
 pub mod output;
 pub mod rules;
+#[doc(hidden)]
+pub mod synth;
 
 use std::fmt;
 use std::path::PathBuf;

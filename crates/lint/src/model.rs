@@ -17,6 +17,23 @@ pub(crate) struct Obj<'a> {
     pub kind: &'a str,
     pub name: &'a str,
     pub namespace: Option<&'a str>,
+    /// Computed once: most rules look at the pod template.
+    pub pod: Option<PodSpec<'a>>,
+    pub containers: Vec<Container<'a>>,
+}
+
+/// A container of the pod template, with its pointer relative to the object.
+pub(crate) struct Container<'a> {
+    pub ptr: String,
+    pub value: &'a Value,
+    /// A regular (long-running) container, not an init or ephemeral one.
+    pub regular: bool,
+}
+
+impl<'a> Container<'a> {
+    pub fn tuple(&self) -> (&str, &'a Value, bool) {
+        (&self.ptr, self.value, self.regular)
+    }
 }
 
 impl<'a> Obj<'a> {
@@ -168,6 +185,7 @@ pub(crate) const REPLICATED_KINDS: &[&str] = &[
 ];
 
 /// A pod spec inside a workload.
+#[derive(Clone, Copy)]
 pub(crate) struct PodSpec<'a> {
     pub spec: &'a Value,
     /// Pointer to the pod spec (relative to the object).
@@ -176,7 +194,11 @@ pub(crate) struct PodSpec<'a> {
 }
 
 pub(crate) fn pod_spec<'a>(o: &Obj<'a>) -> Option<PodSpec<'a>> {
-    let (path, ptr, labels): (&[&str], &'static str, &[&str]) = match o.kind {
+    o.pod
+}
+
+pub(crate) fn find_pod_spec<'a>(kind: &str, value: &'a Value) -> Option<PodSpec<'a>> {
+    let (path, ptr, labels): (&[&str], &'static str, &[&str]) = match kind {
         "Pod" => (&["spec"], "/spec", &["metadata", "labels"]),
         "Deployment"
         | "StatefulSet"
@@ -203,23 +225,26 @@ pub(crate) fn pod_spec<'a>(o: &Obj<'a>) -> Option<PodSpec<'a>> {
         ),
         _ => return None,
     };
-    let spec = o.get(path).filter(|v| v.is_object())?;
+    let spec = get(value, path).filter(|v| v.is_object())?;
     Some(PodSpec {
         spec,
         ptr,
-        labels: o.get(labels).and_then(Value::as_object),
+        labels: get(value, labels).and_then(Value::as_object),
     })
 }
 
-/// Every container of a pod spec with its pointer (relative to the object) and whether it is
-/// a long-running (regular) container.
-pub(crate) fn containers<'a>(ps: &PodSpec<'a>) -> Vec<(String, &'a Value, bool)> {
+/// Every container of a pod spec with its pointer (relative to the object).
+pub(crate) fn find_containers<'a>(ps: &PodSpec<'a>) -> Vec<Container<'a>> {
     let mut out = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         if let Some(Value::Array(cs)) = ps.spec.get(list) {
             for (i, c) in cs.iter().enumerate() {
                 if c.is_object() {
-                    out.push((format!("{}/{list}/{i}", ps.ptr), c, list == "containers"));
+                    out.push(Container {
+                        ptr: format!("{}/{list}/{i}", ps.ptr),
+                        value: c,
+                        regular: list == "containers",
+                    });
                 }
             }
         }
@@ -273,6 +298,9 @@ impl<'a> Index<'a> {
     }
 
     pub fn hpa_min(&self, o: &Obj<'a>) -> Option<i64> {
+        if self.hpa_min.is_empty() {
+            return None;
+        }
         self.hpa_min.get(&(o.ns(), o.kind, o.name)).map(|x| x.0)
     }
 }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{Ctx, Hit};
 use crate::model::{
-    Obj, REPLICATED_KINDS, as_int, container_name, containers, get, pod_spec, scaled,
+    Container, Obj, REPLICATED_KINDS, as_int, container_name, get, pod_spec, scaled,
     selector_matches,
 };
 
@@ -40,8 +40,8 @@ pub(crate) fn quorum_component(o: &Obj) -> Option<&'static str> {
             }
         }
     }
-    if let Some(ps) = pod_spec(o) {
-        for (_, c, _) in containers(&ps) {
+    if pod_spec(o).is_some() {
+        for (_, c, _) in o.containers.iter().map(Container::tuple) {
             if let Some(img) = c.get("image").and_then(Value::as_str) {
                 // Only the repository name, not registry or tag.
                 let repo = img.split(['@', ':']).next().unwrap_or(img);
@@ -362,22 +362,32 @@ pub(crate) fn pdb_exists(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 /// Workloads a PDB selects, with their replica counts.
-fn pdb_targets<'c, 'a>(ctx: &'c Ctx<'a>, pdb: &Obj<'a>) -> Vec<(&'c Obj<'a>, i64)> {
+/// Replicated workloads (index, replicas) a PDB selects; computed once per run.
+pub(crate) fn compute_pdb_targets(ctx: &Ctx, pdb: &Obj) -> Vec<(usize, i64)> {
     let Some(sel) = pdb.get(&["spec", "selector"]) else {
         return Vec::new();
     };
     let mut v = Vec::new();
     for kind in REPLICATED_KINDS {
-        for w in ctx.of_kind(pdb.ns(), kind) {
+        for &k in ctx.index.of_kind(pdb.ns(), kind) {
+            let w = &ctx.objs[k];
             if let (Some(ps), Some((n, _))) = (pod_spec(w), workload_replicas(ctx, w))
                 && n > 0
                 && selector_matches(sel, ps.labels)
             {
-                v.push((w, n));
+                v.push((k, n));
             }
         }
     }
     v
+}
+
+fn pdb_targets<'c, 'a>(ctx: &'c Ctx<'a>, i: usize) -> impl Iterator<Item = (&'c Obj<'a>, i64)> {
+    ctx.pdb_targets
+        .get(&i)
+        .into_iter()
+        .flatten()
+        .map(|&(k, n)| (&ctx.objs[k], n))
 }
 
 /// Disruptions a budget allows for `n` pods, and the field that decides it.
@@ -397,7 +407,7 @@ pub(crate) fn pdb_quorum(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     if o.kind != "PodDisruptionBudget" {
         return;
     }
-    for (w, n) in pdb_targets(ctx, o) {
+    for (w, n) in pdb_targets(ctx, i) {
         let Some((d, field)) = allowed(o, n) else {
             continue;
         };
@@ -429,7 +439,7 @@ pub(crate) fn pdb_blocks(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         return;
     }
     let mut reported = false;
-    for (w, n) in pdb_targets(ctx, o) {
+    for (w, n) in pdb_targets(ctx, i) {
         let Some((d, field)) = allowed(o, n) else {
             continue;
         };
@@ -449,7 +459,7 @@ pub(crate) fn pdb_blocks(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     if !reported
         && let Some(v) = o.get(&["spec", "maxUnavailable"])
         && scaled(v, 100) == Some(0)
-        && pdb_targets(ctx, o).is_empty()
+        && pdb_targets(ctx, i).next().is_none()
     {
         out.push(Hit {
             obj: i,
@@ -473,8 +483,10 @@ pub(crate) fn probes(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     if !LONG_RUNNING.contains(&o.kind) {
         return;
     }
-    let Some(ps) = pod_spec(o) else { return };
-    for (p, c, regular) in containers(&ps) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, regular) in o.containers.iter().map(Container::tuple) {
         if !regular {
             continue;
         }
@@ -497,8 +509,10 @@ pub(crate) fn probes(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn probe_ports(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    let Some(ps) = pod_spec(o) else { return };
-    for (p, c, _) in containers(&ps) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
         let ports = c.get("ports").and_then(Value::as_array);
         let names: Vec<&str> = ports
             .into_iter()

@@ -32,6 +32,28 @@ impl Category {
 pub(crate) struct Ctx<'a> {
     pub objs: Vec<Obj<'a>>,
     pub index: Index<'a>,
+    /// PodDisruptionBudget index → the workloads it selects (index, replicas).
+    pub pdb_targets: std::collections::HashMap<usize, Vec<(usize, i64)>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(objs: Vec<Obj<'a>>) -> Self {
+        let index = Index::build(&objs);
+        let mut ctx = Ctx {
+            objs,
+            index,
+            pdb_targets: Default::default(),
+        };
+        let targets = ctx
+            .objs
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.kind == "PodDisruptionBudget")
+            .map(|(i, o)| (i, ha::compute_pdb_targets(&ctx, o)))
+            .collect();
+        ctx.pdb_targets = targets;
+        ctx
+    }
 }
 
 impl<'a> Ctx<'a> {

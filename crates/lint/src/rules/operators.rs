@@ -168,13 +168,9 @@ fn kafka_cfg<'a>(o: &Obj<'a>) -> Option<&'a serde_json::Map<String, Value>> {
 }
 
 /// Replicas of the node pools of a Strimzi cluster that have `role`; None if none in the tree.
-fn pool_count(ctx: &Ctx, ns: &str, cluster: &str, role: &str) -> Option<i64> {
+fn pool_count<'a>(ctx: &Ctx<'a>, ns: &'a str, cluster: &str, role: &str) -> Option<i64> {
     let mut total = None;
-    for p in ctx
-        .objs
-        .iter()
-        .filter(|p| p.kind == "KafkaNodePool" && p.ns() == ns)
-    {
+    for p in ctx.of_kind(ns, "KafkaNodePool") {
         let c = p
             .get(&["metadata", "labels", "strimzi.io/cluster"])
             .and_then(Value::as_str);
@@ -312,12 +308,12 @@ pub(crate) fn kraft_controllers(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>
         return;
     }
     // Report once per cluster: on its first controller pool in the tree.
-    let first = ctx.objs.iter().position(|p| {
-        p.kind == "KafkaNodePool"
-            && p.ns() == o.ns()
-            && p.get(&["metadata", "labels", "strimzi.io/cluster"])
-                .and_then(Value::as_str)
-                == Some(cluster)
+    let pools = ctx.index.of_kind(o.ns(), "KafkaNodePool").iter().copied();
+    let first = pools.into_iter().find(|&k| {
+        let p = &ctx.objs[k];
+        p.get(&["metadata", "labels", "strimzi.io/cluster"])
+            .and_then(Value::as_str)
+            == Some(cluster)
             && p.get(&["spec", "roles"])
                 .and_then(Value::as_array)
                 .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("controller")))

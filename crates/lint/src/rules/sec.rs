@@ -6,13 +6,14 @@ use serde_json::Value;
 
 use super::{Ctx, Hit};
 use crate::model::{
-    Obj, PodSpec, as_bool, container_name, containers, get, pod_spec, ptr, selector_is_empty,
+    Container, Obj, PodSpec, as_bool, container_name, get, pod_spec, ptr, selector_is_empty,
     selector_matches,
 };
 
 /// A securityContext field that may be set on the pod and overridden per container. Reports
 /// once on the pod when no container fixes it, else on each offending container.
 fn pod_or_containers<'a>(
+    o: &Obj<'a>,
     ps: &PodSpec<'a>,
     i: usize,
     field: &[&str],
@@ -21,13 +22,17 @@ fn pod_or_containers<'a>(
     out: &mut Vec<Hit>,
 ) {
     let pod_val = ps.spec.get("securityContext").and_then(|s| get(s, field));
-    let cs = containers(ps);
+    let cs = o
+        .containers
+        .iter()
+        .map(Container::tuple)
+        .collect::<Vec<_>>();
     let eff = |c: &'a Value| -> Option<&'a Value> {
         c.get("securityContext")
             .and_then(|s| get(s, field))
             .or(pod_val)
     };
-    let bad: Vec<&(String, &Value, bool)> = cs.iter().filter(|(_, c, _)| !ok(eff(c))).collect();
+    let bad: Vec<&(&str, &Value, bool)> = cs.iter().filter(|(_, c, _)| !ok(eff(c))).collect();
     if bad.is_empty() {
         return;
     }
@@ -63,6 +68,7 @@ fn who(c: Option<&str>) -> String {
 pub(crate) fn run_as_non_root(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     let Some(ps) = pod_spec(o) else { return };
     pod_or_containers(
+        o,
         &ps,
         i,
         &["runAsNonRoot"],
@@ -75,6 +81,7 @@ pub(crate) fn run_as_non_root(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 pub(crate) fn seccomp(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     let Some(ps) = pod_spec(o) else { return };
     pod_or_containers(
+        o,
         &ps,
         i,
         &["seccompProfile", "type"],
@@ -109,7 +116,7 @@ pub(crate) fn fixed_uid(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
             }
         }
     }
-    for (p, c, _) in containers(&ps) {
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
         if let Some(v) = c
             .get("securityContext")
             .and_then(|s| s.get("runAsUser"))
@@ -125,8 +132,10 @@ pub(crate) fn fixed_uid(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn privilege_escalation(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    let Some(ps) = pod_spec(o) else { return };
-    for (p, c, _) in containers(&ps) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
         let v = get(c, &["securityContext", "allowPrivilegeEscalation"]).and_then(as_bool);
         if v != Some(false) {
             out.push(Hit {
@@ -142,8 +151,10 @@ pub(crate) fn privilege_escalation(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit
 }
 
 pub(crate) fn capabilities(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    let Some(ps) = pod_spec(o) else { return };
-    for (p, c, _) in containers(&ps) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
         let caps = get(c, &["securityContext", "capabilities"]);
         let list = |k: &str| -> Vec<String> {
             caps.and_then(|x| x.get(k))
@@ -195,8 +206,10 @@ pub(crate) fn host_namespaces(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn host_ports(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    let Some(ps) = pod_spec(o) else { return };
-    for (p, c, _) in containers(&ps) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
         let ports = c.get("ports").and_then(Value::as_array);
         for (j, port) in ports.into_iter().flatten().enumerate() {
             if let Some(hp) = port
@@ -233,8 +246,10 @@ pub(crate) fn host_path(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn privileged(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    let Some(ps) = pod_spec(o) else { return };
-    for (p, c, _) in containers(&ps) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
         if get(c, &["securityContext", "privileged"]).and_then(as_bool) == Some(true) {
             out.push(Hit {
                 obj: i,
@@ -344,8 +359,10 @@ pub(crate) fn image_digest(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn resources(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    let Some(ps) = pod_spec(o) else { return };
-    for (p, c, _) in containers(&ps) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
         if p.contains("/ephemeralContainers/") {
             continue;
         }
@@ -459,6 +476,12 @@ fn literal_secret(v: &str) -> bool {
         || v.contains('(')
         || v.contains('[')
         || lower.starts_with("env:")
+        // References to secret stores (`urn:nessie-secret:…`, `vault:…`, `arn:…`, `ref+…`).
+        || lower.starts_with("urn:")
+        || lower.starts_with("vault:")
+        || lower.starts_with("arn:")
+        || lower.starts_with("ref+")
+        || lower.contains("secret:")
         || lower.starts_with("secret:")
         || lower.starts_with("file:"))
 }

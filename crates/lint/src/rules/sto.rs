@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::ha::workload_replicas;
 use super::{Ctx, Hit};
-use crate::model::{Obj, pod_spec};
+use crate::model::{Obj, REPLICATED_KINDS, pod_spec};
 
 const BLOCK_PROVISIONERS: &[&str] = &[
     "ebs.csi.aws.com",
@@ -53,9 +53,12 @@ fn rwx(spec: &Value) -> bool {
 }
 
 /// Pods (by replica count) in the namespace that mount the claim; None if nothing mounts it.
-fn claim_pods(ctx: &Ctx, ns: &str, claim: &str) -> Option<i64> {
+fn claim_pods<'a>(ctx: &Ctx<'a>, ns: &'a str, claim: &str) -> Option<i64> {
     let mut total = None;
-    for o in ctx.objs.iter().filter(|o| o.ns() == ns) {
+    let kinds = REPLICATED_KINDS
+        .iter()
+        .chain(["DaemonSet", "Job", "CronJob", "Pod"].iter());
+    for o in kinds.flat_map(|k| ctx.of_kind(ns, k)) {
         let Some(ps) = pod_spec(o) else { continue };
         let uses = ps
             .spec
