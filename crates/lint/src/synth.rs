@@ -22,7 +22,7 @@ fn object(i: usize, ns: &str) -> String {
         2 => write!(
             s,
             "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: etcd-{n}\n  namespace: {ns}\nspec:\n  minAvailable: {m}\n  selector:\n    matchLabels: {{app: etcd-{n}}}\n",
-            m = if n % 2 == 0 { "\"50%\"" } else { "2" }
+            m = if n.is_multiple_of(2) { "\"50%\"" } else { "2" }
         ),
         3 => write!(
             s,
@@ -31,7 +31,7 @@ fn object(i: usize, ns: &str) -> String {
         4 => write!(
             s,
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: conf-{n}\n  namespace: {ns}\ndata:\n  app.properties: |\n    server.port=8080\n    db.url=jdbc:postgresql://pg:5432/app\n    db.password={pw}\n  LOG_LEVEL: info\n",
-            pw = if n % 4 == 0 {
+            pw = if n.is_multiple_of(4) {
                 "plain-text-secret"
             } else {
                 "${ENV:DB_PASSWORD}"
@@ -44,18 +44,18 @@ fn object(i: usize, ns: &str) -> String {
         6 => write!(
             s,
             "apiVersion: route.openshift.io/v1\nkind: Route\nmetadata:\n  name: web-{n}\n  namespace: {ns}\nspec:\n  to: {{kind: Service, name: web-{n}}}\n  tls: {{termination: edge, insecureEdgeTerminationPolicy: {p}}}\n",
-            p = if n % 3 == 0 { "Allow" } else { "Redirect" }
+            p = if n.is_multiple_of(3) { "Allow" } else { "Redirect" }
         ),
         7 => write!(
             s,
             "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: shared-{n}\n  namespace: {ns}\nspec:\n  accessModes: [ReadWriteMany]\n  storageClassName: {c}\n  resources: {{requests: {{storage: 10Gi}}}}\n",
-            c = if n % 2 == 0 { "cephfs" } else { "gp3" }
+            c = if n.is_multiple_of(2) { "cephfs" } else { "gp3" }
         ),
         8 => write!(
             s,
             "apiVersion: postgres-operator.crunchydata.com/v1beta1\nkind: PostgresCluster\nmetadata:\n  name: pg-{n}\n  namespace: {ns}\nspec:\n  postgresVersion: 16\n  instances:\n  - name: pgha1\n    replicas: {r}\n    dataVolumeClaimSpec:\n      storageClassName: ssd\n      accessModes: [ReadWriteOnce]\n      resources: {{requests: {{storage: 20Gi}}}}\n  patroni:\n    leaderLeaseDurationSeconds: {ttl}\n    syncPeriodSeconds: 10\n    dynamicConfiguration:\n      synchronous_mode: true\n",
             r = 1 + n % 3,
-            ttl = if n % 2 == 0 { 30 } else { 20 }
+            ttl = if n.is_multiple_of(2) { 30 } else { 20 }
         ),
         9 => write!(
             s,
