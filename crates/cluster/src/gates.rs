@@ -1,0 +1,529 @@
+//! Health gates: one evaluator per kind, reading only the object's JSON and its pods, so the
+//! same code serves `deploy`, `status` and the tests' recorded fixtures.
+
+use std::collections::BTreeMap;
+
+use datalyptica_platform::component::Gate;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "detail", rename_all = "lowercase")]
+pub enum GateState {
+    Ready(String),
+    Waiting(String),
+    /// Will not become ready by waiting (a failed Job, a failed CSV).
+    Failed(String),
+}
+
+impl GateState {
+    pub fn is_ready(&self) -> bool {
+        matches!(self, GateState::Ready(_))
+    }
+    pub fn detail(&self) -> &str {
+        match self {
+            GateState::Ready(s) | GateState::Waiting(s) | GateState::Failed(s) => s,
+        }
+    }
+}
+
+/// The API version of a gate's kind, for kinds not found among the rendered objects.
+pub fn api_version(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Deployment" | "StatefulSet" => "apps/v1",
+        "Job" => "batch/v1",
+        "PostgresCluster" => "postgres-operator.crunchydata.com/v1beta1",
+        "Tenant" => "minio.min.io/v2",
+        "Kafka" | "KafkaNodePool" => "kafka.strimzi.io/v1",
+        "FlinkDeployment" => "flink.apache.org/v1beta1",
+        "ClickHouseInstallation" => "clickhouse.altinity.com/v1",
+        "ClickHouseKeeperInstallation" => "clickhouse-keeper.altinity.com/v1",
+        "RedisReplication" | "RedisSentinel" => "redis.redis.opstreelabs.in/v1beta2",
+        "ClusterServiceVersion" => "operators.coreos.com/v1alpha1",
+        "CustomResourceDefinition" => "apiextensions.k8s.io/v1",
+        _ => return None,
+    })
+}
+
+fn int(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn condition<'a>(obj: &'a Value, ty: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == ty)
+}
+
+fn condition_true(obj: &Value, ty: &str) -> bool {
+    condition(obj, ty).is_some_and(|c| c["status"] == "True")
+}
+
+fn condition_message(obj: &Value, ty: &str) -> String {
+    condition(obj, ty)
+        .map(|c| {
+            format!(
+                "{}={} {}",
+                ty,
+                c["status"].as_str().unwrap_or("?"),
+                c["message"]
+                    .as_str()
+                    .or(c["reason"].as_str())
+                    .unwrap_or_default()
+            )
+            .trim()
+            .to_string()
+        })
+        .unwrap_or_else(|| format!("no {ty} condition yet"))
+}
+
+/// The operator has seen the latest spec (otherwise status describes an older generation).
+fn observed(obj: &Value) -> bool {
+    let g = &obj["metadata"]["generation"];
+    let o = &obj["status"]["observedGeneration"];
+    g.is_null() || o.is_null() || int(o) >= int(g)
+}
+
+/// Labels selecting the pods behind a gate's object, where known.
+pub fn pod_selector(kind: &str, name: &str, obj: Option<&Value>) -> BTreeMap<String, String> {
+    let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+    match kind {
+        "Deployment" | "StatefulSet" => obj
+            .and_then(|o| o["spec"]["selector"]["matchLabels"].as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        "Job" => one("batch.kubernetes.io/job-name", name),
+        "PostgresCluster" => one("postgres-operator.crunchydata.com/cluster", name),
+        "Tenant" => one("v1.min.io/tenant", name),
+        "Kafka" => one("strimzi.io/cluster", name),
+        "FlinkDeployment" => BTreeMap::from([
+            ("app".to_string(), name.to_string()),
+            ("component".to_string(), "jobmanager".to_string()),
+        ]),
+        "ClickHouseInstallation" => one("clickhouse.altinity.com/chi", name),
+        "ClickHouseKeeperInstallation" => one("clickhouse-keeper.altinity.com/chk", name),
+        _ => BTreeMap::new(),
+    }
+}
+
+pub fn pod_ready(p: &Value) -> bool {
+    condition_true(p, "Ready")
+}
+
+fn label<'a>(p: &'a Value, k: &str) -> Option<&'a str> {
+    p["metadata"]["labels"][k].as_str()
+}
+
+/// Evaluate a gate against the live object (None: not created yet) and its pods.
+pub fn evaluate(gate: &Gate, obj: Option<&Value>, pods: &[Value]) -> GateState {
+    let Some(o) = obj else {
+        return GateState::Waiting(format!("{} {} does not exist yet", gate.kind, gate.name));
+    };
+    match gate.kind.as_str() {
+        "Deployment" => deployment(o),
+        "StatefulSet" => statefulset(o, pods),
+        "Job" => job(o),
+        "PostgresCluster" => postgres(o, pods),
+        "Tenant" => tenant(o),
+        "Kafka" => {
+            if condition_true(o, "Ready") && observed(o) {
+                GateState::Ready("Ready".into())
+            } else if condition_true(o, "NotReady") || condition(o, "Ready").is_some() {
+                GateState::Waiting(condition_message(o, "Ready"))
+            } else {
+                GateState::Waiting("the Strimzi operator has not reported Ready yet".into())
+            }
+        }
+        "FlinkDeployment" => {
+            let s = o["status"]["jobManagerDeploymentStatus"]
+                .as_str()
+                .unwrap_or("unknown");
+            match s {
+                "READY" => GateState::Ready("JobManager READY".into()),
+                "ERROR" => GateState::Failed(format!(
+                    "JobManager ERROR: {}",
+                    o["status"]["error"]
+                        .as_str()
+                        .unwrap_or("see the operator log")
+                )),
+                other => GateState::Waiting(format!("JobManager {other}")),
+            }
+        }
+        "ClickHouseInstallation" | "ClickHouseKeeperInstallation" => {
+            match o["status"]["status"].as_str().unwrap_or("unknown") {
+                "Completed" => GateState::Ready("Completed".into()),
+                "Aborted" => GateState::Failed("reconcile Aborted".into()),
+                other => GateState::Waiting(format!("status {other}")),
+            }
+        }
+        other => GateState::Waiting(format!("no health gate is defined for kind {other}")),
+    }
+}
+
+fn deployment(o: &Value) -> GateState {
+    let want = o["spec"]["replicas"].as_i64().unwrap_or(1);
+    let st = &o["status"];
+    let ready = int(&st["readyReplicas"]);
+    let updated = int(&st["updatedReplicas"]);
+    if condition(o, "Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded") {
+        return GateState::Failed(condition_message(o, "Progressing"));
+    }
+    if observed(o) && condition_true(o, "Available") && ready >= want && updated >= want {
+        GateState::Ready(format!("{ready}/{want} ready, Available"))
+    } else {
+        GateState::Waiting(format!(
+            "{ready}/{want} ready, {updated} updated; {}",
+            condition_message(o, "Available")
+        ))
+    }
+}
+
+fn statefulset(o: &Value, pods: &[Value]) -> GateState {
+    let want = o["spec"]["replicas"].as_i64().unwrap_or(1);
+    let st = &o["status"];
+    let ready = int(&st["readyReplicas"]);
+    let updated = if st["updatedReplicas"].is_null() {
+        ready
+    } else {
+        int(&st["updatedReplicas"])
+    };
+    let rolled = st["updateRevision"].is_null() || st["currentRevision"] == st["updateRevision"];
+    if !(observed(o) && ready >= want && updated >= want && rolled) {
+        let quorum = if ready > want / 2 {
+            "majority up"
+        } else {
+            "no majority"
+        };
+        return GateState::Waiting(format!(
+            "{ready}/{want} ready ({quorum}), {updated} updated{}",
+            if rolled { "" } else { ", rollout in progress" }
+        ));
+    }
+    // OT-Container-Kit labels Redis pods with their replication role: the set is healthy only
+    // with exactly one master.
+    let roles: Vec<&str> = pods.iter().filter_map(|p| label(p, "redis-role")).collect();
+    if !roles.is_empty() {
+        let masters = roles.iter().filter(|r| **r == "master").count();
+        if masters != 1 {
+            return GateState::Waiting(format!(
+                "{ready}/{want} ready but {masters} Redis masters (want exactly 1)"
+            ));
+        }
+        return GateState::Ready(format!("{ready}/{want} ready, 1 master"));
+    }
+    GateState::Ready(format!("{ready}/{want} ready, rolled out"))
+}
+
+fn job(o: &Value) -> GateState {
+    if condition_true(o, "Complete") {
+        GateState::Ready("Complete".into())
+    } else if condition_true(o, "Failed") {
+        GateState::Failed(condition_message(o, "Failed"))
+    } else {
+        GateState::Waiting(format!(
+            "{} active, {} failed attempts",
+            int(&o["status"]["active"]),
+            int(&o["status"]["failed"])
+        ))
+    }
+}
+
+fn postgres(o: &Value, pods: &[Value]) -> GateState {
+    let want: i64 = o["spec"]["instances"]
+        .as_array()
+        .map(|a| a.iter().map(|i| i["replicas"].as_i64().unwrap_or(1)).sum())
+        .unwrap_or(1);
+    let ready: i64 = o["status"]["instances"]
+        .as_array()
+        .map(|a| a.iter().map(|i| int(&i["readyReplicas"])).sum())
+        .unwrap_or(0);
+    // PGO mirrors Patroni's role into a pod label; the leader is the `master` pod.
+    let leaders: Vec<&str> = pods
+        .iter()
+        .filter(|p| label(p, "postgres-operator.crunchydata.com/role") == Some("master"))
+        .map(|p| p["metadata"]["name"].as_str().unwrap_or("?"))
+        .collect();
+    if ready < want {
+        return GateState::Waiting(format!("{ready}/{want} instances ready"));
+    }
+    match leaders.as_slice() {
+        [one] => GateState::Ready(format!("{ready}/{want} instances ready, leader {one}")),
+        [] => GateState::Waiting(format!(
+            "{ready}/{want} instances ready, no Patroni leader yet"
+        )),
+        many => GateState::Waiting(format!(
+            "{} pods claim the leader role: {}",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+fn tenant(o: &Value) -> GateState {
+    let state = o["status"]["currentState"].as_str().unwrap_or("unknown");
+    let health = o["status"]["healthStatus"].as_str().unwrap_or("unknown");
+    if state == "Initialized" && health == "green" {
+        GateState::Ready("Initialized, health green".into())
+    } else {
+        GateState::Waiting(format!("state {state}, health {health}"))
+    }
+}
+
+/// An OLM ClusterServiceVersion: `Succeeded` is installed; `Failed` will not heal by waiting.
+pub fn csv(o: &Value) -> GateState {
+    let phase = o["status"]["phase"].as_str().unwrap_or("Pending");
+    let msg = o["status"]["message"].as_str().unwrap_or_default();
+    match phase {
+        "Succeeded" => GateState::Ready("Succeeded".into()),
+        "Failed" => GateState::Failed(format!("Failed: {msg}")),
+        other => GateState::Waiting(format!("{other} {msg}").trim().to_string()),
+    }
+}
+
+pub fn crd_established(o: &Value) -> GateState {
+    if condition_true(o, "Established") {
+        GateState::Ready("Established".into())
+    } else {
+        GateState::Waiting(condition_message(o, "Established"))
+    }
+}
+
+/// The CSV a Subscription installed, or why there is none yet.
+pub fn subscription_csv(sub: &Value) -> Result<String, String> {
+    let st = &sub["status"];
+    if let Some(csv) = st["installedCSV"].as_str() {
+        return Ok(csv.to_string());
+    }
+    if st["state"] == "UpgradePending"
+        && let Some(ip) = st["installPlanRef"]["name"].as_str()
+    {
+        return Err(format!(
+            "install plan {ip} awaits approval (installPlanApproval Manual)"
+        ));
+    }
+    if let Some(c) = st["conditions"].as_array().and_then(|cs| {
+        cs.iter()
+            .find(|c| c["type"] == "ResolutionFailed" && c["status"] == "True")
+    }) {
+        return Err(format!(
+            "OLM cannot resolve the package: {}",
+            c["message"].as_str().unwrap_or_default()
+        ));
+    }
+    Err(match st["state"].as_str() {
+        Some(s) => format!("subscription state {s}, no installed CSV yet"),
+        None => "OLM has not picked the subscription up yet".into(),
+    })
+}
+
+/// The role map `status` shows, where object status or pod labels reveal it.
+pub fn roles(kind: &str, obj: Option<&Value>, pods: &[Value]) -> String {
+    let names = |f: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        pods.iter()
+            .filter(|p| f(p))
+            .map(|p| p["metadata"]["name"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    match kind {
+        "PostgresCluster" => {
+            let role =
+                |p: &Value| label(p, "postgres-operator.crunchydata.com/role").map(str::to_string);
+            let leader = names(&|p| role(p).as_deref() == Some("master"));
+            let replicas = names(&|p| role(p).as_deref() == Some("replica"));
+            format!(
+                "leader {}; replicas {}",
+                or_none(&leader),
+                or_none(&replicas)
+            )
+        }
+        "StatefulSet" if pods.iter().any(|p| label(p, "redis-role").is_some()) => {
+            let m = names(&|p| label(p, "redis-role") == Some("master"));
+            format!("master {}", or_none(&m))
+        }
+        "Kafka" => obj
+            .and_then(|o| o["status"]["kafkaMetadataState"].as_str())
+            .map(|s| format!("metadata {s}; controller not in status"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(",")
+    }
+}
+
+/// Desired and ready member counts of a gate's object, for `status`.
+pub fn counts(kind: &str, obj: &Value) -> (i64, i64) {
+    let st = &obj["status"];
+    match kind {
+        "Deployment" | "StatefulSet" => (
+            obj["spec"]["replicas"].as_i64().unwrap_or(1),
+            int(&st["readyReplicas"]),
+        ),
+        "PostgresCluster" => (
+            obj["spec"]["instances"]
+                .as_array()
+                .map(|a| a.iter().map(|i| i["replicas"].as_i64().unwrap_or(1)).sum())
+                .unwrap_or(1),
+            st["instances"]
+                .as_array()
+                .map(|a| a.iter().map(|i| int(&i["readyReplicas"])).sum())
+                .unwrap_or(0),
+        ),
+        "Tenant" => (
+            obj["spec"]["pools"]
+                .as_array()
+                .map(|a| a.iter().map(|p| int(&p["servers"])).sum())
+                .unwrap_or(0),
+            int(&st["availableReplicas"]),
+        ),
+        "Job" => (1, i64::from(condition_true(obj, "Complete"))),
+        _ => (1, i64::from(evaluate_kind_ready(kind, obj))),
+    }
+}
+
+fn evaluate_kind_ready(kind: &str, obj: &Value) -> bool {
+    let g = Gate {
+        kind: kind.into(),
+        namespace: String::new(),
+        name: String::new(),
+        condition: String::new(),
+        wait_command: String::new(),
+        timeout: std::time::Duration::ZERO,
+    };
+    evaluate(&g, Some(obj), &[]).is_ready()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn gate(kind: &str) -> Gate {
+        Gate {
+            kind: kind.into(),
+            namespace: "ns".into(),
+            name: "x".into(),
+            condition: String::new(),
+            wait_command: String::new(),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn pod(name: &str, labels: Value) -> Value {
+        json!({"metadata": {"name": name, "labels": labels}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
+    }
+
+    #[test]
+    fn postgres_needs_all_instances_and_one_leader() {
+        let o = json!({"spec": {"instances": [{"name": "pg", "replicas": 3}]},
+            "status": {"instances": [{"name": "pg", "readyReplicas": 3}]}});
+        let g = gate("PostgresCluster");
+        assert!(
+            matches!(evaluate(&g, Some(&o), &[]), GateState::Waiting(s) if s.contains("no Patroni leader"))
+        );
+        let pods = [
+            pod(
+                "pg-0",
+                json!({"postgres-operator.crunchydata.com/role": "master"}),
+            ),
+            pod(
+                "pg-1",
+                json!({"postgres-operator.crunchydata.com/role": "replica"}),
+            ),
+        ];
+        assert_eq!(
+            evaluate(&g, Some(&o), &pods),
+            GateState::Ready("3/3 instances ready, leader pg-0".into())
+        );
+        assert_eq!(
+            roles("PostgresCluster", Some(&o), &pods),
+            "leader pg-0; replicas pg-1"
+        );
+        let short = json!({"spec": {"instances": [{"replicas": 3}]}, "status": {"instances": [{"readyReplicas": 2}]}});
+        assert!(
+            matches!(evaluate(&g, Some(&short), &pods), GateState::Waiting(s) if s == "2/3 instances ready")
+        );
+    }
+
+    #[test]
+    fn statefulset_rollout_quorum_and_redis_master() {
+        let g = gate("StatefulSet");
+        let partial =
+            json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 2, "updatedReplicas": 3}});
+        assert!(
+            matches!(evaluate(&g, Some(&partial), &[]), GateState::Waiting(s) if s.contains("majority up"))
+        );
+        let rolling = json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 3, "updatedReplicas": 3, "currentRevision": "a", "updateRevision": "b"}});
+        assert!(
+            matches!(evaluate(&g, Some(&rolling), &[]), GateState::Waiting(s) if s.contains("rollout"))
+        );
+        let done = json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 3, "updatedReplicas": 3, "currentRevision": "b", "updateRevision": "b"}});
+        assert!(evaluate(&g, Some(&done), &[]).is_ready());
+        let two_masters = [
+            pod("r-0", json!({"redis-role": "master"})),
+            pod("r-1", json!({"redis-role": "master"})),
+        ];
+        assert!(
+            matches!(evaluate(&g, Some(&done), &two_masters), GateState::Waiting(s) if s.contains("2 Redis masters"))
+        );
+    }
+
+    #[test]
+    fn operator_kinds() {
+        let k = json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}});
+        assert!(evaluate(&gate("Kafka"), Some(&k), &[]).is_ready());
+        let k2 = json!({"status": {"conditions": [{"type": "NotReady", "status": "True", "message": "pods pending"}]}});
+        assert!(!evaluate(&gate("Kafka"), Some(&k2), &[]).is_ready());
+        let t = json!({"status": {"currentState": "Initialized", "healthStatus": "yellow"}});
+        assert_eq!(
+            evaluate(&gate("Tenant"), Some(&t), &[]),
+            GateState::Waiting("state Initialized, health yellow".into())
+        );
+        let f = json!({"status": {"jobManagerDeploymentStatus": "READY"}});
+        assert!(evaluate(&gate("FlinkDeployment"), Some(&f), &[]).is_ready());
+        let j = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}});
+        assert!(matches!(
+            evaluate(&gate("Job"), Some(&j), &[]),
+            GateState::Failed(_)
+        ));
+        let d = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2, "conditions": [{"type": "Available", "status": "True"}]}});
+        assert!(evaluate(&gate("Deployment"), Some(&d), &[]).is_ready());
+        let stale = json!({"metadata": {"generation": 3}, "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2, "conditions": [{"type": "Available", "status": "True"}]}});
+        assert!(!evaluate(&gate("Deployment"), Some(&stale), &[]).is_ready());
+        assert!(
+            matches!(evaluate(&gate("Deployment"), None, &[]), GateState::Waiting(s) if s.contains("does not exist"))
+        );
+    }
+
+    #[test]
+    fn olm() {
+        assert!(csv(&json!({"status": {"phase": "Succeeded"}})).is_ready());
+        assert!(matches!(
+            csv(&json!({"status": {"phase": "Failed", "message": "x"}})),
+            GateState::Failed(_)
+        ));
+        assert!(
+            crd_established(
+                &json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}})
+            )
+            .is_ready()
+        );
+        let pending = json!({"status": {"state": "UpgradePending", "installPlanRef": {"name": "install-abc"}}});
+        assert!(subscription_csv(&pending).is_err_and(|e| e.contains("install-abc")));
+        assert_eq!(
+            subscription_csv(&json!({"status": {"installedCSV": "pgo.v5"}})),
+            Ok("pgo.v5".to_string())
+        );
+    }
+}

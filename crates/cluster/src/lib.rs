@@ -1,0 +1,12 @@
+//! The cluster engine of datalyptica: preflight, phased deploy with health gates, status,
+//! troubleshoot and destroy, through the Kubernetes API with kube-rs.
+//!
+//! Pure parts (the plan, gate evaluation, preflight analyzers, diagnosis, secret provisioning,
+//! redaction) take JSON objects and are tested on fixtures; the I/O lives behind
+//! [`api::ClusterApi`], implemented over `kube::Client`.
+
+pub mod diagnose;
+pub mod gates;
+pub mod plan;
+pub mod preflight;
+pub mod secrets;

@@ -1,0 +1,362 @@
+//! The deploy plan: what to apply and what to wait for, in which order. Pure: built from the
+//! resolved model and the rendered tree, so it can be tested without a cluster.
+
+use std::collections::BTreeMap;
+
+use datalyptica_platform::Tree;
+use datalyptica_platform::component::{ComponentId, Gate};
+use datalyptica_platform::components::ALL;
+use datalyptica_platform::docs;
+use datalyptica_platform::model::Model;
+use datalyptica_platform::prereqs;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// An operator the platform subscribes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorStep {
+    pub component: ComponentId,
+    pub package: String,
+    pub channel: String,
+    pub source: String,
+    pub source_namespace: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ComponentStep {
+    pub id: ComponentId,
+    /// The seed's phase, raised to its latest dependency's phase if a spec override inverted them.
+    pub phase: u8,
+    pub namespace: String,
+    pub deps: Vec<ComponentId>,
+    /// Objects in apply order (the component's manifest order), without its Subscription: the
+    /// operators step owns those.
+    pub objects: Vec<Value>,
+    pub gates: Vec<Gate>,
+}
+
+impl ComponentStep {
+    pub fn key(&self) -> String {
+        format!("component.{}", self.id)
+    }
+}
+
+/// Components that may proceed together: same phase, same dependency wave.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub phase: u8,
+    pub components: Vec<ComponentStep>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub platform: String,
+    pub operators_namespace: String,
+    /// Namespaces, network policies, storage classes.
+    pub prerequisites: Vec<Value>,
+    /// OperatorGroup and Subscriptions.
+    pub operator_objects: Vec<Value>,
+    pub operators: Vec<OperatorStep>,
+    /// Object-store claims of the non-MinIO backends.
+    pub object_store: Vec<Value>,
+    pub stages: Vec<Stage>,
+    /// Every namespace the platform owns, sorted.
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{0}")]
+    Cycle(String),
+    #[error("unknown component `{0}` (known: {1})")]
+    UnknownComponent(String, String),
+    #[error("phase {0} has no enabled component (phases present: {1})")]
+    EmptyPhase(u8, String),
+}
+
+/// Which part of the plan a command works on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub phase: Option<u8>,
+    pub component: Option<String>,
+}
+
+pub fn kind_of(o: &Value) -> &str {
+    o["kind"].as_str().unwrap_or_default()
+}
+
+pub fn name_of(o: &Value) -> &str {
+    o["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+pub fn namespace_of(o: &Value) -> Option<&str> {
+    o["metadata"]["namespace"].as_str()
+}
+
+pub fn api_version_of(o: &Value) -> &str {
+    o["apiVersion"].as_str().unwrap_or_default()
+}
+
+/// A stable digest of a set of objects: the progress record stores it so a resumed deploy can
+/// tell a finished step from a step whose spec changed since.
+pub fn digest(objects: &[Value]) -> String {
+    let mut h = Sha256::new();
+    for o in objects {
+        h.update(o.to_string().as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn objects_in(tree: &Tree, prefix: &str) -> Vec<(String, Value)> {
+    tree.objects()
+        .filter(|(f, _)| f.starts_with(prefix))
+        .map(|(f, o)| (f.to_string(), o.clone()))
+        .collect()
+}
+
+pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
+    let waves = docs::order(m).map_err(|c| PlanError::Cycle(c.to_string()))?;
+    let pre_dir = format!("{}/", prereqs::DIR);
+    let mut prerequisites = Vec::new();
+    let mut operator_objects = Vec::new();
+    for (_, o) in objects_in(tree, &pre_dir) {
+        if api_version_of(&o).starts_with("operators.coreos.com/") {
+            operator_objects.push(o);
+        } else {
+            prerequisites.push(o);
+        }
+    }
+    let object_store = objects_in(tree, &format!("{}/", prereqs::OBJECT_STORE_DIR))
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
+    let operators = m
+        .enabled_components()
+        .filter_map(|c| {
+            m.get(c.id()).operator.as_ref().map(|o| OperatorStep {
+                component: c.id(),
+                package: o.package.clone(),
+                channel: o.channel.clone(),
+                source: o.source.clone(),
+                source_namespace: o.source_namespace.clone(),
+                namespace: m.operators_namespace.clone(),
+            })
+        })
+        .collect();
+
+    let mut eff_phase: BTreeMap<ComponentId, u8> = BTreeMap::new();
+    let mut stages: BTreeMap<(u8, usize), Vec<ComponentStep>> = BTreeMap::new();
+    for (wi, wave) in waves.iter().enumerate() {
+        for id in wave {
+            let Some(c) = ALL.iter().find(|c| c.id() == *id) else {
+                continue;
+            };
+            let deps = m.deps_of(*c);
+            let phase = deps
+                .iter()
+                .filter_map(|d| eff_phase.get(d))
+                .copied()
+                .fold(c.phase(), u8::max);
+            eff_phase.insert(*id, phase);
+            let files = objects_in(tree, &format!("{}/", c.dir()));
+            let mut objects = Vec::new();
+            for manifest in c.manifests() {
+                let path = format!("{}/{manifest}", c.dir());
+                objects.extend(
+                    files
+                        .iter()
+                        .filter(|(f, o)| *f == path && kind_of(o) != "Subscription")
+                        .map(|(_, o)| o.clone()),
+                );
+            }
+            stages.entry((phase, wi)).or_default().push(ComponentStep {
+                id: *id,
+                phase,
+                namespace: m.get(*id).namespace.clone(),
+                deps,
+                objects,
+                gates: c.gates(m),
+            });
+        }
+    }
+    let mut namespaces = m.namespaces();
+    if !namespaces.contains(&m.operators_namespace) {
+        namespaces.push(m.operators_namespace.clone());
+    }
+    namespaces.sort();
+    Ok(Plan {
+        platform: m.name.clone(),
+        operators_namespace: m.operators_namespace.clone(),
+        prerequisites,
+        operator_objects,
+        operators,
+        object_store,
+        stages: stages
+            .into_iter()
+            .map(|((phase, _), components)| Stage { phase, components })
+            .collect(),
+        namespaces,
+    })
+}
+
+impl Plan {
+    pub fn components(&self) -> impl Iterator<Item = &ComponentStep> {
+        self.stages.iter().flat_map(|s| s.components.iter())
+    }
+
+    pub fn component(&self, id: ComponentId) -> Option<&ComponentStep> {
+        self.components().find(|c| c.id == id)
+    }
+
+    /// Keep only the selected stages (and the operators they need). Prerequisites stay: they are
+    /// idempotent and every component needs its namespace.
+    pub fn select(mut self, sel: &Selection) -> Result<Plan, PlanError> {
+        if let Some(name) = &sel.component {
+            let known: Vec<String> = self.components().map(|c| c.id.to_string()).collect();
+            if !known.iter().any(|k| k == name) {
+                return Err(PlanError::UnknownComponent(name.clone(), known.join(", ")));
+            }
+            for s in &mut self.stages {
+                s.components.retain(|c| c.id.name() == name);
+            }
+        }
+        if let Some(p) = sel.phase {
+            let phases: Vec<String> = self.stages.iter().map(|s| s.phase.to_string()).collect();
+            if !self.stages.iter().any(|s| s.phase == p) {
+                let mut phases = phases;
+                phases.dedup();
+                return Err(PlanError::EmptyPhase(p, phases.join(", ")));
+            }
+            self.stages.retain(|s| s.phase == p);
+        }
+        self.stages.retain(|s| !s.components.is_empty());
+        if sel.phase.is_some() || sel.component.is_some() {
+            let kept: Vec<ComponentId> = self.components().map(|c| c.id).collect();
+            self.operators.retain(|o| kept.contains(&o.component));
+            let packages: Vec<&str> = self.operators.iter().map(|o| o.package.as_str()).collect();
+            self.operator_objects
+                .retain(|o| kind_of(o) != "Subscription" || packages.contains(&name_of(o)));
+        }
+        Ok(self)
+    }
+
+    /// Components in reverse dependency order, for teardown.
+    pub fn teardown_order(&self) -> Vec<&ComponentStep> {
+        let mut v: Vec<&ComponentStep> = self.components().collect();
+        v.reverse();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datalyptica_platform::Platform;
+    use datalyptica_platform::render;
+
+    fn plan() -> Plan {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        build(&m, &render(&p)).expect("plan")
+    }
+
+    #[test]
+    fn stages_respect_phases_and_dependencies() {
+        let plan = plan();
+        let mut seen: Vec<ComponentId> = Vec::new();
+        let mut last_phase = 0;
+        for s in &plan.stages {
+            assert!(s.phase >= last_phase, "phases go up");
+            last_phase = s.phase;
+            for c in &s.components {
+                for d in &c.deps {
+                    assert!(seen.contains(d), "{} before its dependency {d}", c.id);
+                }
+            }
+            seen.extend(s.components.iter().map(|c| c.id));
+        }
+        assert_eq!(plan.stages[0].phase, 1);
+        let first: Vec<ComponentId> = plan.stages[0].components.iter().map(|c| c.id).collect();
+        assert!(first.contains(&ComponentId::Postgresql) && first.contains(&ComponentId::Redis));
+    }
+
+    #[test]
+    fn component_objects_follow_manifest_order_without_subscriptions() {
+        let plan = plan();
+        let kafka = plan.component(ComponentId::Kafka).expect("kafka");
+        let kinds: Vec<&str> = kafka.objects.iter().map(kind_of).collect();
+        assert!(!kinds.contains(&"Subscription"));
+        let k = kinds.iter().position(|k| *k == "Kafka").expect("Kafka");
+        let t = kinds
+            .iter()
+            .position(|k| *k == "KafkaTopic")
+            .expect("topic");
+        assert!(k < t, "cluster before topics: {kinds:?}");
+        assert!(!kafka.gates.is_empty());
+        assert!(
+            plan.operator_objects
+                .iter()
+                .any(|o| kind_of(o) == "OperatorGroup")
+        );
+        assert!(plan.prerequisites.iter().any(|o| kind_of(o) == "Namespace"));
+    }
+
+    #[test]
+    fn selection_by_phase_and_component() {
+        let p1 = plan()
+            .select(&Selection {
+                phase: Some(1),
+                component: None,
+            })
+            .expect("phase 1");
+        assert!(p1.components().all(|c| c.phase == 1));
+        assert!(
+            p1.operators
+                .iter()
+                .all(|o| o.component != ComponentId::Kafka)
+        );
+        let k = plan()
+            .select(&Selection {
+                phase: None,
+                component: Some("kafka".into()),
+            })
+            .expect("kafka");
+        assert_eq!(k.components().count(), 1);
+        assert_eq!(k.operators.len(), 1);
+        let subs = k
+            .operator_objects
+            .iter()
+            .filter(|o| kind_of(o) == "Subscription")
+            .count();
+        assert_eq!(subs, 1);
+        assert!(matches!(
+            plan().select(&Selection {
+                phase: None,
+                component: Some("kafak".into())
+            }),
+            Err(PlanError::UnknownComponent(..))
+        ));
+        assert!(matches!(
+            plan().select(&Selection {
+                phase: Some(9),
+                component: None
+            }),
+            Err(PlanError::EmptyPhase(9, _))
+        ));
+    }
+
+    #[test]
+    fn teardown_is_reverse() {
+        let plan = plan();
+        let order = plan.teardown_order();
+        let pg = order.iter().position(|c| c.id == ComponentId::Postgresql);
+        let ns = order.iter().position(|c| c.id == ComponentId::Nessie);
+        assert!(ns < pg, "nessie torn down before postgresql");
+    }
+}
