@@ -1,6 +1,7 @@
 //! The pure core of datalyptica: platform spec → resolved model → rendered manifest tree.
 //! No I/O and no async here; the CLI and the cluster engine sit around it.
 
+pub mod backup;
 pub mod component;
 pub mod components;
 pub mod crs;
@@ -14,6 +15,7 @@ pub mod ops;
 pub mod prereqs;
 pub mod render;
 pub mod schema;
+pub mod security;
 pub mod spec;
 pub mod units;
 pub mod validate;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::component::{Component, Content, File};
 use crate::crs::{Cr, obc, olm};
@@ -15,7 +15,7 @@ use crate::spec::{InstallPlanApproval, ObjectStoreBackend};
 
 pub const DIR: &str = "00-prerequisites";
 
-fn platform_labels(m: &Model) -> BTreeMap<String, String> {
+pub(crate) fn platform_labels(m: &Model) -> BTreeMap<String, String> {
     let mut l: BTreeMap<String, String> = m.platform.metadata.labels.clone();
     l.extend(m.platform.spec.namespaces.labels.clone());
     l.insert("app.kubernetes.io/part-of".into(), k8s::PART_OF.into());
@@ -64,7 +64,7 @@ pub fn namespaces(m: &Model) -> Vec<Value> {
 
 /// Namespaces whose objects the platform owns (the operators' one too, unless it is the
 /// cluster's shared `openshift-operators`).
-fn owned_namespaces(m: &Model) -> Vec<String> {
+pub(crate) fn owned_namespaces(m: &Model) -> Vec<String> {
     let mut names = m.namespaces();
     if !names.contains(&m.operators_namespace) && m.operators_namespace != "openshift-operators" {
         names.push(m.operators_namespace.clone());
@@ -73,42 +73,10 @@ fn owned_namespaces(m: &Model) -> Vec<String> {
     names
 }
 
-/// Deny ingress by default in every platform namespace, then admit only the platform's own
-/// namespaces, cluster monitoring, the router and host-network traffic (API server webhooks,
-/// kubelet probes). Finer per-dependency rules narrow this further; this baseline already keeps
-/// every other tenant of the cluster out.
+/// Default deny (ingress and egress) in every platform namespace, then only the flows the
+/// dependency graph and the components' declared ports need (see [`crate::security`]).
 pub fn network_policies(m: &Model) -> Vec<Value> {
-    let from_ns = |k: &str, v: &str| json!({"namespaceSelector": {"matchLabels": {k: v}}});
-    owned_namespaces(m)
-        .into_iter()
-        .flat_map(|ns| {
-            let meta =
-                |name: &str| json!({"name": name, "namespace": ns, "labels": platform_labels(m)});
-            [
-                json!({
-                    "apiVersion": "networking.k8s.io/v1",
-                    "kind": "NetworkPolicy",
-                    "metadata": meta("default-deny-ingress"),
-                    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
-                }),
-                json!({
-                    "apiVersion": "networking.k8s.io/v1",
-                    "kind": "NetworkPolicy",
-                    "metadata": meta("allow-platform-and-cluster-services"),
-                    "spec": {
-                        "podSelector": {},
-                        "policyTypes": ["Ingress"],
-                        "ingress": [{"from": [
-                            from_ns("app.kubernetes.io/part-of", k8s::PART_OF),
-                            from_ns("network.openshift.io/policy-group", "monitoring"),
-                            from_ns("network.openshift.io/policy-group", "ingress"),
-                            from_ns("policy-group.network.openshift.io/host-network", ""),
-                        ]}],
-                    },
-                }),
-            ]
-        })
-        .collect()
+    crate::security::network_policies(m)
 }
 
 pub fn storage_classes(m: &Model) -> Vec<Value> {
@@ -336,7 +304,7 @@ pub fn files(m: &Model) -> Vec<File> {
         File {
             path: format!("{DIR}/network-policies.yaml"),
             content: Content::Objects {
-                header: "Default-deny ingress in every platform namespace, then only the platform, cluster monitoring, the router and host-network traffic.".into(),
+                header: "Default deny (ingress and egress) in every platform namespace, then one allow rule per flow: dependency edges on the provider's client ports, peers, monitoring scrapes, operators, DNS, the API server, the object store, the router for Routes.\nPorts per component: see 00-prerequisites/network-exposure.md.".into(),
                 objects: network_policies(m),
             },
         },
@@ -358,6 +326,15 @@ pub fn files(m: &Model) -> Vec<File> {
             },
         },
     ];
+    out.push(File {
+        path: format!("{DIR}/network-exposure.md"),
+        content: Content::Markdown(format!(
+            "# Network exposure\n\nEvery platform namespace denies all ingress and egress by default (`default-deny`) and allows DNS to `openshift-dns`. Each row below becomes allow rules in `network-policies.yaml`: clients (components that depend on another, and object-store users) reach only the provider's client ports; peers reach each other on the peer ports; Prometheus in `openshift-monitoring`/`openshift-user-workload-monitoring` reaches the metrics ports; the operators' namespace `{}` reaches the operator ports; pods marked *API server* may open connections to port {} (the kube-apiserver endpoints); the router reaches only a Route's target port.\n\n{}\nThe API-server and external object-store rules cannot name a host: narrow them with an `ipBlock` of your control-plane or S3 CIDR if your policy requires it.\n",
+            m.operators_namespace,
+            crate::security::API_SERVER_PORT,
+            crate::security::exposure_table(m)
+        )),
+    });
     out.extend(object_store_files(m));
     out
 }

@@ -1,0 +1,630 @@
+//! Network exposure of every component, declared in one place, and the NetworkPolicies derived
+//! from it: default deny (ingress and egress) per namespace, then one allow rule per need —
+//! each dependency edge on the provider's client ports, peer traffic, monitoring scrapes,
+//! operator access, DNS, the API server, the object store and, only where a Route exists, the
+//! router. A consumer gets exactly the ports its provider declares; nothing selects "all pods"
+//! or "all namespaces".
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::component::ComponentId;
+use crate::components::airflow::Executor;
+use crate::model::Model;
+use crate::spec::ObjectStoreBackend;
+
+/// Pods of a component that share one exposure (a component may run several kinds of pods:
+/// ClickHouse servers and Keepers, Spark applications and the history server).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodGroup {
+    /// Prefix of the policy names of this group (unique per namespace).
+    pub name: String,
+    /// Kubernetes LabelSelector of the pods (never empty).
+    pub selector: Value,
+    /// Ports its clients (the components that depend on it) connect to.
+    pub client: Vec<u16>,
+    /// Ports Prometheus scrapes.
+    pub metrics: Vec<u16>,
+    /// The pods call the Kubernetes API (leader election, Patroni DCS, pod creation).
+    pub api: bool,
+}
+
+/// Ports peers of one component use between themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerPorts {
+    None,
+    Ports(Vec<u16>),
+    /// Ports chosen at run time (Spark's driver ↔ executor block manager): any port, still
+    /// only between pods of the component.
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposure {
+    pub groups: Vec<PodGroup>,
+    pub peer: PeerPorts,
+    /// Ports the component's operator connects to (Patroni API, Kafka agent, Flink REST …).
+    pub operator: Vec<u16>,
+    /// Target port of the component's Route, if it renders one.
+    pub route: Option<u16>,
+}
+
+fn match_labels(pairs: &[(&str, &str)]) -> Value {
+    let m: BTreeMap<&str, &str> = pairs.iter().copied().collect();
+    json!({ "matchLabels": m })
+}
+
+/// Selector of the pods our own labels reach: hand-rendered workloads keep the `app*` labels on
+/// their pods, and operators that copy the custom resource's labels (redis-operator, the
+/// MinIO tenant's `poolsMetadata`) carry them too.
+fn by_component(id: ComponentId) -> Value {
+    match_labels(&[("app.kubernetes.io/component", id.name())])
+}
+
+fn group(name: &str, selector: Value, client: &[u16], metrics: &[u16], api: bool) -> PodGroup {
+    PodGroup {
+        name: name.into(),
+        selector,
+        client: client.to_vec(),
+        metrics: metrics.to_vec(),
+        api,
+    }
+}
+
+/// The single table of ports and pods. Update it with the component when a port changes; the
+/// `security` integration test checks it against the rendered Routes and dependencies.
+pub fn exposure(m: &Model, id: ComponentId) -> Exposure {
+    use ComponentId::*;
+    let n = id.name();
+    match id {
+        // Operator-made pods are selected by the operator's own labels, which do not depend
+        // on label propagation.
+        Postgresql => Exposure {
+            groups: vec![group(
+                n,
+                match_labels(&[("postgres-operator.crunchydata.com/cluster", "postgresql")]),
+                &[5432],
+                &[9187],
+                // Patroni keeps its leader lock in the Kubernetes API (DCS).
+                true,
+            )],
+            // Streaming replication, Patroni REST, pgBackRest TLS server.
+            peer: PeerPorts::Ports(vec![5432, 8008, 8432]),
+            operator: vec![5432, 8008],
+            route: None,
+        },
+        Redis => Exposure {
+            groups: vec![group(n, by_component(id), &[6379, 26379], &[9121], false)],
+            peer: PeerPorts::Ports(vec![6379, 26379]),
+            operator: vec![6379, 26379],
+            route: None,
+        },
+        Etcd => Exposure {
+            groups: vec![group(n, by_component(id), &[2379], &[2381], false)],
+            peer: PeerPorts::Ports(vec![2379, 2380]),
+            operator: vec![],
+            route: None,
+        },
+        Minio => Exposure {
+            // The MinIO sidecar reads the tenant configuration through the API.
+            groups: vec![group(n, by_component(id), &[9000], &[9000], true)],
+            peer: PeerPorts::Ports(vec![9000]),
+            operator: vec![9000],
+            route: None,
+        },
+        Nessie => Exposure {
+            groups: vec![group(n, by_component(id), &[8443], &[9000], false)],
+            peer: PeerPorts::None,
+            operator: vec![],
+            route: m
+                .platform
+                .spec
+                .components
+                .nessie
+                .config
+                .route
+                .unwrap_or(true)
+                .then_some(8443),
+        },
+        Kafka => Exposure {
+            // The entity operator (topic and user operators) watches its custom resources.
+            groups: vec![group(
+                n,
+                match_labels(&[("strimzi.io/cluster", crate::components::kafka::CLUSTER)]),
+                &[9093],
+                &[9404],
+                true,
+            )],
+            // KRaft controller quorum (9090), replication and control plane (9091), the TLS
+            // listener between brokers and the entity operator (9093).
+            peer: PeerPorts::Ports(vec![9090, 9091, 9093]),
+            // The cluster operator's admin client (9090/9091) and the Kafka agent (8443).
+            operator: vec![9090, 9091, 8443],
+            route: None,
+        },
+        Flink => Exposure {
+            // JobManager leader election (Leases) and TaskManager pod creation.
+            groups: vec![group(
+                n,
+                match_labels(&[("app", "flink")]),
+                &[8081],
+                &[9249],
+                true,
+            )],
+            // TaskManager RPC, JobManager RPC, blob server, REST.
+            peer: PeerPorts::Ports(vec![6122, 6123, 6124, 8081]),
+            operator: vec![8081],
+            route: None,
+        },
+        Trino => Exposure {
+            groups: vec![group(n, by_component(id), &[8080], &[8080], false)],
+            peer: PeerPorts::Ports(vec![8080]),
+            operator: vec![],
+            route: None,
+        },
+        Spark => Exposure {
+            groups: vec![
+                group(
+                    "spark-history-server",
+                    match_labels(&[("app", crate::components::spark::HISTORY)]),
+                    &[18080],
+                    &[],
+                    false,
+                ),
+                // Drivers create their executors through the API.
+                group(
+                    "spark-applications",
+                    json!({"matchExpressions": [{"key": "sparkoperator.k8s.io/app-name", "operator": "Exists"}]}),
+                    &[],
+                    &[],
+                    true,
+                ),
+            ],
+            peer: PeerPorts::Any,
+            operator: vec![],
+            route: None,
+        },
+        Clickhouse => Exposure {
+            groups: vec![
+                group(
+                    n,
+                    match_labels(&[(
+                        "clickhouse.altinity.com/chi",
+                        crate::components::clickhouse::CHI,
+                    )]),
+                    &[8123, 9000],
+                    &[9363],
+                    false,
+                ),
+                group(
+                    "clickhouse-keeper",
+                    match_labels(&[(
+                        "clickhouse-keeper.altinity.com/chk",
+                        crate::components::clickhouse::CHK,
+                    )]),
+                    &[],
+                    &[],
+                    false,
+                ),
+            ],
+            // HTTP and native (distributed queries), interserver replication, Keeper client
+            // and Raft.
+            peer: PeerPorts::Ports(vec![8123, 9000, 9009, 2181, 9234]),
+            operator: vec![8123, 9000],
+            route: None,
+        },
+        Airflow => {
+            let k8s_executor =
+                m.platform.spec.components.airflow.config.executor == Some(Executor::Kubernetes);
+            Exposure {
+                groups: vec![group(n, by_component(id), &[8080], &[], k8s_executor)],
+                // API server, worker and triggerer log servers.
+                peer: PeerPorts::Ports(vec![8080, 8793, 8794]),
+                operator: vec![],
+                route: None,
+            }
+        }
+        Superset => Exposure {
+            groups: vec![group(n, by_component(id), &[8088], &[], false)],
+            peer: PeerPorts::Ports(vec![8088]),
+            operator: vec![],
+            route: None,
+        },
+    }
+}
+
+/// Components that read or write the object store: their own buckets, or a backup job.
+pub fn object_store_users(m: &Model) -> Vec<ComponentId> {
+    m.enabled_components()
+        .filter(|c| {
+            m.uses_object_store(*c)
+                || !c.buckets().is_empty()
+                || crate::backup::ships_to_object_store(m, c.id())
+        })
+        .map(|c| c.id())
+        .collect()
+}
+
+/// Consumer → provider edges between enabled components: the dependency graph plus the object
+/// store when it is MinIO (pgBackRest has no deploy-order dependency on MinIO, but talks to it).
+pub fn edges(m: &Model) -> Vec<(ComponentId, ComponentId)> {
+    let mut out: Vec<(ComponentId, ComponentId)> = Vec::new();
+    for c in m.enabled_components() {
+        for d in m.deps_of(c) {
+            if m.enabled(d) {
+                out.push((c.id(), d));
+            }
+        }
+    }
+    if m.object_store.backend == ObjectStoreBackend::Minio && m.enabled(ComponentId::Minio) {
+        for u in object_store_users(m) {
+            if u != ComponentId::Minio {
+                out.push((u, ComponentId::Minio));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Selector of a namespace by its immutable name label (set by Kubernetes since 1.21).
+pub fn namespace_selector(ns: &str) -> Value {
+    json!({"matchLabels": {"kubernetes.io/metadata.name": ns}})
+}
+
+fn pods_in(ns: &str, selector: &Value) -> Value {
+    json!({"namespaceSelector": namespace_selector(ns), "podSelector": selector})
+}
+
+fn tcp(ports: &[u16]) -> Vec<Value> {
+    ports
+        .iter()
+        .map(|p| json!({"protocol": "TCP", "port": p}))
+        .collect()
+}
+
+pub const API_SERVER_PORT: u16 = 6443;
+
+struct Builder<'a> {
+    m: &'a Model<'a>,
+    out: Vec<Value>,
+}
+
+impl Builder<'_> {
+    fn policy(&mut self, ns: &str, name: &str, selector: &Value, kind: &str, rules: Vec<Value>) {
+        let mut labels = crate::prereqs::platform_labels(self.m);
+        labels.insert(
+            "app.kubernetes.io/component".into(),
+            "network-policy".into(),
+        );
+        let key = if kind == "Ingress" {
+            "ingress"
+        } else {
+            "egress"
+        };
+        self.out.push(json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"podSelector": selector, "policyTypes": [kind], key: rules},
+        }));
+    }
+
+    fn ingress(
+        &mut self,
+        ns: &str,
+        name: &str,
+        sel: &Value,
+        from: Vec<Value>,
+        ports: Option<&[u16]>,
+    ) {
+        let mut rule = json!({ "from": from });
+        if let Some(p) = ports {
+            rule["ports"] = json!(tcp(p));
+        }
+        self.policy(ns, name, sel, "Ingress", vec![rule]);
+    }
+
+    fn egress(&mut self, ns: &str, name: &str, sel: &Value, to: Vec<Value>, ports: Option<&[u16]>) {
+        let mut rule = json!({ "to": to });
+        if let Some(p) = ports {
+            rule["ports"] = json!(tcp(p));
+        }
+        self.policy(ns, name, sel, "Egress", vec![rule]);
+    }
+
+    /// Both halves of one allowed flow: egress from the client, ingress to the server.
+    fn flow(
+        &mut self,
+        (cns, cname, csel): (&str, &str, &Value),
+        (sns, sname, ssel): (&str, &str, &Value),
+        ports: Option<&[u16]>,
+    ) {
+        self.egress(
+            cns,
+            &format!("{cname}-to-{sname}"),
+            csel,
+            vec![pods_in(sns, ssel)],
+            ports,
+        );
+        self.ingress(
+            sns,
+            &format!("{sname}-from-{cname}"),
+            ssel,
+            vec![pods_in(cns, csel)],
+            ports,
+        );
+    }
+}
+
+/// Egress to the object store when it is not MinIO: ODF's NooBaa S3 pods, or the external
+/// endpoint's port anywhere (a hostname cannot be expressed in a NetworkPolicy).
+fn object_store_target(m: &Model) -> Option<(Vec<Value>, Vec<u16>)> {
+    let os = &m.object_store;
+    match os.backend {
+        ObjectStoreBackend::Minio => None,
+        ObjectStoreBackend::Odf => Some((
+            vec![pods_in(
+                "openshift-storage",
+                &match_labels(&[("noobaa-s3", "noobaa")]),
+            )],
+            vec![6443],
+        )),
+        ObjectStoreBackend::External => Some((
+            vec![json!({"ipBlock": {"cidr": "0.0.0.0/0"}})],
+            vec![url_port(&os.endpoint).unwrap_or(443)],
+        )),
+    }
+}
+
+/// Port of an `https://host[:port]/…` URL.
+pub fn url_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let port = authority.rsplit_once(':').map(|(_, p)| p)?;
+    port.parse().ok()
+}
+
+/// Every NetworkPolicy of the platform.
+pub fn network_policies(m: &Model) -> Vec<Value> {
+    let mut b = Builder { m, out: Vec::new() };
+    let all = json!({});
+    let ops_ns = m.operators_namespace.clone();
+    let owned = crate::prereqs::owned_namespaces(m);
+    let dns = json!({
+        "namespaceSelector": namespace_selector("openshift-dns"),
+        "podSelector": {"matchLabels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
+    });
+    for ns in &owned {
+        let mut labels = crate::prereqs::platform_labels(m);
+        labels.insert(
+            "app.kubernetes.io/component".into(),
+            "network-policy".into(),
+        );
+        b.out.push(json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny", "namespace": ns, "labels": labels},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }));
+        let dns_ports: Vec<Value> = [53u16, 5353]
+            .iter()
+            .flat_map(|p| {
+                [
+                    json!({"protocol": "UDP", "port": p}),
+                    json!({"protocol": "TCP", "port": p}),
+                ]
+            })
+            .collect();
+        b.policy(
+            ns,
+            "allow-dns",
+            &all,
+            "Egress",
+            vec![json!({"to": [dns.clone()], "ports": dns_ports})],
+        );
+    }
+    let ex: BTreeMap<ComponentId, Exposure> = m
+        .enabled_components()
+        .map(|c| (c.id(), exposure(m, c.id())))
+        .collect();
+    let ns_of = |id: ComponentId| m.get(id).namespace.clone();
+
+    // Dependency edges: every client pod group to every provider group that has client ports.
+    for (client, provider) in edges(m) {
+        let (cns, sns) = (ns_of(client), ns_of(provider));
+        for cg in &ex[&client].groups {
+            for sg in ex[&provider].groups.iter().filter(|g| !g.client.is_empty()) {
+                b.flow(
+                    (&cns, &cg.name, &cg.selector),
+                    (&sns, &sg.name, &sg.selector),
+                    Some(&sg.client),
+                );
+            }
+        }
+    }
+
+    let monitoring: Vec<Value> = ["openshift-monitoring", "openshift-user-workload-monitoring"]
+        .iter()
+        .map(|ns| {
+            pods_in(
+                ns,
+                &match_labels(&[("app.kubernetes.io/name", "prometheus")]),
+            )
+        })
+        .collect();
+    let router = vec![
+        json!({"namespaceSelector": {"matchLabels": {"network.openshift.io/policy-group": "ingress"}}}),
+        json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/ingress": ""}}}),
+    ];
+    let operators = json!({"namespaceSelector": namespace_selector(&ops_ns)});
+    let api = vec![json!({"ports": tcp(&[API_SERVER_PORT])})];
+    let os_target = object_store_target(m);
+    let os_users = object_store_users(m);
+    for c in m.enabled_components() {
+        let id = c.id();
+        let ns = ns_of(id);
+        let e = &ex[&id];
+        // Peers: every group of the component to every group, both directions.
+        let peer_ports = match &e.peer {
+            PeerPorts::None => None,
+            PeerPorts::Ports(p) => Some(Some(p.as_slice())),
+            PeerPorts::Any => Some(None),
+        };
+        if let Some(ports) = peer_ports {
+            let peers: Vec<Value> = e.groups.iter().map(|g| pods_in(&ns, &g.selector)).collect();
+            for g in &e.groups {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-peers", g.name),
+                    &g.selector,
+                    peers.clone(),
+                    ports,
+                );
+                b.egress(
+                    &ns,
+                    &format!("{}-to-peers", g.name),
+                    &g.selector,
+                    peers.clone(),
+                    ports,
+                );
+            }
+        }
+        for g in &e.groups {
+            if !g.metrics.is_empty() {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-monitoring", g.name),
+                    &g.selector,
+                    monitoring.clone(),
+                    Some(&g.metrics),
+                );
+            }
+            if g.api {
+                b.policy(
+                    &ns,
+                    &format!("{}-to-apiserver", g.name),
+                    &g.selector,
+                    "Egress",
+                    api.clone(),
+                );
+            }
+            if let Some((to, ports)) = &os_target
+                && os_users.contains(&id)
+            {
+                b.egress(
+                    &ns,
+                    &format!("{}-to-object-store", g.name),
+                    &g.selector,
+                    to.clone(),
+                    Some(ports),
+                );
+            }
+        }
+        if c.operator().is_some() && !e.operator.is_empty() {
+            for g in &e.groups {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-operator", g.name),
+                    &g.selector,
+                    vec![operators.clone()],
+                    Some(&e.operator),
+                );
+            }
+            if owned.contains(&ops_ns) {
+                let to: Vec<Value> = e.groups.iter().map(|g| pods_in(&ns, &g.selector)).collect();
+                b.egress(
+                    &ops_ns,
+                    &format!("operators-to-{id}"),
+                    &all,
+                    to,
+                    Some(&e.operator),
+                );
+            }
+        }
+        if let Some(port) = e.route {
+            for g in e.groups.iter().filter(|g| g.client.contains(&port)) {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-router", g.name),
+                    &g.selector,
+                    router.clone(),
+                    Some(&[port]),
+                );
+            }
+        }
+    }
+    b.out.extend(crate::backup::network_policies(m));
+    if owned.contains(&ops_ns) {
+        b.policy(
+            &ops_ns,
+            "operators-to-apiserver",
+            &all,
+            "Egress",
+            api.clone(),
+        );
+        // Admission and conversion webhooks (Flink, MinIO, redis-operator) are called by the
+        // API server, which runs on the host network.
+        b.ingress(
+            &ops_ns,
+            "operators-from-apiserver",
+            &all,
+            vec![json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/host-network": ""}}})],
+            Some(&[443, 4222, 4443, 9443]),
+        );
+    }
+    b.out
+}
+
+/// The selector and namespace of every pod group, for tests and the docs.
+pub fn groups(m: &Model) -> Vec<(ComponentId, String, PodGroup)> {
+    m.enabled_components()
+        .flat_map(|c| {
+            let ns = m.get(c.id()).namespace.clone();
+            exposure(m, c.id())
+                .groups
+                .into_iter()
+                .map(move |g| (c.id(), ns.clone(), g))
+        })
+        .collect()
+}
+
+/// Markdown table of the exposure, for the prerequisites docs.
+pub fn exposure_table(m: &Model) -> String {
+    let mut s = String::from(
+        "| Component | Pods | Client ports | Peer ports | Metrics | Operator | API server | Route |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    let list = |v: &[u16]| {
+        if v.is_empty() {
+            "—".to_string()
+        } else {
+            v.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+        }
+    };
+    for c in m.enabled_components() {
+        let e = exposure(m, c.id());
+        for g in &e.groups {
+            let _ = std::fmt::Write::write_fmt(
+                &mut s,
+                format_args!(
+                    "| {} | `{}` | {} | {} | {} | {} | {} | {} |\n",
+                    c.id(),
+                    g.name,
+                    list(&g.client),
+                    match &e.peer {
+                        PeerPorts::None => "—".into(),
+                        PeerPorts::Ports(p) => list(p),
+                        PeerPorts::Any => "any (within the component)".into(),
+                    },
+                    list(&g.metrics),
+                    list(&e.operator),
+                    if g.api { "yes" } else { "no" },
+                    e.route.map_or("—".into(), |p| p.to_string()),
+                ),
+            );
+        }
+    }
+    s
+}
