@@ -1,12 +1,106 @@
-//! Prometheus Operator objects (PodMonitor, ServiceMonitor, PrometheusRule) per component.
-//! Thresholds come from the spec so an alert fires before an SLO is breached, not after.
+//! Prometheus Operator objects (PodMonitor, ServiceMonitor, PrometheusRule, AlertmanagerConfig)
+//! per component. Thresholds come from the spec so an alert fires before an SLO is breached, not
+//! after: `for:` of "no primary/master/leader" alerts from the failover timing the component was
+//! rendered with (itself derived from the RTO), lag thresholds from the RPO, backup ages from the
+//! backup schedules.
+//!
+//! On OpenShift these objects are picked up by user-workload monitoring. Rules without the
+//! `openshift.io/prometheus-rule-evaluation-scope: leaf-prometheus` label are evaluated by Thanos
+//! Ruler, which sees the platform's kube-state-metrics and kubelet series of the rule's
+//! namespace: that is what the backup-age, PVC and crash-loop alerts query.
 
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::component::ComponentId;
 use crate::components::postgresql::{self, PatroniTiming};
+use crate::components::{etcd, redis};
 use crate::k8s;
 use crate::model::Model;
+
+/// Scrape interval of every monitor: short enough that a `for:` derived from a failover window
+/// of tens of seconds sees several samples.
+const SCRAPE_INTERVAL: &str = "15s";
+
+/// Slack added to a backup schedule's longest gap before "backup too old" fires: a backup is
+/// not instantaneous, and one slow run must not page.
+const BACKUP_MARGIN: Duration = Duration::from_secs(3600);
+
+/// Backup schedules of the snapshot CronJobs the backup files render (`<component>-backup`),
+/// from the seed's backup table: Redis RDB every hour, etcd snapshot every 30 minutes.
+const REDIS_BACKUP_INTERVAL: Duration = Duration::from_secs(3600);
+const ETCD_BACKUP_INTERVAL: Duration = Duration::from_secs(1800);
+
+/// etcd's `--quota-backend-bytes` when the spec leaves it unset (etcd's own default, 2 GiB, which
+/// the etcd component renders explicitly; a test checks the two agree).
+const ETCD_DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+// ---- alert routing -------------------------------------------------------------------------
+// The spec has no alert-receiver settings yet, so routing is fixed here. Every value below is a
+// reference, never a credential: the PagerDuty routing key and the SMTP password live in
+// Secrets the operator team creates in each platform namespace (AlertmanagerConfig may only
+// reference Secrets of its own namespace).
+
+/// Name of the AlertmanagerConfig rendered into every platform namespace.
+pub const ALERTMANAGER_CONFIG: &str = "datalyptica-alerts";
+/// Secret and key holding the PagerDuty Events API v2 routing key.
+pub const PAGERDUTY_SECRET: (&str, &str) = ("alertmanager-pagerduty", "routing-key");
+/// Secret and key holding the SMTP password of [`SMTP_USER`].
+pub const SMTP_PASSWORD_SECRET: (&str, &str) = ("alertmanager-smtp", "password");
+/// Mailbox every alert is sent to (the on-call team's list).
+pub const EMAIL_TO: &str = "datalyptica-oncall@example.com";
+/// Sender address and SMTP relay (host:port, STARTTLS) and the user it authenticates as.
+pub const EMAIL_FROM: &str = "alertmanager@example.com";
+pub const SMARTHOST: &str = "smtp.example.com:587";
+pub const SMTP_USER: &str = "alertmanager@example.com";
+
+// ---- labels operators put on the pods they create ------------------------------------------
+
+/// Crunchy PGO labels every instance pod with its cluster and, when `spec.monitoring.pgmonitor`
+/// is set, marks it as carrying the exporter sidecar (container port `exporter`, 9187).
+pub const PGO_CLUSTER_LABEL: &str = "postgres-operator.crunchydata.com/cluster";
+pub const PGO_EXPORTER_LABEL: &str = "postgres-operator.crunchydata.com/crunchy-postgres-exporter";
+pub const PGO_EXPORTER_PORT: &str = "exporter";
+/// OT-Container-Kit redis-operator labels the pods of a RedisReplication `<name>` with
+/// `app=<name>, redis_setup_type=replication, role=replication` and those of a RedisSentinel
+/// `<name>` with `app=<name>-sentinel, redis_setup_type=sentinel, role=sentinel` (its e2e tests
+/// assert exactly these). The exporter sidecar's port is named `redis-exporter` (9121).
+pub const OT_REDIS_EXPORTER_PORT: &str = "redis-exporter";
+
+/// The labels an operator documents for the pods it creates from the CR `kind`/`name`, for
+/// checking that a monitor's selector matches pods no manifest of ours describes.
+pub fn operator_pod_labels(kind: &str, name: &str) -> Option<Vec<(String, String)>> {
+    let l =
+        |v: &[(&str, String)]| Some(v.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
+    match kind {
+        "PostgresCluster" => l(&[
+            (PGO_CLUSTER_LABEL, name.to_string()),
+            (PGO_EXPORTER_LABEL, "true".to_string()),
+        ]),
+        "RedisReplication" => l(&[
+            ("app", name.to_string()),
+            ("redis_setup_type", "replication".to_string()),
+            ("role", "replication".to_string()),
+        ]),
+        "RedisSentinel" => l(&[
+            ("app", format!("{name}-sentinel")),
+            ("redis_setup_type", "sentinel".to_string()),
+            ("role", "sentinel".to_string()),
+        ]),
+        _ => None,
+    }
+}
+
+// ---- builders ------------------------------------------------------------------------------
+
+fn secs(d: Duration) -> String {
+    // Whole seconds, rounded up: a `for:` shorter than the window it stands for fires early.
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    format!("{s}s")
+}
 
 fn rule(
     alert: &str,
@@ -34,9 +128,118 @@ fn prometheus_rule(m: &Model, id: ComponentId, name: &str, rules: Vec<Value>) ->
     })
 }
 
-/// The monitoring objects of a component (empty when it has none yet).
+/// A PodMonitor for pods matching `labels`, scraping the named container port.
+fn pod_monitor(
+    m: &Model,
+    id: ComponentId,
+    name: &str,
+    labels: &[(&str, &str)],
+    endpoint: Value,
+) -> Value {
+    let sel: serde_json::Map<String, Value> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": k8s::to_value(&k8s::meta(m, id, name, id.name())),
+        "spec": {
+            "selector": {"matchLabels": sel},
+            "podMetricsEndpoints": [endpoint],
+        },
+    })
+}
+
+fn endpoint(port: &str, path: Option<&str>) -> Value {
+    let mut e = json!({"port": port, "interval": SCRAPE_INTERVAL});
+    if let Some(p) = path {
+        e["path"] = json!(p);
+    }
+    e
+}
+
+/// "Backup too old" for a snapshot CronJob: the last success is older than the schedule's gap
+/// plus margin, or the CronJob exists that long without ever succeeding.
+fn cronjob_backup_rule(
+    alert: &str,
+    ns: &str,
+    cronjob: &str,
+    interval: Duration,
+    component: &str,
+) -> Value {
+    let max_age = interval + BACKUP_MARGIN;
+    let sel = format!("namespace=\"{ns}\",cronjob=\"{cronjob}\"");
+    let s = max_age.as_secs();
+    rule(
+        alert,
+        format!(
+            "time() - kube_cronjob_status_last_successful_time{{{sel}}} > {s} or (time() - kube_cronjob_created{{{sel}}} > {s} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{{{sel}}})"
+        ),
+        "10m",
+        "warning",
+        &format!("{component} backup too old"),
+        format!(
+            "CronJob {ns}/{cronjob} has not succeeded for more than {s} s (schedule every {} s plus {} s margin): a restore would lose more than the backup plan promises.",
+            interval.as_secs(),
+            BACKUP_MARGIN.as_secs()
+        ),
+    )
+}
+
+/// Longest gap between two runs of a cron schedule that fires every day. Only the minute and
+/// hour fields are read; schedules restricted by day, month or weekday (or unreadable ones)
+/// give None and the caller assumes a week, so a stopped backup is still caught.
+pub fn cron_max_gap(expr: &str) -> Option<Duration> {
+    let f: Vec<&str> = expr.split_whitespace().collect();
+    if f.len() != 5 || f[2..].iter().any(|x| *x != "*") {
+        return None;
+    }
+    let minutes = cron_field(f[0], 59)?;
+    let hours = cron_field(f[1], 23)?;
+    let mut times: Vec<u64> = hours
+        .iter()
+        .flat_map(|h| minutes.iter().map(move |mi| h * 60 + mi))
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let first = *times.first()?;
+    let last = *times.last()?;
+    let wrap = first + 24 * 60 - last;
+    let gap = times.windows(2).map(|w| w[1] - w[0]).chain([wrap]).max()?;
+    Some(Duration::from_secs(gap * 60))
+}
+
+fn cron_field(s: &str, max: u64) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    for item in s.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, st)) => (r, st.parse::<u64>().ok().filter(|x| *x > 0)?),
+            None => (item, 1),
+        };
+        let (lo, hi) = if range == "*" {
+            (0, max)
+        } else if let Some((a, b)) = range.split_once('-') {
+            (a.parse().ok()?, b.parse().ok()?)
+        } else {
+            let v: u64 = range.parse().ok()?;
+            // `5/15` means from 5 to the end in steps of 15.
+            (v, if item.contains('/') { max } else { v })
+        };
+        if lo > hi || hi > max {
+            return None;
+        }
+        out.extend((lo..=hi).step_by(usize::try_from(step).ok()?));
+    }
+    Some(out)
+}
+
+// ---- per component -------------------------------------------------------------------------
+
+/// The monitoring objects of a component (empty when it has none), followed by the
+/// namespace-wide objects when it is the first enabled component of its namespace.
 pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
-    match id {
+    let mut out = match id {
         ComponentId::Postgresql => {
             let t = postgresql::patroni_timing(
                 &m.platform.spec.components.postgresql.config,
@@ -44,8 +247,12 @@ pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
             );
             postgresql(m, t)
         }
+        ComponentId::Redis => redis_objects(m),
+        ComponentId::Etcd => etcd_objects(m),
         _ => vec![],
-    }
+    };
+    out.extend(namespace_objects(m, id));
+    out
 }
 
 fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
@@ -53,28 +260,25 @@ fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
     let ns = &m.get(id).namespace;
     let cluster = postgresql::CLUSTER;
     let sel = format!("namespace=\"{ns}\",pod=~\"{cluster}-.*\"");
-    let max_lag = m
-        .platform
-        .spec
-        .components
-        .postgresql
-        .config
-        .maximum_lag_on_failover
-        .unwrap_or(1_048_576);
-    let pod_monitor = json!({
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PodMonitor",
-        "metadata": k8s::to_value(&k8s::meta(m, id, cluster, cluster)),
-        "spec": {
-            "selector": {"matchLabels": {
-                "postgres-operator.crunchydata.com/cluster": cluster,
-                "postgres-operator.crunchydata.com/crunchy-postgres-exporter": "true",
-            }},
-            "podMetricsEndpoints": [{"port": "exporter", "interval": "15s"}],
-        },
-    });
+    let c = &m.platform.spec.components.postgresql.config;
+    let max_lag = c.maximum_lag_on_failover.unwrap_or(1_048_576);
+    let monitor = pod_monitor(
+        m,
+        id,
+        cluster,
+        &[(PGO_CLUSTER_LABEL, cluster), (PGO_EXPORTER_LABEL, "true")],
+        endpoint(PGO_EXPORTER_PORT, None),
+    );
+    // The newest of the full and differential backups bounds the restore point; the
+    // differential schedule is the denser one, so its longest gap is the expected age.
+    let diff = c
+        .differential_backup_schedule
+        .as_deref()
+        .unwrap_or("0 */6 * * *");
+    let backup_max_age =
+        cron_max_gap(diff).unwrap_or(Duration::from_secs(7 * 86_400)) + BACKUP_MARGIN;
     // pgMonitor: ccp_is_in_recovery_status is 1 on a replica and 2 on the primary.
-    let rules = vec![
+    let mut rules = vec![
         rule(
             "PostgreSQLPrimaryMissing",
             format!("absent(ccp_is_in_recovery_status{{{sel}}} == 2)"),
@@ -97,7 +301,9 @@ fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
         ),
         rule(
             "PostgreSQLReplicationLag",
-            format!("max by (pod) (ccp_replication_lag_size_bytes{{{sel}}}) > {max_lag}"),
+            format!(
+                "max by (namespace, pod) (ccp_replication_lag_size_bytes{{{sel}}}) > {max_lag}"
+            ),
             "2m",
             "warning",
             "PostgreSQL replica lags",
@@ -106,12 +312,19 @@ fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
             ),
         ),
         rule(
-            "PostgreSQLSyncStandbyMissing",
-            format!("count(ccp_is_in_recovery_status{{{sel}}} == 1) < 1"),
-            "1m",
-            "critical",
-            "No PostgreSQL standby",
-            "No replica is running: there is no synchronous standby and no failover target.".into(),
+            "PostgreSQLBackupTooOld",
+            format!(
+                "min by (namespace, stanza) ({{__name__=~\"ccp_backrest_last_(full|diff)_backup_time_since_completion_seconds\",{sel}}}) > {}",
+                backup_max_age.as_secs()
+            ),
+            "10m",
+            "warning",
+            "PostgreSQL backup too old",
+            format!(
+                "The newest full or differential pgBackRest backup is older than {} s (differential schedule `{diff}` plus {} s margin).",
+                backup_max_age.as_secs(),
+                BACKUP_MARGIN.as_secs()
+            ),
         ),
         rule(
             "PostgreSQLExporterDown",
@@ -123,5 +336,608 @@ fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
                 .into(),
         ),
     ];
-    vec![pod_monitor, prometheus_rule(m, id, cluster, rules)]
+    // A single-instance cluster (dev) has no standby by design: the alert would always fire.
+    if m.get(id).replicas > 1 {
+        rules.push(rule(
+            "PostgreSQLSyncStandbyMissing",
+            format!("absent(ccp_is_in_recovery_status{{{sel}}} == 1)"),
+            "1m",
+            "critical",
+            "No PostgreSQL standby",
+            "No replica is running: there is no synchronous standby and no failover target.".into(),
+        ));
+    }
+    vec![monitor, prometheus_rule(m, id, cluster, rules)]
+}
+
+fn redis_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Redis;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let t = redis::timing(m);
+    let name = redis::REPLICATION;
+    let sentinel_sts = format!("{}-sentinel", redis::SENTINEL);
+    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-[0-9]+\"");
+    let monitor = pod_monitor(
+        m,
+        id,
+        name,
+        &[
+            ("app", name),
+            ("redis_setup_type", "replication"),
+            ("role", "replication"),
+        ],
+        endpoint(OT_REDIS_EXPORTER_PORT, None),
+    );
+    let failover = t.expected_failover();
+    // A failover needs a majority of Sentinels, ODOWN needs `quorum` of them: whichever is larger.
+    let sentinels_needed = t.quorum.max(k8s::majority(t.sentinels));
+    let rpo = r.slo.rpo.as_secs().max(1);
+    let mut rules = vec![
+        rule(
+            "RedisMasterDown",
+            format!("absent(redis_instance_info{{{sel},role=\"master\"}})"),
+            &secs(failover),
+            "critical",
+            "No Redis master",
+            format!(
+                "No Redis node of {ns}/{name} is master for longer than Sentinel's failover window (down-after {} ms + election): writes are failing.",
+                t.down_after_ms
+            ),
+        ),
+        rule(
+            "RedisMultipleMasters",
+            format!("count(redis_instance_info{{{sel},role=\"master\"}}) > 1"),
+            &secs(Duration::from_millis(u64::from(t.failover_timeout_ms))),
+            "critical",
+            "More than one Redis master",
+            "Several Redis nodes report role master for longer than Sentinel's failover-timeout: writes may split between them.".into(),
+        ),
+        rule(
+            "RedisSentinelQuorumLost",
+            format!(
+                "(sum(kube_pod_status_ready{{namespace=\"{ns}\",pod=~\"{sentinel_sts}-[0-9]+\",condition=\"true\"}}) or vector(0)) < {sentinels_needed}"
+            ),
+            "1m",
+            "critical",
+            "Redis Sentinel cannot fail over",
+            format!(
+                "Fewer than {sentinels_needed} of {} Sentinels are ready: a master failure would not be detected or no failover leader could be elected.",
+                t.sentinels
+            ),
+        ),
+        rule(
+            "RedisReplicationLag",
+            format!("max by (namespace, pod, slave_ip) (redis_connected_slave_lag_seconds{{{sel}}}) > {rpo}"),
+            "1m",
+            "warning",
+            "Redis replica lags",
+            format!(
+                "A replica has not acknowledged the master's stream for more than the RPO ({rpo} s): a failover now would lose more than the RPO allows."
+            ),
+        ),
+        rule(
+            "RedisInstanceDown",
+            format!("redis_up{{{sel}}} == 0 or up{{{sel}}} == 0"),
+            "2m",
+            "warning",
+            "Redis node down",
+            "{{ $labels.pod }} does not answer its exporter (or the exporter cannot be scraped).".into(),
+        ),
+        cronjob_backup_rule("RedisBackupTooOld", ns, "redis-backup", REDIS_BACKUP_INTERVAL, "Redis"),
+    ];
+    if t.min_replicas_to_write > 0 {
+        rules.push(rule(
+            "RedisWritesRefused",
+            format!(
+                "redis_connected_slaves{{{sel}}} < {} and on (pod) redis_instance_info{{{sel},role=\"master\"}}",
+                t.min_replicas_to_write
+            ),
+            &secs(Duration::from_secs(u64::from(t.min_replicas_max_lag_s))),
+            "critical",
+            "Redis master refuses writes",
+            format!(
+                "The master has fewer than min-replicas-to-write ({}) replicas within {} s: it refuses every write.",
+                t.min_replicas_to_write, t.min_replicas_max_lag_s
+            ),
+        ));
+    }
+    vec![monitor, prometheus_rule(m, id, name, rules)]
+}
+
+fn etcd_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Etcd;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let t = etcd::timing(m);
+    let name = etcd::NAME;
+    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-[0-9]+\"");
+    let quota = m
+        .platform
+        .spec
+        .components
+        .etcd
+        .config
+        .quota_backend_bytes
+        .unwrap_or(ETCD_DEFAULT_QUOTA_BYTES);
+    let majority = k8s::majority(r.replicas);
+    let monitor = pod_monitor(m, id, name, &[("app", name)], endpoint("metrics", None));
+    // Leaderless for longer than the RTO breaches the SLO; an election normally takes about two
+    // election timeouts, so never alert below that.
+    let no_leader_for = r
+        .slo
+        .rto
+        .max(Duration::from_millis(2 * u64::from(t.election_ms)));
+    let rules = vec![
+        rule(
+            "EtcdNoLeader",
+            format!("etcd_server_has_leader{{{sel}}} == 0"),
+            &secs(no_leader_for),
+            "critical",
+            "etcd member without leader",
+            "{{ $labels.pod }} has no leader: the cluster lost its quorum or the member is partitioned.".into(),
+        ),
+        rule(
+            "EtcdInsufficientMembers",
+            format!("(sum(up{{{sel}}}) or vector(0)) < {majority}"),
+            "1m",
+            "critical",
+            "etcd quorum at risk",
+            format!("Fewer than {majority} of {} etcd members are up: the cluster has no quorum.", r.replicas),
+        ),
+        rule(
+            "EtcdFrequentLeaderChanges",
+            format!("max by (namespace) (increase(etcd_server_leader_changes_seen_total{{{sel}}}[1h])) > 3"),
+            "5m",
+            "warning",
+            "etcd leader changes often",
+            format!(
+                "More than 3 leader elections in an hour: heartbeat {} ms / election timeout {} ms may be too tight for the network or disks are slow.",
+                t.heartbeat_ms, t.election_ms
+            ),
+        ),
+        rule(
+            "EtcdDatabaseNearQuota",
+            format!("max by (namespace) (etcd_mvcc_db_total_size_in_bytes{{{sel}}}) > {}", quota / 10 * 8),
+            "10m",
+            "warning",
+            "etcd database near its quota",
+            format!("The etcd database uses more than 80 % of --quota-backend-bytes ({quota}); at 100 % etcd raises NOSPACE and refuses writes."),
+        ),
+        rule(
+            "EtcdDatabaseNearQuota",
+            format!("max by (namespace) (etcd_mvcc_db_total_size_in_bytes{{{sel}}}) > {}", quota / 100 * 95),
+            "2m",
+            "critical",
+            "etcd database almost at its quota",
+            format!("The etcd database uses more than 95 % of --quota-backend-bytes ({quota}): compact and defragment now."),
+        ),
+        cronjob_backup_rule("EtcdBackupTooOld", ns, "etcd-backup", ETCD_BACKUP_INTERVAL, "etcd"),
+    ];
+    vec![monitor, prometheus_rule(m, id, name, rules)]
+}
+
+// ---- namespace-wide objects ----------------------------------------------------------------
+
+/// The first enabled component of each namespace carries the namespace's PVC and crash-loop
+/// alerts and its AlertmanagerConfig: the Prometheus Operator scopes an AlertmanagerConfig to
+/// alerts of its own namespace, so every platform namespace needs one.
+fn namespace_objects(m: &Model, id: ComponentId) -> Vec<Value> {
+    let ns = &m.get(id).namespace;
+    let first = m
+        .enabled_components()
+        .find(|c| &m.get(c.id()).namespace == ns)
+        .map(|c| c.id());
+    if first != Some(id) {
+        return vec![];
+    }
+    let sel = format!("namespace=\"{ns}\"");
+    let rules = vec![
+        rule(
+            "PersistentVolumeFillingUp",
+            format!(
+                "kubelet_volume_stats_available_bytes{{{sel}}} / kubelet_volume_stats_capacity_bytes{{{sel}}} < 0.15"
+            ),
+            "5m",
+            "warning",
+            "Volume almost full",
+            "PVC {{ $labels.persistentvolumeclaim }} has less than 15 % free space.".into(),
+        ),
+        rule(
+            "PersistentVolumeFillingUp",
+            format!(
+                "kubelet_volume_stats_available_bytes{{{sel}}} / kubelet_volume_stats_capacity_bytes{{{sel}}} < 0.05"
+            ),
+            "2m",
+            "critical",
+            "Volume full",
+            "PVC {{ $labels.persistentvolumeclaim }} has less than 5 % free space: the service writing to it is about to fail.".into(),
+        ),
+        rule(
+            "PodCrashLooping",
+            format!(
+                "max_over_time(kube_pod_container_status_waiting_reason{{{sel},reason=\"CrashLoopBackOff\"}}[5m]) >= 1"
+            ),
+            "15m",
+            "warning",
+            "Pod crash-looping",
+            "Container {{ $labels.container }} of {{ $labels.pod }} has been restarting in CrashLoopBackOff for 15 minutes.".into(),
+        ),
+    ];
+    let name = format!("{}-namespace", m.name);
+    vec![
+        prometheus_rule(m, id, &name, rules),
+        k8s::to_value(&alertmanager_config(m, id)),
+    ]
+}
+
+/// `monitoring.coreos.com/v1alpha1` AlertmanagerConfig (no CRD among the shared schemas, hence
+/// typed here).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertmanagerConfig {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: AmSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmSpec {
+    pub route: AmRoute,
+    pub receivers: Vec<AmReceiver>,
+    pub inhibit_rules: Vec<AmInhibitRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmRoute {
+    pub receiver: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_wait: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_interval: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matchers: Vec<AmMatcher>,
+    #[serde(rename = "continue", skip_serializing_if = "std::ops::Not::not")]
+    pub continue_: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<AmRoute>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmMatcher {
+    pub name: String,
+    pub value: String,
+    pub match_type: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmReceiver {
+    pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pagerduty_configs: Vec<AmPagerDuty>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_configs: Vec<AmEmail>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmSecretRef {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmPagerDuty {
+    pub routing_key: AmSecretRef,
+    pub send_resolved: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmEmail {
+    pub to: String,
+    pub from: String,
+    pub smarthost: String,
+    pub auth_username: String,
+    pub auth_password: AmSecretRef,
+    pub require_tls: bool,
+    pub send_resolved: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmInhibitRule {
+    pub source_match: Vec<AmMatcher>,
+    pub target_match: Vec<AmMatcher>,
+    pub equal: Vec<String>,
+}
+
+fn eq(name: &str, value: &str) -> AmMatcher {
+    AmMatcher {
+        name: name.into(),
+        value: value.into(),
+        match_type: "=",
+    }
+}
+
+/// Critical alerts page (PagerDuty) and are mailed; everything else is mailed only.
+pub fn alertmanager_config(m: &Model, id: ComponentId) -> AlertmanagerConfig {
+    const PAGERDUTY: &str = "pagerduty";
+    const EMAIL: &str = "email";
+    let child = |receiver: &str, matchers: Vec<AmMatcher>, continue_: bool| AmRoute {
+        receiver: receiver.into(),
+        group_by: vec![],
+        group_wait: None,
+        group_interval: None,
+        repeat_interval: None,
+        matchers,
+        continue_,
+        routes: vec![],
+    };
+    let secret = |(name, key): (&str, &str)| AmSecretRef {
+        name: name.into(),
+        key: key.into(),
+    };
+    AlertmanagerConfig {
+        api_version: "monitoring.coreos.com/v1alpha1",
+        kind: "AlertmanagerConfig",
+        metadata: k8s::meta(m, id, ALERTMANAGER_CONFIG, ALERTMANAGER_CONFIG),
+        spec: AmSpec {
+            route: AmRoute {
+                receiver: EMAIL.into(),
+                group_by: vec!["alertname".into(), "namespace".into()],
+                group_wait: Some("30s".into()),
+                group_interval: Some("5m".into()),
+                repeat_interval: Some("4h".into()),
+                matchers: vec![],
+                continue_: false,
+                // `continue` on the paging route lets a critical alert reach the e-mail route too.
+                routes: vec![
+                    child(PAGERDUTY, vec![eq("severity", "critical")], true),
+                    child(EMAIL, vec![], false),
+                ],
+            },
+            receivers: vec![
+                AmReceiver {
+                    name: PAGERDUTY.into(),
+                    pagerduty_configs: vec![AmPagerDuty {
+                        routing_key: secret(PAGERDUTY_SECRET),
+                        send_resolved: true,
+                    }],
+                    email_configs: vec![],
+                },
+                AmReceiver {
+                    name: EMAIL.into(),
+                    pagerduty_configs: vec![],
+                    email_configs: vec![AmEmail {
+                        to: EMAIL_TO.into(),
+                        from: EMAIL_FROM.into(),
+                        smarthost: SMARTHOST.into(),
+                        auth_username: SMTP_USER.into(),
+                        auth_password: secret(SMTP_PASSWORD_SECRET),
+                        require_tls: true,
+                        send_resolved: true,
+                    }],
+                },
+            ],
+            // A firing critical alert already says it: do not also mail its warning twin
+            // (same alert name, lower threshold) for the same object.
+            inhibit_rules: vec![AmInhibitRule {
+                source_match: vec![eq("severity", "critical")],
+                target_match: vec![eq("severity", "warning")],
+                equal: ["namespace", "alertname", "pod", "persistentvolumeclaim"]
+                    .map(String::from)
+                    .to_vec(),
+            }],
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Platform, Profile};
+
+    fn tree(p: &Platform) -> Vec<Value> {
+        crate::render(p).objects().map(|(_, o)| o.clone()).collect()
+    }
+
+    fn pod_labels(o: &Value) -> Option<&serde_json::Map<String, Value>> {
+        o["spec"]["template"]["metadata"]["labels"].as_object()
+    }
+
+    fn container_ports(o: &Value) -> Vec<String> {
+        o["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+            .filter_map(|p| p["name"].as_str().map(String::from))
+            .collect()
+    }
+
+    fn subset(sel: &serde_json::Map<String, Value>, labels: &[(String, String)]) -> bool {
+        sel.iter().all(|(k, v)| {
+            labels
+                .iter()
+                .any(|(lk, lv)| lk == k && Some(lv.as_str()) == v.as_str())
+        })
+    }
+
+    /// Every PodMonitor/ServiceMonitor selects something that exists: a rendered workload (with
+    /// the scraped port), a rendered Service (for ServiceMonitors), or the pods an operator makes
+    /// from a rendered CR, by the labels the operator documents.
+    #[test]
+    fn every_monitor_selects_rendered_or_operator_pods() {
+        let mut dev = Platform::default_ha();
+        dev.spec.profile = Profile::Dev;
+        for p in [Platform::default_ha(), dev] {
+            let objs = tree(&p);
+            let monitors: Vec<&Value> = objs
+                .iter()
+                .filter(|o| o["kind"] == "PodMonitor" || o["kind"] == "ServiceMonitor")
+                .collect();
+            assert!(
+                monitors.len() >= 3,
+                "expected monitors, got {}",
+                monitors.len()
+            );
+            for mon in monitors {
+                let ns = &mon["metadata"]["namespace"];
+                let sel = mon["spec"]["selector"]["matchLabels"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{} has no matchLabels", mon["metadata"]["name"]));
+                let same_ns = objs.iter().filter(|o| &o["metadata"]["namespace"] == ns);
+                let found = same_ns.clone().any(|o| {
+                    let labels: Vec<(String, String)> = match mon["kind"].as_str() {
+                        Some("PodMonitor") => pod_labels(o)
+                            .map(|l| {
+                                l.iter()
+                                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").into()))
+                                    .collect()
+                            })
+                            .or_else(|| {
+                                operator_pod_labels(
+                                    o["kind"].as_str().unwrap_or(""),
+                                    o["metadata"]["name"].as_str().unwrap_or(""),
+                                )
+                            })
+                            .unwrap_or_default(),
+                        _ if o["kind"] == "Service" => o["metadata"]["labels"]
+                            .as_object()
+                            .map(|l| {
+                                l.iter()
+                                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").into()))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        _ => vec![],
+                    };
+                    !labels.is_empty() && subset(sel, &labels)
+                });
+                assert!(
+                    found,
+                    "{} {}/{} selects nothing rendered: {sel:?}",
+                    mon["kind"], ns, mon["metadata"]["name"]
+                );
+                // Where we render the pods ourselves, the scraped port must exist on them.
+                if mon["kind"] == "PodMonitor" {
+                    for o in same_ns.filter(|o| pod_labels(o).is_some()) {
+                        let labels: Vec<(String, String)> = pod_labels(o)
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").into()))
+                            .collect();
+                        if subset(sel, &labels) {
+                            for ep in mon["spec"]["podMetricsEndpoints"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                            {
+                                if let Some(port) = ep["port"].as_str() {
+                                    assert!(
+                                        container_ports(o).iter().any(|p| p == port),
+                                        "{}: port {port} not on {}",
+                                        mon["metadata"]["name"],
+                                        o["metadata"]["name"]
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn etcd_default_quota_matches_the_rendered_flag() {
+        let objs = tree(&Platform::default_ha());
+        let flag = format!("--quota-backend-bytes={ETCD_DEFAULT_QUOTA_BYTES}");
+        assert!(objs.iter().any(|o| {
+            o["kind"] == "StatefulSet"
+                && o["metadata"]["name"] == etcd::NAME
+                && o.to_string().contains(&flag)
+        }));
+    }
+
+    #[test]
+    fn cron_gaps() {
+        let h = |x: u64| Some(Duration::from_secs(x * 3600));
+        assert_eq!(cron_max_gap("0 */6 * * *"), h(6));
+        assert_eq!(cron_max_gap("0 1 * * *"), h(24));
+        assert_eq!(cron_max_gap("30 * * * *"), h(1));
+        assert_eq!(cron_max_gap("0 1,7,19 * * *"), h(12));
+        assert_eq!(
+            cron_max_gap("*/30 * * * *"),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(cron_max_gap("0 1 * * 0"), None);
+        assert_eq!(cron_max_gap("garbage"), None);
+        assert_eq!(cron_max_gap("0 25 * * *"), None);
+    }
+
+    #[test]
+    fn alertmanager_config_pages_critical_and_mails_everything() {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let v = k8s::to_value(&alertmanager_config(&m, ComponentId::Postgresql));
+        assert_eq!(v["apiVersion"], "monitoring.coreos.com/v1alpha1");
+        assert_eq!(v["kind"], "AlertmanagerConfig");
+        assert_eq!(
+            v["metadata"]["namespace"],
+            m.get(ComponentId::Postgresql).namespace.as_str()
+        );
+        let route = &v["spec"]["route"];
+        assert_eq!(route["receiver"], "email");
+        let routes = route["routes"].as_array().cloned().unwrap_or_default();
+        assert_eq!(routes.len(), 2);
+        assert_eq!(routes[0]["receiver"], "pagerduty");
+        assert_eq!(
+            routes[0]["matchers"],
+            json!([{"name": "severity", "value": "critical", "matchType": "="}])
+        );
+        assert_eq!(routes[0]["continue"], true);
+        assert_eq!(routes[1]["receiver"], "email");
+        assert!(
+            routes[1].get("matchers").is_none(),
+            "the e-mail route takes everything"
+        );
+        let recv = &v["spec"]["receivers"];
+        assert_eq!(
+            recv[0]["pagerdutyConfigs"][0]["routingKey"],
+            json!({"name": "alertmanager-pagerduty", "key": "routing-key"})
+        );
+        assert_eq!(
+            recv[1]["emailConfigs"][0]["authPassword"],
+            json!({"name": "alertmanager-smtp", "key": "password"})
+        );
+        // References only: no literal key or password anywhere.
+        let text = v.to_string();
+        assert!(!text.contains("serviceKey") && !text.contains("authSecret\":\""));
+    }
+
+    #[test]
+    fn every_namespace_gets_one_alertmanager_config() {
+        let objs = tree(&Platform::default_ha());
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let mut nss: Vec<String> = objs
+            .iter()
+            .filter(|o| o["kind"] == "AlertmanagerConfig")
+            .filter_map(|o| o["metadata"]["namespace"].as_str().map(String::from))
+            .collect();
+        nss.sort();
+        assert_eq!(nss, m.namespaces());
+    }
 }
