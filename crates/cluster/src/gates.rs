@@ -45,6 +45,28 @@ pub fn api_version(kind: &str) -> Option<&'static str> {
     })
 }
 
+/// The live object a gate watches: (API version, kind, name). Gates name the Redis Sentinel by
+/// its custom resource, but OT-Container-Kit names the StatefulSet `<name>-sentinel`.
+pub fn target(gate: &Gate, objects: &[Value]) -> (String, String) {
+    let name = if gate.kind == "StatefulSet"
+        && objects
+            .iter()
+            .any(|o| o["kind"] == "RedisSentinel" && o["metadata"]["name"] == gate.name.as_str())
+    {
+        format!("{}-sentinel", gate.name)
+    } else {
+        gate.name.clone()
+    };
+    let api_version = objects
+        .iter()
+        .find(|o| o["kind"] == gate.kind.as_str() && o["metadata"]["name"] == gate.name.as_str())
+        .and_then(|o| o["apiVersion"].as_str())
+        .or_else(|| api_version(&gate.kind))
+        .unwrap_or_default()
+        .to_string();
+    (api_version, name)
+}
+
 fn int(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }

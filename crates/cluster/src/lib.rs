@@ -5,6 +5,8 @@
 //! redaction) take JSON objects and are tested on fixtures; the I/O lives behind
 //! [`api::ClusterApi`], implemented over `kube::Client`.
 
+pub mod api;
+pub mod deploy;
 pub mod diagnose;
 pub mod gates;
 pub mod plan;

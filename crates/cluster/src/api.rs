@@ -1,0 +1,266 @@
+//! The engine's view of the cluster: a handful of dynamic operations on JSON objects. The real
+//! implementation sits on `kube::Client` (current kubeconfig context, like `oc`); the tests point
+//! the same implementation at a simulated API server.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, LogParams, Patch,
+    PatchParams, PostParams,
+};
+use kube::discovery::{ApiCapabilities, Scope, pinned_kind};
+use serde_json::Value;
+
+/// A kind by API version, e.g. (`apps/v1`, `Deployment`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TypeRef {
+    pub api_version: String,
+    pub kind: String,
+}
+
+impl TypeRef {
+    pub fn new(api_version: &str, kind: &str) -> Self {
+        TypeRef {
+            api_version: api_version.into(),
+            kind: kind.into(),
+        }
+    }
+    pub fn of(o: &Value) -> Self {
+        TypeRef::new(
+            o["apiVersion"].as_str().unwrap_or_default(),
+            o["kind"].as_str().unwrap_or_default(),
+        )
+    }
+    fn gvk(&self) -> GroupVersionKind {
+        let (g, v) = match self.api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", self.api_version.as_str()),
+        };
+        GroupVersionKind::gvk(g, v, &self.kind)
+    }
+}
+
+impl std::fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.kind, self.api_version)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The API server does not serve the kind (yet): its CRD or operator is missing.
+    #[error("the cluster does not serve {0} (is its operator installed?)")]
+    UnknownKind(String),
+    #[error("field manager conflict on {0}: {1} (rerun with --force-conflicts to take ownership)")]
+    Conflict(String, String),
+    #[error("{0}")]
+    Other(String),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    pub dry_run: bool,
+    pub force: bool,
+}
+
+/// The field manager every datalyptica write uses, so ownership is one name in managedFields.
+pub const FIELD_MANAGER: &str = "datalyptica";
+
+// Futures are awaited in place (join_all on one task), never spawned, so no Send bound is needed.
+#[allow(async_fn_in_trait)]
+pub trait ClusterApi {
+    async fn version(&self) -> Result<Value, ApiError>;
+    async fn get(
+        &self,
+        t: &TypeRef,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, ApiError>;
+    /// `labels`: an equality selector such as `a=b,c=d`.
+    async fn list(
+        &self,
+        t: &TypeRef,
+        ns: Option<&str>,
+        labels: Option<&str>,
+    ) -> Result<Vec<Value>, ApiError>;
+    /// Server-side apply with [`FIELD_MANAGER`].
+    async fn apply(&self, obj: &Value, opts: ApplyOptions) -> Result<Value, ApiError>;
+    async fn create(&self, obj: &Value) -> Result<Value, ApiError>;
+    /// Ok(false) when it did not exist.
+    async fn delete(&self, t: &TypeRef, ns: Option<&str>, name: &str) -> Result<bool, ApiError>;
+    async fn logs(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> Result<String, ApiError>;
+}
+
+/// [`ClusterApi`] over kube-rs, with discovery results cached per kind.
+pub struct KubeApi {
+    client: kube::Client,
+    cache: Mutex<HashMap<TypeRef, (ApiResource, ApiCapabilities)>>,
+}
+
+fn other(e: kube::Error) -> ApiError {
+    ApiError::Other(e.to_string())
+}
+
+fn code(e: &kube::Error) -> Option<u16> {
+    match e {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+impl KubeApi {
+    pub fn new(client: kube::Client) -> Self {
+        KubeApi {
+            client,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The current kubeconfig context (or in-cluster config), like `oc`.
+    pub async fn from_env() -> Result<Self, ApiError> {
+        let client = kube::Client::try_default()
+            .await
+            .map_err(|e| ApiError::Other(format!("no usable kubeconfig: {e}")))?;
+        Ok(Self::new(client))
+    }
+
+    async fn resolve(&self, t: &TypeRef) -> Result<(ApiResource, ApiCapabilities), ApiError> {
+        if let Ok(c) = self.cache.lock()
+            && let Some(hit) = c.get(t)
+        {
+            return Ok(hit.clone());
+        }
+        let r = pinned_kind(&self.client, &t.gvk())
+            .await
+            .map_err(|e| match code(&e) {
+                Some(404) | None => ApiError::UnknownKind(t.to_string()),
+                _ => other(e),
+            })?;
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(t.clone(), r.clone());
+        }
+        Ok(r)
+    }
+
+    async fn api(&self, t: &TypeRef, ns: Option<&str>) -> Result<Api<DynamicObject>, ApiError> {
+        let (ar, caps) = self.resolve(t).await?;
+        Ok(match (caps.scope, ns) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        })
+    }
+}
+
+fn to_value(o: DynamicObject, t: &TypeRef) -> Value {
+    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+    // List items come without type meta; put it back so callers see whole objects.
+    if let Some(m) = v.as_object_mut() {
+        m.insert("apiVersion".into(), Value::String(t.api_version.clone()));
+        m.insert("kind".into(), Value::String(t.kind.clone()));
+    }
+    v
+}
+
+impl ClusterApi for KubeApi {
+    async fn version(&self) -> Result<Value, ApiError> {
+        let info = self.client.apiserver_version().await.map_err(other)?;
+        Ok(serde_json::to_value(info).unwrap_or(Value::Null))
+    }
+
+    async fn get(
+        &self,
+        t: &TypeRef,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, ApiError> {
+        let api = self.api(t, ns).await?;
+        Ok(api
+            .get_opt(name)
+            .await
+            .map_err(other)?
+            .map(|o| to_value(o, t)))
+    }
+
+    async fn list(
+        &self,
+        t: &TypeRef,
+        ns: Option<&str>,
+        labels: Option<&str>,
+    ) -> Result<Vec<Value>, ApiError> {
+        let api = self.api(t, ns).await?;
+        let mut lp = ListParams::default();
+        if let Some(l) = labels {
+            lp = lp.labels(l);
+        }
+        Ok(api
+            .list(&lp)
+            .await
+            .map_err(other)?
+            .items
+            .into_iter()
+            .map(|o| to_value(o, t))
+            .collect())
+    }
+
+    async fn apply(&self, obj: &Value, opts: ApplyOptions) -> Result<Value, ApiError> {
+        let t = TypeRef::of(obj);
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let api = self.api(&t, obj["metadata"]["namespace"].as_str()).await?;
+        let mut pp = PatchParams::apply(FIELD_MANAGER);
+        if opts.force {
+            pp = pp.force();
+        }
+        pp.dry_run = opts.dry_run;
+        match api.patch(name, &pp, &Patch::Apply(obj)).await {
+            Ok(o) => Ok(to_value(o, &t)),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                Err(ApiError::Conflict(format!("{t} {name}"), s.message.clone()))
+            }
+            Err(e) => Err(other(e)),
+        }
+    }
+
+    async fn create(&self, obj: &Value) -> Result<Value, ApiError> {
+        let t = TypeRef::of(obj);
+        let api = self.api(&t, obj["metadata"]["namespace"].as_str()).await?;
+        let d: DynamicObject = serde_json::from_value(obj.clone())
+            .map_err(|e| ApiError::Other(format!("not an object: {e}")))?;
+        api.create(&PostParams::default(), &d)
+            .await
+            .map(|o| to_value(o, &t))
+            .map_err(other)
+    }
+
+    async fn delete(&self, t: &TypeRef, ns: Option<&str>, name: &str) -> Result<bool, ApiError> {
+        let api = self.api(t, ns).await?;
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some(404) => Ok(false),
+            Err(e) => Err(other(e)),
+        }
+    }
+
+    async fn logs(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> Result<String, ApiError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client.clone(), ns);
+        let lp = LogParams {
+            container: Some(container.to_string()),
+            previous,
+            tail_lines: Some(2000),
+            ..Default::default()
+        };
+        api.logs(pod, &lp).await.map_err(other)
+    }
+}

@@ -1,0 +1,249 @@
+//! Deploy end to end against the SIMULATED API server (tests/sim): real HTTP, real kube-rs
+//! client, scripted operators. Not a Kubernetes conformance test: see tests/sim/mod.rs.
+
+mod sim;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use datalyptica_cluster::api::KubeApi;
+use datalyptica_cluster::deploy::{DeployOptions, Event, PROGRESS_CONFIGMAP, deploy};
+use datalyptica_cluster::diagnose::Cause;
+use datalyptica_cluster::plan::{self, Plan};
+use datalyptica_platform::model::Model;
+use datalyptica_platform::{Platform, render};
+use sim::SimServer;
+use sim::operator::{Behaviour, script};
+
+fn plan() -> Plan {
+    let p = Platform::default_ha();
+    let m = Model::new(&p);
+    plan::build(&m, &render(&p)).expect("plan")
+}
+
+fn opts() -> DeployOptions {
+    DeployOptions {
+        poll: Duration::from_millis(20),
+        timeout: Some(Duration::from_secs(20)),
+        ..Default::default()
+    }
+}
+
+async fn run(api: &KubeApi, plan: &Plan, o: &DeployOptions) -> (bool, Vec<Event>) {
+    let events = Mutex::new(Vec::new());
+    let r = deploy(api, plan, o, &|e: &Event| {
+        events.lock().expect("lock").push(e.clone())
+    })
+    .await;
+    (r.result.is_ok(), events.into_inner().expect("lock"))
+}
+
+fn steps(events: &[Event]) -> Vec<(String, u8)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepStarted { step, phase } => Some((step.clone(), *phase)),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn server(b: Behaviour) -> (SimServer, Arc<Mutex<Behaviour>>) {
+    let b = Arc::new(Mutex::new(b));
+    (
+        SimServer::start(script(b.clone()), Duration::from_millis(10)).await,
+        b,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_in_phase_order_waits_on_gates_and_is_idempotent() {
+    let (sim, _) = server(Behaviour {
+        delay: 5,
+        ..Default::default()
+    })
+    .await;
+    let api = KubeApi::new(sim.client());
+    let plan = plan();
+    let (ok, events) = run(&api, &plan, &opts()).await;
+    let last = events.last().cloned();
+    assert!(ok, "deploy failed: {last:?}");
+
+    // Prerequisites, then operators, then components with non-decreasing phases.
+    let s = steps(&events);
+    assert_eq!(s[0].0, "prerequisites");
+    assert_eq!(s[1].0, "operators");
+    let phases: Vec<u8> = s[2..].iter().map(|x| x.1).collect();
+    assert!(phases.windows(2).all(|w| w[0] <= w[1]), "{s:?}");
+    assert_eq!(s.len() - 2, plan.components().count());
+
+    // A gate waited, then passed.
+    let pg_wait = events.iter().position(
+        |e| matches!(e, Event::GateWaiting { step, .. } if step == "component.postgresql"),
+    );
+    let pg_pass = events.iter().position(
+        |e| matches!(e, Event::GatePassed { step, .. } if step == "component.postgresql"),
+    );
+    assert!(
+        pg_wait.is_some() && pg_pass > pg_wait,
+        "postgres gate should wait then pass"
+    );
+    // Nessie (phase 2+, depends on postgresql) starts only after postgresql's gate passed.
+    let nessie = events
+        .iter()
+        .position(|e| matches!(e, Event::StepStarted { step, .. } if step == "component.nessie"));
+    assert!(nessie > pg_pass);
+
+    // Writes: namespaces first, the PostgresCluster only after its Subscription.
+    let writes = sim.with(|s| s.writes.clone());
+    let idx = |needle: &str| writes.iter().position(|(_, p)| p.contains(needle));
+    assert!(idx("/namespaces/datalyptica-core").is_some());
+    assert!(idx("/subscriptions/crunchy-postgres-operator") < idx("/postgresclusters/"));
+
+    // Generated and copied secrets exist; no value appears in any event.
+    let (pgbr, copy, root) = sim.with(|s| {
+        let core = plan.postgres.clone().map(|p| p.0).unwrap_or_default();
+        (
+            s.get("v1", "Secret", &core, "postgresql-pgbackrest-s3")
+                .cloned(),
+            s.get("v1", "Secret", "datalyptica-catalog", "nessie-postgresql")
+                .cloned(),
+            s.get(
+                "v1",
+                "Secret",
+                &plan.operators_namespace,
+                "datalyptica-object-store-root",
+            )
+            .cloned(),
+        )
+    });
+    let pgbr = pgbr.expect("pgbackrest secret generated");
+    assert!(copy.is_some(), "nessie's database secret copied");
+    let root = root.expect("root credentials");
+    let events_text = serde_json::to_string(&events).expect("json");
+    for v in root["data"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .chain(pgbr["data"].as_object().into_iter().flatten())
+    {
+        let b64 = v.1.as_str().unwrap_or_default();
+        assert!(!events_text.contains(b64));
+    }
+
+    // Second run: nothing changes, and it says so.
+    let writes_before = sim.with(|s| s.writes.len());
+    let (ok, events) = run(&api, &plan, &opts()).await;
+    assert!(ok);
+    assert!(matches!(events.first(), Some(Event::Resume { .. })));
+    match events.last() {
+        Some(Event::Finished {
+            changed, message, ..
+        }) => {
+            assert_eq!(*changed, 0, "{message}");
+            assert!(message.contains("nothing changed"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        sim.with(|s| s.writes.len()),
+        writes_before,
+        "no write on the second run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_timeout_is_diagnosed_and_the_deploy_resumes() {
+    let (sim, behaviour) = server(Behaviour {
+        delay: 1,
+        broken: ["Kafka"].into(),
+    })
+    .await;
+    let api = KubeApi::new(sim.client());
+    let plan = plan();
+    let o = DeployOptions {
+        timeout: Some(Duration::from_millis(1500)),
+        ..opts()
+    };
+    let (ok, events) = run(&api, &plan, &o).await;
+    assert!(!ok);
+    let failed = events.iter().find_map(|e| match e {
+        Event::GateFailed {
+            step,
+            gate,
+            detail,
+            findings,
+            ..
+        } => Some((step.clone(), gate.clone(), detail.clone(), findings.clone())),
+        _ => None,
+    });
+    let (step, gate, detail, findings) = failed.expect("a gate failed");
+    assert_eq!(step, "component.kafka");
+    assert!(gate.starts_with("Kafka/"), "{gate}");
+    assert!(
+        detail.contains("timed out") && detail.contains("NotReady"),
+        "{detail}"
+    );
+    let f = findings
+        .iter()
+        .find(|f| f.cause == Cause::AntiAffinity)
+        .expect("anti-affinity finding");
+    assert!(f.subject.ends_with("-broker-2"), "{f:?}");
+    assert!(f.fix.contains("add worker nodes"), "{f:?}");
+    // Nothing after the failed stage started.
+    assert!(!steps(&events).iter().any(|(s, _)| s == "component.trino"));
+
+    // Progress is in the cluster: earlier steps done, kafka not.
+    let progress = sim
+        .with(|s| {
+            s.get(
+                "v1",
+                "ConfigMap",
+                &plan.operators_namespace,
+                PROGRESS_CONFIGMAP,
+            )
+            .cloned()
+        })
+        .expect("progress");
+    assert!(!progress["data"]["component.postgresql"].is_null());
+    assert!(progress["data"]["component.kafka"].is_null());
+
+    // The cause is fixed (nodes added); the next run resumes and finishes.
+    behaviour.lock().expect("lock").broken.clear();
+    let (ok, events) = run(&api, &plan, &opts()).await;
+    assert!(ok, "{:?}", events.last());
+    match events.first() {
+        Some(Event::Resume { done }) => assert!(done.contains(&"component.postgresql".to_string())),
+        other => panic!("expected resume, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_writes_nothing_and_prints_diffs() {
+    let (sim, _) = server(Behaviour::default()).await;
+    let api = KubeApi::new(sim.client());
+    let o = DeployOptions {
+        dry_run: true,
+        ..opts()
+    };
+    let (ok, events) = run(&api, &plan(), &o).await;
+    assert!(ok, "{:?}", events.last());
+    assert!(sim.with(|s| s.writes.is_empty()), "dry run wrote");
+    let ns_diff = events.iter().find_map(|e| match e {
+        Event::DryRun { object, diff, .. } if object == "Namespace/datalyptica-core" => {
+            Some(diff.clone())
+        }
+        _ => None,
+    });
+    assert!(
+        ns_diff
+            .expect("namespace diff")
+            .iter()
+            .any(|l| l.starts_with("+ .metadata.name"))
+    );
+    // Custom resources of operators not yet installed are reported, not failed.
+    assert!(events.iter().any(|e| matches!(e, Event::DryRun { object, diff, .. } if object.starts_with("PostgresCluster/") && diff[0].contains("not served"))));
+    assert!(
+        matches!(events.last(), Some(Event::Finished { ok: true, message, .. }) if message.contains("would change"))
+    );
+}
