@@ -20,6 +20,7 @@ pub(crate) struct Obj<'a> {
     /// Computed once: most rules look at the pod template.
     pub pod: Option<PodSpec<'a>>,
     pub containers: Vec<Container<'a>>,
+    pub images: Vec<(String, &'a str)>,
 }
 
 /// A container of the pod template, with its pointer relative to the object.
@@ -303,4 +304,57 @@ impl<'a> Index<'a> {
         }
         self.hpa_min.get(&(o.ns(), o.kind, o.name)).map(|x| x.0)
     }
+}
+
+/// Kinds whose `image` keys are not container images.
+const NOT_POD_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "CustomResourceDefinition",
+    "ImageStream",
+    "ImageStreamTag",
+    "CatalogSource",
+    "ClusterServiceVersion",
+];
+
+/// Every string under a key named `image`, with its pointer.
+fn images<'a>(v: &'a Value, at: &mut String, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&datalyptica_yaml::escape_segment(k));
+                if k == "image"
+                    && let Value::String(s) = x
+                {
+                    out.push((at.clone(), s));
+                } else if x.is_object() || x.is_array() {
+                    images(x, at, out);
+                }
+                at.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (j, x) in a.iter().enumerate() {
+                if x.is_object() || x.is_array() {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&j.to_string());
+                    images(x, at, out);
+                    at.truncate(len);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every container image reference in an object (any key named `image`), with its pointer.
+pub(crate) fn find_images<'a>(kind: &str, value: &'a Value) -> Vec<(String, &'a str)> {
+    let mut v = Vec::new();
+    if !NOT_POD_KINDS.contains(&kind) {
+        images(value, &mut String::new(), &mut v);
+    }
+    v
 }

@@ -44,7 +44,11 @@ fn object(i: usize, ns: &str) -> String {
         6 => write!(
             s,
             "apiVersion: route.openshift.io/v1\nkind: Route\nmetadata:\n  name: web-{n}\n  namespace: {ns}\nspec:\n  to: {{kind: Service, name: web-{n}}}\n  tls: {{termination: edge, insecureEdgeTerminationPolicy: {p}}}\n",
-            p = if n.is_multiple_of(3) { "Allow" } else { "Redirect" }
+            p = if n.is_multiple_of(3) {
+                "Allow"
+            } else {
+                "Redirect"
+            }
         ),
         7 => write!(
             s,

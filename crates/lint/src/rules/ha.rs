@@ -1,5 +1,7 @@
 //! HA rules for plain workloads and PodDisruptionBudgets.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::{Ctx, Hit};
@@ -330,26 +332,11 @@ pub(crate) fn zone_spread(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     }
 }
 
-/// PDBs in the object's namespace whose selector matches the pod labels.
-fn pdbs_for<'c, 'a>(
-    ctx: &'c Ctx<'a>,
-    o: &Obj<'a>,
-    labels: Option<&Map<String, Value>>,
-) -> Vec<&'c Obj<'a>> {
-    ctx.of_kind(o.ns(), "PodDisruptionBudget")
-        .filter(|p| {
-            p.get(&["spec", "selector"])
-                .is_some_and(|s| selector_matches(s, labels))
-        })
-        .collect()
-}
-
 pub(crate) fn pdb_exists(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     let Some((n, _)) = workload_replicas(ctx, o) else {
         return;
     };
-    let Some(ps) = pod_spec(o) else { return };
-    if n >= 2 && pdbs_for(ctx, o, ps.labels).is_empty() {
+    if pod_spec(o).is_some() && n >= 2 && !ctx.pdb_covered.contains(&i) {
         out.push(Hit {
             obj: i,
             pointer: "/metadata/name".into(),
@@ -361,25 +348,64 @@ pub(crate) fn pdb_exists(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     }
 }
 
-/// Workloads a PDB selects, with their replica counts.
 /// Replicated workloads (index, replicas) a PDB selects; computed once per run.
-pub(crate) fn compute_pdb_targets(ctx: &Ctx, pdb: &Obj) -> Vec<(usize, i64)> {
+pub(crate) fn compute_pdb_targets(
+    ctx: &Ctx,
+    by_label: &HashMap<(&str, &str, &str), Vec<usize>>,
+    pdb: &Obj,
+) -> Vec<(usize, i64)> {
     let Some(sel) = pdb.get(&["spec", "selector"]) else {
         return Vec::new();
     };
+    // Narrow the candidates with one matchLabels pair when there is one.
+    let first = sel
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .and_then(|m| m.iter().next())
+        .and_then(|(k, v)| Some((k.as_str(), v.as_str()?)));
+    let all: Vec<usize>;
+    let candidates: &[usize] = match first {
+        Some((k, v)) => by_label
+            .get(&(pdb.ns(), k, v))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        None => {
+            all = REPLICATED_KINDS
+                .iter()
+                .flat_map(|kind| ctx.index.of_kind(pdb.ns(), kind).iter().copied())
+                .collect();
+            &all
+        }
+    };
     let mut v = Vec::new();
-    for kind in REPLICATED_KINDS {
-        for &k in ctx.index.of_kind(pdb.ns(), kind) {
-            let w = &ctx.objs[k];
-            if let (Some(ps), Some((n, _))) = (pod_spec(w), workload_replicas(ctx, w))
-                && n > 0
-                && selector_matches(sel, ps.labels)
-            {
-                v.push((k, n));
-            }
+    for &k in candidates {
+        let w = &ctx.objs[k];
+        if let (Some(ps), Some((n, _))) = (pod_spec(w), workload_replicas(ctx, w))
+            && n > 0
+            && selector_matches(sel, ps.labels)
+        {
+            v.push((k, n));
         }
     }
     v
+}
+
+/// (namespace, label key, label value) → replicated workloads whose pod template has it.
+pub(crate) fn label_index<'a>(
+    objs: &[Obj<'a>],
+) -> HashMap<(&'a str, &'a str, &'a str), Vec<usize>> {
+    let mut m: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    for (i, o) in objs.iter().enumerate() {
+        if !REPLICATED_KINDS.contains(&o.kind) {
+            continue;
+        }
+        for (k, v) in o.pod.and_then(|p| p.labels).into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                m.entry((o.ns(), k.as_str(), v)).or_default().push(i);
+            }
+        }
+    }
+    m
 }
 
 fn pdb_targets<'c, 'a>(ctx: &'c Ctx<'a>, i: usize) -> impl Iterator<Item = (&'c Obj<'a>, i64)> {

@@ -6,6 +6,10 @@ mod operators;
 mod sec;
 mod sto;
 
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+
 use crate::Severity;
 use crate::model::{Index, Obj};
 
@@ -33,24 +37,33 @@ pub(crate) struct Ctx<'a> {
     pub objs: Vec<Obj<'a>>,
     pub index: Index<'a>,
     /// PodDisruptionBudget index → the workloads it selects (index, replicas).
-    pub pdb_targets: std::collections::HashMap<usize, Vec<(usize, i64)>>,
+    pub pdb_targets: HashMap<usize, Vec<(usize, i64)>>,
+    /// Workloads selected by at least one PodDisruptionBudget.
+    pub pdb_covered: HashSet<usize>,
+    /// Strimzi node pools per (namespace, cluster).
+    pub kafka_pools: HashMap<(&'a str, &'a str), operators::Pools>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(objs: Vec<Obj<'a>>) -> Self {
         let index = Index::build(&objs);
+        let kafka_pools = operators::pools(&objs);
         let mut ctx = Ctx {
             objs,
             index,
-            pdb_targets: Default::default(),
+            pdb_targets: HashMap::new(),
+            pdb_covered: HashSet::new(),
+            kafka_pools,
         };
-        let targets = ctx
+        let by_label = ha::label_index(&ctx.objs);
+        let targets: HashMap<usize, Vec<(usize, i64)>> = ctx
             .objs
-            .iter()
+            .par_iter()
             .enumerate()
             .filter(|(_, o)| o.kind == "PodDisruptionBudget")
-            .map(|(i, o)| (i, ha::compute_pdb_targets(&ctx, o)))
+            .map(|(i, o)| (i, ha::compute_pdb_targets(&ctx, &by_label, o)))
             .collect();
+        ctx.pdb_covered = targets.values().flatten().map(|(k, _)| *k).collect();
         ctx.pdb_targets = targets;
         ctx
     }

@@ -1,6 +1,8 @@
 //! HA knobs of the operator custom resources (PGO, OT redis-operator, Strimzi, MinIO, Flink,
 //! Altinity ClickHouse). Defaults follow each CRD / upstream documentation.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::{Ctx, Hit};
@@ -167,22 +169,44 @@ fn kafka_cfg<'a>(o: &Obj<'a>) -> Option<&'a serde_json::Map<String, Value>> {
         .and_then(Value::as_object)
 }
 
-/// Replicas of the node pools of a Strimzi cluster that have `role`; None if none in the tree.
-fn pool_count<'a>(ctx: &Ctx<'a>, ns: &'a str, cluster: &str, role: &str) -> Option<i64> {
-    let mut total = None;
-    for p in ctx.of_kind(ns, "KafkaNodePool") {
-        let c = p
+/// The node pools of one Strimzi cluster: replicas per role (None: no pool has the role).
+#[derive(Default)]
+pub(crate) struct Pools {
+    brokers: Option<i64>,
+    controllers: Option<i64>,
+    first_controller: Option<usize>,
+}
+
+pub(crate) fn pools<'a>(objs: &[Obj<'a>]) -> HashMap<(&'a str, &'a str), Pools> {
+    let mut m: HashMap<(&str, &str), Pools> = HashMap::new();
+    for (i, p) in objs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind == "KafkaNodePool")
+    {
+        let Some(c) = p
             .get(&["metadata", "labels", "strimzi.io/cluster"])
-            .and_then(Value::as_str);
-        let has_role = p
-            .get(&["spec", "roles"])
-            .and_then(Value::as_array)
-            .is_some_and(|r| r.iter().any(|x| x.as_str() == Some(role)));
-        if c == Some(cluster) && has_role {
-            *total.get_or_insert(0) += p.get(&["spec", "replicas"]).and_then(as_int).unwrap_or(0);
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let n = p.get(&["spec", "replicas"]).and_then(as_int).unwrap_or(0);
+        let roles = p.get(&["spec", "roles"]).and_then(Value::as_array);
+        let has = |role: &str| roles.is_some_and(|r| r.iter().any(|x| x.as_str() == Some(role)));
+        let e = m.entry((p.ns(), c)).or_default();
+        if has("broker") {
+            *e.brokers.get_or_insert(0) += n;
+        }
+        if has("controller") {
+            *e.controllers.get_or_insert(0) += n;
+            e.first_controller.get_or_insert(i);
         }
     }
-    total
+    m
+}
+
+fn brokers(ctx: &Ctx, ns: &str, cluster: &str) -> Option<i64> {
+    ctx.kafka_pools.get(&(ns, cluster)).and_then(|p| p.brokers)
 }
 
 fn topic_cluster<'c, 'a>(ctx: &'c Ctx<'a>, o: &Obj<'a>) -> Option<&'c Obj<'a>> {
@@ -269,7 +293,7 @@ pub(crate) fn kafka_rf(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     match o.kind {
         "Kafka" => {
             let cfg = kafka_cfg(o);
-            let brokers = pool_count(ctx, o.ns(), o.name, "broker");
+            let brokers = brokers(ctx, o.ns(), o.name);
             for (k, d) in [
                 ("default.replication.factor", 1),
                 ("offsets.topic.replication.factor", 3),
@@ -281,8 +305,7 @@ pub(crate) fn kafka_rf(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         }
         "KafkaTopic" => {
             if let Some(rf) = o.get(&["spec", "replicas"]).and_then(as_int) {
-                let brokers =
-                    topic_cluster(ctx, o).and_then(|k| pool_count(ctx, k.ns(), k.name, "broker"));
+                let brokers = topic_cluster(ctx, o).and_then(|k| brokers(ctx, k.ns(), k.name));
                 check(rf, brokers, "/spec/replicas".into(), "topic replicas");
             }
         }
@@ -294,34 +317,20 @@ pub(crate) fn kraft_controllers(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>
     if o.kind != "KafkaNodePool" {
         return;
     }
-    let is_controller = o
-        .get(&["spec", "roles"])
-        .and_then(Value::as_array)
-        .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("controller")));
     let Some(cluster) = o
         .get(&["metadata", "labels", "strimzi.io/cluster"])
         .and_then(Value::as_str)
     else {
         return;
     };
-    if !is_controller {
+    let Some(p) = ctx.kafka_pools.get(&(o.ns(), cluster)) else {
         return;
-    }
+    };
     // Report once per cluster: on its first controller pool in the tree.
-    let pools = ctx.index.of_kind(o.ns(), "KafkaNodePool").iter().copied();
-    let first = pools.into_iter().find(|&k| {
-        let p = &ctx.objs[k];
-        p.get(&["metadata", "labels", "strimzi.io/cluster"])
-            .and_then(Value::as_str)
-            == Some(cluster)
-            && p.get(&["spec", "roles"])
-                .and_then(Value::as_array)
-                .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("controller")))
-    });
-    if first != Some(i) {
+    if p.first_controller != Some(i) {
         return;
     }
-    let n = pool_count(ctx, o.ns(), cluster, "controller").unwrap_or(0);
+    let n = p.controllers.unwrap_or(0);
     if n != 0 && (n < 3 || n % 2 == 0) {
         out.push(Hit {
             obj: i,

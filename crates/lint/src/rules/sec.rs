@@ -260,50 +260,6 @@ pub(crate) fn privileged(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     }
 }
 
-/// Kinds whose `image` keys are not container images.
-const NOT_POD_KINDS: &[&str] = &[
-    "ConfigMap",
-    "Secret",
-    "CustomResourceDefinition",
-    "ImageStream",
-    "ImageStreamTag",
-    "CatalogSource",
-    "ClusterServiceVersion",
-];
-
-/// Every string under a key named `image`, with its pointer.
-fn images<'a>(v: &'a Value, at: &mut String, out: &mut Vec<(String, &'a str)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&datalyptica_yaml::escape_segment(k));
-                if k == "image"
-                    && let Value::String(s) = x
-                {
-                    out.push((at.clone(), s));
-                } else if x.is_object() || x.is_array() {
-                    images(x, at, out);
-                }
-                at.truncate(len);
-            }
-        }
-        Value::Array(a) => {
-            for (j, x) in a.iter().enumerate() {
-                if x.is_object() || x.is_array() {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&j.to_string());
-                    images(x, at, out);
-                    at.truncate(len);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// (tag, has digest) of an image reference; templates are skipped.
 fn image_ref(s: &str) -> Option<(Option<&str>, bool)> {
     let s = s.trim();
@@ -318,16 +274,9 @@ fn image_ref(s: &str) -> Option<(Option<&str>, bool)> {
     Some((last.split_once(':').map(|x| x.1), digest))
 }
 
-fn object_images<'a>(o: &Obj<'a>) -> Vec<(String, &'a str)> {
-    let mut v = Vec::new();
-    if !NOT_POD_KINDS.contains(&o.kind) {
-        images(o.value, &mut String::new(), &mut v);
-    }
-    v
-}
-
 pub(crate) fn image_tag(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    for (p, img) in object_images(o) {
+    for (p, img) in &o.images {
+        let (p, img) = (p.clone(), *img);
         match image_ref(img) {
             Some((None, false)) => out.push(Hit {
                 obj: i,
@@ -345,7 +294,8 @@ pub(crate) fn image_tag(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn image_digest(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    for (p, img) in object_images(o) {
+    for (p, img) in &o.images {
+        let (p, img) = (p.clone(), *img);
         if let Some((Some(tag), false)) = image_ref(img)
             && tag != "latest"
         {
