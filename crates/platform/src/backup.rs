@@ -1,14 +1,1322 @@
-//! Backups and disaster recovery (placeholder, filled in below).
+//! Backups and disaster recovery, from `spec.backup` (defaults: the seed's backup table).
+//!
+//! - PostgreSQL: pgBackRest inside the PostgresCluster (schedules and retention resolved here,
+//!   rendered by the component).
+//! - Redis: CronJob `redis-backup` pulls an RDB from the master Sentinel names and ships it.
+//! - etcd: CronJob `etcd-backup` takes `etcdctl snapshot save` over TLS and ships it.
+//! - MinIO: a Job sets versioning, lifecycle and (when a target is set) bucket replication.
+//! - Kafka: KafkaMirrorMaker2 to the DR cluster when a target is set, with offset sync.
+//!
+//! Every backup pod runs under its own ServiceAccount without an API token, with the
+//! restricted-v2 security context, and reads credentials by reference only.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
 
-use crate::component::ComponentId;
-use crate::model::Model;
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMapProjection, Container, KeyToPath, PodSpec, PodTemplateSpec, ProjectedVolumeSource,
+    ServiceAccount, Volume, VolumeProjection,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde_json::{Value, json};
 
-pub fn ships_to_object_store(_m: &Model, _id: ComponentId) -> bool {
-    false
+use crate::component::{Component, ComponentId, Content, File};
+use crate::components::{etcd, kafka, minio, postgresql, redis};
+use crate::crs::Cr;
+use crate::k8s;
+use crate::model::{Model, Resources};
+use crate::security::{self, PodGroup};
+use crate::spec::{KafkaDrTarget, ObjectStoreBackend, Platform, ReplicationTarget};
+use crate::units::{format_duration, parse_duration};
+use crate::validate::Issue;
+
+pub const REDIS_CRONJOB: &str = "redis-backup";
+pub const ETCD_CRONJOB: &str = "etcd-backup";
+pub const MINIO_JOB: &str = "minio-backup-config";
+pub const MIRROR_MAKER: &str = "kafka-dr";
+pub const MIRROR_MAKER_USER: &str = "kafka-mirror-maker";
+pub const DEFAULT_MC_IMAGE: &str = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z";
+pub const KAFKA_MIRROR_MAKER2: (&str, &str) = ("kafka.strimzi.io/v1", "KafkaMirrorMaker2");
+pub const KAFKA_USER: (&str, &str) = ("kafka.strimzi.io/v1", "KafkaUser");
+
+/// pgBackRest settings the PostgresCluster is rendered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgBackRest {
+    pub full: String,
+    pub differential: String,
+    pub retention_days: u32,
+    pub rto: Duration,
 }
 
-pub fn network_policies(_m: &Model) -> Vec<Value> {
-    Vec::new()
+pub fn postgresql(m: &Model) -> PgBackRest {
+    let b = &m.platform.spec.backup.postgresql;
+    PgBackRest {
+        full: b
+            .full_schedule
+            .clone()
+            .unwrap_or_else(|| "0 1 * * *".into()),
+        differential: b
+            .differential_schedule
+            .clone()
+            .unwrap_or_else(|| "0 */6 * * *".into()),
+        retention_days: b.retention_days.unwrap_or(30),
+        rto: dur(b.rto.as_deref(), 3600),
+    }
+}
+
+/// A snapshot CronJob's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub schedule: String,
+    pub retention_days: u32,
+    pub uploader_image: String,
+    pub rto: Duration,
+}
+
+fn dur(v: Option<&str>, default_s: u64) -> Duration {
+    v.and_then(|s| parse_duration(s).ok())
+        .unwrap_or(Duration::from_secs(default_s))
+}
+
+pub fn redis_snapshot(m: &Model) -> Snapshot {
+    let b = &m.platform.spec.backup.redis;
+    Snapshot {
+        schedule: b.schedule.clone().unwrap_or_else(|| "0 * * * *".into()),
+        retention_days: b.retention_days.unwrap_or(7),
+        uploader_image: b
+            .uploader_image
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MC_IMAGE.into()),
+        rto: dur(b.rto.as_deref(), 1800),
+    }
+}
+
+pub fn etcd_snapshot(m: &Model) -> Snapshot {
+    let b = &m.platform.spec.backup.etcd;
+    Snapshot {
+        schedule: b.schedule.clone().unwrap_or_else(|| "*/30 * * * *".into()),
+        retention_days: b.retention_days.unwrap_or(7),
+        uploader_image: b
+            .uploader_image
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MC_IMAGE.into()),
+        rto: dur(b.rto.as_deref(), 1800),
+    }
+}
+
+fn replication_target<'a>(m: &Model<'a>) -> Option<&'a ReplicationTarget> {
+    m.platform.spec.backup.minio.replication_target.as_ref()
+}
+
+pub fn kafka_target<'a>(m: &Model<'a>) -> Option<&'a KafkaDrTarget> {
+    m.platform.spec.backup.kafka.target.as_ref()
+}
+
+/// MirrorMaker 2 is rendered only with a DR target and a Kafka to mirror.
+pub fn mirror_maker_enabled(m: &Model) -> bool {
+    kafka_target(m).is_some() && m.enabled(ComponentId::Kafka)
+}
+
+/// MinIO configuration Job is rendered only when MinIO is the object store.
+fn minio_job_enabled(m: &Model) -> bool {
+    m.enabled(ComponentId::Minio) && m.object_store.backend == ObjectStoreBackend::Minio
+}
+
+/// Bucket purpose of a component's backup files (see `Component::buckets`).
+pub fn bucket_purpose(id: ComponentId) -> Option<&'static str> {
+    match id {
+        ComponentId::Redis => Some("redis-backups"),
+        ComponentId::Etcd => Some("etcd-backups"),
+        _ => None,
+    }
+}
+
+/// Interval of simple cron schedules (`*/N * * * *`, `M * * * *`, `M */N * * *`, `M H * * *`),
+/// for the RPO column; None for anything else.
+pub fn cron_interval(expr: &str) -> Option<Duration> {
+    let f: Vec<&str> = expr.split_whitespace().collect();
+    let [min, hour, dom, mon, dow] = f.as_slice() else {
+        return None;
+    };
+    if (*dom, *mon, *dow) != ("*", "*", "*") {
+        return None;
+    }
+    let step = |s: &str| s.strip_prefix("*/").and_then(|n| n.parse::<u64>().ok());
+    match (step(min), min.parse::<u64>().ok(), *hour) {
+        (Some(n), _, "*") => Some(Duration::from_secs(n * 60)),
+        (None, Some(_), "*") => Some(Duration::from_secs(3600)),
+        (None, Some(_), h) => match step(h) {
+            Some(n) => Some(Duration::from_secs(n * 3600)),
+            None => h.parse::<u64>().ok().map(|_| Duration::from_secs(86_400)),
+        },
+        _ => None,
+    }
+}
+
+/// Labels of a backup pod: `app` names the job; the component label is `backup` so that the
+/// component's own pod selectors (and their client rules) do not include it.
+fn backup_labels(m: &Model, id: ComponentId, app: &str) -> BTreeMap<String, String> {
+    let mut l = k8s::labels(m, id, app);
+    l.insert("app.kubernetes.io/component".into(), "backup".into());
+    l.insert("datalyptica.io/backup-of".into(), id.name().into());
+    l
+}
+
+fn meta(m: &Model, id: ComponentId, name: &str, app: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(m.get(id).namespace.clone()),
+        labels: Some(backup_labels(m, id, app)),
+        ..Default::default()
+    }
+}
+
+/// The pods of a component's backup job, for [`crate::security`]: peers of the component
+/// (they talk to it on its peer ports) that also reach the object store or the DR site.
+pub fn pod_group(m: &Model, id: ComponentId) -> Option<PodGroup> {
+    let app = match id {
+        ComponentId::Redis => REDIS_CRONJOB,
+        ComponentId::Etcd => ETCD_CRONJOB,
+        ComponentId::Minio if minio_job_enabled(m) => MINIO_JOB,
+        ComponentId::Kafka if mirror_maker_enabled(m) => {
+            return Some(PodGroup {
+                name: "kafka-mirror-maker".into(),
+                selector: json!({"matchLabels": {"strimzi.io/cluster": MIRROR_MAKER}}),
+                client: vec![],
+                metrics: vec![],
+                api: false,
+                object_store: false,
+            });
+        }
+        _ => return None,
+    };
+    Some(PodGroup {
+        name: app.into(),
+        selector: json!({"matchLabels": {"app": app}}),
+        client: vec![],
+        metrics: vec![],
+        api: false,
+        // The MinIO job talks to MinIO as a peer; the snapshot jobs upload.
+        object_store: id != ComponentId::Minio,
+    })
+}
+
+fn service_account(m: &Model, id: ComponentId, name: &str) -> Value {
+    k8s::to_value(&ServiceAccount {
+        metadata: meta(m, id, name, name),
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    })
+}
+
+fn small_resources() -> Resources {
+    Resources {
+        cpu_request: "50m".into(),
+        memory_request: "128Mi".into(),
+        cpu_limit: "500m".into(),
+        memory_limit: "512Mi".into(),
+    }
+}
+
+/// CA bundles a client of the object store and the service-CA endpoints trusts: the service CA
+/// (OpenShift serving certificates) and the cluster CA (MinIO's auto-cert is signed through the
+/// CSR API). Both ConfigMaps exist in every OpenShift namespace.
+fn trust_volume() -> Volume {
+    let cm = |name: &str, key: &str, path: &str| VolumeProjection {
+        config_map: Some(ConfigMapProjection {
+            name: name.into(),
+            items: Some(vec![KeyToPath {
+                key: key.into(),
+                path: path.into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Volume {
+        name: "trust".into(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(vec![
+                cm(
+                    "openshift-service-ca.crt",
+                    "service-ca.crt",
+                    "service-ca.crt",
+                ),
+                cm("kube-root-ca.crt", "ca.crt", "kube-root-ca.crt"),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn object_store_env(m: &Model) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
+    let os = &m.object_store;
+    vec![
+        k8s::env("S3_ENDPOINT", os.endpoint.clone()),
+        k8s::env_secret(
+            "AWS_ACCESS_KEY_ID",
+            &os.credentials_secret,
+            "AWS_ACCESS_KEY_ID",
+        ),
+        k8s::env_secret(
+            "AWS_SECRET_ACCESS_KEY",
+            &os.credentials_secret,
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        // mc keeps its aliases and trusted CAs here; the root filesystem is read-only.
+        k8s::env("MC_CONFIG_DIR", "/tmp/.mc"),
+    ]
+}
+
+/// Upload the files of /backup to `<bucket>/<prefix>/` and delete what is older than the
+/// retention: works against every backend (MinIO, ODF, external S3).
+fn upload_script(bucket: &str, prefix: &str, retention_days: u32) -> String {
+    format!(
+        r#"set -eu
+mkdir -p "$MC_CONFIG_DIR/certs/CAs"
+cp /etc/trust/*.crt "$MC_CONFIG_DIR/certs/CAs/"
+mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" --api S3v4 >/dev/null
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+for f in /backup/*; do
+  mc cp --quiet "$f" "store/{bucket}/{prefix}/$stamp-$(basename "$f")"
+done
+mc rm --recursive --force --older-than {retention_days}d "store/{bucket}/{prefix}/" || true
+echo "uploaded {prefix} backup $stamp"
+"#
+    )
+}
+
+fn container(name: &str, image: &str, script: String) -> Container {
+    Container {
+        name: name.into(),
+        image: Some(image.into()),
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        resources: Some(k8s::resources(&small_resources())),
+        security_context: Some(k8s::container_security(true)),
+        volume_mounts: Some(vec![
+            k8s::mount("backup", "/backup", false),
+            k8s::mount("tmp", "/tmp", false),
+        ]),
+        ..Default::default()
+    }
+}
+
+/// A CronJob that runs `dump` (writes into /backup) then the upload container.
+fn snapshot_cronjob(
+    m: &Model,
+    id: ComponentId,
+    name: &str,
+    s: &Snapshot,
+    dump: Container,
+    extra_volumes: Vec<Volume>,
+) -> CronJob {
+    let bucket = m
+        .object_store
+        .bucket(bucket_purpose(id).unwrap_or_default());
+    let mut upload = container(
+        "upload",
+        &s.uploader_image,
+        upload_script(&bucket, id.name(), s.retention_days),
+    );
+    upload.env = Some(object_store_env(m));
+    if let Some(v) = upload.volume_mounts.as_mut() {
+        v.push(k8s::mount("trust", "/etc/trust", true));
+    }
+    let mut volumes = vec![
+        k8s::empty_dir_volume("backup"),
+        k8s::empty_dir_volume("tmp"),
+        trust_volume(),
+    ];
+    volumes.extend(extra_volumes);
+    let mut pod_labels = backup_labels(m, id, name);
+    pod_labels.retain(|k, _| k.starts_with("app") || k.starts_with("datalyptica.io"));
+    CronJob {
+        metadata: meta(m, id, name, name),
+        spec: Some(CronJobSpec {
+            schedule: s.schedule.clone(),
+            // A slow run must not overlap the next: two dumps would double the master's load.
+            concurrency_policy: Some("Forbid".into()),
+            starting_deadline_seconds: Some(600),
+            successful_jobs_history_limit: Some(3),
+            failed_jobs_history_limit: Some(3),
+            job_template: JobTemplateSpec {
+                metadata: None,
+                spec: Some(JobSpec {
+                    backoff_limit: Some(2),
+                    active_deadline_seconds: Some(1800),
+                    ttl_seconds_after_finished: Some(86_400),
+                    template: PodTemplateSpec {
+                        metadata: Some(ObjectMeta {
+                            labels: Some(pod_labels),
+                            ..Default::default()
+                        }),
+                        spec: Some(PodSpec {
+                            service_account_name: Some(name.into()),
+                            automount_service_account_token: Some(false),
+                            restart_policy: Some("Never".into()),
+                            security_context: Some(k8s::pod_security()),
+                            init_containers: Some(vec![dump]),
+                            containers: vec![upload],
+                            volumes: Some(volumes),
+                            ..Default::default()
+                        }),
+                    },
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn redis_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Redis;
+    let ns = &m.get(id).namespace;
+    let s = redis_snapshot(m);
+    // Ask Sentinel for the current master: a fixed pod may be a replica after a failover.
+    let script = format!(
+        r#"set -eu
+addr=$(redis-cli -h {sentinel}-sentinel.{ns}.svc -p 26379 --raw SENTINEL get-master-addr-by-name {group})
+host=$(echo "$addr" | sed -n 1p)
+port=$(echo "$addr" | sed -n 2p)
+test -n "$host"
+redis-cli -h "$host" -p "$port" --rdb /backup/dump.rdb
+"#,
+        sentinel = redis::SENTINEL,
+        group = redis::MASTER_GROUP,
+    );
+    let dump = container("dump", &m.get(id).image, script);
+    let cj = snapshot_cronjob(m, id, REDIS_CRONJOB, &s, dump, vec![]);
+    vec![service_account(m, id, REDIS_CRONJOB), k8s::to_value(&cj)]
+}
+
+fn etcd_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Etcd;
+    let ns = &m.get(id).namespace;
+    let s = etcd_snapshot(m);
+    // The etcd image has no shell: etcdctl runs directly. The headless Service name resolves
+    // to every member and is in the serving certificate, so any live member answers.
+    let dump = Container {
+        name: "snapshot".into(),
+        image: Some(m.get(id).image.clone()),
+        command: Some(vec![
+            "etcdctl".into(),
+            format!("--endpoints=https://{}.{ns}.svc:2379", etcd::HEADLESS),
+            "--cacert=/etc/etcd/ca/service-ca.crt".into(),
+            "--dial-timeout=10s".into(),
+            "--command-timeout=300s".into(),
+            "snapshot".into(),
+            "save".into(),
+            "/backup/etcd-snapshot.db".into(),
+        ]),
+        resources: Some(k8s::resources(&small_resources())),
+        security_context: Some(k8s::container_security(true)),
+        volume_mounts: Some(vec![
+            k8s::mount("backup", "/backup", false),
+            k8s::mount("ca", "/etc/etcd/ca", true),
+        ]),
+        ..Default::default()
+    };
+    let ca = k8s::config_map_volume("ca", "etcd-service-ca");
+    let cj = snapshot_cronjob(m, id, ETCD_CRONJOB, &s, dump, vec![ca]);
+    vec![service_account(m, id, ETCD_CRONJOB), k8s::to_value(&cj)]
+}
+
+/// Buckets of the enabled components, sorted (what the MinIO tenant creates).
+fn platform_buckets(m: &Model) -> Vec<String> {
+    let mut b: Vec<String> = m
+        .enabled_components()
+        .flat_map(|c| c.buckets().iter().map(|p| m.object_store.bucket(p)))
+        .collect();
+    b.sort();
+    b.dedup();
+    b
+}
+
+/// S3 lifecycle of a bucket: non-current versions expire; backup buckets also expire current
+/// objects after their retention (belt and braces with the jobs' own pruning).
+fn lifecycle(m: &Model, bucket: &str) -> Value {
+    let days = m
+        .platform
+        .spec
+        .backup
+        .minio
+        .noncurrent_version_days
+        .unwrap_or(30);
+    let mut rules = vec![json!({
+        "ID": "expire-noncurrent-versions",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": days},
+    })];
+    for (id, s) in [
+        (ComponentId::Redis, redis_snapshot(m)),
+        (ComponentId::Etcd, etcd_snapshot(m)),
+    ] {
+        if bucket_purpose(id)
+            .map(|p| m.object_store.bucket(p))
+            .as_deref()
+            == Some(bucket)
+        {
+            rules.push(json!({
+                "ID": format!("expire-{}-snapshots", id.name()),
+                "Status": "Enabled",
+                "Filter": {"Prefix": format!("{}/", id.name())},
+                "Expiration": {"Days": s.retention_days},
+            }));
+        }
+    }
+    json!({ "Rules": rules })
+}
+
+fn minio_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Minio;
+    let b = &m.platform.spec.backup.minio;
+    let buckets = platform_buckets(m);
+    let mut data: BTreeMap<String, String> = buckets
+        .iter()
+        .map(|bk| {
+            (
+                format!("lifecycle-{bk}.json"),
+                serde_json::to_string_pretty(&lifecycle(m, bk)).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let versioning = b.versioning.unwrap_or(true);
+    let target = replication_target(m);
+    let mut script = String::from(
+        "set -eu\nmkdir -p \"$MC_CONFIG_DIR/certs/CAs\"\ncp /etc/trust/*.crt \"$MC_CONFIG_DIR/certs/CAs/\"\nmc alias set local \"$S3_ENDPOINT\" \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" --api S3v4 >/dev/null\n",
+    );
+    if target.is_some() {
+        script.push_str("mc alias set dr \"$DR_ENDPOINT\" \"$DR_ACCESS_KEY_ID\" \"$DR_SECRET_ACCESS_KEY\" --api S3v4 >/dev/null\n");
+    }
+    let _ = writeln!(script, "for b in $BUCKETS; do");
+    // Every step is idempotent: the Job can be re-applied after any spec change.
+    if versioning {
+        let _ = writeln!(script, "  mc version enable \"local/$b\"");
+    } else {
+        let _ = writeln!(script, "  mc version suspend \"local/$b\"");
+    }
+    let _ = writeln!(
+        script,
+        "  mc ilm import \"local/$b\" < \"/etc/minio-backup/lifecycle-$b.json\""
+    );
+    if target.is_some() {
+        let _ = writeln!(
+            script,
+            "  mc mb --ignore-existing --with-versioning \"dr/$b\"\n  if ! mc replicate ls \"local/$b\" --json | grep -q '\"Status\":\"Enabled\"'; then\n    mc replicate add \"local/$b\" --remote-bucket \"dr/$b\" --replicate \"delete,delete-marker,existing-objects\" --priority 1\n  fi"
+        );
+    }
+    let _ = writeln!(script, "done\necho configured $BUCKETS");
+    data.insert("configure.sh".into(), script);
+    let cm = k8s::config_map(m, id, MINIO_JOB, MINIO_JOB, data);
+    let mut cm_v = k8s::to_value(&cm);
+    cm_v["metadata"] = k8s::to_value(&meta(m, id, MINIO_JOB, MINIO_JOB));
+    let mut env = object_store_env(m);
+    env.push(k8s::env("BUCKETS", buckets.join(" ")));
+    if let Some(t) = target {
+        env.push(k8s::env("DR_ENDPOINT", t.endpoint.clone()));
+        env.push(k8s::env_secret(
+            "DR_ACCESS_KEY_ID",
+            &t.credentials_secret,
+            "AWS_ACCESS_KEY_ID",
+        ));
+        env.push(k8s::env_secret(
+            "DR_SECRET_ACCESS_KEY",
+            &t.credentials_secret,
+            "AWS_SECRET_ACCESS_KEY",
+        ));
+    }
+    let c = Container {
+        name: "mc".into(),
+        image: Some(
+            b.mc_image
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MC_IMAGE.into()),
+        ),
+        command: Some(vec![
+            "/bin/sh".into(),
+            "/etc/minio-backup/configure.sh".into(),
+        ]),
+        env: Some(env),
+        resources: Some(k8s::resources(&small_resources())),
+        security_context: Some(k8s::container_security(true)),
+        volume_mounts: Some(vec![
+            k8s::mount("config", "/etc/minio-backup", true),
+            k8s::mount("trust", "/etc/trust", true),
+            k8s::mount("tmp", "/tmp", false),
+        ]),
+        ..Default::default()
+    };
+    let mut pod_labels = backup_labels(m, id, MINIO_JOB);
+    pod_labels.retain(|k, _| k.starts_with("app") || k.starts_with("datalyptica.io"));
+    let job = Job {
+        metadata: meta(m, id, MINIO_JOB, MINIO_JOB),
+        spec: Some(JobSpec {
+            backoff_limit: Some(6),
+            ttl_seconds_after_finished: Some(86_400),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(MINIO_JOB.into()),
+                    automount_service_account_token: Some(false),
+                    restart_policy: Some("OnFailure".into()),
+                    security_context: Some(k8s::pod_security()),
+                    containers: vec![c],
+                    volumes: Some(vec![
+                        k8s::config_map_volume("config", MINIO_JOB),
+                        trust_volume(),
+                        k8s::empty_dir_volume("tmp"),
+                    ]),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    vec![service_account(m, id, MINIO_JOB), cm_v, k8s::to_value(&job)]
+}
+
+/// `kafka.strimzi.io/v1` KafkaMirrorMaker2: only the fields we set. In v1 the Connect cluster
+/// is `target` (with its internal topics and group) and sources are `mirrors[].source`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MirrorMaker2Spec {
+    pub replicas: u32,
+    pub target: Mm2Cluster,
+    pub mirrors: Vec<Mm2Mirror>,
+    pub resources: k8s_openapi::api::core::v1::ResourceRequirements,
+    pub template: Mm2Template,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2Cluster {
+    pub alias: String,
+    pub bootstrap_servers: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_storage_topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_storage_topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset_storage_topic: Option<String>,
+    pub tls: Mm2Tls,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Mm2Auth>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2Tls {
+    pub trusted_certificates: Vec<TrustedCertificate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedCertificate {
+    pub secret_name: String,
+    pub certificate: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2Auth {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub certificate_and_key: CertificateAndKey,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateAndKey {
+    pub secret_name: String,
+    pub certificate: &'static str,
+    pub key: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2Mirror {
+    pub source: Mm2Cluster,
+    pub source_connector: Mm2Connector,
+    pub checkpoint_connector: Mm2Connector,
+    pub topics_pattern: String,
+    pub groups_pattern: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2Connector {
+    pub tasks_max: u32,
+    pub config: BTreeMap<String, Value>,
+    pub auto_restart: AutoRestart,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoRestart {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2Template {
+    pub pod: Mm2PodTemplate,
+    pub connect_container: Mm2Container,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2PodTemplate {
+    pub security_context: k8s_openapi::api::core::v1::PodSecurityContext,
+    pub affinity: k8s_openapi::api::core::v1::Affinity,
+    pub topology_spread_constraints: Vec<k8s_openapi::api::core::v1::TopologySpreadConstraint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mm2Container {
+    pub security_context: k8s_openapi::api::core::v1::SecurityContext,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaUserSpec {
+    pub authentication: KafkaUserAuth,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KafkaUserAuth {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+}
+
+fn kafka_objects(m: &Model) -> Vec<Value> {
+    let Some(t) = kafka_target(m) else {
+        return vec![];
+    };
+    let id = ComponentId::Kafka;
+    let b = &m.platform.spec.backup.kafka;
+    let rf = if m.ha() { 3 } else { 1 };
+    let sel = BTreeMap::from([("strimzi.io/cluster".to_string(), MIRROR_MAKER.to_string())]);
+    let mut user_meta = k8s::meta(m, id, MIRROR_MAKER_USER, MIRROR_MAKER_USER);
+    if let Some(l) = user_meta.labels.as_mut() {
+        // The User Operator only reconciles users labelled with their cluster.
+        l.insert("strimzi.io/cluster".into(), kafka::CLUSTER.into());
+    }
+    let user = Cr {
+        api_version: KAFKA_USER.0,
+        kind: KAFKA_USER.1,
+        metadata: user_meta,
+        spec: KafkaUserSpec {
+            authentication: KafkaUserAuth { type_: "tls" },
+        },
+    };
+    let connector = |extra: &[(&str, Value)]| {
+        let mut c: BTreeMap<String, Value> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        c.insert("replication.factor".into(), json!(rf));
+        Mm2Connector {
+            tasks_max: 2,
+            config: c,
+            auto_restart: AutoRestart { enabled: true },
+        }
+    };
+    let source = Mm2Cluster {
+        alias: "primary".into(),
+        bootstrap_servers: kafka::bootstrap(m),
+        group_id: None,
+        config_storage_topic: None,
+        status_storage_topic: None,
+        offset_storage_topic: None,
+        tls: Mm2Tls {
+            trusted_certificates: vec![TrustedCertificate {
+                secret_name: format!("{}-cluster-ca-cert", kafka::CLUSTER),
+                certificate: "ca.crt".into(),
+            }],
+        },
+        authentication: Some(Mm2Auth {
+            type_: "tls",
+            certificate_and_key: CertificateAndKey {
+                secret_name: MIRROR_MAKER_USER.into(),
+                certificate: "user.crt",
+                key: "user.key",
+            },
+        }),
+        config: BTreeMap::new(),
+    };
+    let target = Mm2Cluster {
+        alias: "dr".into(),
+        bootstrap_servers: t.bootstrap_servers.clone(),
+        group_id: Some(format!("{}-mirror-maker-2", m.name)),
+        config_storage_topic: Some("mirrormaker2-cluster-configs".into()),
+        status_storage_topic: Some("mirrormaker2-cluster-status".into()),
+        offset_storage_topic: Some("mirrormaker2-cluster-offsets".into()),
+        tls: Mm2Tls {
+            trusted_certificates: vec![TrustedCertificate {
+                secret_name: t.trust_secret.clone(),
+                certificate: t
+                    .trust_certificate
+                    .clone()
+                    .unwrap_or_else(|| "ca.crt".into()),
+            }],
+        },
+        authentication: t.client_certificate_secret.as_ref().map(|s| Mm2Auth {
+            type_: "tls",
+            certificate_and_key: CertificateAndKey {
+                secret_name: s.clone(),
+                certificate: "user.crt",
+                key: "user.key",
+            },
+        }),
+        config: BTreeMap::from([
+            ("config.storage.replication.factor".to_string(), json!(rf)),
+            ("offset.storage.replication.factor".to_string(), json!(rf)),
+            ("status.storage.replication.factor".to_string(), json!(rf)),
+        ]),
+    };
+    let replicas = b.replicas.unwrap_or(if m.ha() { 2 } else { 1 });
+    let mm2 = Cr {
+        api_version: KAFKA_MIRROR_MAKER2.0,
+        kind: KAFKA_MIRROR_MAKER2.1,
+        metadata: k8s::meta(m, id, MIRROR_MAKER, MIRROR_MAKER),
+        spec: MirrorMaker2Spec {
+            replicas,
+            target,
+            mirrors: vec![Mm2Mirror {
+                source,
+                source_connector: connector(&[
+                    ("offset-syncs.topic.replication.factor", json!(rf)),
+                    ("sync.topic.acls.enabled", json!("false")),
+                    ("refresh.topics.interval.seconds", json!(60)),
+                ]),
+                // Consumers switched to the DR cluster resume from their translated offsets.
+                checkpoint_connector: connector(&[
+                    ("checkpoints.topic.replication.factor", json!(rf)),
+                    ("sync.group.offsets.enabled", json!("true")),
+                    ("sync.group.offsets.interval.seconds", json!(60)),
+                    ("emit.checkpoints.interval.seconds", json!(60)),
+                    ("refresh.groups.interval.seconds", json!(60)),
+                ]),
+                topics_pattern: b.topics_pattern.clone().unwrap_or_else(|| ".*".into()),
+                groups_pattern: b.groups_pattern.clone().unwrap_or_else(|| ".*".into()),
+            }],
+            resources: k8s::resources(&Resources {
+                cpu_request: "250m".into(),
+                memory_request: "1Gi".into(),
+                cpu_limit: "1".into(),
+                memory_limit: "2Gi".into(),
+            }),
+            template: Mm2Template {
+                pod: Mm2PodTemplate {
+                    security_context: k8s::pod_security(),
+                    affinity: k8s::anti_affinity(&sel),
+                    topology_spread_constraints: k8s::zone_spread(&sel),
+                },
+                connect_container: Mm2Container {
+                    security_context: k8s::container_security(true),
+                },
+            },
+        },
+    };
+    vec![k8s::to_value(&user), k8s::to_value(&mm2)]
+}
+
+/// Objects of a component's `backup.yaml` (empty: no file).
+pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
+    match id {
+        ComponentId::Redis => redis_objects(m),
+        ComponentId::Etcd => etcd_objects(m),
+        ComponentId::Minio if minio_job_enabled(m) => minio_objects(m),
+        ComponentId::Kafka => kafka_objects(m),
+        _ => vec![],
+    }
+}
+
+pub fn header(m: &Model, id: ComponentId) -> String {
+    match id {
+        ComponentId::Redis => {
+            let s = redis_snapshot(m);
+            format!(
+                "Redis RDB snapshot of the current master: CronJob {REDIS_CRONJOB} ({}), kept {} days in {}.",
+                s.schedule,
+                s.retention_days,
+                m.object_store.bucket("redis-backups")
+            )
+        }
+        ComponentId::Etcd => {
+            let s = etcd_snapshot(m);
+            format!(
+                "etcd snapshot over TLS: CronJob {ETCD_CRONJOB} ({}), kept {} days in {}.",
+                s.schedule,
+                s.retention_days,
+                m.object_store.bucket("etcd-backups")
+            )
+        }
+        ComponentId::Minio => format!(
+            "Bucket versioning, lifecycle and {}: Job {MINIO_JOB} (idempotent; re-apply after a spec change).",
+            match replication_target(m) {
+                Some(t) => format!("replication to {}", t.endpoint),
+                None => "no replication (spec.backup.minio.replicationTarget unset)".into(),
+            }
+        ),
+        ComponentId::Kafka => format!(
+            "MirrorMaker 2 to the DR cluster {} with consumer-offset sync; KafkaUser {MIRROR_MAKER_USER} for mutual TLS on the source.",
+            kafka_target(m)
+                .map(|t| t.bootstrap_servers.as_str())
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Host ports of a `host:port,host:port` list (TLS listener default 9093).
+fn bootstrap_ports(servers: &str) -> Vec<u16> {
+    let mut v: Vec<u16> = servers
+        .split(',')
+        .filter_map(|s| s.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok()))
+        .collect();
+    if v.is_empty() {
+        v.push(9093);
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Egress to the DR sites (outside the cluster: a hostname cannot be expressed in a policy,
+/// so the rule is the port to any address, from the replicating pods only).
+pub fn network_policies(m: &Model) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut push = |id: ComponentId, name: &str, selector: Value, ports: Vec<u16>| {
+        let mut labels = crate::prereqs::platform_labels(m);
+        labels.insert(
+            "app.kubernetes.io/component".into(),
+            "network-policy".into(),
+        );
+        let ports: Vec<Value> = ports
+            .iter()
+            .map(|p| json!({"protocol": "TCP", "port": p}))
+            .collect();
+        out.push(json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": m.get(id).namespace, "labels": labels},
+            "spec": {
+                "podSelector": selector,
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports}],
+            },
+        }));
+    };
+    if minio_job_enabled(m)
+        && let Some(t) = replication_target(m)
+    {
+        let port = security::url_port(&t.endpoint).unwrap_or(443);
+        // MinIO servers replicate; the Job configures the remote bucket.
+        for g in security::exposure(m, ComponentId::Minio).groups {
+            push(
+                ComponentId::Minio,
+                &format!("{}-to-dr-site", g.name),
+                g.selector,
+                vec![port],
+            );
+        }
+    }
+    if mirror_maker_enabled(m)
+        && let (Some(t), Some(g)) = (kafka_target(m), pod_group(m, ComponentId::Kafka))
+    {
+        push(
+            ComponentId::Kafka,
+            &format!("{}-to-dr-cluster", g.name),
+            g.selector,
+            bootstrap_ports(&t.bootstrap_servers),
+        );
+    }
+    out
+}
+
+fn check_cron(ptr: &str, v: &Option<String>, out: &mut Vec<Issue>) {
+    if let Some(v) = v
+        && v.split_whitespace().count() != 5
+    {
+        out.push(Issue::new(
+            ptr,
+            format!("`{v}` is not a cron schedule (expected 5 fields, e.g. \"0 */6 * * *\")"),
+        ));
+    }
+}
+
+fn check_days(ptr: &str, v: Option<u32>, out: &mut Vec<Issue>) {
+    if v == Some(0) {
+        out.push(Issue::new(ptr, "0 days keeps no backup (expected ≥ 1)"));
+    }
+}
+
+fn check_duration(ptr: &str, v: &Option<String>, out: &mut Vec<Issue>) {
+    if let Some(v) = v
+        && let Err(e) = parse_duration(v)
+    {
+        out.push(Issue::new(ptr, e));
+    }
+}
+
+/// Checks of `spec.backup` (and the pgBackRest knobs that moved there).
+pub fn validate(p: &Platform, out: &mut Vec<Issue>) {
+    let b = &p.spec.backup;
+    let base = "/spec/backup";
+    let pg = &b.postgresql;
+    check_cron(
+        &format!("{base}/postgresql/fullSchedule"),
+        &pg.full_schedule,
+        out,
+    );
+    check_cron(
+        &format!("{base}/postgresql/differentialSchedule"),
+        &pg.differential_schedule,
+        out,
+    );
+    check_days(
+        &format!("{base}/postgresql/retentionDays"),
+        pg.retention_days,
+        out,
+    );
+    check_duration(&format!("{base}/postgresql/rto"), &pg.rto, out);
+    let old = &p.spec.components.postgresql.config;
+    for (field, set, new) in [
+        (
+            "fullBackupSchedule",
+            old.full_backup_schedule.is_some(),
+            "fullSchedule",
+        ),
+        (
+            "differentialBackupSchedule",
+            old.differential_backup_schedule.is_some(),
+            "differentialSchedule",
+        ),
+        (
+            "backupRetentionDays",
+            old.backup_retention_days.is_some(),
+            "retentionDays",
+        ),
+    ] {
+        if set {
+            out.push(Issue::new(
+                format!("/spec/components/postgresql/config/{field}"),
+                format!("backup settings moved (expected spec.backup.postgresql.{new})"),
+            ));
+        }
+    }
+    for (name, s) in [("redis", &b.redis), ("etcd", &b.etcd)] {
+        check_cron(&format!("{base}/{name}/schedule"), &s.schedule, out);
+        check_days(
+            &format!("{base}/{name}/retentionDays"),
+            s.retention_days,
+            out,
+        );
+        check_duration(&format!("{base}/{name}/rto"), &s.rto, out);
+    }
+    check_days(
+        &format!("{base}/minio/noncurrentVersionDays"),
+        b.minio.noncurrent_version_days,
+        out,
+    );
+    check_duration(&format!("{base}/minio/rto"), &b.minio.rto, out);
+    if let Some(t) = &b.minio.replication_target {
+        if !t.endpoint.starts_with("https://") {
+            out.push(Issue::new(
+                format!("{base}/minio/replicationTarget/endpoint"),
+                format!("`{}` is not an https URL (expected https://…; replication carries every object)", t.endpoint),
+            ));
+        }
+        if t.credentials_secret.trim().is_empty() {
+            out.push(Issue::new(
+                format!("{base}/minio/replicationTarget/credentialsSecret"),
+                "empty Secret name (expected the Secret with the secondary site's keys)",
+            ));
+        }
+    }
+    check_duration(&format!("{base}/kafka/rto"), &b.kafka.rto, out);
+    if b.kafka.replicas == Some(0) {
+        out.push(Issue::new(
+            format!("{base}/kafka/replicas"),
+            "0 MirrorMaker 2 replicas (expected ≥ 1, or unset the target)",
+        ));
+    }
+    if let Some(t) = &b.kafka.target {
+        let bad: Vec<&str> = t
+            .bootstrap_servers
+            .split(',')
+            .map(str::trim)
+            .filter(|s| {
+                s.rsplit_once(':')
+                    .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            })
+            .collect();
+        if !bad.is_empty() {
+            out.push(Issue::new(
+                format!("{base}/kafka/target/bootstrapServers"),
+                format!(
+                    "`{}` is not a host:port list (expected e.g. kafka-dr.example.com:9093)",
+                    t.bootstrap_servers
+                ),
+            ));
+        }
+        if t.trust_secret.trim().is_empty() {
+            out.push(Issue::new(
+                format!("{base}/kafka/target/trustSecret"),
+                "empty Secret name (expected the Secret with the DR cluster's CA certificate)",
+            ));
+        }
+    }
+}
+
+/// Secrets the backup objects read (names, for the secrets inventory).
+pub fn secret_refs(m: &Model) -> Vec<(ComponentId, String, &'static str)> {
+    let mut v = Vec::new();
+    if m.enabled(ComponentId::Minio)
+        && let Some(t) = replication_target(m)
+    {
+        v.push((
+            ComponentId::Minio,
+            t.credentials_secret.clone(),
+            "S3 keys of the replication target (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+        ));
+    }
+    if mirror_maker_enabled(m)
+        && let Some(t) = kafka_target(m)
+    {
+        v.push((
+            ComponentId::Kafka,
+            t.trust_secret.clone(),
+            "CA certificate of the DR Kafka cluster",
+        ));
+        if let Some(s) = &t.client_certificate_secret {
+            v.push((
+                ComponentId::Kafka,
+                s.clone(),
+                "client certificate for the DR Kafka cluster (user.crt, user.key)",
+            ));
+        }
+    }
+    v
+}
+
+fn rpo_of(schedule: &str) -> String {
+    cron_interval(schedule).map_or_else(
+        || format!("one schedule interval (`{schedule}`)"),
+        |d| format!("≤ {}", format_duration(d)),
+    )
+}
+
+/// `disaster-recovery.md`: per component how it is backed up, how much can be lost, how long
+/// a restore takes, and the exact commands.
+pub fn disaster_recovery(m: &Model) -> File {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Disaster recovery — platform `{}`\n\nGenerated from `spec.backup`. Backups go to the object store `{}` (`{}` backend); a site loss needs them somewhere else too: MinIO bucket replication and Kafka MirrorMaker 2 below, or the external store's own replication.\n",
+        m.name,
+        m.object_store.endpoint,
+        match m.object_store.backend {
+            ObjectStoreBackend::Minio => "minio",
+            ObjectStoreBackend::Odf => "odf",
+            ObjectStoreBackend::External => "external",
+        }
+    );
+    let _ = writeln!(
+        s,
+        "| Component | Method | Frequency | Retention | RPO (restore from backup) | RTO target |\n|---|---|---|---|---|---|"
+    );
+    let pg = postgresql(m);
+    if m.enabled(ComponentId::Postgresql) {
+        let _ = writeln!(
+            s,
+            "| postgresql | pgBackRest (full + differential, continuous WAL archive) | full `{}`, differential `{}` | {} days | last archived WAL segment (point-in-time) | {} |",
+            pg.full,
+            pg.differential,
+            pg.retention_days,
+            format_duration(pg.rto)
+        );
+    }
+    let rs = redis_snapshot(m);
+    if m.enabled(ComponentId::Redis) {
+        let _ = writeln!(
+            s,
+            "| redis | RDB snapshot (CronJob `{REDIS_CRONJOB}`) | `{}` | {} days | {} | {} |",
+            rs.schedule,
+            rs.retention_days,
+            rpo_of(&rs.schedule),
+            format_duration(rs.rto)
+        );
+    }
+    let es = etcd_snapshot(m);
+    if m.enabled(ComponentId::Etcd) {
+        let _ = writeln!(
+            s,
+            "| etcd | snapshot (CronJob `{ETCD_CRONJOB}`) | `{}` | {} days | {} | {} |",
+            es.schedule,
+            es.retention_days,
+            rpo_of(&es.schedule),
+            format_duration(es.rto)
+        );
+    }
+    let mb = &m.platform.spec.backup.minio;
+    if minio_job_enabled(m) {
+        let _ = writeln!(
+            s,
+            "| minio | versioning{} | {} | non-current versions {} days | {} | {} |",
+            if replication_target(m).is_some() {
+                " + bucket replication"
+            } else {
+                ""
+            },
+            if replication_target(m).is_some() {
+                "continuous"
+            } else {
+                "—"
+            },
+            mb.noncurrent_version_days.unwrap_or(30),
+            if replication_target(m).is_some() {
+                "replication lag (seconds)"
+            } else {
+                "**no off-site copy**"
+            },
+            format_duration(dur(mb.rto.as_deref(), 3600))
+        );
+    }
+    let kb = &m.platform.spec.backup.kafka;
+    if m.enabled(ComponentId::Kafka) {
+        let _ = writeln!(
+            s,
+            "| kafka | {} | {} | topic retention (7 days) | {} | {} |",
+            if mirror_maker_enabled(m) {
+                "MirrorMaker 2 + offset sync"
+            } else {
+                "replication factor 3 in-cluster only"
+            },
+            if mirror_maker_enabled(m) {
+                "continuous"
+            } else {
+                "—"
+            },
+            if mirror_maker_enabled(m) {
+                "mirror lag (seconds)"
+            } else {
+                "**no off-site copy**"
+            },
+            format_duration(dur(kb.rto.as_deref(), 1800))
+        );
+    }
+    s.push('\n');
+    let bucket = |p: &str| m.object_store.bucket(p);
+    if m.enabled(ComponentId::Postgresql) {
+        let ns = &m.get(ComponentId::Postgresql).namespace;
+        let c = postgresql::CLUSTER;
+        let _ = writeln!(
+            s,
+            "## PostgreSQL\n\npgBackRest repository `repo1` in bucket `{}` (path `/pgbackrest/{}/repo1`); schedules and retention are in `01-postgresql-ha/postgres-cluster.yaml`. Point-in-time recovery: the exact restore manifest and commands are in [01-postgresql-ha/README.md](01-postgresql-ha/README.md#point-in-time-recovery).\n\n```bash\n# backups present and their time range\noc exec -n {ns} $(oc get pod -n {ns} -l postgres-operator.crunchydata.com/role=master -o name) -c database -- pgbackrest info\n# one-off full backup before a risky change\noc annotate postgrescluster/{c} -n {ns} --overwrite postgres-operator.crunchydata.com/pgbackrest-backup=\"$(date)\"\n```\n\nSite loss: create the PostgresCluster on the new site with `spec.dataSource.pgbackrest` pointing at the same repository (bucket replicated by MinIO, or the external store).\n",
+            bucket("pgbackrest"),
+            m.name
+        );
+    }
+    if m.enabled(ComponentId::Redis) {
+        let ns = &m.get(ComponentId::Redis).namespace;
+        let _ = writeln!(
+            s,
+            "## Redis\n\nCronJob `{REDIS_CRONJOB}` asks Sentinel for the master, pulls an RDB with `redis-cli --rdb` and uploads it to `{}/redis/`; snapshots older than {} days are pruned.\n\n```bash\n# last successful run (alerted on by kube_cronjob_status_last_successful_time{{cronjob=\"{REDIS_CRONJOB}\"}})\noc get cronjob/{REDIS_CRONJOB} -n {ns}\noc create job --from=cronjob/{REDIS_CRONJOB} {REDIS_CRONJOB}-manual -n {ns}\n# restore: stop writers, then load the snapshot into the master\nmc cp store/{}/redis/<stamp>-dump.rdb ./dump.rdb\noc scale statefulset/{r} -n {ns} --replicas=0\n# copy dump.rdb into the master's volume (a debug pod mounting its PVC), remove appendonlydir/, then:\noc scale statefulset/{r} -n {ns} --replicas={n}\noc exec -n {ns} {r}-0 -- redis-cli INFO keyspace\n```\n\nAOF is on: the RDB only seeds the restore; replicas resync from the master.\n",
+            bucket("redis-backups"),
+            rs.retention_days,
+            bucket("redis-backups"),
+            r = redis::REPLICATION,
+            n = m.get(ComponentId::Redis).replicas,
+        );
+    }
+    if m.enabled(ComponentId::Etcd) {
+        let ns = &m.get(ComponentId::Etcd).namespace;
+        let _ = writeln!(
+            s,
+            "## etcd\n\nCronJob `{ETCD_CRONJOB}` runs `etcdctl snapshot save` over TLS (service CA) against any member and uploads to `{}/etcd/`; snapshots older than {} days are pruned.\n\n```bash\noc get cronjob/{ETCD_CRONJOB} -n {ns}\noc create job --from=cronjob/{ETCD_CRONJOB} {ETCD_CRONJOB}-manual -n {ns}\nmc cp store/{}/etcd/<stamp>-etcd-snapshot.db ./snapshot.db\netcdutl snapshot status ./snapshot.db -w table\n```\n\nRestore: follow the runbook in [03-etcd-ha/README.md](03-etcd-ha/README.md#restore-runbook) (scale to 0, `etcdutl snapshot restore` per member with a new cluster token, scale up).\n",
+            bucket("etcd-backups"),
+            es.retention_days,
+            bucket("etcd-backups"),
+        );
+    }
+    if minio_job_enabled(m) {
+        let ns = &m.get(ComponentId::Minio).namespace;
+        let _ = writeln!(
+            s,
+            "## MinIO\n\nJob `{MINIO_JOB}` (in `04-minio-ha/backup.yaml`) {} versioning on every platform bucket and imports the lifecycle rules (non-current versions expire after {} days; snapshot prefixes after their retention).\n",
+            if mb.versioning.unwrap_or(true) {
+                "enables"
+            } else {
+                "suspends"
+            },
+            mb.noncurrent_version_days.unwrap_or(30)
+        );
+        match replication_target(m) {
+            Some(t) => {
+                let _ = writeln!(
+                    s,
+                    "Every bucket replicates (objects, deletes and delete markers, existing objects) to `{}` with the keys of Secret `{}`.\n\n```bash\noc logs job/{MINIO_JOB} -n {ns}\noc exec -n {ns} {}-{}-0 -c minio -- mc replicate status local/<bucket>\n# site loss: point spec.objectStore at the secondary site (backend external) and render again\n```\n",
+                    t.endpoint,
+                    t.credentials_secret,
+                    minio::TENANT,
+                    minio::POOL
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "**Replication is off**: `spec.backup.minio.replicationTarget` is not set, so a site loss loses the object store and every backup in it. Set an https endpoint and a Secret with its keys to replicate every bucket.\n\n```bash\noc logs job/{MINIO_JOB} -n {ns}\n# recover an overwritten or deleted object from its previous version\nmc ls --versions store/<bucket>/<key>\nmc cp --version-id <id> store/<bucket>/<key> store/<bucket>/<key>\n```\n"
+                );
+            }
+        }
+    }
+    if m.enabled(ComponentId::Kafka) {
+        let ns = &m.get(ComponentId::Kafka).namespace;
+        match kafka_target(m) {
+            Some(t) => {
+                let _ = writeln!(
+                    s,
+                    "## Kafka\n\n`KafkaMirrorMaker2` `{MIRROR_MAKER}` mirrors topics matching `{}` to `{}` (alias `dr`; mirrored topics are named `primary.<topic>`) and syncs the offsets of groups matching `{}` (checkpoint connector, `sync.group.offsets.enabled`).\n\n```bash\noc get kafkamirrormaker2/{MIRROR_MAKER} -n {ns} -o jsonpath='{{.status.conditions}}'\n# failover: stop producers, let the mirror drain, then point clients at {} and the topics primary.<topic>\n```\n",
+                    kb.topics_pattern.as_deref().unwrap_or(".*"),
+                    t.bootstrap_servers,
+                    kb.groups_pattern.as_deref().unwrap_or(".*"),
+                    t.bootstrap_servers
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "## Kafka\n\n**No MirrorMaker 2**: `spec.backup.kafka.target` is not set. Kafka survives broker and zone loss (replication factor 3, min.insync.replicas 2) but not a site loss. Set `bootstrapServers` and `trustSecret` of a DR cluster to render `KafkaMirrorMaker2` with consumer-offset sync.\n"
+                );
+            }
+        }
+    }
+    File {
+        path: "disaster-recovery.md".into(),
+        content: Content::Markdown(s),
+    }
+}
+
+/// The `backup.yaml` file of a component, if it has backup objects.
+pub fn extra(m: &Model, c: &dyn Component) -> Option<(String, Vec<Value>)> {
+    let objects = objects(m, c.id());
+    (!objects.is_empty()).then(|| (header(m, c.id()), objects))
 }

@@ -1,5 +1,5 @@
 //! Operations files every component directory may carry besides its own manifests
-//! (`monitoring.yaml`, later `backup.yaml`), assembled here so a component module does not
+//! (`monitoring.yaml`, `backup.yaml`), assembled here so a component module does not
 //! have to know about them and documentation lists them in the same order they are applied.
 
 use serde_json::Value;
@@ -21,6 +21,9 @@ fn extras(m: &Model, c: &dyn Component) -> Vec<(&'static str, String, Vec<Value>
             ),
             mon,
         ));
+    }
+    if let Some((header, objects)) = crate::backup::extra(m, c) {
+        out.push(("backup.yaml", header, objects));
     }
     out
 }

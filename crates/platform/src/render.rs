@@ -77,6 +77,7 @@ pub fn render(p: &Platform) -> Tree {
     }
     files.push(docs::top_readme(&m));
     files.push(docs::deployment_order(&m));
+    files.push(crate::backup::disaster_recovery(&m));
     Tree {
         files: files.into_iter().map(|f| (f.path.clone(), f)).collect(),
     }

@@ -28,6 +28,8 @@ pub struct PodGroup {
     pub metrics: Vec<u16>,
     /// The pods call the Kubernetes API (leader election, Patroni DCS, pod creation).
     pub api: bool,
+    /// The pods read or write the object store (buckets, backups).
+    pub object_store: bool,
 }
 
 /// Ports peers of one component use between themselves.
@@ -69,12 +71,42 @@ fn group(name: &str, selector: Value, client: &[u16], metrics: &[u16], api: bool
         client: client.to_vec(),
         metrics: metrics.to_vec(),
         api,
+        object_store: false,
     }
 }
 
 /// The single table of ports and pods. Update it with the component when a port changes; the
 /// `security` integration test checks it against the rendered Routes and dependencies.
 pub fn exposure(m: &Model, id: ComponentId) -> Exposure {
+    let mut e = base_exposure(m, id);
+    let uses_store = crate::components::ALL
+        .iter()
+        .find(|c| c.id() == id)
+        .is_some_and(|c| {
+            m.uses_object_store(*c)
+                || c.buckets()
+                    .iter()
+                    .any(|b| Some(*b) != crate::backup::bucket_purpose(id))
+        });
+    for g in &mut e.groups {
+        g.object_store = uses_store;
+    }
+    // Backup jobs are peers of their component with their own selector (and the object store).
+    if let Some(g) = crate::backup::pod_group(m, id) {
+        if id == ComponentId::Kafka {
+            // MirrorMaker 2 is a Kafka Connect cluster: its workers talk REST among themselves
+            // and the cluster operator manages them through it.
+            if let PeerPorts::Ports(p) = &mut e.peer {
+                p.push(8083);
+            }
+            e.operator.push(8083);
+        }
+        e.groups.push(g);
+    }
+    e
+}
+
+fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
     use ComponentId::*;
     let n = id.name();
     match id {
@@ -234,20 +266,7 @@ pub fn exposure(m: &Model, id: ComponentId) -> Exposure {
     }
 }
 
-/// Components that read or write the object store: their own buckets, or a backup job.
-pub fn object_store_users(m: &Model) -> Vec<ComponentId> {
-    m.enabled_components()
-        .filter(|c| {
-            m.uses_object_store(*c)
-                || !c.buckets().is_empty()
-                || crate::backup::ships_to_object_store(m, c.id())
-        })
-        .map(|c| c.id())
-        .collect()
-}
-
-/// Consumer → provider edges between enabled components: the dependency graph plus the object
-/// store when it is MinIO (pgBackRest has no deploy-order dependency on MinIO, but talks to it).
+/// Consumer → provider edges between enabled components (the dependency graph).
 pub fn edges(m: &Model) -> Vec<(ComponentId, ComponentId)> {
     let mut out: Vec<(ComponentId, ComponentId)> = Vec::new();
     for c in m.enabled_components() {
@@ -257,15 +276,43 @@ pub fn edges(m: &Model) -> Vec<(ComponentId, ComponentId)> {
             }
         }
     }
-    if m.object_store.backend == ObjectStoreBackend::Minio && m.enabled(ComponentId::Minio) {
-        for u in object_store_users(m) {
-            if u != ComponentId::Minio {
-                out.push((u, ComponentId::Minio));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every client pod group → provider pod group flow, with the provider's client ports: all
+/// groups of a component along its dependency edges, plus each group that uses the object
+/// store to MinIO (pgBackRest and the backup jobs have no deploy-order dependency on MinIO,
+/// but talk to it).
+pub fn flows(m: &Model) -> Vec<(ComponentId, PodGroup, ComponentId, PodGroup)> {
+    let mut out: Vec<(ComponentId, PodGroup, ComponentId, PodGroup)> = Vec::new();
+    let mut add = |c: ComponentId, cg: &PodGroup, p: ComponentId| {
+        for sg in exposure(m, p)
+            .groups
+            .into_iter()
+            .filter(|g| !g.client.is_empty())
+        {
+            if !out.iter().any(|(a, ag, b, bg)| {
+                *a == c && ag.name == cg.name && *b == p && bg.name == sg.name
+            }) {
+                out.push((c, cg.clone(), p, sg));
+            }
+        }
+    };
+    let edges = edges(m);
+    let minio =
+        m.object_store.backend == ObjectStoreBackend::Minio && m.enabled(ComponentId::Minio);
+    for c in m.enabled_components() {
+        for cg in exposure(m, c.id()).groups {
+            for (_, p) in edges.iter().filter(|(a, _)| *a == c.id()) {
+                add(c.id(), &cg, *p);
+            }
+            if minio && cg.object_store && c.id() != ComponentId::Minio {
+                add(c.id(), &cg, ComponentId::Minio);
             }
         }
     }
-    out.sort();
-    out.dedup();
     out
 }
 
@@ -432,18 +479,13 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
         .collect();
     let ns_of = |id: ComponentId| m.get(id).namespace.clone();
 
-    // Dependency edges: every client pod group to every provider group that has client ports.
-    for (client, provider) in edges(m) {
-        let (cns, sns) = (ns_of(client), ns_of(provider));
-        for cg in &ex[&client].groups {
-            for sg in ex[&provider].groups.iter().filter(|g| !g.client.is_empty()) {
-                b.flow(
-                    (&cns, &cg.name, &cg.selector),
-                    (&sns, &sg.name, &sg.selector),
-                    Some(&sg.client),
-                );
-            }
-        }
+    // Dependency edges and object-store use: client group → provider group on its client ports.
+    for (client, cg, provider, sg) in flows(m) {
+        b.flow(
+            (&ns_of(client), &cg.name, &cg.selector),
+            (&ns_of(provider), &sg.name, &sg.selector),
+            Some(&sg.client),
+        );
     }
 
     let monitoring: Vec<Value> = ["openshift-monitoring", "openshift-user-workload-monitoring"]
@@ -462,7 +504,6 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
     let operators = json!({"namespaceSelector": namespace_selector(&ops_ns)});
     let api = vec![json!({"ports": tcp(&[API_SERVER_PORT])})];
     let os_target = object_store_target(m);
-    let os_users = object_store_users(m);
     for c in m.enabled_components() {
         let id = c.id();
         let ns = ns_of(id);
@@ -512,7 +553,7 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                 );
             }
             if let Some((to, ports)) = &os_target
-                && os_users.contains(&id)
+                && g.object_store
             {
                 b.egress(
                     &ns,
@@ -627,4 +668,9 @@ pub fn exposure_table(m: &Model) -> String {
         }
     }
     s
+}
+
+/// Checks of `spec.secrets`.
+pub fn validate(p: &crate::Platform, out: &mut Vec<crate::validate::Issue>) {
+    let _ = (p, out);
 }

@@ -63,6 +63,12 @@ pub struct PlatformSpec {
     pub object_store: ObjectStoreSpec,
     #[serde(default)]
     pub components: ComponentsSpec,
+    /// Backups and disaster recovery per component (defaults: the seed's backup table).
+    #[serde(default)]
+    pub backup: BackupSpec,
+    /// How Secrets reach the cluster. The rendered tree never holds a secret value.
+    #[serde(default)]
+    pub secrets: SecretsSpec,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -167,6 +173,161 @@ pub enum ObjectStoreBackend {
     Minio,
     Odf,
     External,
+}
+
+/// Backup and disaster-recovery settings. Every value has the seed's default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackupSpec {
+    #[serde(default)]
+    pub postgresql: PostgresBackupSpec,
+    #[serde(default)]
+    pub redis: SnapshotBackupSpec,
+    #[serde(default)]
+    pub etcd: SnapshotBackupSpec,
+    #[serde(default)]
+    pub minio: MinioBackupSpec,
+    #[serde(default)]
+    pub kafka: KafkaBackupSpec,
+}
+
+/// pgBackRest to the object store (rendered into the PostgresCluster).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PostgresBackupSpec {
+    /// Full backup schedule (cron, default daily at 01:00).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_schedule: Option<String>,
+    /// Differential backup schedule (cron, default every 6 hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential_schedule: Option<String>,
+    /// Days full backups (and the WAL they need) are kept (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// Recovery time objective of a restore from backup (duration, default `1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+}
+
+/// A scheduled snapshot shipped to the object store (Redis RDB, etcd snapshot).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SnapshotBackupSpec {
+    /// Cron schedule (default: Redis every hour, etcd every 30 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Days snapshots are kept (default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// Image with `sh` and `mc` that uploads and prunes (default `quay.io/minio/mc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploader_image: Option<String>,
+    /// Recovery time objective of a restore from snapshot (duration, default `30m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+}
+
+/// MinIO bucket versioning, lifecycle and replication to a secondary site.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MinioBackupSpec {
+    /// Enable versioning on every platform bucket (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<bool>,
+    /// Days a non-current object version is kept before the lifecycle rule expires it
+    /// (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_version_days: Option<u32>,
+    /// Secondary site every bucket is replicated to. Unset: no replication (documented).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_target: Option<ReplicationTarget>,
+    /// Image of the configuration Job (default `quay.io/minio/mc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mc_image: Option<String>,
+    /// Recovery time objective of a switch to the secondary site (duration, default `1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReplicationTarget {
+    /// S3 endpoint of the secondary site (https URL).
+    pub endpoint: String,
+    /// Secret (in the MinIO namespace) with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` of the
+    /// secondary site.
+    pub credentials_secret: String,
+}
+
+/// Kafka MirrorMaker 2 to a disaster-recovery cluster.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KafkaBackupSpec {
+    /// The DR cluster. Unset: no MirrorMaker 2 (documented).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<KafkaDrTarget>,
+    /// Regular expression of the topics to mirror (default `.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics_pattern: Option<String>,
+    /// Regular expression of the consumer groups whose offsets are synced (default `.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_pattern: Option<String>,
+    /// MirrorMaker 2 replicas (default 2 in `ha`, 1 in `dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Recovery time objective of a client switch to the DR cluster (duration, default `30m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KafkaDrTarget {
+    /// Bootstrap servers of the DR cluster's TLS listener, e.g. `kafka-dr.example.com:9093`.
+    pub bootstrap_servers: String,
+    /// Secret (in the Kafka namespace) holding the DR cluster's CA certificate.
+    pub trust_secret: String,
+    /// Key of the CA certificate in `trustSecret` (default `ca.crt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_certificate: Option<String>,
+    /// Secret with `user.crt`/`user.key` for mutual TLS with the DR cluster (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretsSpec {
+    /// `generated` (default): `datalyptica deploy` creates the Secrets at apply time;
+    /// `external-secrets`: ExternalSecret objects pull them from `storeRef`;
+    /// `sealed-secrets`: you commit SealedSecrets made with `kubeseal` (placeholders rendered).
+    #[serde(default)]
+    pub mode: SecretsMode,
+    /// The external-secrets store (required with `external-secrets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_ref: Option<SecretStoreRef>,
+    /// Prefix of the remote keys (default `datalyptica/<platform name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_key_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretsMode {
+    #[default]
+    Generated,
+    ExternalSecrets,
+    SealedSecrets,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretStoreRef {
+    /// Name of the (Cluster)SecretStore.
+    pub name: String,
+    /// `ClusterSecretStore` (default) or `SecretStore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// Settings every component accepts. Absent values take the component's profile default.

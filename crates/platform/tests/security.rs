@@ -111,56 +111,82 @@ fn every_dependency_edge_has_exactly_its_allow_rules() {
         let pols = policies(&tree);
         let m = Model::new(&p);
         let groups = security::groups(&m);
-        let edges = security::edges(&m);
-        // The dependency graph is covered.
+        let flows = security::flows(&m);
+        // The dependency graph is covered: every pod group of a consumer reaches every serving
+        // pod group of each provider.
         for c in m.enabled_components() {
-            for d in m.deps_of(c) {
-                assert!(
-                    edges.contains(&(c.id(), d)),
-                    "{variant}: {} → {d} has no edge",
-                    c.id()
-                );
-            }
-        }
-        let mut expected = BTreeSet::new();
-        for (client, provider) in &edges {
-            for (_, cns, cg) in groups.iter().filter(|(id, _, _)| id == client) {
-                for (_, sns, sg) in groups
-                    .iter()
-                    .filter(|(id, _, g)| id == provider && !g.client.is_empty())
-                {
-                    let want_ports: BTreeSet<u64> =
-                        sg.client.iter().map(|p| u64::from(*p)).collect();
-                    let name = format!("{}-from-{}", sg.name, cg.name);
-                    let ing = find(&pols, sns, &name)
-                        .unwrap_or_else(|| panic!("{variant}: missing {sns}/{name}"));
-                    assert_eq!(ing["spec"]["podSelector"], sg.selector, "{variant}: {name}");
-                    let rules = ing["spec"]["ingress"].as_array().expect("ingress");
-                    assert_eq!(rules.len(), 1, "{variant}: {name}");
-                    assert_eq!(
-                        rules[0]["from"],
-                        json!([{"namespaceSelector": security::namespace_selector(cns), "podSelector": cg.selector}]),
-                        "{variant}: {name}"
-                    );
-                    assert_eq!(ports(&rules[0]), want_ports, "{variant}: {name}");
-                    expected.insert((sns.clone(), name));
-                    let name = format!("{}-to-{}", cg.name, sg.name);
-                    let eg = find(&pols, cns, &name)
-                        .unwrap_or_else(|| panic!("{variant}: missing {cns}/{name}"));
-                    assert_eq!(eg["spec"]["podSelector"], cg.selector, "{variant}: {name}");
-                    let rules = eg["spec"]["egress"].as_array().expect("egress");
-                    assert_eq!(
-                        rules[0]["to"],
-                        json!([{"namespaceSelector": security::namespace_selector(sns), "podSelector": sg.selector}]),
-                        "{variant}: {name}"
-                    );
-                    assert_eq!(ports(&rules[0]), want_ports, "{variant}: {name}");
-                    expected.insert((cns.clone(), name));
+            for d in m.deps_of(c).into_iter().filter(|d| m.enabled(*d)) {
+                for (_, _, cg) in groups.iter().filter(|(id, _, _)| *id == c.id()) {
+                    for (_, _, sg) in groups
+                        .iter()
+                        .filter(|(id, _, g)| *id == d && !g.client.is_empty())
+                    {
+                        assert!(
+                            flows.iter().any(|(a, ag, b, bg)| *a == c.id()
+                                && ag.name == cg.name
+                                && *b == d
+                                && bg.name == sg.name),
+                            "{variant}: {} → {} has no flow",
+                            cg.name,
+                            sg.name
+                        );
+                    }
                 }
             }
         }
-        // Conversely: every rule between two platform pod groups of different components is an
-        // edge (peers, monitoring, operators, router and backup jobs have their own names).
+        let mut expected = BTreeSet::new();
+        for (client, cg, provider, sg) in &flows {
+            let cns = &m.get(*client).namespace;
+            let sns = &m.get(*provider).namespace;
+            let want_ports: BTreeSet<u64> = sg.client.iter().map(|p| u64::from(*p)).collect();
+            let name = format!("{}-from-{}", sg.name, cg.name);
+            let ing = find(&pols, sns, &name)
+                .unwrap_or_else(|| panic!("{variant}: missing {sns}/{name}"));
+            assert_eq!(ing["spec"]["podSelector"], sg.selector, "{variant}: {name}");
+            let rules = ing["spec"]["ingress"].as_array().expect("ingress");
+            assert_eq!(rules.len(), 1, "{variant}: {name}");
+            assert_eq!(
+                rules[0]["from"],
+                json!([{"namespaceSelector": security::namespace_selector(cns), "podSelector": cg.selector}]),
+                "{variant}: {name}"
+            );
+            assert_eq!(ports(&rules[0]), want_ports, "{variant}: {name}");
+            expected.insert((sns.clone(), name));
+            let name = format!("{}-to-{}", cg.name, sg.name);
+            let eg = find(&pols, cns, &name)
+                .unwrap_or_else(|| panic!("{variant}: missing {cns}/{name}"));
+            assert_eq!(eg["spec"]["podSelector"], cg.selector, "{variant}: {name}");
+            let rules = eg["spec"]["egress"].as_array().expect("egress");
+            assert_eq!(rules.len(), 1, "{variant}: {name}");
+            assert_eq!(
+                rules[0]["to"],
+                json!([{"namespaceSelector": security::namespace_selector(sns), "podSelector": sg.selector}]),
+                "{variant}: {name}"
+            );
+            assert_eq!(ports(&rules[0]), want_ports, "{variant}: {name}");
+            expected.insert((cns.clone(), name));
+        }
+        // Object-store flows exist only for groups that use it, and only to MinIO.
+        for (client, cg, provider, _) in &flows {
+            if *provider == datalyptica_platform::component::ComponentId::Minio
+                && !m
+                    .deps_of(
+                        *datalyptica_platform::components::ALL
+                            .iter()
+                            .find(|c| c.id() == *client)
+                            .expect("registered"),
+                    )
+                    .contains(provider)
+            {
+                assert!(
+                    cg.object_store,
+                    "{variant}: {} reaches MinIO without a bucket",
+                    cg.name
+                );
+            }
+        }
+        // Conversely: every rule between two platform pod groups of different components is a
+        // flow (peers, monitoring, operators, router and DR sites have their own names).
         let group_names: BTreeSet<&str> = groups.iter().map(|(_, _, g)| g.name.as_str()).collect();
         for o in &pols {
             let name = o["metadata"]["name"].as_str().unwrap_or_default();

@@ -113,6 +113,10 @@ impl Component for Etcd {
     fn manifests(&self) -> &'static [&'static str] {
         &["etcd-cluster.yaml"]
     }
+    fn buckets(&self) -> &'static [&'static str] {
+        // Snapshots of the `etcd-backup` CronJob (crate::backup).
+        &["etcd-backups"]
+    }
 
     fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
         let t = timing(m);

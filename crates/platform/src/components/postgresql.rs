@@ -51,13 +51,13 @@ pub struct PostgresConfig {
     /// PgBouncer pods in front of the cluster (default 2 in `ha`, 1 in `dev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pgbouncer_replicas: Option<u32>,
-    /// pgBackRest full backup schedule (cron, default daily at 01:00).
+    /// Moved to `spec.backup.postgresql.fullSchedule` (rejected here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_backup_schedule: Option<String>,
-    /// pgBackRest differential backup schedule (cron, default every 6 hours).
+    /// Moved to `spec.backup.postgresql.differentialSchedule` (rejected here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub differential_backup_schedule: Option<String>,
-    /// Days full backups are kept (default 30).
+    /// Moved to `spec.backup.postgresql.retentionDays` (rejected here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_retention_days: Option<u32>,
 }
@@ -248,24 +248,7 @@ impl Component for Postgresql {
                 ),
             ));
         }
-        for (field, v) in [
-            ("fullBackupSchedule", &c.full_backup_schedule),
-            (
-                "differentialBackupSchedule",
-                &c.differential_backup_schedule,
-            ),
-        ] {
-            if let Some(v) = v
-                && v.split_whitespace().count() != 5
-            {
-                out.push(Issue::new(
-                    format!("{base}/{field}"),
-                    format!(
-                        "`{v}` is not a cron schedule (expected 5 fields, e.g. \"0 */6 * * *\")"
-                    ),
-                ));
-            }
-        }
+        // Backup schedules are checked with spec.backup (crate::backup::validate).
     }
 
     fn render(&self, m: &Model) -> Vec<File> {
@@ -312,7 +295,9 @@ impl Component for Postgresql {
             }
         });
         let os = &m.object_store;
-        let retention = c.backup_retention_days.unwrap_or(30);
+        // One source for schedules and retention: spec.backup.postgresql.
+        let pgbr = crate::backup::postgresql(m);
+        let retention = pgbr.retention_days;
         let users = consumers(m)
             .into_iter()
             .map(|id| pgo::User {
@@ -368,14 +353,8 @@ impl Component for Postgresql {
                         repos: vec![pgo::Repo {
                             name: "repo1".into(),
                             schedules: pgo::Schedules {
-                                full: c
-                                    .full_backup_schedule
-                                    .clone()
-                                    .unwrap_or_else(|| "0 1 * * *".into()),
-                                differential: c
-                                    .differential_backup_schedule
-                                    .clone()
-                                    .unwrap_or_else(|| "0 */6 * * *".into()),
+                                full: pgbr.full.clone(),
+                                differential: pgbr.differential.clone(),
                             },
                             s3: pgo::S3 {
                                 bucket: os.bucket("pgbackrest"),

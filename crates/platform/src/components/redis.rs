@@ -164,6 +164,10 @@ impl Component for Redis {
             "redis-sentinel.yaml",
         ]
     }
+    fn buckets(&self) -> &'static [&'static str] {
+        // RDB snapshots of the `redis-backup` CronJob (crate::backup).
+        &["redis-backups"]
+    }
 
     fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
         let base = format!("{}/config", spec_pointer(self.id()));
