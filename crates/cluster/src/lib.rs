@@ -6,9 +6,16 @@
 //! [`api::ClusterApi`], implemented over `kube::Client`.
 
 pub mod api;
+pub mod cli;
 pub mod deploy;
 pub mod diagnose;
 pub mod gates;
+pub mod ops;
 pub mod plan;
 pub mod preflight;
 pub mod secrets;
+
+pub use cli::{
+    DeployArgs, DestroyArgs, PreflightArgs, StatusArgs, TroubleshootArgs, run_deploy, run_destroy,
+    run_preflight, run_status, run_troubleshoot,
+};

@@ -247,3 +247,158 @@ async fn dry_run_writes_nothing_and_prints_diffs() {
         matches!(events.last(), Some(Event::Finished { ok: true, message, .. }) if message.contains("would change"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_troubleshoot_and_destroy_after_a_deploy() {
+    use datalyptica_cluster::ops::{self, DestroyEvent, DestroyOptions};
+    let (sim, _) = server(Behaviour {
+        delay: 1,
+        ..Default::default()
+    })
+    .await;
+    let api = KubeApi::new(sim.client());
+    let plan = plan();
+    let (ok, _) = run(&api, &plan, &opts()).await;
+    assert!(ok);
+
+    // Status: every gate ready, roles read from pod labels.
+    let rows = ops::status(&api, &plan).await.expect("status");
+    let not_ready: Vec<_> = rows.iter().filter(|r| r.state != "ready").collect();
+    assert!(not_ready.is_empty(), "{not_ready:#?}");
+    let pg = rows
+        .iter()
+        .find(|r| r.object.starts_with("PostgresCluster/"))
+        .expect("pg row");
+    assert_eq!((pg.desired, pg.ready), (3, 3));
+    assert!(pg.roles.starts_with("leader postgresql-"), "{}", pg.roles);
+    let redis = rows
+        .iter()
+        .find(|r| r.object == "StatefulSet/redis")
+        .expect("redis row");
+    assert_eq!(redis.roles, "master redis-0");
+    assert!(ops::status_table(&rows).lines().count() == rows.len() + 1);
+
+    // Troubleshoot: a tar.gz with objects, logs (previous too), analysis; Secrets redacted.
+    let bundle = ops::collect_bundle(&api, &plan).await.expect("bundle");
+    assert!(bundle.files.contains_key("analysis.md"));
+    assert!(
+        bundle
+            .files
+            .keys()
+            .any(|k| k.ends_with("/logs/redis-0/main.previous.log")),
+        "previous logs"
+    );
+    assert!(
+        bundle
+            .files
+            .keys()
+            .any(|k| k.contains("/clusterserviceversion/")),
+        "CSVs"
+    );
+    let secret = bundle
+        .files
+        .iter()
+        .find(|(k, _)| k.ends_with("/secret/postgresql-pgbackrest-s3.json"))
+        .expect("secret listed");
+    let text = String::from_utf8_lossy(secret.1);
+    assert!(
+        text.contains("<redacted>") && !text.contains("repo1-s3-key"),
+        "{text}"
+    );
+    let mut tgz = Vec::new();
+    ops::write_tar_gz(&bundle, &mut tgz).expect("tar.gz");
+    assert!(
+        tgz.len() > 100 && tgz[0] == 0x1f && tgz[1] == 0x8b,
+        "gzip magic"
+    );
+
+    // Destroy without --delete-data: reverse order, claims and namespaces kept.
+    let events = Mutex::new(Vec::new());
+    let writes_before = sim.with(|s| s.writes.len());
+    ops::destroy(
+        &api,
+        &plan,
+        DestroyOptions::default(),
+        &|e: &DestroyEvent| events.lock().expect("lock").push(e.clone()),
+    )
+    .await
+    .expect("destroy");
+    let events = events.into_inner().expect("lock");
+    let deleted: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            DestroyEvent::Deleted { object, .. } => Some(object.clone()),
+            _ => None,
+        })
+        .collect();
+    let pos = |p: &str| {
+        deleted
+            .iter()
+            .position(|o| o.starts_with(p))
+            .unwrap_or_else(|| panic!("{p} not deleted"))
+    };
+    assert!(pos("Deployment/superset") < pos("Deployment/nessie"));
+    assert!(pos("Deployment/nessie") < pos("PostgresCluster/postgresql"));
+    assert!(pos("PostgresCluster/postgresql") < pos("Subscription/crunchy-postgres-operator"));
+    assert!(
+        pos("ClusterServiceVersion/crunchy-postgres-operator")
+            < pos("Subscription/crunchy-postgres-operator")
+    );
+    let kept = events.iter().filter(|e| matches!(e, DestroyEvent::Kept { object, .. } if object.starts_with("PersistentVolumeClaim/"))).count();
+    assert!(kept > 0);
+    let (pvcs, namespaces) = sim.with(|s| {
+        (
+            s.list("v1", "PersistentVolumeClaim").len(),
+            s.list("v1", "Namespace").len(),
+        )
+    });
+    assert_eq!(pvcs, kept, "claims kept");
+    assert!(namespaces > 0, "namespaces kept with the data");
+    assert!(sim.with(|s| s.writes.len()) > writes_before);
+
+    // With --delete-data: claims and namespaces go too.
+    ops::destroy(&api, &plan, DestroyOptions { delete_data: true }, &|_| {})
+        .await
+        .expect("destroy data");
+    let (pvcs, namespaces) = sim.with(|s| {
+        (
+            s.list("v1", "PersistentVolumeClaim").len(),
+            s.list("v1", "Namespace").len(),
+        )
+    });
+    assert_eq!((pvcs, namespaces), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_snapshot_through_kube() {
+    use datalyptica_cluster::preflight::{Outcome, analyze, requirements};
+    let (sim, _) = server(Behaviour::default()).await;
+    let api = KubeApi::new(sim.client());
+    let p = Platform::default_ha();
+    let m = Model::new(&p);
+    let t = render(&p);
+    let plan = plan::build(&m, &t).expect("plan");
+    let req = requirements(&m, &t, &plan);
+    let snap = datalyptica_cluster::ops::snapshot(&api, &req).await;
+    assert!(snap.api_error.is_none(), "{:?}", snap.api_error);
+    assert!(snap.version.is_some());
+    assert!(snap.access.iter().all(|a| a.allowed));
+    let checks = analyze(&req, &snap);
+    let get = |id: &str| checks.iter().find(|c| c.id == id).map(|c| c.outcome);
+    assert_eq!(get("api"), Some(Outcome::Pass));
+    assert_eq!(get("cluster-admin"), Some(Outcome::Pass));
+    // The simulation is plain Kubernetes with no nodes or catalogs: those checks say so.
+    assert_eq!(get("distribution"), Some(Outcome::Warn));
+    assert_eq!(get("workers"), Some(Outcome::Fail));
+    assert_eq!(get("catalog"), Some(Outcome::Fail));
+
+    // An unreachable API server is one failing check, not an error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url: http::Uri = format!("http://{}", closed.local_addr().expect("addr"))
+        .parse()
+        .expect("uri");
+    drop(closed);
+    let gone = KubeApi::new(kube::Client::try_from(kube::Config::new(url)).expect("client"));
+    let snap = datalyptica_cluster::ops::snapshot(&gone, &req).await;
+    assert!(snap.api_error.is_some());
+}

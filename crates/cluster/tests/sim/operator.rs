@@ -91,6 +91,11 @@ pub fn script(b: Arc<Mutex<Behaviour>>) -> Script {
                     labels["redis-role"] = json!(if i == 0 { "master" } else { "slave" });
                 }
                 ensure(s, pod(&ns(&o), &format!("{}-{i}", name(&o)), labels, true));
+                ensure(
+                    s,
+                    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": format!("data-{}-{i}", name(&o)), "namespace": ns(&o)},
+                    "spec": {"accessModes": ["ReadWriteOnce"]}, "status": {"phase": "Bound"}}),
+                );
             }
             if ready_after(s, &o, delay) {
                 let st = json!({"observedGeneration": o["metadata"]["generation"], "replicas": n, "readyReplicas": n, "updatedReplicas": n, "currentRevision": "r1", "updateRevision": "r1"});

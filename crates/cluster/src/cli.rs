@@ -1,0 +1,370 @@
+//! The subcommands the `datalyptica` binary mounts: clap argument structs and sync entry points
+//! that build a tokio runtime. Exit codes: 0 ok, 1 a check or gate failed, 2 unusable input
+//! (invalid spec, unreadable file, no kubeconfig).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use datalyptica_platform::model::Model;
+use datalyptica_platform::units::parse_duration;
+use datalyptica_platform::{Platform, render};
+
+use crate::api::KubeApi;
+use crate::deploy::{self, DeployOptions, Event};
+use crate::ops::{self, DestroyEvent, DestroyOptions};
+use crate::plan::{self, Plan, Selection};
+use crate::preflight::{self, Outcome};
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PreflightArgs {
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Analyze a recorded snapshot (from --save-snapshot) instead of the live cluster.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Save the cluster snapshot the checks ran on (no secret is in it).
+    #[arg(long, value_name = "FILE")]
+    pub save_snapshot: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DeployArgs {
+    /// Deploy only this phase (1..=6); prerequisites and its operators are applied too.
+    #[arg(long)]
+    pub phase: Option<u8>,
+    /// Deploy only this component (e.g. `kafka`).
+    #[arg(long, conflicts_with = "phase")]
+    pub component: Option<String>,
+    /// Server-side dry run: print the diff against the live objects, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Timeout of every gate (e.g. `10m`), instead of each gate's own.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Take ownership of fields another field manager owns.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Approve our operators' pending OLM install plans (installPlanApproval Manual).
+    #[arg(long)]
+    pub approve_install_plans: bool,
+    /// One JSON event per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StatusArgs {
+    /// Refresh until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between refreshes with --watch.
+    #[arg(long, default_value_t = 5)]
+    pub interval: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TroubleshootArgs {
+    /// Where to write the support bundle.
+    #[arg(long, short, default_value = "datalyptica-support.tar.gz")]
+    pub output: PathBuf,
+    /// Print the analysis as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Also delete PersistentVolumeClaims and the platform's namespaces (data is lost).
+    #[arg(long)]
+    pub delete_data: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn fail_input(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail_input(format!("cannot start the async runtime: {e}")))
+}
+
+fn build_plan(p: &Platform, sel: &Selection) -> Result<Plan, ExitCode> {
+    let issues = datalyptica_platform::validate::validate(p);
+    if !issues.is_empty() {
+        for i in &issues {
+            eprintln!("error: {}: {}", i.pointer, i.message);
+        }
+        return Err(ExitCode::from(2));
+    }
+    let m = Model::new(p);
+    plan::build(&m, &render(p))
+        .and_then(|pl| pl.select(sel))
+        .map_err(fail_input)
+}
+
+async fn connect() -> Result<KubeApi, ExitCode> {
+    KubeApi::from_env().await.map_err(fail_input)
+}
+
+pub fn run_preflight(args: &PreflightArgs, p: &Platform) -> ExitCode {
+    let plan = match build_plan(p, &Selection::default()) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let m = Model::new(p);
+    let req = preflight::requirements(&m, &render(p), &plan);
+    let snap = if let Some(path) = &args.snapshot {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return fail_input(format!("{}: {e}", path.display())),
+        };
+        match serde_json::from_str(&text) {
+            Ok(s) => s,
+            Err(e) => return fail_input(format!("{}: not a snapshot: {e}", path.display())),
+        }
+    } else {
+        let rt = match runtime() {
+            Ok(r) => r,
+            Err(c) => return c,
+        };
+        rt.block_on(async {
+            match KubeApi::from_env().await {
+                Ok(api) => ops::snapshot(&api, &req).await,
+                Err(e) => preflight::Snapshot {
+                    api_error: Some(e.to_string()),
+                    ..Default::default()
+                },
+            }
+        })
+    };
+    if let Some(path) = &args.save_snapshot {
+        let text = serde_json::to_string_pretty(&snap).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text) {
+            return fail_input(format!("{}: {e}", path.display()));
+        }
+    }
+    let checks = preflight::analyze(&req, &snap);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"outcome": preflight::overall(&checks), "checks": checks})
+        );
+    } else {
+        print!("{}", preflight::table(&checks));
+    }
+    if preflight::overall(&checks) == Outcome::Fail {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn run_deploy(args: &DeployArgs, p: &Platform) -> ExitCode {
+    let sel = Selection {
+        phase: args.phase,
+        component: args.component.clone(),
+    };
+    let plan = match build_plan(p, &sel) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let timeout = match args.timeout.as_deref().map(parse_duration).transpose() {
+        Ok(t) => t,
+        Err(e) => return fail_input(format!("--timeout: {e}")),
+    };
+    let opts = DeployOptions {
+        dry_run: args.dry_run,
+        force_conflicts: args.force_conflicts,
+        timeout,
+        poll: Duration::from_secs(5),
+        approve_install_plans: args.approve_install_plans,
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let json = args.json;
+    rt.block_on(async {
+        let api = match connect().await {
+            Ok(a) => a,
+            Err(c) => return c,
+        };
+        let emit = |e: &Event| {
+            if json {
+                println!("{}", serde_json::to_string(e).unwrap_or_default());
+            } else {
+                println!("{}", deploy::render_event(e));
+            }
+        };
+        let report = deploy::deploy(&api, &plan, &opts, &emit).await;
+        if report.result.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    })
+}
+
+pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
+    let plan = match build_plan(p, &Selection::default()) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    rt.block_on(async {
+        let api = match connect().await {
+            Ok(a) => a,
+            Err(c) => return c,
+        };
+        loop {
+            let rows = match ops::status(&api, &plan).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            if args.json {
+                println!("{}", serde_json::to_string(&rows).unwrap_or_default());
+            } else {
+                if args.watch {
+                    // Clear the screen between refreshes, like `watch`.
+                    print!("\x1b[2J\x1b[H");
+                }
+                print!("{}", ops::status_table(&rows));
+            }
+            if !args.watch {
+                let all_ready = rows.iter().all(|r| r.state == "ready");
+                return if all_ready {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                };
+            }
+            tokio::time::sleep(Duration::from_secs(args.interval.max(1))).await;
+        }
+    })
+}
+
+pub fn run_troubleshoot(args: &TroubleshootArgs, p: &Platform) -> ExitCode {
+    let plan = match build_plan(p, &Selection::default()) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    rt.block_on(async {
+        let api = match connect().await {
+            Ok(a) => a,
+            Err(c) => return c,
+        };
+        let bundle = match ops::collect_bundle(&api, &plan).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let file = match std::fs::File::create(&args.output) {
+            Ok(f) => f,
+            Err(e) => return fail_input(format!("{}: {e}", args.output.display())),
+        };
+        if let Err(e) = ops::write_tar_gz(&bundle, file) {
+            return fail_input(format!("{}: {e}", args.output.display()));
+        }
+        if args.json {
+            println!("{}", serde_json::json!({"bundle": args.output, "files": bundle.files.len(), "findings": bundle.findings}));
+        } else {
+            print!("{}", bundle.summary);
+            println!("\nbundle: {} ({} files)", args.output.display(), bundle.files.len());
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn run_destroy(args: &DestroyArgs, p: &Platform) -> ExitCode {
+    let plan = match build_plan(p, &Selection::default()) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return fail_input("destroy needs --yes when not run interactively");
+        }
+        eprintln!(
+            "This deletes platform `{}` ({} components{}). Type the platform name to confirm:",
+            plan.platform,
+            plan.components().count(),
+            if args.delete_data {
+                ", ALL ITS DATA and namespaces"
+            } else {
+                "; PersistentVolumeClaims are kept"
+            }
+        );
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err() || line.trim() != plan.platform {
+            return fail_input("not confirmed");
+        }
+    }
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let json = args.json;
+    rt.block_on(async {
+        let api = match connect().await {
+            Ok(a) => a,
+            Err(c) => return c,
+        };
+        let emit = |e: &DestroyEvent| {
+            if json {
+                println!("{}", serde_json::to_string(e).unwrap_or_default());
+            } else {
+                match e {
+                    DestroyEvent::Deleted { object, .. } => println!("deleted  {object}"),
+                    DestroyEvent::Absent { .. } => {}
+                    DestroyEvent::Kept { object, reason } => {
+                        println!("kept     {object} ({reason})")
+                    }
+                    DestroyEvent::Finished { deleted, kept } => {
+                        println!("{deleted} deleted, {kept} kept")
+                    }
+                }
+            }
+        };
+        match ops::destroy(
+            &api,
+            &plan,
+            DestroyOptions {
+                delete_data: args.delete_data,
+            },
+            &emit,
+        )
+        .await
+        {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}

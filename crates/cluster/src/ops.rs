@@ -1,0 +1,502 @@
+//! `status`, `destroy`, `troubleshoot` and preflight's snapshot gathering: the I/O around the
+//! pure analyzers, over any [`ClusterApi`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::api::{ApiError, ClusterApi, TypeRef};
+use crate::deploy::{OBJECT_STORE_ROOT_SECRET, PROGRESS_CONFIGMAP};
+use crate::diagnose::{Finding, diagnose};
+use crate::gates::{self, GateState};
+use crate::plan::{Plan, kind_of, name_of, namespace_of};
+use crate::preflight::{Access, NEEDED_ACCESS, Requirements, Snapshot};
+use crate::secrets;
+
+// ---------------------------------------------------------------- status
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusRow {
+    pub component: String,
+    pub phase: u8,
+    pub object: String,
+    pub desired: i64,
+    pub ready: i64,
+    pub state: String,
+    pub detail: String,
+    /// Leader/master where object status or pod labels reveal it.
+    pub roles: String,
+}
+
+async fn pods_for<A: ClusterApi>(api: &A, ns: &str, sel: &BTreeMap<String, String>) -> Vec<Value> {
+    if sel.is_empty() {
+        return vec![];
+    }
+    let s: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    api.list(&TypeRef::new("v1", "Pod"), Some(ns), Some(&s.join(",")))
+        .await
+        .unwrap_or_default()
+}
+
+/// One row per gate of every component, plus one per operator.
+pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow>, ApiError> {
+    let mut rows = Vec::new();
+    let sub_t = TypeRef::new("operators.coreos.com/v1alpha1", "Subscription");
+    let csv_t = TypeRef::new("operators.coreos.com/v1alpha1", "ClusterServiceVersion");
+    for op in &plan.operators {
+        let sub = api.get(&sub_t, Some(&op.namespace), &op.package).await?;
+        let (state, detail) = match sub.as_ref().map(gates::subscription_csv) {
+            None => ("missing".to_string(), "no Subscription".to_string()),
+            Some(Err(why)) => ("waiting".into(), why),
+            Some(Ok(csv)) => match api.get(&csv_t, Some(&op.namespace), &csv).await? {
+                None => ("waiting".into(), format!("CSV {csv} not found")),
+                Some(c) => {
+                    let g = gates::csv(&c);
+                    (state_name(&g).into(), format!("{csv}: {}", g.detail()))
+                }
+            },
+        };
+        rows.push(StatusRow {
+            component: op.component.to_string(),
+            phase: 0,
+            object: format!("Subscription/{}", op.package),
+            desired: 1,
+            ready: i64::from(state == "ready"),
+            state,
+            detail,
+            roles: String::new(),
+        });
+    }
+    for c in plan.components() {
+        for g in &c.gates {
+            let (api_version, target) = gates::target(g, &c.objects);
+            let obj = match api
+                .get(
+                    &TypeRef::new(&api_version, &g.kind),
+                    Some(&g.namespace),
+                    &target,
+                )
+                .await
+            {
+                Ok(o) => o,
+                Err(ApiError::UnknownKind(_)) => None,
+                Err(e) => return Err(e),
+            };
+            let sel = gates::pod_selector(&g.kind, &target, obj.as_ref());
+            let pods = pods_for(api, &g.namespace, &sel).await;
+            let state = gates::evaluate(g, obj.as_ref(), &pods);
+            let (desired, ready) = obj
+                .as_ref()
+                .map(|o| gates::counts(&g.kind, o))
+                .unwrap_or((0, 0));
+            rows.push(StatusRow {
+                component: c.id.to_string(),
+                phase: c.phase,
+                object: format!("{}/{target}", g.kind),
+                desired,
+                ready,
+                state: if obj.is_none() {
+                    "missing".into()
+                } else {
+                    state_name(&state).into()
+                },
+                detail: state.detail().to_string(),
+                roles: gates::roles(&g.kind, obj.as_ref(), &pods),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn state_name(g: &GateState) -> &'static str {
+    match g {
+        GateState::Ready(_) => "ready",
+        GateState::Waiting(_) => "waiting",
+        GateState::Failed(_) => "failed",
+    }
+}
+
+pub fn status_table(rows: &[StatusRow]) -> String {
+    let headers = [
+        "COMPONENT",
+        "PHASE",
+        "OBJECT",
+        "READY",
+        "STATE",
+        "ROLES",
+        "DETAIL",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.component.clone(),
+                if r.phase == 0 {
+                    "op".into()
+                } else {
+                    r.phase.to_string()
+                },
+                r.object.clone(),
+                format!("{}/{}", r.ready, r.desired),
+                r.state.clone(),
+                r.roles.clone(),
+                r.detail.clone(),
+            ]
+        })
+        .collect();
+    let mut w = headers.map(str::len);
+    for c in &cells {
+        for (i, x) in c.iter().enumerate() {
+            w[i] = w[i].max(x.chars().count());
+        }
+    }
+    let line = |c: &[String]| {
+        let mut s = String::new();
+        for (i, x) in c.iter().enumerate() {
+            if i + 1 == c.len() {
+                s.push_str(x);
+            } else {
+                s.push_str(&format!("{x:<width$}  ", width = w[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&headers.map(String::from));
+    for c in &cells {
+        out.push_str(&line(c));
+    }
+    out
+}
+
+// ---------------------------------------------------------------- destroy
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum DestroyEvent {
+    Deleted { step: String, object: String },
+    Absent { step: String, object: String },
+    Kept { object: String, reason: String },
+    Finished { deleted: usize, kept: usize },
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DestroyOptions {
+    pub delete_data: bool,
+}
+
+fn label(o: &Value) -> String {
+    match namespace_of(o) {
+        Some(ns) => format!("{}/{} -n {ns}", kind_of(o), name_of(o)),
+        None => format!("{}/{}", kind_of(o), name_of(o)),
+    }
+}
+
+/// Tear down in reverse dependency order. Claims (and the namespaces holding them, and the
+/// credentials needed to read backups) stay unless `delete_data`. CRDs always stay: deleting one
+/// deletes every object of its kind cluster-wide, other tenants' too.
+pub async fn destroy<A: ClusterApi>(
+    api: &A,
+    plan: &Plan,
+    opts: DestroyOptions,
+    emit: &dyn Fn(&DestroyEvent),
+) -> Result<(usize, usize), ApiError> {
+    let mut deleted = 0;
+    let mut kept = 0;
+    let mut del = async |step: &str, o: &Value| -> Result<(), ApiError> {
+        let t = TypeRef::of(o);
+        let existed = match api.delete(&t, namespace_of(o), name_of(o)).await {
+            Ok(b) => b,
+            Err(ApiError::UnknownKind(_)) => false,
+            Err(e) => return Err(e),
+        };
+        let object = label(o);
+        if existed {
+            deleted += 1;
+            emit(&DestroyEvent::Deleted {
+                step: step.into(),
+                object,
+            });
+        } else {
+            emit(&DestroyEvent::Absent {
+                step: step.into(),
+                object,
+            });
+        }
+        Ok(())
+    };
+    for c in plan.teardown_order() {
+        let step = c.key();
+        for o in c.objects.iter().rev() {
+            del(&step, o).await?;
+        }
+    }
+    let sub_t = TypeRef::new("operators.coreos.com/v1alpha1", "Subscription");
+    for o in plan.operator_objects.iter().rev() {
+        // OLM leaves the operator running when only the Subscription goes: remove its CSV too.
+        if kind_of(o) == "Subscription"
+            && let Some(sub) = api.get(&sub_t, namespace_of(o), name_of(o)).await?
+            && let Ok(csv) = gates::subscription_csv(&sub)
+        {
+            let c = json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion", "metadata": {"name": csv, "namespace": namespace_of(o)}});
+            del("operators", &c).await?;
+        }
+        del("operators", o).await?;
+    }
+    let progress = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": PROGRESS_CONFIGMAP, "namespace": plan.operators_namespace}});
+    del("progress", &progress).await?;
+    let pvc_t = TypeRef::new("v1", "PersistentVolumeClaim");
+    let mut pvcs = Vec::new();
+    for ns in &plan.namespaces {
+        for p in api.list(&pvc_t, Some(ns), None).await.unwrap_or_default() {
+            pvcs.push(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name_of(&p), "namespace": ns}}));
+        }
+    }
+    if opts.delete_data {
+        for p in &pvcs {
+            del("data", p).await?;
+        }
+        for o in plan
+            .prerequisites
+            .iter()
+            .rev()
+            .filter(|o| kind_of(o) == "Namespace")
+        {
+            del("namespaces", o).await?;
+        }
+    } else {
+        for p in &pvcs {
+            kept += 1;
+            emit(&DestroyEvent::Kept {
+                object: label(p),
+                reason: "data is kept without --delete-data".into(),
+            });
+        }
+        let root = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": OBJECT_STORE_ROOT_SECRET, "namespace": plan.operators_namespace}});
+        kept += 1;
+        emit(&DestroyEvent::Kept {
+            object: label(&root),
+            reason: "namespaces, generated credentials and network policies stay with the data"
+                .into(),
+        });
+    }
+    emit(&DestroyEvent::Finished { deleted, kept });
+    Ok((deleted, kept))
+}
+
+// ---------------------------------------------------------------- preflight snapshot
+
+/// Read what preflight needs. Errors other than "unreachable" become empty sections, so one
+/// missing permission does not hide every other check.
+pub async fn snapshot<A: ClusterApi>(api: &A, r: &Requirements) -> Snapshot {
+    let mut s = Snapshot::default();
+    match api.version().await {
+        Ok(v) => s.version = Some(v),
+        Err(e) => {
+            s.api_error = Some(e.to_string());
+            return s;
+        }
+    }
+    s.cluster_version = api
+        .get(
+            &TypeRef::new("config.openshift.io/v1", "ClusterVersion"),
+            None,
+            "version",
+        )
+        .await
+        .ok()
+        .flatten();
+    for (verb, group, resource) in NEEDED_ACCESS {
+        let review = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "metadata": {},
+            "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource}}});
+        let allowed = match api.create(&review).await {
+            Ok(v) => v["status"]["allowed"] == true,
+            Err(e) => {
+                s.api_error
+                    .get_or_insert(format!("SelfSubjectAccessReview failed: {e}"));
+                return s;
+            }
+        };
+        s.access.push(Access {
+            verb: verb.to_string(),
+            group: group.to_string(),
+            resource: resource.to_string(),
+            allowed,
+        });
+    }
+    let list = async |av: &str, kind: &str, ns: Option<&str>| {
+        api.list(&TypeRef::new(av, kind), ns, None)
+            .await
+            .unwrap_or_default()
+    };
+    s.nodes = list("v1", "Node", None).await;
+    s.storage_classes = list("storage.k8s.io/v1", "StorageClass", None).await;
+    s.catalog_sources = list("operators.coreos.com/v1alpha1", "CatalogSource", None).await;
+    let sources: BTreeSet<&str> = r.operators.iter().map(|o| o.3.as_str()).collect();
+    for ns in sources {
+        s.package_manifests.extend(
+            list(
+                "packages.operators.coreos.com/v1",
+                "PackageManifest",
+                Some(ns),
+            )
+            .await,
+        );
+    }
+    s.subscriptions = list("operators.coreos.com/v1alpha1", "Subscription", None).await;
+    let ns_t = TypeRef::new("v1", "Namespace");
+    for n in &r.namespaces {
+        if let Ok(Some(o)) = api.get(&ns_t, None, n).await {
+            s.namespaces.push(o);
+        }
+    }
+    s
+}
+
+// ---------------------------------------------------------------- troubleshoot
+
+pub struct Bundle {
+    /// Path inside the archive → content.
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+}
+
+/// Collect the support bundle: every platform object and its events, pod logs (previous too),
+/// operator CSVs, Subscriptions and InstallPlans. Secrets are redacted before they are stored.
+pub async fn collect_bundle<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Bundle, ApiError> {
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut kinds: BTreeMap<String, BTreeSet<TypeRef>> = BTreeMap::new();
+    let common = [
+        ("v1", "Pod"),
+        ("v1", "Event"),
+        ("v1", "PersistentVolumeClaim"),
+        ("v1", "Service"),
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "Deployment"),
+        ("batch/v1", "Job"),
+        ("policy/v1", "PodDisruptionBudget"),
+    ];
+    for ns in &plan.namespaces {
+        let e = kinds.entry(ns.clone()).or_default();
+        e.extend(common.iter().map(|(a, k)| TypeRef::new(a, k)));
+    }
+    for c in plan.components() {
+        for o in &c.objects {
+            if let Some(ns) = namespace_of(o) {
+                kinds
+                    .entry(ns.to_string())
+                    .or_default()
+                    .insert(TypeRef::of(o));
+            }
+        }
+    }
+    let olm = kinds.entry(plan.operators_namespace.clone()).or_default();
+    for k in ["Subscription", "ClusterServiceVersion", "InstallPlan"] {
+        olm.insert(TypeRef::new("operators.coreos.com/v1alpha1", k));
+    }
+    let mut findings = Vec::new();
+    for (ns, types) in &kinds {
+        let mut pods = Vec::new();
+        let mut events = Vec::new();
+        for t in types {
+            let items = match api.list(t, Some(ns), None).await {
+                Ok(i) => i,
+                Err(ApiError::UnknownKind(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            for o in &items {
+                let o = if t.kind == "Secret" {
+                    secrets::redact(o)
+                } else {
+                    strip(o)
+                };
+                let text = serde_json::to_vec_pretty(&o).unwrap_or_default();
+                files.insert(
+                    format!("{ns}/{}/{}.json", t.kind.to_lowercase(), name_of(&o)),
+                    text,
+                );
+            }
+            match t.kind.as_str() {
+                "Pod" => pods = items,
+                "Event" => events = items,
+                _ => {}
+            }
+        }
+        for p in &pods {
+            let pod = name_of(p);
+            for c in p["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(p["spec"]["initContainers"].as_array().into_iter().flatten())
+            {
+                let cname = c["name"].as_str().unwrap_or("main");
+                for previous in [false, true] {
+                    if let Ok(log) = api.logs(ns, pod, cname, previous).await {
+                        let suffix = if previous { ".previous" } else { "" };
+                        files.insert(
+                            format!("{ns}/logs/{pod}/{cname}{suffix}.log"),
+                            log.into_bytes(),
+                        );
+                    }
+                }
+            }
+        }
+        findings.extend(diagnose(ns, &pods, &events));
+    }
+    let rows = status(api, plan).await?;
+    let mut summary = String::from("# datalyptica support bundle — analysis\n\n## Status\n\n```\n");
+    summary.push_str(&status_table(&rows));
+    summary.push_str("```\n\n## Findings\n\n");
+    if findings.is_empty() {
+        summary.push_str("No pending, crashing or unready pod and no warning event.\n");
+    }
+    for f in &findings {
+        summary.push_str(&format!(
+            "- `{}` ({:?}): {}\n  - fix: {}\n",
+            f.subject, f.cause, f.message, f.fix
+        ));
+    }
+    summary.push_str("\nSecrets in this bundle are redacted: keys are listed, values are not.\n");
+    files.insert("analysis.md".into(), summary.clone().into_bytes());
+    files.insert(
+        "status.json".into(),
+        serde_json::to_vec_pretty(&rows).unwrap_or_default(),
+    );
+    Ok(Bundle {
+        files,
+        summary,
+        findings,
+    })
+}
+
+fn strip(o: &Value) -> Value {
+    let mut o = o.clone();
+    if let Some(m) = o["metadata"].as_object_mut() {
+        m.remove("managedFields");
+    }
+    o
+}
+
+/// Write the bundle as a tar.gz under a top directory `datalyptica-support/`.
+pub fn write_tar_gz(bundle: &Bundle, out: impl Write) -> std::io::Result<()> {
+    let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (path, data) in &bundle.files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_cksum();
+        tar.append_data(
+            &mut h,
+            format!("datalyptica-support/{path}"),
+            data.as_slice(),
+        )?;
+    }
+    tar.into_inner()?.finish()?.flush()
+}
