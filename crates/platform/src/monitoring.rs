@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 
 use crate::component::ComponentId;
 use crate::components::postgresql::{self, PatroniTiming};
-use crate::components::{etcd, redis};
+use crate::components::{
+    airflow, clickhouse, etcd, flink, kafka, minio, nessie, redis, spark, superset, trino,
+};
 use crate::k8s;
 use crate::model::Model;
 
@@ -69,6 +71,38 @@ pub const PGO_EXPORTER_PORT: &str = "exporter";
 /// `<name>` with `app=<name>-sentinel, redis_setup_type=sentinel, role=sentinel` (its e2e tests
 /// assert exactly these). The exporter sidecar's port is named `redis-exporter` (9121).
 pub const OT_REDIS_EXPORTER_PORT: &str = "redis-exporter";
+/// Strimzi labels every pod of a Kafka cluster `<name>` (all node pools) with
+/// `strimzi.io/cluster=<name>, strimzi.io/kind=Kafka, strimzi.io/name=<name>-kafka`; with a
+/// `metricsConfig` the broker/controller container exposes `tcp-prometheus` (9404).
+pub const STRIMZI_METRICS_PORT: &str = "tcp-prometheus";
+/// The Flink Kubernetes Operator (native mode) labels JobManager and TaskManager pods of a
+/// FlinkDeployment `<name>` with `app=<name>, type=flink-native-kubernetes` (plus
+/// `component=jobmanager|taskmanager`).
+pub const FLINK_NATIVE_TYPE: &str = "flink-native-kubernetes";
+/// The MinIO operator labels a Tenant's pods and its Services (`minio`, `<tenant>-hl`) with
+/// `v1.min.io/tenant=<tenant>`; with TLS the `minio` Service port is `https-minio` (443).
+pub const MINIO_TENANT_LABEL: &str = "v1.min.io/tenant";
+pub const MINIO_HTTPS_PORT: &str = "https-minio";
+/// Altinity's operator labels the pods of a ClickHouseInstallation `<name>` with
+/// `clickhouse.altinity.com/chi=<name>` and those of a ClickHouseKeeperInstallation with
+/// `clickhouse-keeper.altinity.com/chk=<name>`.
+pub const CHI_LABEL: &str = "clickhouse.altinity.com/chi";
+pub const CHK_LABEL: &str = "clickhouse-keeper.altinity.com/chk";
+/// ClickHouse's built-in Prometheus endpoint (`<prometheus>` server setting), named `metrics`
+/// in the pod template the clickhouse component renders.
+pub const CLICKHOUSE_METRICS_PORT: (&str, i32) = ("metrics", 9363);
+/// Flink's Prometheus reporter port, named `metrics` in the flink component's pod templates.
+pub const FLINK_METRICS_PORT: (&str, i32) = ("metrics", 9249);
+/// The statsd-exporter sidecar of the Airflow schedulers: StatsD in on UDP 9125, Prometheus out.
+pub const AIRFLOW_STATSD_PORT: i32 = 9125;
+pub const AIRFLOW_METRICS_PORT: (&str, i32) = ("metrics", 9102);
+/// Image of that sidecar (Prometheus project's statsd_exporter; the spec has no knob for it yet).
+pub const STATSD_EXPORTER_IMAGE: &str = "quay.io/prometheus/statsd-exporter:v0.28.0";
+/// Trino serves OpenMetrics at `/metrics` behind its client authentication. Without an
+/// authenticator (this platform's Trino) it still wants a user name, which Prometheus can only
+/// send as HTTP basic auth with an empty password: Secret `trino-metrics` (keys `username`,
+/// `password` = empty), created with the other Secrets, holds it.
+pub const TRINO_METRICS_SECRET: &str = "trino-metrics";
 
 /// The labels an operator documents for the pods it creates from the CR `kind`/`name`, for
 /// checking that a monitor's selector matches pods no manifest of ours describes.
@@ -90,6 +124,18 @@ pub fn operator_pod_labels(kind: &str, name: &str) -> Option<Vec<(String, String
             ("redis_setup_type", "sentinel".to_string()),
             ("role", "sentinel".to_string()),
         ]),
+        "Kafka" => l(&[
+            ("strimzi.io/cluster", name.to_string()),
+            ("strimzi.io/kind", "Kafka".to_string()),
+            ("strimzi.io/name", format!("{name}-kafka")),
+        ]),
+        "FlinkDeployment" => l(&[
+            ("app", name.to_string()),
+            ("type", FLINK_NATIVE_TYPE.to_string()),
+        ]),
+        "Tenant" => l(&[(MINIO_TENANT_LABEL, name.to_string())]),
+        "ClickHouseInstallation" => l(&[(CHI_LABEL, name.to_string())]),
+        "ClickHouseKeeperInstallation" => l(&[(CHK_LABEL, name.to_string())]),
         _ => None,
     }
 }
@@ -249,7 +295,15 @@ pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
         }
         ComponentId::Redis => redis_objects(m),
         ComponentId::Etcd => etcd_objects(m),
-        _ => vec![],
+        ComponentId::Minio => minio_objects(m),
+        ComponentId::Nessie => nessie_objects(m),
+        ComponentId::Kafka => kafka_objects(m),
+        ComponentId::Flink => flink_objects(m),
+        ComponentId::Trino => trino_objects(m),
+        ComponentId::Spark => spark_objects(m),
+        ComponentId::Clickhouse => clickhouse_objects(m),
+        ComponentId::Airflow => airflow_objects(m),
+        ComponentId::Superset => superset_objects(m),
     };
     out.extend(namespace_objects(m, id));
     out
@@ -515,6 +569,506 @@ fn etcd_objects(m: &Model) -> Vec<Value> {
         cronjob_backup_rule("EtcdBackupTooOld", ns, "etcd-backup", ETCD_BACKUP_INTERVAL, "etcd"),
     ];
     vec![monitor, prometheus_rule(m, id, name, rules)]
+}
+
+/// Fewer available replicas of a Deployment than `min` (kube-state-metrics; also fires when the
+/// Deployment is gone).
+fn deployment_available(ns: &str, deployment: &str, min: u32) -> String {
+    let sel = format!("namespace=\"{ns}\",deployment=\"{deployment}\"");
+    format!(
+        "kube_deployment_status_replicas_available{{{sel}}} < {min} or absent(kube_deployment_status_replicas_available{{{sel}}})"
+    )
+}
+
+fn minio_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Minio;
+    let ns = &m.get(id).namespace;
+    let tenant = minio::TENANT;
+    let e = minio::erasure(m);
+    // The cluster endpoint answers for the whole tenant, so it is scraped through the operator's
+    // ClusterIP Service (one server per scrape), not per pod. The operator's automatic
+    // certificate is signed by the cluster's CSR signer, whose CA is in `kube-root-ca.crt`.
+    let monitor = json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": k8s::to_value(&k8s::meta(m, id, tenant, id.name())),
+        "spec": {
+            "selector": {"matchLabels": {MINIO_TENANT_LABEL: tenant}},
+            "endpoints": [{
+                "port": MINIO_HTTPS_PORT,
+                "scheme": "https",
+                "path": "/minio/v2/metrics/cluster",
+                "interval": SCRAPE_INTERVAL,
+                "tlsConfig": {
+                    "ca": {"configMap": {"name": "kube-root-ca.crt", "key": "ca.crt"}},
+                    "serverName": format!("{tenant}.{ns}.svc"),
+                },
+            }],
+        },
+    });
+    let sel = format!("namespace=\"{ns}\",service=\"{tenant}\"");
+    let drives_per_server = e.drives / e.servers.max(1);
+    let rules = vec![
+        rule(
+            "MinIODriveOffline",
+            format!(
+                "max by (namespace) ({{__name__=~\"minio_cluster_(drive|disk)_offline_total\",{sel}}}) > 0"
+            ),
+            "5m",
+            "warning",
+            "MinIO drive offline",
+            format!(
+                "{{{{ $value }}}} drive(s) offline. Each erasure set of {} drives (EC:{}) accepts writes with up to {} and serves reads with up to {} drives lost.",
+                e.set_size,
+                e.parity,
+                e.write_tolerance(),
+                e.read_tolerance()
+            ),
+        ),
+        rule(
+            "MinIONodeOffline",
+            format!("max by (namespace) (minio_cluster_nodes_offline_total{{{sel}}}) > 0"),
+            "5m",
+            // A node carries `drives_per_server` drives of the set: losing one already uses
+            // up (or exceeds) the write tolerance in the default layouts.
+            if drives_per_server >= e.write_tolerance() {
+                "critical"
+            } else {
+                "warning"
+            },
+            "MinIO node offline",
+            format!(
+                "{{{{ $value }}}} of {} MinIO servers offline ({drives_per_server} drive(s) each; writes survive {} lost drive(s) per set).",
+                e.servers,
+                e.write_tolerance()
+            ),
+        ),
+        rule(
+            "MinIOWriteQuorumAtRisk",
+            format!(
+                "min by (namespace, pool, set) (minio_cluster_health_erasure_set_online_drives{{{sel}}} - minio_cluster_health_erasure_set_write_quorum{{{sel}}}) < 1"
+            ),
+            "1m",
+            "critical",
+            "MinIO erasure set at write quorum",
+            "An erasure set has no drive to spare above its write quorum: one more loss stops writes.".into(),
+        ),
+        rule(
+            "MinIOMetricsDown",
+            format!("absent(up{{{sel}}} == 1)"),
+            "5m",
+            "warning",
+            "MinIO metrics missing",
+            format!("{ns}/{tenant} cannot be scraped: the MinIO alerts are blind."),
+        ),
+    ];
+    vec![monitor, prometheus_rule(m, id, tenant, rules)]
+}
+
+fn nessie_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Nessie;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let name = nessie::NAME;
+    // Quarkus serves Micrometer's Prometheus registry on the management port.
+    let monitor = pod_monitor(
+        m,
+        id,
+        name,
+        &[("app", name)],
+        endpoint("management", Some("/q/metrics")),
+    );
+    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-.*\"");
+    let rules = vec![
+        rule(
+            "NessieUnavailable",
+            deployment_available(ns, name, 1),
+            &secs(r.slo.rto),
+            "critical",
+            "Nessie catalog down",
+            format!(
+                "No Nessie pod is available for longer than the RTO ({} s): table commits and catalog reads fail.",
+                r.slo.rto.as_secs()
+            ),
+        ),
+        rule(
+            "NessieServerErrors",
+            format!(
+                "sum by (namespace) (rate(http_server_requests_seconds_count{{{sel},status=~\"5..\"}}[5m])) / sum by (namespace) (rate(http_server_requests_seconds_count{{{sel}}}[5m])) > 0.05"
+            ),
+            "10m",
+            "warning",
+            "Nessie answers with server errors",
+            "More than 5 % of Nessie requests fail with 5xx (backend store unreachable?).".into(),
+        ),
+    ];
+    vec![monitor, prometheus_rule(m, id, name, rules)]
+}
+
+fn kafka_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Kafka;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let cluster = kafka::CLUSTER;
+    let monitor = pod_monitor(
+        m,
+        id,
+        cluster,
+        &[
+            ("strimzi.io/cluster", cluster),
+            ("strimzi.io/kind", "Kafka"),
+        ],
+        endpoint(STRIMZI_METRICS_PORT, Some("/metrics")),
+    );
+    let sel = format!(
+        "namespace=\"{ns}\",pod=~\"{cluster}-({}|{})-[0-9]+\"",
+        kafka::CONTROLLERS,
+        kafka::BROKERS
+    );
+    let rules = vec![
+        rule(
+            "KafkaUnderReplicatedPartitions",
+            format!(
+                "sum by (namespace) (kafka_server_replicamanager_underreplicatedpartitions{{{sel}}}) > 0"
+            ),
+            "5m",
+            "warning",
+            "Kafka partitions under-replicated",
+            "{{ $value }} partition(s) have fewer in-sync replicas than replicas for 5 minutes (a broker is down or lagging); one more failure may stop writes.".into(),
+        ),
+        rule(
+            "KafkaUnderMinIsrPartitions",
+            format!(
+                "sum by (namespace) (kafka_server_replicamanager_underminisrpartitioncount{{{sel}}}) > 0"
+            ),
+            "1m",
+            "critical",
+            "Kafka partitions below min.insync.replicas",
+            "{{ $value }} partition(s) are below min.insync.replicas: producers with acks=all are refused.".into(),
+        ),
+        rule(
+            "KafkaOfflinePartitions",
+            format!(
+                "sum by (namespace) (kafka_controller_kafkacontroller_offlinepartitionscount{{{sel}}}) > 0"
+            ),
+            "1m",
+            "critical",
+            "Kafka partitions offline",
+            "{{ $value }} partition(s) have no leader: reads and writes to them fail.".into(),
+        ),
+        rule(
+            "KafkaActiveControllerMissing",
+            format!(
+                "(sum by (namespace) (kafka_controller_kafkacontroller_activecontrollercount{{{sel}}}) or vector(0)) != 1"
+            ),
+            &secs(r.slo.rto),
+            "critical",
+            "Kafka has no single active controller",
+            format!(
+                "The KRaft quorum reports {{{{ $value }}}} active controllers for longer than the RTO ({} s): metadata changes and leader elections stall.",
+                r.slo.rto.as_secs()
+            ),
+        ),
+    ];
+    vec![monitor, prometheus_rule(m, id, cluster, rules)]
+}
+
+fn flink_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Flink;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let name = flink::NAME;
+    let monitor = pod_monitor(
+        m,
+        id,
+        name,
+        &[("app", name), ("type", FLINK_NATIVE_TYPE)],
+        endpoint(FLINK_METRICS_PORT.0, None),
+    );
+    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-.*\"");
+    // Flink writes the interval as e.g. "30 s"; an unreadable value was reported by validation.
+    let interval = m
+        .platform
+        .spec
+        .components
+        .flink
+        .config
+        .checkpoint_interval
+        .as_deref()
+        .map(|s| s.replace(' ', ""))
+        .and_then(|s| crate::units::parse_duration(&s).ok())
+        .unwrap_or(Duration::from_secs(30));
+    // Three missed checkpoints in a row, but never a window shorter than 10 minutes.
+    let window = (interval * 3).max(Duration::from_secs(600));
+    let w = window.as_secs();
+    let rules = vec![
+        rule(
+            "FlinkJobManagerUnavailable",
+            deployment_available(ns, name, 1),
+            &secs(r.slo.rto),
+            "critical",
+            "No Flink JobManager",
+            format!(
+                "No JobManager of {ns}/{name} is available for longer than the RTO ({} s): jobs cannot be submitted or recovered.",
+                r.slo.rto.as_secs()
+            ),
+        ),
+        rule(
+            "FlinkJobRestarting",
+            format!(
+                "max by (namespace, job_name) (increase(flink_jobmanager_job_numRestarts{{{sel}}}[10m])) > 2"
+            ),
+            "0m",
+            "warning",
+            "Flink job restarting",
+            "Job {{ $labels.job_name }} restarted more than twice in 10 minutes.".into(),
+        ),
+        rule(
+            "FlinkCheckpointsFailing",
+            format!(
+                "max by (namespace, job_name) (increase(flink_jobmanager_job_numberOfFailedCheckpoints{{{sel}}}[{w}s])) > 0"
+            ),
+            "0m",
+            "warning",
+            "Flink checkpoints failing",
+            format!("Job {{{{ $labels.job_name }}}} had failed checkpoints in the last {w} s."),
+        ),
+        rule(
+            "FlinkNoCompletedCheckpoint",
+            format!(
+                "max by (namespace, job_name) (increase(flink_jobmanager_job_numberOfCompletedCheckpoints{{{sel}}}[{w}s])) == 0 and on (namespace, job_name) max by (namespace, job_name) (flink_jobmanager_job_uptime{{{sel}}}) > {}",
+                window.as_millis()
+            ),
+            "0m",
+            "critical",
+            "Flink job without checkpoints",
+            format!(
+                "Job {{{{ $labels.job_name }}}} completed no checkpoint in {w} s (3 × the {} s interval): a restart would reprocess all of it.",
+                interval.as_secs()
+            ),
+        ),
+    ];
+    vec![monitor, prometheus_rule(m, id, name, rules)]
+}
+
+fn trino_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Trino;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    // Trino's own `/metrics` (OpenMetrics of every JMX bean) needs no agent jar or exporter
+    // image, so it works with the upstream image as is; a JMX exporter would need both.
+    let mut monitor = pod_monitor(
+        m,
+        id,
+        "trino",
+        &[
+            ("app.kubernetes.io/component", id.name()),
+            ("app.kubernetes.io/instance", &m.name),
+        ],
+        endpoint("http", Some("/metrics")),
+    );
+    monitor["spec"]["podMetricsEndpoints"][0]["basicAuth"] = json!({
+        "username": {"name": TRINO_METRICS_SECRET, "key": "username"},
+        "password": {"name": TRINO_METRICS_SECRET, "key": "password"},
+    });
+    let sel = format!("namespace=\"{ns}\",pod=~\"trino-.*\"");
+    let rules = vec![
+        rule(
+            "TrinoCoordinatorDown",
+            deployment_available(ns, trino::COORDINATOR, 1),
+            &secs(r.slo.rto),
+            "critical",
+            "Trino coordinator down",
+            format!(
+                "The single Trino coordinator is unavailable for longer than the RTO ({} s): every query fails.",
+                r.slo.rto.as_secs()
+            ),
+        ),
+        rule(
+            "TrinoWorkersMissing",
+            format!(
+                "kube_deployment_status_replicas_available{{namespace=\"{ns}\",deployment=\"{}\"}} < kube_deployment_spec_replicas{{namespace=\"{ns}\",deployment=\"{}\"}}",
+                trino::WORKER,
+                trino::WORKER
+            ),
+            "15m",
+            "warning",
+            "Trino workers missing",
+            "Fewer Trino workers are available than configured for 15 minutes: queries run slower and memory-heavy ones may fail.".into(),
+        ),
+        rule(
+            "TrinoMetricsDown",
+            format!("up{{{sel}}} == 0"),
+            "10m",
+            "warning",
+            "Trino metrics missing",
+            format!(
+                "{{{{ $labels.pod }}}} cannot be scraped (Secret {TRINO_METRICS_SECRET} missing or not accepted?)."
+            ),
+        ),
+    ];
+    vec![monitor, prometheus_rule(m, id, "trino", rules)]
+}
+
+fn spark_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Spark;
+    let ns = &m.get(id).namespace;
+    // The history server has no metrics sink of its own (Spark's metrics system covers
+    // drivers and executors), so it is watched through kube-state-metrics only.
+    let rules = vec![rule(
+        "SparkHistoryServerDown",
+        deployment_available(ns, spark::HISTORY, 1),
+        "10m",
+        "warning",
+        "Spark history server down",
+        "The Spark history server is unavailable: finished applications cannot be inspected (jobs still run).".into(),
+    )];
+    vec![prometheus_rule(m, id, "spark", rules)]
+}
+
+fn superset_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Superset;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let web = format!("{}-web", superset::NAME);
+    // Superset has no metrics endpoint (only a StatsD logger hook): availability comes from
+    // kube-state-metrics.
+    let rules = vec![
+        rule(
+            "SupersetWebDown",
+            deployment_available(ns, &web, 1),
+            &secs(r.slo.rto),
+            "critical",
+            "Superset down",
+            format!(
+                "No Superset web pod is available for longer than the RTO ({} s).",
+                r.slo.rto.as_secs()
+            ),
+        ),
+        rule(
+            "SupersetWebDegraded",
+            format!(
+                "kube_deployment_status_replicas_available{{namespace=\"{ns}\",deployment=\"{web}\"}} < kube_deployment_spec_replicas{{namespace=\"{ns}\",deployment=\"{web}\"}}"
+            ),
+            "15m",
+            "warning",
+            "Superset running with fewer pods",
+            "Fewer Superset web pods are available than configured: one more failure is an outage."
+                .into(),
+        ),
+    ];
+    vec![prometheus_rule(m, id, superset::NAME, rules)]
+}
+
+fn clickhouse_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Clickhouse;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let chi = clickhouse::CHI;
+    let monitor = pod_monitor(
+        m,
+        id,
+        chi,
+        &[(CHI_LABEL, chi)],
+        endpoint(CLICKHOUSE_METRICS_PORT.0, Some("/metrics")),
+    );
+    let sel = format!("namespace=\"{ns}\",pod=~\"chi-{chi}-.*\"");
+    let keepers = clickhouse::keepers(m);
+    let majority = k8s::majority(keepers);
+    let delay = r.slo.rpo.as_secs().max(30);
+    let rules = vec![
+        rule(
+            "ClickHouseReadonlyReplica",
+            format!("ClickHouseMetrics_ReadonlyReplica{{{sel}}} > 0"),
+            "2m",
+            "critical",
+            "ClickHouse replica read-only",
+            "{{ $labels.pod }} has read-only replicated tables (Keeper unreachable or metadata lost): inserts fail there.".into(),
+        ),
+        rule(
+            "ClickHouseReplicationDelay",
+            format!("ClickHouseAsyncMetrics_ReplicasMaxAbsoluteDelay{{{sel}}} > {delay}"),
+            "5m",
+            "warning",
+            "ClickHouse replica behind",
+            format!(
+                "{{{{ $labels.pod }}}} is more than {delay} s behind its replicas (RPO {} s): losing the others now loses data.",
+                r.slo.rpo.as_secs()
+            ),
+        ),
+        rule(
+            "ClickHouseKeeperQuorumLost",
+            format!(
+                "(sum(kube_pod_status_ready{{namespace=\"{ns}\",pod=~\"chk-{}-.*\",condition=\"true\"}}) or vector(0)) < {majority}",
+                clickhouse::CHK
+            ),
+            "1m",
+            "critical",
+            "ClickHouse Keeper without quorum",
+            format!(
+                "Fewer than {majority} of {keepers} Keeper pods are ready: replicated tables turn read-only."
+            ),
+        ),
+        rule(
+            "ClickHouseMetricsDown",
+            format!("up{{{sel}}} == 0"),
+            "5m",
+            "warning",
+            "ClickHouse metrics missing",
+            "{{ $labels.pod }} cannot be scraped on its Prometheus port.".into(),
+        ),
+    ];
+    vec![monitor, prometheus_rule(m, id, chi, rules)]
+}
+
+fn airflow_objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Airflow;
+    let r = m.get(id);
+    let ns = &r.namespace;
+    let scheduler = format!("{}-scheduler", airflow::NAME);
+    let api = format!("{}-api-server", airflow::NAME);
+    let monitor = pod_monitor(
+        m,
+        id,
+        &scheduler,
+        &[("app", &scheduler)],
+        endpoint(AIRFLOW_METRICS_PORT.0, None),
+    );
+    let sel = format!("namespace=\"{ns}\",pod=~\"{scheduler}-.*\"");
+    let rules = vec![
+        rule(
+            "AirflowSchedulerHeartbeatMissing",
+            format!(
+                "sum by (namespace) (rate(airflow_scheduler_heartbeat{{{sel}}}[2m])) == 0 or absent(airflow_scheduler_heartbeat{{{sel}}})"
+            ),
+            "5m",
+            "critical",
+            "Airflow schedulers not heartbeating",
+            "No Airflow scheduler has sent a heartbeat for 5 minutes: no task is being scheduled.".into(),
+        ),
+        rule(
+            "AirflowApiServerDown",
+            deployment_available(ns, &api, 1),
+            &secs(r.slo.rto),
+            "critical",
+            "Airflow API server down",
+            format!(
+                "No Airflow API server is available for longer than the RTO ({} s): UI, REST API and task execution API fail.",
+                r.slo.rto.as_secs()
+            ),
+        ),
+        rule(
+            "AirflowSchedulersDegraded",
+            format!(
+                "kube_deployment_status_replicas_available{{namespace=\"{ns}\",deployment=\"{scheduler}\"}} < kube_deployment_spec_replicas{{namespace=\"{ns}\",deployment=\"{scheduler}\"}}"
+            ),
+            "15m",
+            "warning",
+            "Airflow running with fewer schedulers",
+            "Fewer schedulers are available than configured: scheduling continues but without a spare.".into(),
+        ),
+    ];
+    vec![monitor, prometheus_rule(m, id, airflow::NAME, rules)]
 }
 
 // ---- namespace-wide objects ----------------------------------------------------------------
@@ -821,7 +1375,12 @@ mod tests {
                                     .collect()
                             })
                             .unwrap_or_default(),
-                        _ => vec![],
+                        // Operators that label their Services like their pods (MinIO).
+                        _ => operator_pod_labels(
+                            o["kind"].as_str().unwrap_or(""),
+                            o["metadata"]["name"].as_str().unwrap_or(""),
+                        )
+                        .unwrap_or_default(),
                     };
                     !labels.is_empty() && subset(sel, &labels)
                 });

@@ -246,6 +246,15 @@ impl Component for Airflow {
         } else {
             settings.insert("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE".into(), ns.clone());
         }
+        // StatsD to the schedulers' statsd-exporter sidecar (other components' UDP packets to
+        // localhost are dropped: the scheduler heartbeat is what the alerts need).
+        settings.insert("AIRFLOW__METRICS__STATSD_ON".into(), "True".into());
+        settings.insert("AIRFLOW__METRICS__STATSD_HOST".into(), "localhost".into());
+        settings.insert(
+            "AIRFLOW__METRICS__STATSD_PORT".into(),
+            crate::monitoring::AIRFLOW_STATSD_PORT.to_string(),
+        );
+        settings.insert("AIRFLOW__METRICS__STATSD_PREFIX".into(), "airflow".into());
         let cm = k8s::config_map(m, id, "airflow-config", NAME, settings);
         let env = || -> Vec<EnvVar> {
             vec![
@@ -327,12 +336,57 @@ impl Component for Airflow {
             )
         };
         let volumes = || vec![k8s::empty_dir_volume("dags"), k8s::empty_dir_volume("logs")];
+        // StatsD → Prometheus for the scheduler metrics (PodMonitor in monitoring.yaml).
+        let statsd_exporter = || Container {
+            name: "statsd-exporter".into(),
+            image: Some(crate::monitoring::STATSD_EXPORTER_IMAGE.into()),
+            args: Some(vec![
+                format!(
+                    "--statsd.listen-udp=:{}",
+                    crate::monitoring::AIRFLOW_STATSD_PORT
+                ),
+                "--statsd.listen-tcp=".into(),
+                format!(
+                    "--web.listen-address=:{}",
+                    crate::monitoring::AIRFLOW_METRICS_PORT.1
+                ),
+            ]),
+            ports: Some(vec![k8s::container_port(
+                crate::monitoring::AIRFLOW_METRICS_PORT.0,
+                crate::monitoring::AIRFLOW_METRICS_PORT.1,
+            )]),
+            readiness_probe: Some(k8s::http_probe(
+                "/metrics",
+                crate::monitoring::AIRFLOW_METRICS_PORT.0,
+                "HTTP",
+                10,
+                3,
+            )),
+            liveness_probe: Some(k8s::http_probe(
+                "/metrics",
+                crate::monitoring::AIRFLOW_METRICS_PORT.0,
+                "HTTP",
+                20,
+                6,
+            )),
+            resources: Some(k8s::resources(&crate::model::Resources {
+                cpu_request: "20m".into(),
+                memory_request: "32Mi".into(),
+                cpu_limit: "100m".into(),
+                memory_limit: "64Mi".into(),
+            })),
+            security_context: Some(k8s::container_security(true)),
+            ..Default::default()
+        };
         let mut deployments: Vec<Value> = Vec::new();
         let mut pdbs: Vec<Value> = Vec::new();
         let mut push = |app: String, replicas: u32, main: Container, with_git: bool| {
             let mut containers = vec![main];
             if with_git && git {
                 containers.push(git_sync());
+            }
+            if app.ends_with("-scheduler") {
+                containers.push(statsd_exporter());
             }
             let mut d = k8s::deployment(
                 m,

@@ -162,7 +162,16 @@ impl Component for Clickhouse {
                     image: Some(image),
                     resources: Some(k8s::resources(res)),
                     security_context: Some(k8s::container_security(false)),
-                    ports: Some(vec![k8s::container_port(port.0, port.1)]),
+                    ports: Some(if name == "clickhouse" {
+                        // Built-in Prometheus endpoint (settings `prometheus/*` below).
+                        let (n, p) = crate::monitoring::CLICKHOUSE_METRICS_PORT;
+                        vec![
+                            k8s::container_port(port.0, port.1),
+                            k8s::container_port(n, p),
+                        ]
+                    } else {
+                        vec![k8s::container_port(port.0, port.1)]
+                    }),
                     liveness_probe: Some(k8s::tcp_probe(port.0, 10, 6)),
                     readiness_probe: Some(if name == "clickhouse" {
                         k8s::http_probe("/ping", "http", "HTTP", 5, 3)
@@ -263,7 +272,17 @@ impl Component for Clickhouse {
                             port: 2181,
                         }],
                     }),
-                    settings: BTreeMap::new(),
+                    // ClickHouse's own Prometheus endpoint, scraped by monitoring.yaml's PodMonitor.
+                    settings: BTreeMap::from([
+                        ("prometheus/endpoint".to_string(), "/metrics".into()),
+                        (
+                            "prometheus/port".to_string(),
+                            crate::monitoring::CLICKHOUSE_METRICS_PORT.1.into(),
+                        ),
+                        ("prometheus/metrics".to_string(), true.into()),
+                        ("prometheus/events".to_string(), true.into()),
+                        ("prometheus/asynchronous_metrics".to_string(), true.into()),
+                    ]),
                     files: BTreeMap::from([("config.d/backups.xml".to_string(), backups_xml)]),
                     clusters: vec![cr::Cluster {
                         name: CLUSTER.into(),

@@ -225,6 +225,15 @@ impl Component for Flink {
             c.task_slots.unwrap_or(2).to_string(),
         );
         set("restart-strategy.type", "exponential-delay".into());
+        // Prometheus reporter for the PodMonitor in monitoring.yaml (port `metrics`).
+        set(
+            "metrics.reporter.prom.factory.class",
+            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory".into(),
+        );
+        set(
+            "metrics.reporter.prom.port",
+            crate::monitoring::FLINK_METRICS_PORT.1.to_string(),
+        );
         set(
             "kubernetes.operator.job.upgrade.last-state-fallback.enabled",
             "true".into(),
@@ -254,7 +263,13 @@ impl Component for Flink {
                     "AWS_SECRET_ACCESS_KEY",
                 ),
             ]),
-            ports: Some(vec![k8s::container_port(probe_port.0, probe_port.1)]),
+            ports: Some(vec![
+                k8s::container_port(probe_port.0, probe_port.1),
+                k8s::container_port(
+                    crate::monitoring::FLINK_METRICS_PORT.0,
+                    crate::monitoring::FLINK_METRICS_PORT.1,
+                ),
+            ]),
             liveness_probe: Some(k8s::tcp_probe(probe_port.0, 10, 6)),
             readiness_probe: Some(k8s::tcp_probe(probe_port.0, 5, 3)),
             resources: Some(k8s::resources(&r.resources)),

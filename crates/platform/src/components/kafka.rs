@@ -348,7 +348,14 @@ impl Component for Kafka {
                 r.storage.clone(),
                 &r.resources,
             ),
-            k8s::to_value(&kafka),
+            // Brokers and controllers serve Prometheus metrics on `tcp-prometheus` (9404) through
+            // the Strimzi Metrics Reporter: no JMX-exporter rules ConfigMap to maintain.
+            {
+                let mut v = k8s::to_value(&kafka);
+                v["spec"]["kafka"]["metricsConfig"] =
+                    serde_json::json!({"type": "strimziMetricsReporter"});
+                v
+            },
         ];
         let mut topic_md = k8s::meta(m, id, TOPIC_TEMPLATE, CLUSTER);
         if let Some(l) = topic_md.labels.as_mut() {
