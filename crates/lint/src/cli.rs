@@ -163,26 +163,24 @@ pub fn execute(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut dyn 
     };
     let report = lint_sources(&sources, &config);
     let threshold = args.fail_on.threshold();
-    let text = match args.format {
-        Format::Human => output::human(&report, &sources, color),
-        Format::Json => pretty(&output::json(&report)),
-        Format::Sarif => pretty(&output::sarif(&report)),
+    let code = if report.fails(threshold) { 1 } else { 0 };
+    let mut w = std::io::BufWriter::new(out);
+    // A closed pipe (e.g. `| head`) does not change the lint result.
+    let _ = match args.format {
+        Format::Human => w.write_all(output::human(&report, &sources, color).as_bytes()),
+        Format::Json => output::write_json(&report, &mut w),
+        Format::Sarif => output::write_sarif(&report, &mut w),
         Format::Junit => {
             let files: Vec<&Path> = sources.iter().map(|s| s.path.as_path()).collect();
-            output::junit(&report, &files, threshold)
+            w.write_all(output::junit(&report, &files, threshold).as_bytes())
         }
-    };
-    emit(out, &text, if report.fails(threshold) { 1 } else { 0 })
+    }
+    .and_then(|()| w.flush());
+    code
 }
 
 fn emit(out: &mut dyn Write, text: &str, code: u8) -> u8 {
     // A closed pipe (e.g. `| head`) does not change the lint result.
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     code
-}
-
-fn pretty(v: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
 }

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
 use crate::{Finding, Report, Severity, Source, rules};
@@ -46,21 +47,57 @@ fn finding_json(f: &Finding) -> Value {
     v
 }
 
-pub fn json(report: &Report) -> Value {
+fn summary_json(report: &Report) -> Value {
     json!({
-        "version": 1,
-        "tool": { "name": TOOL_NAME, "version": TOOL_VERSION },
-        "summary": {
-            "files": report.files,
-            "objects": report.objects,
-            "errors": report.count(Severity::Error),
-            "warnings": report.count(Severity::Warning),
-            "infos": report.count(Severity::Info),
-            "waived": report.waived.len(),
-        },
-        "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
-        "waived": report.waived.iter().map(finding_json).collect::<Vec<_>>(),
+        "files": report.files,
+        "objects": report.objects,
+        "errors": report.count(Severity::Error),
+        "warnings": report.count(Severity::Warning),
+        "infos": report.count(Severity::Info),
+        "waived": report.waived.len(),
     })
+}
+
+/// A list serialized one element at a time, so a large report never exists twice in memory.
+struct Lazy<'a, T, F: Fn(&T) -> Value>(&'a [T], F);
+
+impl<T, F: Fn(&T) -> Value> Serialize for Lazy<'_, T, F> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for x in self.0 {
+            seq.serialize_element(&(self.1)(x))?;
+        }
+        seq.end()
+    }
+}
+
+struct JsonReport<'a>(&'a Report);
+
+impl Serialize for JsonReport<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("version", &1)?;
+        m.serialize_entry(
+            "tool",
+            &json!({ "name": TOOL_NAME, "version": TOOL_VERSION }),
+        )?;
+        m.serialize_entry("summary", &summary_json(r))?;
+        m.serialize_entry("findings", &Lazy(&r.findings, finding_json))?;
+        m.serialize_entry("waived", &Lazy(&r.waived, finding_json))?;
+        m.end()
+    }
+}
+
+/// The JSON report as a value (convenient for small reports and tests).
+pub fn json(report: &Report) -> Value {
+    serde_json::to_value(JsonReport(report)).unwrap_or(Value::Null)
+}
+
+/// Stream the JSON report (pretty-printed) to a writer.
+pub fn write_json(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &JsonReport(report)).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 fn sarif_level(s: Severity) -> &'static str {
@@ -91,10 +128,8 @@ pub fn path_uri(p: &Path) -> String {
     out
 }
 
-pub fn sarif(report: &Report) -> Value {
-    let all = rules::rules();
-    let index: HashMap<&str, usize> = all.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-    let rules_json: Vec<Value> = all
+fn sarif_rules() -> Vec<Value> {
+    rules::rules()
         .iter()
         .map(|r| {
             json!({
@@ -110,52 +145,89 @@ pub fn sarif(report: &Report) -> Value {
                 "properties": { "tags": [r.category.as_str()] },
             })
         })
-        .collect();
-    let result = |f: &Finding| {
-        let mut v = json!({
-            "ruleId": f.rule,
-            "level": sarif_level(f.severity),
-            "message": { "text": f.message },
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": { "uri": path_uri(&f.file) },
-                    "region": { "startLine": f.line.max(1), "startColumn": f.column.max(1) },
-                },
-            }],
-            "properties": { "hint": f.hint, "pointer": f.pointer },
-        });
-        if let Value::Object(m) = &mut v {
-            if let Some(i) = index.get(f.rule) {
-                m.insert("ruleIndex".into(), json!(i));
-            }
-            if let Some(w) = &f.waiver {
-                m.insert(
-                    "suppressions".into(),
-                    json!([{ "kind": "inSource", "justification": w }]),
-                );
-            }
+        .collect()
+}
+
+fn sarif_result(f: &Finding) -> Value {
+    let mut v = json!({
+        "ruleId": f.rule,
+        "level": sarif_level(f.severity),
+        "message": { "text": f.message },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": path_uri(&f.file) },
+                "region": { "startLine": f.line.max(1), "startColumn": f.column.max(1) },
+            },
+        }],
+        "properties": { "hint": f.hint, "pointer": f.pointer },
+    });
+    if let Value::Object(m) = &mut v {
+        if let Some(i) = rules::rules().iter().position(|r| r.id == f.rule) {
+            m.insert("ruleIndex".into(), json!(i));
         }
-        v
-    };
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .chain(report.waived.iter())
-        .map(result)
-        .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
+        if let Some(w) = &f.waiver {
+            m.insert(
+                "suppressions".into(),
+                json!([{ "kind": "inSource", "justification": w }]),
+            );
+        }
+    }
+    v
+}
+
+struct SarifResults<'a>(&'a Report);
+
+impl Serialize for SarifResults<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut seq = s.serialize_seq(Some(r.findings.len() + r.waived.len()))?;
+        for f in r.findings.iter().chain(r.waived.iter()) {
+            seq.serialize_element(&sarif_result(f))?;
+        }
+        seq.end()
+    }
+}
+
+struct SarifRun<'a>(&'a Report);
+
+impl Serialize for SarifRun<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry(
+            "tool",
+            &json!({ "driver": {
                 "name": TOOL_NAME,
                 "version": TOOL_VERSION,
-                "rules": rules_json,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    })
+                "rules": sarif_rules(),
+            }}),
+        )?;
+        m.serialize_entry("columnKind", "unicodeCodePoints")?;
+        m.serialize_entry("results", &SarifResults(self.0))?;
+        m.end()
+    }
+}
+
+struct SarifLog<'a>(&'a Report);
+
+impl Serialize for SarifLog<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("$schema", "https://json.schemastore.org/sarif-2.1.0.json")?;
+        m.serialize_entry("version", "2.1.0")?;
+        m.serialize_entry("runs", &[SarifRun(self.0)])?;
+        m.end()
+    }
+}
+
+/// The SARIF 2.1.0 log as a value.
+pub fn sarif(report: &Report) -> Value {
+    serde_json::to_value(SarifLog(report)).unwrap_or(Value::Null)
+}
+
+/// Stream the SARIF log (pretty-printed) to a writer.
+pub fn write_sarif(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &SarifLog(report)).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 /// Escape text for XML 1.0 (attributes and content); drops characters XML cannot carry.

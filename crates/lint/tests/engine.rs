@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use datalyptica_lint::cli::execute;
-use datalyptica_lint::output::{json, junit, sarif, xml_escape};
+use datalyptica_lint::output::{json, junit, sarif, write_json, write_sarif, xml_escape};
 use datalyptica_lint::{Config, FailOn, Format, LintArgs, Severity, Source, lint_sources, rules};
 use serde_json::Value;
 
@@ -244,10 +244,15 @@ fn json_has_the_documented_shape() {
             .unwrap_or("")
             .starts_with("Deployment/app/web: ")
     );
-    // Round-trips through text.
-    let text = serde_json::to_string(&j).expect("serializes");
-    let back: Value = serde_json::from_str(&text).expect("parses");
+    // The streamed text is the same document.
+    let mut buf = Vec::new();
+    write_json(&r, &mut buf).expect("writes");
+    let back: Value = serde_json::from_slice(&buf).expect("parses");
     assert_eq!(back, j);
+    let mut buf = Vec::new();
+    write_sarif(&r, &mut buf).expect("writes");
+    let back: Value = serde_json::from_slice(&buf).expect("parses");
+    assert_eq!(back, sarif(&r));
 }
 
 fn sarif_schema() -> Option<Value> {
