@@ -725,6 +725,8 @@ fn kafka_objects(m: &Model) -> Vec<Value> {
         kafka::CONTROLLERS,
         kafka::BROKERS
     );
+    // `sum(…) or vector(0)`: both sides without labels, so the fallback only applies when no
+    // series exists (a `by` clause would make it a second, always-present element).
     let rules = vec![
         rule(
             "KafkaUnderReplicatedPartitions",
@@ -759,7 +761,7 @@ fn kafka_objects(m: &Model) -> Vec<Value> {
         rule(
             "KafkaActiveControllerMissing",
             format!(
-                "(sum by (namespace) (kafka_controller_kafkacontroller_activecontrollercount{{{sel}}}) or vector(0)) != 1"
+                "(sum(kafka_controller_kafkacontroller_activecontrollercount{{{sel}}}) or vector(0)) != 1"
             ),
             &secs(r.slo.rto),
             "critical",

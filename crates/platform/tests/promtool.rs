@@ -1,6 +1,6 @@
 //! Rendered alert rules checked by the real tool: `promtool check rules` on every
 //! PrometheusRule of the default HA tree, and `promtool test rules` unit tests (fixtures under
-//! `tests/promtool/`) proving the PostgreSQL, Redis and etcd alerts fire on a failing series and
+//! `tests/promtool/`) proving the PostgreSQL, Redis, etcd and Kafka alerts fire on a failing series and
 //! stay quiet on a healthy one. Needs `promtool` (`.ci/install-ops.sh`); in CI its absence fails.
 
 use std::path::{Path, PathBuf};
@@ -43,7 +43,11 @@ fn scratch(test: &str) -> PathBuf {
 
 /// Every PrometheusRule of the default HA tree, as (namespace/name, spec).
 fn rules() -> Vec<(String, Value)> {
-    let tree = render(&Platform::default_ha());
+    rules_of(&Platform::default_ha())
+}
+
+fn rules_of(p: &Platform) -> Vec<(String, Value)> {
+    let tree = render(p);
     tree.objects()
         .filter(|(_, o)| o["kind"] == "PrometheusRule")
         .map(|(_, o)| {
@@ -67,11 +71,16 @@ fn run(cmd: &mut Command) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Both profiles of the default spec.
 #[test]
 fn every_rendered_prometheus_rule_passes_promtool_check() {
     let Some(tool) = promtool() else { return };
     let dir = scratch("check");
-    let all = rules();
+    // The dev profile renders different thresholds and leaves some rules out: check it too.
+    let mut dev = Platform::default_ha();
+    dev.spec.profile = datalyptica_platform::spec::Profile::Dev;
+    let mut all = rules();
+    all.extend(rules_of(&dev));
     assert!(!all.is_empty(), "no PrometheusRule rendered");
     for (i, (key, spec)) in all.iter().enumerate() {
         // One file per CR: promtool rejects repeated group names within one file.
@@ -119,4 +128,9 @@ fn redis_alerts_fire_on_failures_only() {
 #[test]
 fn etcd_alerts_fire_on_failures_only() {
     unit_test("etcd", "etcd");
+}
+
+#[test]
+fn kafka_alerts_fire_on_failures_only() {
+    unit_test("kafka", "kafka");
 }
