@@ -22,10 +22,14 @@ fn promtool() -> Option<&'static str> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("promtool not found in CI (install Debian prometheus, see .ci/install-ops.sh)");
     }
-    eprintln!(
+    // Straight to the stderr handle: libtest captures `eprintln!` of passing tests, and a skip
+    // that nobody sees is the gap this message exists to show.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
         "\n**************************************************************************\n\
          SKIPPED: promtool not found (install Debian prometheus, see .ci/install-ops.sh)\n\
-         **************************************************************************\n"
+         **************************************************************************"
     );
     None
 }
