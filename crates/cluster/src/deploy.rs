@@ -348,20 +348,34 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         gate: &Gate,
         objects: &[Value],
     ) -> Result<(), DeployError> {
+        self.gate(step, gate, objects, self.timeout(gate.timeout), "")
+            .await
+    }
+
+    async fn gate(
+        &self,
+        step: &str,
+        gate: &Gate,
+        objects: &[Value],
+        timeout: Duration,
+        hint: &str,
+    ) -> Result<(), DeployError> {
         let (api_version, target) = gates::target(gate, objects);
         let t = TypeRef::new(&api_version, &gate.kind);
         let label = format!(
             "{}/{target} -n {} ({})",
             gate.kind, gate.namespace, gate.condition
         );
-        let deadline = Instant::now() + self.timeout(gate.timeout);
+        let deadline = Instant::now() + timeout;
         let mut last = String::new();
         loop {
-            let obj = self
-                .api
-                .get(&t, Some(&gate.namespace), &target)
-                .await
-                .map_err(|e| self.api_err(step, e))?;
+            // A kind not served yet is an object not created yet: its operator may still be
+            // registering the CRD.
+            let obj = match self.api.get(&t, Some(&gate.namespace), &target).await {
+                Ok(o) => o,
+                Err(ApiError::UnknownKind(_)) => None,
+                Err(e) => return Err(self.api_err(step, e)),
+            };
             let sel = gates::pod_selector(&gate.kind, &target, obj.as_ref());
             let pods = if sel.is_empty() {
                 vec![]
@@ -393,9 +407,13 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                 GateState::Waiting(d) => {
                     if Instant::now() >= deadline {
                         let f = self.findings(&gate.namespace, &sel).await;
+                        let when = if timeout.is_zero() {
+                            "not ready".to_string()
+                        } else {
+                            format!("timed out after {timeout:?}")
+                        };
                         let detail = format!(
-                            "timed out after {:?}: {d}{}",
-                            self.timeout(gate.timeout),
+                            "{when}: {d}{}{hint}",
                             obj.as_ref().map(conditions_summary).unwrap_or_default()
                         );
                         return Err(self.gate_failed(step, label, detail, f));
@@ -591,7 +609,11 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     step: step.into(),
                     namespace: ns.clone(),
                     name: OBJECT_STORE_ROOT_SECRET.into(),
-                    action: "generated".into(),
+                    action: if self.opts.dry_run {
+                        "would be generated".into()
+                    } else {
+                        "generated".into()
+                    },
                 });
                 k
             }
@@ -659,7 +681,11 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                             .map_err(|e| self.api_err(&step, e))?;
                     }
                     self.changed.set(self.changed.get() + 1);
-                    (self.emit)(&event("generated"));
+                    (self.emit)(&event(if self.opts.dry_run {
+                        "would be generated"
+                    } else {
+                        "generated"
+                    }));
                 }
                 Provision::Copy { namespace, name } => {
                     let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
@@ -706,7 +732,12 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                             .map_err(|e| self.api_err(&step, e))?;
                     }
                     self.changed.set(self.changed.get() + 1);
-                    (self.emit)(&event(&format!("copied from {namespace}/{name}")));
+                    let verb = if self.opts.dry_run {
+                        "would be copied"
+                    } else {
+                        "copied"
+                    };
+                    (self.emit)(&event(&format!("{verb} from {namespace}/{name}")));
                 }
             }
         }
@@ -814,6 +845,18 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                 .await?;
             self.finish_step("object-store", digest(&self.plan.object_store), n)
                 .await?;
+        }
+        // A partial deploy (--phase, --component) builds on what earlier runs deployed: check
+        // those dependencies are healthy now instead of waiting for something nobody deploys.
+        if !self.opts.dry_run {
+            for c in &self.plan.required {
+                let step = format!("requires.{}", c.id);
+                let hint = format!(" — deploy {} (phase {}) first", c.id, c.phase);
+                for g in &c.gates {
+                    self.gate(&step, g, &c.objects, Duration::ZERO, &hint)
+                        .await?;
+                }
+            }
         }
         for stage in &self.plan.stages {
             // Independent components of one stage proceed together; the first failure stops the

@@ -69,6 +69,9 @@ pub struct Plan {
     pub object_store_secret: String,
     /// Deploy generates the object-store credentials only when it deploys MinIO itself.
     pub object_store_generated: bool,
+    /// After a selection: components the selected ones depend on but that are not selected.
+    /// Deploy checks their gates once, without waiting, before touching the selection.
+    pub required: Vec<ComponentStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -217,6 +220,7 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
         object_store_secret: m.object_store.credentials_secret.clone(),
         object_store_generated: m.object_store.backend
             == datalyptica_platform::spec::ObjectStoreBackend::Minio,
+        required: Vec::new(),
     })
 }
 
@@ -232,6 +236,7 @@ impl Plan {
     /// Keep only the selected stages (and the operators they need). Prerequisites stay: they are
     /// idempotent and every component needs its namespace.
     pub fn select(mut self, sel: &Selection) -> Result<Plan, PlanError> {
+        let all: Vec<ComponentStep> = self.components().cloned().collect();
         if let Some(name) = &sel.component {
             let known: Vec<String> = self.components().map(|c| c.id.to_string()).collect();
             if !known.iter().any(|k| k == name) {
@@ -257,6 +262,24 @@ impl Plan {
             let packages: Vec<&str> = self.operators.iter().map(|o| o.package.as_str()).collect();
             self.operator_objects
                 .retain(|o| kind_of(o) != "Subscription" || packages.contains(&name_of(o)));
+            // Transitive dependencies outside the selection, in plan order.
+            let mut need: Vec<ComponentId> =
+                self.components().flat_map(|c| c.deps.clone()).collect();
+            let mut i = 0;
+            while i < need.len() {
+                if let Some(c) = all.iter().find(|c| c.id == need[i]) {
+                    for d in &c.deps {
+                        if !need.contains(d) {
+                            need.push(*d);
+                        }
+                    }
+                }
+                i += 1;
+            }
+            self.required = all
+                .into_iter()
+                .filter(|c| need.contains(&c.id) && !kept.contains(&c.id))
+                .collect();
         }
         Ok(self)
     }
@@ -343,6 +366,18 @@ mod tests {
             })
             .expect("kafka");
         assert_eq!(k.components().count(), 1);
+        assert!(k.required.is_empty(), "kafka depends on nothing");
+        let trino = plan()
+            .select(&Selection {
+                phase: None,
+                component: Some("trino".into()),
+            })
+            .expect("trino");
+        let req: Vec<ComponentId> = trino.required.iter().map(|c| c.id).collect();
+        assert!(
+            req.contains(&ComponentId::Nessie) && req.contains(&ComponentId::Postgresql),
+            "{req:?}"
+        );
         assert_eq!(k.operators.len(), 1);
         let subs = k
             .operator_objects

@@ -156,6 +156,13 @@ pub fn random_token(len: usize) -> Result<String, String> {
     Ok(out)
 }
 
+pub fn fernet_key() -> Result<String, String> {
+    use base64::Engine as _;
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE.encode(b))
+}
+
 /// Values shared by every Secret that holds the object store's credentials, so MinIO's root
 /// user, pgBackRest and every consumer agree.
 pub struct ObjectStoreKeys {
@@ -211,6 +218,8 @@ pub fn generated_data(
             let v = match k.as_str() {
                 "AWS_ACCESS_KEY_ID" => keys.access_key.clone(),
                 "AWS_SECRET_ACCESS_KEY" => keys.secret_key.clone(),
+                // Airflow refuses anything but a Fernet key: url-safe base64 of 32 random bytes.
+                "fernet-key" => fernet_key()?,
                 _ => random_token(32)?,
             };
             d.insert(k.clone(), v);
@@ -324,6 +333,15 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert_eq!(format!("{keys:?}"), "ObjectStoreKeys(<redacted>)");
+        let airflow = SecretRef {
+            namespace: "a".into(),
+            name: "airflow-secrets".into(),
+            keys: ["fernet-key".to_string(), "jwt-secret".to_string()].into(),
+        };
+        let d2 = generated_data(&airflow, "datalyptica-object-store", &keys).expect("data");
+        assert_eq!(d2["fernet-key"].len(), 44);
+        assert!(d2["fernet-key"].ends_with('='));
+        assert_eq!(d2["jwt-secret"].len(), 32);
         let s = secret_object("a", "x", "p", d);
         let red = redact(&s);
         assert!(!red.to_string().contains(&keys.secret_key));

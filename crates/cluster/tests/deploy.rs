@@ -402,3 +402,42 @@ async fn preflight_snapshot_through_kube() {
     let snap = datalyptica_cluster::ops::snapshot(&gone, &req).await;
     assert!(snap.api_error.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_deploy_requires_its_dependencies_healthy() {
+    let (sim, _) = server(Behaviour {
+        delay: 1,
+        ..Default::default()
+    })
+    .await;
+    let api = KubeApi::new(sim.client());
+    let sel = plan::Selection {
+        phase: None,
+        component: Some("nessie".into()),
+    };
+    let nessie = plan().select(&sel).expect("select");
+    let (ok, events) = run(&api, &nessie, &opts()).await;
+    assert!(!ok);
+    let detail = events.iter().find_map(|e| match e {
+        Event::GateFailed { step, detail, .. } if step == "requires.postgresql" => {
+            Some(detail.clone())
+        }
+        _ => None,
+    });
+    assert!(
+        detail
+            .expect("postgresql required")
+            .contains("deploy postgresql (phase 1) first")
+    );
+    assert!(!steps(&events).iter().any(|(s, _)| s == "component.nessie"));
+
+    // After the full platform is up, the same partial deploy passes without changing anything.
+    let (ok, _) = run(&api, &plan(), &opts()).await;
+    assert!(ok);
+    let (ok, events) = run(&api, &nessie, &opts()).await;
+    assert!(ok, "{:?}", events.last());
+    assert!(matches!(
+        events.last(),
+        Some(Event::Finished { changed: 0, .. })
+    ));
+}
