@@ -383,6 +383,23 @@ fn sensitive_name(name: &str) -> bool {
         "_ALGORITHM",
         "_LENGTH",
         "_EXPIRY",
+        "_LIFESPAN",
+        "_SIZE",
+        "_COUNT",
+        "_PORT",
+        "_HOST",
+        "_USER",
+        "_USERNAME",
+        "_ISSUER",
+        "_AUDIENCE",
+        "_SCOPE",
+        "_SCOPES",
+        "_PROVIDER",
+        "_CLASS",
+        "_FORMAT",
+        "_ENCODING",
+        "_KIND",
+        "_INTERVAL",
     ];
     if SUFFIX_OK.iter().any(|s| n.ends_with(s)) {
         return false;
