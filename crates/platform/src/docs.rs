@@ -187,7 +187,7 @@ pub fn top_readme(m: &Model) -> File {
     }
     let _ = writeln!(
         s,
-        "\nEvery replicated workload has required pod anti-affinity on `kubernetes.io/hostname`, a topology spread over `topology.kubernetes.io/zone`, a PodDisruptionBudget that keeps its quorum, liveness and readiness probes, resource requests and limits, and a security context that OpenShift's `restricted-v2` SCC admits. No secret value is in this tree: only references.\n\n## Layout\n\n```\n{}\n```\n\nStart with [`deployment-order.md`](deployment-order.md).",
+        "\nEvery replicated workload has required pod anti-affinity on `kubernetes.io/hostname`, a topology spread over `topology.kubernetes.io/zone`, a PodDisruptionBudget that keeps its quorum, liveness and readiness probes, resource requests and limits, and a security context that OpenShift's `restricted-v2` SCC admits. No secret value is in this tree: only references.\n\n## Layout\n\n```\n{}\n```\n\nStart with [`deployment-order.md`](deployment-order.md). Secrets: [`00-prerequisites/secrets.md`](00-prerequisites/secrets.md). Backups and restores: [`disaster-recovery.md`](disaster-recovery.md).",
         m.namespaces().join("\n")
     );
     File {
@@ -204,12 +204,19 @@ pub fn deployment_order(m: &Model) -> File {
     );
     let _ = writeln!(
         s,
-        "## Step 0 — prerequisites\n\n```bash\noc apply --server-side --field-manager=datalyptica -f {d}/namespaces.yaml\noc get projects | grep {p}\noc apply --server-side --field-manager=datalyptica -f {d}/network-policies.yaml\noc apply --server-side --field-manager=datalyptica -f {d}/storage-classes.yaml\noc get sc {rwo} {rwx}\noc apply --server-side --field-manager=datalyptica -f {d}/operator-subscriptions.yaml\n# wait: every ClusterServiceVersion Succeeded (approve Manual install plans first)\noc get installplan -n {ns}\noc wait csv --all -n {ns} --for=jsonpath='{{.status.phase}}'=Succeeded --timeout=15m\n```\n",
+        "## Step 0 — prerequisites\n\n```bash\noc apply --server-side --field-manager=datalyptica -f {d}/namespaces.yaml\noc get projects | grep {p}\noc apply --server-side --field-manager=datalyptica -f {d}/network-policies.yaml\noc apply --server-side --field-manager=datalyptica -f {d}/storage-classes.yaml\noc get sc {rwo} {rwx}\noc apply --server-side --field-manager=datalyptica -f {d}/operator-subscriptions.yaml\n# wait: every ClusterServiceVersion Succeeded (approve Manual install plans first)\noc get installplan -n {ns}\noc wait csv --all -n {ns} --for=jsonpath='{{.status.phase}}'=Succeeded --timeout=15m\n{secrets}```\n\nSecrets: see [`{d}/secrets.md`]({d}/secrets.md). Backups and restores: [`disaster-recovery.md`](disaster-recovery.md).\n",
         d = prereqs::DIR,
         p = m.ns_prefix,
         rwo = m.rwo_class,
         rwx = m.rwx_class,
-        ns = m.operators_namespace
+        ns = m.operators_namespace,
+        secrets = match m.platform.spec.secrets.mode {
+            crate::spec::SecretsMode::ExternalSecrets => format!(
+                "# secrets from the external store (the external-secrets operator must be installed)\noc apply --server-side --field-manager=datalyptica -f {}/external-secrets.yaml\n",
+                prereqs::DIR
+            ),
+            _ => String::new(),
+        }
     );
     match order(m) {
         Ok(waves) => {

@@ -78,6 +78,18 @@ pub fn render(p: &Platform) -> Tree {
     files.push(docs::top_readme(&m));
     files.push(docs::deployment_order(&m));
     files.push(crate::backup::disaster_recovery(&m));
+    // The secrets inventory is derived from every other object, so it is rendered last.
+    let secrets = {
+        let objects: Vec<&serde_json::Value> = files
+            .iter()
+            .flat_map(|f| match &f.content {
+                crate::component::Content::Objects { objects, .. } => objects.iter().collect(),
+                crate::component::Content::Markdown(_) => Vec::new(),
+            })
+            .collect();
+        crate::security::secrets_files(&m, &objects)
+    };
+    files.extend(secrets);
     Tree {
         files: files.into_iter().map(|f| (f.path.clone(), f)).collect(),
     }

@@ -262,3 +262,213 @@ fn every_route_is_tls_and_redirects_plain_http() {
     }
     assert!(seen > 0, "no Route rendered");
 }
+
+fn secrets_variants() -> Vec<(&'static str, datalyptica_platform::Platform)> {
+    use datalyptica_platform::spec::{
+        KafkaDrTarget, ReplicationTarget, SecretStoreRef, SecretsMode,
+    };
+    let mut out = common::variants();
+    let mut full = datalyptica_platform::Platform::default_ha();
+    full.spec.backup.kafka.target = Some(KafkaDrTarget {
+        bootstrap_servers: "kafka-dr.example.com:9093".into(),
+        trust_secret: "kafka-dr-ca".into(),
+        trust_certificate: None,
+        client_certificate_secret: Some("kafka-dr-client".into()),
+    });
+    full.spec.backup.minio.replication_target = Some(ReplicationTarget {
+        endpoint: "https://s3.dr.example.com:9000".into(),
+        credentials_secret: "minio-dr-keys".into(),
+    });
+    let mut eso = full.clone();
+    eso.spec.secrets.mode = SecretsMode::ExternalSecrets;
+    eso.spec.secrets.store_ref = Some(SecretStoreRef {
+        name: "vault".into(),
+        kind: None,
+    });
+    let mut sealed = full.clone();
+    sealed.spec.secrets.mode = SecretsMode::SealedSecrets;
+    out.push(("dr-targets", full));
+    out.push(("external-secrets", eso));
+    out.push(("sealed-secrets", sealed));
+    out
+}
+
+fn strings<'a>(v: &'a Value, path: String, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::String(s) => out.push((path, s)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| strings(x, format!("{path}/{i}"), out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| strings(x, format!("{path}/{k}"), out)),
+        _ => {}
+    }
+}
+
+/// No rendered object, in any mode, carries secret material: no Secret or SealedSecret, no
+/// literal value under a credential-like env name, no key or certificate, no inline password.
+#[test]
+fn no_rendered_object_carries_secret_material() {
+    let secretish = [
+        "password",
+        "secret",
+        "token",
+        "key_id",
+        "access_key",
+        "credential",
+    ];
+    for (variant, p) in secrets_variants() {
+        assert!(
+            datalyptica_platform::validate::validate(&p).is_empty(),
+            "{variant}: {:?}",
+            datalyptica_platform::validate::validate(&p)
+        );
+        let tree = datalyptica_platform::render(&p);
+        for (file, o) in tree.objects() {
+            let who = format!("{variant}: {file}: {}", common::name(o));
+            assert!(
+                !matches!(common::kind(o), "Secret" | "SealedSecret"),
+                "{who}: secret object rendered"
+            );
+            let mut all = Vec::new();
+            strings(o, String::new(), &mut all);
+            for (path, s) in &all {
+                assert!(
+                    !s.contains("-----BEGIN"),
+                    "{who}: {path} holds a key or certificate"
+                );
+                let lower = s.to_lowercase();
+                for marker in ["password=", "password:", "secret_access_key=", "secretkey="] {
+                    if let Some(i) = lower.find(marker) {
+                        let rest = s[i + marker.len()..].trim_start();
+                        assert!(
+                            rest.is_empty()
+                                || rest.starts_with('$')
+                                || rest.starts_with('"') && rest[1..].starts_with('$'),
+                            "{who}: {path} holds an inline credential"
+                        );
+                    }
+                }
+            }
+            // env entries: a credential-like name never has a literal value.
+            for (path, n) in &all {
+                if path.ends_with("/name") && secretish.iter().any(|w| n.to_lowercase().contains(w))
+                {
+                    let base = path.trim_end_matches("/name");
+                    let literal = all
+                        .iter()
+                        .find(|(p, _)| *p == format!("{base}/value"))
+                        .map(|(_, v)| *v);
+                    if let Some(v) = literal {
+                        assert!(
+                            v.starts_with("$(") || v.starts_with("urn:"),
+                            "{who}: {base} = literal for {n}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn secrets_inventory_lists_names_only() {
+    for (variant, p) in secrets_variants() {
+        let tree = datalyptica_platform::render(&p);
+        let bytes = tree.to_bytes();
+        let md = &bytes["00-prerequisites/secrets.md"];
+        let m = Model::new(&p);
+        for name in [
+            m.object_store.credentials_secret.as_str(),
+            "postgresql-pgbackrest-s3",
+        ] {
+            assert!(
+                md.contains(&format!("`{name}`")),
+                "{variant}: {name} missing"
+            );
+        }
+        if variant == "dr-targets" {
+            assert!(md.contains("| `minio-dr-keys` |"), "{md}");
+            assert!(
+                md.contains("user: S3 keys of the replication target"),
+                "{md}"
+            );
+            assert!(md.contains("created by Strimzi User Operator"), "{md}");
+        }
+        if variant == "sealed-secrets" {
+            assert!(md.contains("kind: SealedSecret"));
+        }
+        assert_eq!(
+            bytes.contains_key("00-prerequisites/external-secrets.yaml"),
+            variant == "external-secrets",
+            "{variant}"
+        );
+    }
+}
+
+#[test]
+fn external_secrets_have_the_v1_shape_and_reference_the_store() {
+    use datalyptica_platform::security::{ExternalSecretSpec, SecretSource};
+    let (_, p) = secrets_variants()
+        .into_iter()
+        .find(|(n, _)| *n == "external-secrets")
+        .expect("variant");
+    let tree = datalyptica_platform::render(&p);
+    let es: Vec<&Value> = tree
+        .objects()
+        .filter(|(f, _)| *f == "00-prerequisites/external-secrets.yaml")
+        .map(|(_, o)| o)
+        .collect();
+    assert!(!es.is_empty());
+    let m = Model::new(&p);
+    let objects: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+    let wanted: BTreeSet<(String, String)> = security::secret_inventory(&m, &objects)
+        .into_iter()
+        .filter(|e| matches!(e.source, SecretSource::Platform | SecretSource::User(_)))
+        .map(|e| (e.namespace, e.name))
+        .collect();
+    let mut got = BTreeSet::new();
+    for o in es {
+        assert_eq!(o["apiVersion"], "external-secrets.io/v1");
+        assert_eq!(o["kind"], "ExternalSecret");
+        let spec: ExternalSecretSpec =
+            serde_json::from_value(o["spec"].clone()).expect("typed ExternalSecret spec");
+        assert_eq!(spec.secret_store_ref.name, "vault");
+        assert_eq!(spec.secret_store_ref.kind, "ClusterSecretStore");
+        assert_eq!(
+            spec.target.name,
+            o["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        assert!(!spec.data.is_empty() || !spec.data_from.is_empty());
+        let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
+        for d in &spec.data {
+            assert!(
+                d.remote_ref
+                    .key
+                    .starts_with(&format!("datalyptica/datalyptica/{ns}/"))
+            );
+            assert_eq!(
+                d.remote_ref.property.as_deref(),
+                Some(d.secret_key.as_str())
+            );
+        }
+        // The objects carry no values: only the fields of the typed spec.
+        assert_eq!(
+            serde_json::to_value(&spec).expect("serialize"),
+            o["spec"],
+            "unexpected fields"
+        );
+        got.insert((ns.to_string(), spec.target.name.clone()));
+    }
+    assert_eq!(got, wanted);
+    // Validation asks for the store.
+    let mut bad = p.clone();
+    bad.spec.secrets.store_ref = None;
+    assert!(
+        datalyptica_platform::validate::validate(&bad)
+            .iter()
+            .any(|i| i.pointer == "/spec/secrets/storeRef")
+    );
+}
