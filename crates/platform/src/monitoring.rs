@@ -1206,6 +1206,8 @@ pub struct AmEmail {
     pub smarthost: String,
     pub auth_username: String,
     pub auth_password: AmSecretRef,
+    /// The operator's field is `requireTLS`, not the camelCase `requireTls`.
+    #[serde(rename = "requireTLS")]
     pub require_tls: bool,
     pub send_resolved: bool,
 }
@@ -1482,6 +1484,11 @@ mod tests {
         assert_eq!(
             recv[1]["emailConfigs"][0]["authPassword"],
             json!({"name": "alertmanager-smtp", "key": "password"})
+        );
+        assert_eq!(recv[1]["emailConfigs"][0]["requireTLS"], true);
+        assert_eq!(
+            v["spec"]["inhibitRules"][0]["sourceMatch"][0]["matchType"],
+            "="
         );
         // References only: no literal key or password anywhere.
         let text = v.to_string();
