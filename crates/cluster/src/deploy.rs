@@ -999,3 +999,47 @@ pub fn render_event(e: &Event) -> String {
         Event::Finished { message, .. } => message.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_ignores_server_fields_and_never_shows_secret_values() {
+        let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "7", "uid": "u", "managedFields": []},
+            "data": {"x": "1", "gone": "y"}, "status": {"s": 1}});
+        let new = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "8"}, "data": {"x": "2", "new": "z"}});
+        assert_eq!(
+            diff(Some(&live), &new),
+            vec![
+                "+ .data.new: \"z\"".to_string(),
+                "~ .data.x: \"1\" → \"2\"".to_string(),
+                "- .data.gone: \"y\"".to_string()
+            ]
+        );
+        assert!(diff(Some(&new), &new).is_empty());
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "c2VjcmV0"}});
+        let d = diff(None, &secret).join("\n");
+        assert!(d.contains("<redacted>") && !d.contains("c2VjcmV0"), "{d}");
+    }
+
+    #[test]
+    fn events_render_for_humans_and_json() {
+        let e = Event::GateFailed {
+            step: "component.kafka".into(),
+            gate: "Kafka/k".into(),
+            detail: "timed out".into(),
+            findings: vec![],
+            resume: "run again".into(),
+        };
+        assert!(render_event(&e).contains("FAILED:  Kafka/k: timed out"));
+        let j = serde_json::to_value(&e).expect("json");
+        assert_eq!(j["event"], "gate-failed");
+        let a = Event::Applied {
+            step: "s".into(),
+            object: "Namespace/x".into(),
+            outcome: ApplyOutcome::Unchanged,
+        };
+        assert_eq!(render_event(&a), "   Namespace/x: unchanged");
+    }
+}
