@@ -333,6 +333,25 @@ pub(crate) fn zone_spread(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn pdb_exists(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    // The OT redis-operator creates a PDB only when asked to.
+    if matches!(o.kind, "RedisReplication" | "RedisSentinel") {
+        let n = o
+            .get(&["spec", "clusterSize"])
+            .and_then(as_int)
+            .unwrap_or(if o.kind == "RedisSentinel" { 3 } else { 1 });
+        let on = o.get(&["spec", "pdb", "enabled"]).and_then(Value::as_bool) == Some(true);
+        if n >= 2 && !on {
+            out.push(Hit {
+                obj: i,
+                pointer: "/spec/pdb/enabled".into(),
+                message: format!(
+                    "{} has {n} pods but spec.pdb is not enabled: the operator creates no PodDisruptionBudget",
+                    o.kind
+                ),
+            });
+        }
+        return;
+    }
     let Some((n, _)) = workload_replicas(ctx, o) else {
         return;
     };
@@ -429,23 +448,116 @@ fn allowed(pdb: &Obj, n: i64) -> Option<(i64, &'static str)> {
     Some((n - m, "/spec/minAvailable"))
 }
 
-pub(crate) fn pdb_quorum(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    if o.kind != "PodDisruptionBudget" {
-        return;
+/// One disruption budget over a set of `n` pods: a PodDisruptionBudget and each workload it
+/// selects, or a budget an operator CR asks its operator to create.
+struct Budget {
+    n: i64,
+    /// Disruptions allowed.
+    d: i64,
+    pointer: String,
+    target: String,
+    quorum: Option<&'static str>,
+}
+
+/// Disruptions allowed by minAvailable/maxUnavailable fields under `at` (None if neither).
+fn allowed_at(holder: &Value, min: &str, max: &str, n: i64, at: &str) -> Option<(i64, String)> {
+    if let Some(v) = holder.get(max).filter(|v| !v.is_null()) {
+        return scaled(v, n).map(|u| (u, format!("{at}/{max}")));
     }
-    for (w, n) in pdb_targets(ctx, i) {
-        let Some((d, field)) = allowed(o, n) else {
-            continue;
-        };
-        let target = format!("{}/{}", w.kind, w.name);
-        if let Some(what) = quorum_component(w) {
+    let m = scaled(holder.get(min).filter(|v| !v.is_null())?, n)?;
+    Some((n - m, format!("{at}/{min}")))
+}
+
+fn budgets(ctx: &Ctx, i: usize, o: &Obj) -> Vec<Budget> {
+    let mut v = Vec::new();
+    match o.kind {
+        "PodDisruptionBudget" => {
+            for (w, n) in pdb_targets(ctx, i) {
+                if let Some((d, field)) = allowed(o, n) {
+                    v.push(Budget {
+                        n,
+                        d,
+                        pointer: field.into(),
+                        target: format!("{}/{}", w.kind, w.name),
+                        quorum: quorum_component(w),
+                    });
+                }
+            }
+        }
+        "RedisSentinel" | "RedisReplication" => {
+            let sentinel = o.kind == "RedisSentinel";
+            let n = o
+                .get(&["spec", "clusterSize"])
+                .and_then(as_int)
+                .unwrap_or(if sentinel { 3 } else { 1 });
+            if let Some(pdb) = o.get(&["spec", "pdb"])
+                && pdb.get("enabled").and_then(Value::as_bool) == Some(true)
+                && let Some((d, pointer)) =
+                    allowed_at(pdb, "minAvailable", "maxUnavailable", n, "/spec/pdb")
+            {
+                v.push(Budget {
+                    n,
+                    d,
+                    pointer,
+                    target: format!("{}/{}", o.kind, o.name),
+                    quorum: sentinel.then_some("Redis Sentinel"),
+                });
+            }
+        }
+        "PostgresCluster" => {
+            let inst = o.get(&["spec", "instances"]).and_then(Value::as_array);
+            for (k, x) in inst.into_iter().flatten().enumerate() {
+                let n = x.get("replicas").and_then(as_int).unwrap_or(1);
+                let at = format!("/spec/instances/{k}");
+                if let Some((d, pointer)) = allowed_at(x, "minAvailable", "-", n, &at) {
+                    v.push(Budget {
+                        n,
+                        d,
+                        pointer,
+                        target: format!("instance set {k} of PostgresCluster/{}", o.name),
+                        quorum: None,
+                    });
+                }
+            }
+        }
+        "ClickHouseKeeperInstallation" | "ClickHouseInstallation" => {
+            let keeper = o.kind == "ClickHouseKeeperInstallation";
+            let cl = o
+                .get(&["spec", "configuration", "clusters"])
+                .and_then(Value::as_array);
+            for (k, c) in cl.into_iter().flatten().enumerate() {
+                let n = get(c, &["layout", "replicasCount"])
+                    .and_then(as_int)
+                    .unwrap_or(1);
+                let at = format!("/spec/configuration/clusters/{k}");
+                if let Some((d, pointer)) = allowed_at(c, "-", "pdbMaxUnavailable", n, &at) {
+                    v.push(Budget {
+                        n,
+                        d,
+                        pointer,
+                        target: format!("cluster {k} of {}/{}", o.kind, o.name),
+                        quorum: keeper.then_some("ClickHouse Keeper"),
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+pub(crate) fn pdb_quorum(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    for b in budgets(ctx, i, o) {
+        let (n, d) = (b.n, b.d);
+        if let Some(what) = b.quorum {
             let q = n / 2 + 1;
             if d > n - q {
                 out.push(Hit {
                     obj: i,
-                    pointer: field.into(),
+                    pointer: b.pointer,
                     message: format!(
-                        "budget lets {d} of {n} {what} members ({target}) be evicted; the majority of {q} needs at most {} down",
+                        "budget lets {d} of {n} {what} members ({}) be evicted; the majority of {q} needs at most {} down",
+                        b.target,
                         n - q
                     ),
                 });
@@ -453,36 +565,34 @@ pub(crate) fn pdb_quorum(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         } else if n >= 2 && d >= n {
             out.push(Hit {
                 obj: i,
-                pointer: field.into(),
-                message: format!("budget lets all {n} pods of {target} be evicted at once"),
+                pointer: b.pointer,
+                message: format!(
+                    "budget lets all {n} pods of {} be evicted at once",
+                    b.target
+                ),
             });
         }
     }
 }
 
 pub(crate) fn pdb_blocks(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    if o.kind != "PodDisruptionBudget" {
-        return;
-    }
     let mut reported = false;
-    for (w, n) in pdb_targets(ctx, i) {
-        let Some((d, field)) = allowed(o, n) else {
-            continue;
-        };
-        if d <= 0 {
+    for b in budgets(ctx, i, o) {
+        if b.d <= 0 && b.n > 0 {
             out.push(Hit {
                 obj: i,
-                pointer: field.into(),
+                pointer: b.pointer,
                 message: format!(
-                    "budget allows no eviction of {}/{} ({n} replicas): node drains will hang",
-                    w.kind, w.name
+                    "budget allows no eviction of {} ({} replicas): node drains will hang",
+                    b.target, b.n
                 ),
             });
             reported = true;
         }
     }
     // Without a known target a zero budget still blocks whatever it selects.
-    if !reported
+    if o.kind == "PodDisruptionBudget"
+        && !reported
         && let Some(v) = o.get(&["spec", "maxUnavailable"])
         && scaled(v, 100) == Some(0)
         && pdb_targets(ctx, i).next().is_none()
