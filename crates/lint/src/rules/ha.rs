@@ -550,6 +550,10 @@ pub(crate) fn pdb_quorum(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     for b in budgets(ctx, i, o) {
         let (n, d) = (b.n, b.d);
         if let Some(what) = b.quorum {
+            // Below 3 members no budget can protect the quorum; DL1002 reports the size.
+            if n < 3 {
+                continue;
+            }
             let q = n / 2 + 1;
             if d > n - q {
                 out.push(Hit {
