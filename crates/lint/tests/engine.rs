@@ -449,3 +449,23 @@ fn every_rule_is_documented() {
         assert!(r.title.len() <= 80, "{} title too long", r.id);
     }
 }
+
+#[test]
+fn human_output_groups_by_file_with_snippet_and_optional_colour() {
+    let deploy_bad = GOOD_DEPLOY.replace("replicas: 2", "replicas: 1");
+    let sources = vec![
+        Source::new("ns.yaml", GOOD_NS),
+        Source::new("d.yaml", deploy_bad),
+    ];
+    let r = lint_sources(&sources, &Config::default());
+    let plain = datalyptica_lint::output::human(&r, &sources, false);
+    assert!(!plain.contains('\x1b'));
+    assert!(plain.contains("\nd.yaml\n"), "{plain}");
+    assert!(plain.contains("8:3"), "{plain}");
+    assert!(plain.contains("|   replicas: 1"), "{plain}");
+    assert!(plain.contains("|   ^"), "{plain}");
+    assert!(plain.contains("hint: "), "{plain}");
+    assert!(plain.contains("1 error(s)"), "{plain}");
+    let coloured = datalyptica_lint::output::human(&r, &sources, true);
+    assert!(coloured.contains("\x1b[1;31m"));
+}
