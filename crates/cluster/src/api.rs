@@ -71,6 +71,8 @@ pub const FIELD_MANAGER: &str = "datalyptica";
 #[allow(async_fn_in_trait)]
 pub trait ClusterApi {
     async fn version(&self) -> Result<Value, ApiError>;
+    /// Whether discovery lists the kind (its CRD is installed and established).
+    async fn served(&self, t: &TypeRef) -> Result<bool, ApiError>;
     async fn get(
         &self,
         t: &TypeRef,
@@ -172,6 +174,14 @@ impl ClusterApi for KubeApi {
     async fn version(&self) -> Result<Value, ApiError> {
         let info = self.client.apiserver_version().await.map_err(other)?;
         Ok(serde_json::to_value(info).unwrap_or(Value::Null))
+    }
+
+    async fn served(&self, t: &TypeRef) -> Result<bool, ApiError> {
+        match self.resolve(t).await {
+            Ok(_) => Ok(true),
+            Err(ApiError::UnknownKind(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn get(

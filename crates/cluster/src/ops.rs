@@ -345,6 +345,16 @@ pub async fn snapshot<A: ClusterApi>(api: &A, r: &Requirements) -> Snapshot {
         );
     }
     s.subscriptions = list("operators.coreos.com/v1alpha1", "Subscription", None).await;
+    let mut served = Vec::new();
+    for (k, _) in &r.preinstalled_kinds {
+        let Some((av, kind)) = k.rsplit_once('/') else {
+            continue;
+        };
+        if let Ok(true) = api.served(&TypeRef::new(av, kind)).await {
+            served.push(k.clone());
+        }
+    }
+    s.served_kinds = Some(served);
     let ns_t = TypeRef::new("v1", "Namespace");
     for n in &r.namespaces {
         if let Ok(Some(o)) = api.get(&ns_t, None, n).await {

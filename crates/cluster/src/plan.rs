@@ -174,8 +174,19 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
                 .fold(c.phase(), u8::max);
             eff_phase.insert(*id, phase);
             let files = objects_in(tree, &format!("{}/", c.dir()));
+            // The component's files in apply order (its manifests, then operations files such
+            // as monitoring.yaml and backup.yaml); any file of its directory not listed goes last
+            // so nothing rendered is silently skipped.
+            let mut names = datalyptica_platform::ops::manifest_names(m, *c);
+            let mut rest: Vec<String> = files
+                .iter()
+                .map(|(f, _)| f.trim_start_matches(&format!("{}/", c.dir())).to_string())
+                .filter(|f| !names.contains(f))
+                .collect();
+            rest.dedup();
+            names.extend(rest);
             let mut objects = Vec::new();
-            for manifest in c.manifests() {
+            for manifest in &names {
                 let path = format!("{}/{manifest}", c.dir());
                 objects.extend(
                     files
@@ -337,6 +348,22 @@ mod tests {
             .expect("topic");
         assert!(k < t, "cluster before topics: {kinds:?}");
         assert!(!kafka.gates.is_empty());
+        let pg = plan.component(ComponentId::Postgresql).expect("pg");
+        let kinds: Vec<&str> = pg.objects.iter().map(kind_of).collect();
+        assert!(
+            kinds.contains(&"PodMonitor"),
+            "operations files are applied: {kinds:?}"
+        );
+        let tree = render(&Platform::default_ha());
+        let in_tree = tree
+            .objects()
+            .filter(|(f, o)| f.starts_with("01-postgresql-ha/") && kind_of(o) != "Subscription")
+            .count();
+        assert_eq!(
+            pg.objects.len(),
+            in_tree,
+            "every rendered object is in the plan"
+        );
         assert!(
             plan.operator_objects
                 .iter()

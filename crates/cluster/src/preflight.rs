@@ -57,6 +57,9 @@ pub struct Snapshot {
     pub subscriptions: Vec<Value>,
     /// Existing Namespaces the platform would own.
     pub namespaces: Vec<Value>,
+    /// Of the kinds the platform needs before any of its operators runs (`apiVersion/Kind`), those
+    /// discovery lists. None: not checked.
+    pub served_kinds: Option<Vec<String>>,
 }
 
 /// The verbs deploy, destroy and troubleshoot use, as SelfSubjectAccessReview questions.
@@ -97,6 +100,9 @@ pub struct Requirements {
     pub operators: Vec<(String, String, String, String)>,
     pub operators_namespace: String,
     pub namespaces: Vec<String>,
+    /// Kinds no subscribed operator brings (`apiVersion/Kind`, component or step): OLM's own,
+    /// OpenShift's, monitoring's and those of Helm-installed operators.
+    pub preinstalled_kinds: Vec<(String, String)>,
 }
 
 fn q(s: Option<&str>) -> f64 {
@@ -224,6 +230,41 @@ pub fn requirements(m: &Model, tree: &Tree, plan: &Plan) -> Requirements {
         pod_sets.extend(sets.into_iter().filter(|s| s.replicas > 0));
     }
     let _ = tree;
+    let mut preinstalled_kinds: Vec<(String, String)> = Vec::new();
+    let mut need = |o: &Value, by: &str| {
+        let k = format!(
+            "{}/{}",
+            o["apiVersion"].as_str().unwrap_or_default(),
+            kind_of(o)
+        );
+        if !preinstalled_kinds.iter().any(|(x, _)| *x == k) {
+            preinstalled_kinds.push((k, by.to_string()));
+        }
+    };
+    for o in plan
+        .prerequisites
+        .iter()
+        .chain(&plan.operator_objects)
+        .chain(&plan.object_store)
+    {
+        need(o, "prerequisites");
+    }
+    for c in plan.components() {
+        let has_operator = plan.operators.iter().any(|op| op.component == c.id);
+        for o in &c.objects {
+            // An operator's own kinds share its API group suffix; everything else (core, apps,
+            // monitoring, routes, other operators' kinds) must be served before deploy.
+            let av = o["apiVersion"].as_str().unwrap_or_default();
+            let builtin = !av.contains('.') || av.ends_with(".k8s.io/v1");
+            if !has_operator
+                || builtin
+                || av.starts_with("monitoring.coreos.com/")
+                || av.starts_with("route.openshift.io/")
+            {
+                need(o, c.id.name());
+            }
+        }
+    }
     Requirements {
         platform: m.name.clone(),
         ha,
@@ -245,6 +286,7 @@ pub fn requirements(m: &Model, tree: &Tree, plan: &Plan) -> Requirements {
             .collect(),
         operators_namespace: m.operators_namespace.clone(),
         namespaces: plan.namespaces.clone(),
+        preinstalled_kinds,
     }
 }
 
@@ -285,8 +327,44 @@ pub fn analyze(r: &Requirements, s: &Snapshot) -> Vec<Check> {
     out.push(capacity(r, &workers));
     out.extend(storage(r, s));
     out.extend(operators(r, s));
+    out.push(apis(r, s));
     out.push(conflicts(r, s));
     out
+}
+
+fn apis(r: &Requirements, s: &Snapshot) -> Check {
+    let Some(served) = &s.served_kinds else {
+        return check(
+            "apis",
+            Outcome::Warn,
+            "served kinds not checked".into(),
+            "`oc api-resources`",
+        );
+    };
+    let missing: Vec<String> = r
+        .preinstalled_kinds
+        .iter()
+        .filter(|(k, _)| !served.contains(k))
+        .map(|(k, by)| format!("{k} ({by})"))
+        .collect();
+    if missing.is_empty() {
+        check(
+            "apis",
+            Outcome::Pass,
+            format!(
+                "{} kinds the platform needs up front are served",
+                r.preinstalled_kinds.len()
+            ),
+            "",
+        )
+    } else {
+        check(
+            "apis",
+            Outcome::Fail,
+            format!("not served: {}", missing.join(", ")),
+            "install what provides them first: OLM and Routes come with OpenShift, monitoring.coreos.com with cluster monitoring; SparkApplication needs the spark-operator Helm chart (09-spark/README.md)",
+        )
+    }
 }
 
 pub fn overall(checks: &[Check]) -> Outcome {

@@ -56,6 +56,27 @@ async fn server(b: Behaviour) -> (SimServer, Arc<Mutex<Behaviour>>) {
     )
 }
 
+/// The simulation must know every kind the renderer emits; a new kind fails here, by name.
+#[test]
+fn the_simulation_serves_every_rendered_kind() {
+    let tree = render(&Platform::default_ha());
+    let missing: std::collections::BTreeSet<String> = tree
+        .objects()
+        .filter(|(_, o)| {
+            sim::res_of_kind(
+                o["apiVersion"].as_str().unwrap_or(""),
+                o["kind"].as_str().unwrap_or(""),
+            )
+            .is_none()
+        })
+        .map(|(_, o)| format!("{} {}", o["apiVersion"], o["kind"]))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add to tests/sim RESOURCES: {missing:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_in_phase_order_waits_on_gates_and_is_idempotent() {
     let (sim, _) = server(Behaviour {

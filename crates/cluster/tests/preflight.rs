@@ -175,3 +175,16 @@ fn conflicting_installs() {
     );
     assert!(msg.contains("datalyptica-core"), "{msg}");
 }
+
+#[test]
+fn kinds_no_operator_brings_must_be_served() {
+    let mut s = snapshot();
+    if let Some(k) = s.served_kinds.as_mut() {
+        k.retain(|k| !k.starts_with("sparkoperator.k8s.io/"));
+    }
+    let (o, msg) = outcome(&s, "apis");
+    assert_eq!(o, Outcome::Fail);
+    assert!(msg.contains("SparkApplication (spark)"), "{msg}");
+    // Kinds of subscribed operators are not required up front: deploy installs them.
+    assert!(!msg.contains("PostgresCluster"), "{msg}");
+}
