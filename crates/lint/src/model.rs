@@ -112,7 +112,8 @@ pub(crate) fn scaled(v: &Value, n: i64) -> Option<i64> {
             let s = s.trim();
             if let Some(p) = s.strip_suffix('%') {
                 let p: i64 = p.trim().parse().ok()?;
-                Some((n * p + 99) / 100)
+                // Checked: budgets are user input and may be absurd.
+                Some(n.checked_mul(p)?.checked_add(99)? / 100)
             } else {
                 s.parse().ok()
             }

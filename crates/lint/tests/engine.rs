@@ -469,3 +469,48 @@ fn human_output_groups_by_file_with_snippet_and_optional_colour() {
     let coloured = datalyptica_lint::output::human(&r, &sources, true);
     assert!(coloured.contains("\x1b[1;31m"));
 }
+
+#[test]
+fn absurd_numbers_do_not_panic() {
+    let text = r#"
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: p, namespace: app}
+spec:
+  minAvailable: "9223372036854775807%"
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: q, namespace: app}
+spec:
+  minAvailable: -9223372036854775808
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: postgres-operator.crunchydata.com/v1beta1
+kind: PostgresCluster
+metadata: {name: pg, namespace: app}
+spec:
+  instances: [{name: a, replicas: 9223372036854775807}, {name: b, replicas: 9223372036854775807}]
+  patroni: {leaderLeaseDurationSeconds: 1, syncPeriodSeconds: 9223372036854775807, dynamicConfiguration: {retry_timeout: 9223372036854775807}}
+---
+apiVersion: minio.min.io/v2
+kind: Tenant
+metadata: {name: m, namespace: app}
+spec:
+  pools: [{servers: 9223372036854775807, volumesPerServer: 9223372036854775807}]
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaNodePool
+metadata: {name: a, namespace: app, labels: {strimzi.io/cluster: k}}
+spec: {replicas: 9223372036854775807, roles: [controller, broker]}
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaNodePool
+metadata: {name: b, namespace: app, labels: {strimzi.io/cluster: k}}
+spec: {replicas: 9223372036854775807, roles: [controller, broker]}
+"#;
+    let deploy = GOOD_DEPLOY.replace("replicas: 2", "replicas: 9223372036854775807");
+    let r = lint(&[("x.yaml", text), ("d.yaml", &deploy)], &Config::default());
+    assert!(r.findings.iter().any(|f| f.rule == "DL1013"));
+}

@@ -445,7 +445,7 @@ fn allowed(pdb: &Obj, n: i64) -> Option<(i64, &'static str)> {
         Some(v) => scaled(v, n)?,
         None => 1,
     };
-    Some((n - m, "/spec/minAvailable"))
+    Some((n.saturating_sub(m), "/spec/minAvailable"))
 }
 
 /// One disruption budget over a set of `n` pods: a PodDisruptionBudget and each workload it
@@ -465,7 +465,7 @@ fn allowed_at(holder: &Value, min: &str, max: &str, n: i64, at: &str) -> Option<
         return scaled(v, n).map(|u| (u, format!("{at}/{max}")));
     }
     let m = scaled(holder.get(min).filter(|v| !v.is_null())?, n)?;
-    Some((n - m, format!("{at}/{min}")))
+    Some((n.saturating_sub(m), format!("{at}/{min}")))
 }
 
 fn budgets(ctx: &Ctx, i: usize, o: &Obj) -> Vec<Budget> {

@@ -17,7 +17,7 @@ pub(crate) fn pgo_instances(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         .into_iter()
         .flatten()
         .map(|x| x.get("replicas").and_then(as_int).unwrap_or(1))
-        .sum();
+        .fold(0i64, i64::saturating_add);
     if total < 2 {
         let pointer = match inst.map(Vec::len) {
             Some(1) => "/spec/instances/0/replicas",
@@ -56,10 +56,11 @@ pub(crate) fn pgo_sync(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 fn timing_violation(ttl: i64, loop_wait: i64, retry: i64) -> Option<String> {
-    (loop_wait + 2 * retry > ttl).then(|| {
+    let need = loop_wait.saturating_add(retry.saturating_mul(2));
+    (need > ttl).then(|| {
         format!(
             "Patroni ttl {ttl} < loop_wait {loop_wait} + 2 × retry_timeout {retry} = {}: a healthy leader can lose its lock",
-            loop_wait + 2 * retry
+            need
         )
     })
 }
@@ -195,10 +196,12 @@ pub(crate) fn pools<'a>(objs: &[Obj<'a>]) -> HashMap<(&'a str, &'a str), Pools> 
         let has = |role: &str| roles.is_some_and(|r| r.iter().any(|x| x.as_str() == Some(role)));
         let e = m.entry((p.ns(), c)).or_default();
         if has("broker") {
-            *e.brokers.get_or_insert(0) += n;
+            let b = e.brokers.get_or_insert(0);
+            *b = b.saturating_add(n);
         }
         if has("controller") {
-            *e.controllers.get_or_insert(0) += n;
+            let c = e.controllers.get_or_insert(0);
+            *c = c.saturating_add(n);
             e.first_controller.get_or_insert(i);
         }
     }
@@ -388,7 +391,9 @@ pub(crate) fn minio_parity(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         if servers <= 0 || vps <= 0 {
             continue;
         }
-        let drives = servers * vps;
+        let Some(drives) = servers.checked_mul(vps) else {
+            continue;
+        };
         let at = format!("/spec/pools/{pi}/servers");
         // MinIO picks the largest set size in 2..=16 dividing the drive count that spreads
         // evenly over the servers.

@@ -79,7 +79,8 @@ fn claim_pods<'a>(ctx: &Ctx<'a>, ns: &'a str, claim: &str) -> Option<i64> {
                 None if o.kind == "Pod" => 1,
                 None => 2,
             };
-            *total.get_or_insert(0) += n;
+            let t = total.get_or_insert(0);
+            *t = i64::saturating_add(*t, n);
         }
     }
     total
