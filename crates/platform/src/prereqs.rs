@@ -329,10 +329,11 @@ pub fn files(m: &Model) -> Vec<File> {
     out.push(File {
         path: format!("{DIR}/network-exposure.md"),
         content: Content::Markdown(format!(
-            "# Network exposure\n\nEvery platform namespace denies all ingress and egress by default (`default-deny`) and allows DNS to `openshift-dns`. Each row below becomes allow rules in `network-policies.yaml`: clients (components that depend on another, and object-store users) reach only the provider's client ports; peers reach each other on the peer ports; Prometheus in `openshift-monitoring`/`openshift-user-workload-monitoring` reaches the metrics ports; the operators' namespace `{}` reaches the operator ports; pods marked *API server* may open connections to port {} (the kube-apiserver endpoints); the router reaches only a Route's target port.\n\n{}\nThe API-server and external object-store rules cannot name a host: narrow them with an `ipBlock` of your control-plane or S3 CIDR if your policy requires it.\n",
+            "# Network exposure and TLS\n\nEvery platform namespace denies all ingress and egress by default (`default-deny`) and allows DNS to `openshift-dns`. Each row below becomes allow rules in `network-policies.yaml`: clients (components that depend on another, and object-store users) reach only the provider's client ports; peers reach each other on the peer ports; Prometheus in `openshift-monitoring`/`openshift-user-workload-monitoring` reaches the metrics ports; the operators' namespace `{}` reaches the operator ports; pods marked *API server* may open connections to port {} (the kube-apiserver endpoints); the router reaches only a Route's target port.\n\n{}\nThe API-server and external object-store rules cannot name a host: narrow them with an `ipBlock` of your control-plane or S3 CIDR if your policy requires it.\n\n## TLS per hop\n\n{}\nBackup jobs: S3 uploads are https; `etcd-backup` verifies etcd with the service CA; `redis-backup` speaks plain Redis like every Redis client. Routes are `reencrypt` or `edge` with `insecureEdgeTerminationPolicy: Redirect`.\n",
             m.operators_namespace,
             crate::security::API_SERVER_PORT,
-            crate::security::exposure_table(m)
+            crate::security::exposure_table(m),
+            crate::security::tls_table(m)
         )),
     });
     out.extend(object_store_files(m));

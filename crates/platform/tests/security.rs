@@ -472,3 +472,98 @@ fn external_secrets_have_the_v1_shape_and_reference_the_store() {
             .any(|i| i.pointer == "/spec/secrets/storeRef")
     );
 }
+
+fn containers<'a>(v: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if matches!(k.as_str(), "containers" | "initContainers")
+                    && let Some(a) = x.as_array()
+                {
+                    for (i, c) in a.iter().enumerate() {
+                        out.push((format!("{path}/{k}/{i}"), c));
+                    }
+                }
+                containers(x, format!("{path}/{k}"), out);
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| containers(x, format!("{path}/{i}"), out)),
+        _ => {}
+    }
+}
+
+/// restricted-v2 on every container we render (hand-made and inside operator CRs).
+#[test]
+fn every_container_is_restricted() {
+    for (variant, p) in secrets_variants() {
+        let tree = datalyptica_platform::render(&p);
+        for (file, o) in tree.objects() {
+            let mut cs = Vec::new();
+            containers(o, String::new(), &mut cs);
+            for (path, c) in cs {
+                let who = format!("{variant}: {file}: {} {path}", common::name(o));
+                let sc = &c["securityContext"];
+                assert_eq!(sc["allowPrivilegeEscalation"], false, "{who}");
+                assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{who}");
+                assert_eq!(sc["runAsNonRoot"], true, "{who}");
+                assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{who}");
+                assert!(sc["readOnlyRootFilesystem"].is_boolean(), "{who}");
+                assert!(sc["runAsUser"].is_null(), "{who}: pinned UID");
+            }
+        }
+    }
+}
+
+/// Every hand-rendered pod runs under a named ServiceAccount of its own namespace and states
+/// whether it mounts an API token; only pods with a Role get one.
+#[test]
+fn pods_have_their_own_service_account_and_tokens_only_with_a_role() {
+    for (variant, tree) in common::rendered() {
+        let objects: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+        let bound: BTreeSet<(String, String)> = objects
+            .iter()
+            .filter(|o| common::kind(o) == "RoleBinding")
+            .flat_map(|o| {
+                let ns = o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                o["subjects"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(move |s| s["name"].as_str().map(|n| (ns.clone(), n.to_string())))
+            })
+            .collect();
+        for o in &objects {
+            let pod = match common::kind(o) {
+                "Deployment" | "StatefulSet" | "Job" => &o["spec"]["template"]["spec"],
+                "CronJob" => &o["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                _ => continue,
+            };
+            let who = format!("{variant}: {}", common::name(o));
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
+            let sa = pod["serviceAccountName"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{who}: default ServiceAccount"));
+            assert!(
+                objects.iter().any(|x| common::kind(x) == "ServiceAccount"
+                    && x["metadata"]["namespace"] == ns
+                    && x["metadata"]["name"] == sa),
+                "{who}: ServiceAccount {sa} not rendered"
+            );
+            let token = pod["automountServiceAccountToken"]
+                .as_bool()
+                .unwrap_or_else(|| panic!("{who}: token mount not stated"));
+            if token {
+                assert!(
+                    bound.contains(&(ns.to_string(), sa.to_string())),
+                    "{who}: API token without a Role"
+                );
+            }
+        }
+    }
+}

@@ -355,6 +355,9 @@ impl Component for Flink {
         };
         let sa = ServiceAccount {
             metadata: k8s::meta(m, id, SA, NAME),
+            // Stated, not defaulted: JobManagers (HA leases) and TaskManagers (leader
+            // ConfigMaps) call the API, limited by the `flink-ha` Role.
+            automount_service_account_token: Some(true),
             ..Default::default()
         };
         let mut objects = vec![k8s::to_value(&fd)];

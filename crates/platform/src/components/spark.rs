@@ -263,6 +263,9 @@ impl Component for Spark {
         };
         let sa = ServiceAccount {
             metadata: k8s::meta(m, id, SA, SA),
+            // Stated, not defaulted: drivers create their executors through the API, limited
+            // by the `spark-driver` Role.
+            automount_service_account_token: Some(true),
             ..Default::default()
         };
         let iceberg = c.iceberg_version.clone().unwrap_or_else(|| "1.9.1".into());

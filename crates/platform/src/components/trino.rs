@@ -242,7 +242,9 @@ impl Component for Trino {
                 liveness_probe: Some(k8s::http_probe("/v1/info", "http", "HTTP", 10, 3)),
                 readiness_probe: Some(k8s::http_probe("/v1/info", "http", "HTTP", 5, 2)),
                 resources: Some(k8s::resources(&r.resources)),
-                security_context: Some(k8s::container_security(false)),
+                // The launcher writes only under node.data-dir (its working directory, also
+                // where heap dumps land) and the JVM under /tmp: both are emptyDirs.
+                security_context: Some(k8s::container_security(true)),
                 volume_mounts: Some(mounts),
                 lifecycle,
                 ..Default::default()
@@ -279,6 +281,7 @@ impl Component for Trino {
                 replicas: 1,
                 containers: vec![container("coordinator", None)],
                 volumes: volumes.clone(),
+                service_account: Some(NAME.into()),
                 termination_grace_seconds: Some(30),
                 recreate: true,
                 ..Default::default()
@@ -298,6 +301,7 @@ impl Component for Trino {
                 replicas: r.replicas,
                 containers: vec![container("worker", Some(pre_stop))],
                 volumes,
+                service_account: Some(NAME.into()),
                 termination_grace_seconds: Some(i64::from(term)),
                 ..Default::default()
             },
@@ -328,7 +332,15 @@ impl Component for Trino {
                     os.endpoint,
                     os.credentials_secret
                 ),
-                vec![k8s::to_value(&cm)],
+                vec![
+                    // Own identity, no API token: Trino never calls the Kubernetes API.
+                    k8s::to_value(&k8s_openapi::api::core::v1::ServiceAccount {
+                        metadata: k8s::meta(m, id, NAME, NAME),
+                        automount_service_account_token: Some(false),
+                        ..Default::default()
+                    }),
+                    k8s::to_value(&cm),
+                ],
             ),
             k8s::objects_file(
                 format!("{dir}/trino-coordinator.yaml"),
@@ -425,6 +437,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
+                "ServiceAccount",
                 "ConfigMap",
                 "Service",
                 "Deployment",
@@ -432,8 +445,8 @@ mod tests {
                 "PodDisruptionBudget"
             ]
         );
-        assert_eq!(objs[3]["spec"]["replicas"], 3);
-        let cat = objs[0]["data"]["iceberg.properties"].as_str().unwrap_or("");
+        assert_eq!(objs[4]["spec"]["replicas"], 3);
+        let cat = objs[1]["data"]["iceberg.properties"].as_str().unwrap_or("");
         assert!(cat.contains("iceberg.catalog.type=nessie"));
         assert!(cat.contains("s3.path-style-access=true"));
         assert_eq!(m.get(ComponentId::Trino).slo.availability, 99.9);
