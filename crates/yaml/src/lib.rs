@@ -73,9 +73,14 @@ pub struct Error {
     pub pos: Pos,
 }
 
-/// Escape one JSON-pointer segment.
-pub fn escape_segment(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
+/// Escape one JSON-pointer segment. Borrowed when nothing needs escaping, which is almost
+/// always: this runs for every mapping key of every document.
+pub fn escape_segment(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['~', '/']) {
+        std::borrow::Cow::Owned(s.replace('~', "~0").replace('/', "~1"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// Parse a (multi-document) YAML stream. Empty documents are kept as `Value::Null`
