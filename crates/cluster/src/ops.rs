@@ -458,6 +458,20 @@ pub async fn collect_bundle<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Bundl
         }
         findings.extend(diagnose(ns, &pods, &events));
     }
+    // Placement problems are read against the nodes (labels, taints, allocatable) and classes.
+    for (av, kind) in [("v1", "Node"), ("storage.k8s.io/v1", "StorageClass")] {
+        for o in api
+            .list(&TypeRef::new(av, kind), None, None)
+            .await
+            .unwrap_or_default()
+        {
+            let text = serde_json::to_vec_pretty(&strip(&o)).unwrap_or_default();
+            files.insert(
+                format!("cluster/{}/{}.json", kind.to_lowercase(), name_of(&o)),
+                text,
+            );
+        }
+    }
     let rows = status(api, plan).await?;
     let mut summary = String::from("# datalyptica support bundle — analysis\n\n## Status\n\n```\n");
     summary.push_str(&status_table(&rows));

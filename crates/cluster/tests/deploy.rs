@@ -303,6 +303,10 @@ async fn status_troubleshoot_and_destroy_after_a_deploy() {
     let bundle = ops::collect_bundle(&api, &plan).await.expect("bundle");
     assert!(bundle.files.contains_key("analysis.md"));
     assert!(
+        bundle.files.keys().any(|k| k.starts_with("cluster/node/")),
+        "nodes for placement"
+    );
+    assert!(
         bundle
             .files
             .keys()
@@ -400,6 +404,10 @@ async fn preflight_snapshot_through_kube() {
     let t = render(&p);
     let plan = plan::build(&m, &t).expect("plan");
     let req = requirements(&m, &t, &plan);
+    // The scripted world registers its three workers on the first tick.
+    while sim.with(|s| s.tick) < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let snap = datalyptica_cluster::ops::snapshot(&api, &req).await;
     assert!(snap.api_error.is_none(), "{:?}", snap.api_error);
     assert!(snap.version.is_some());
@@ -408,10 +416,17 @@ async fn preflight_snapshot_through_kube() {
     let get = |id: &str| checks.iter().find(|c| c.id == id).map(|c| c.outcome);
     assert_eq!(get("api"), Some(Outcome::Pass));
     assert_eq!(get("cluster-admin"), Some(Outcome::Pass));
-    // The simulation is plain Kubernetes with no nodes or catalogs: those checks say so.
+    // The simulation is plain Kubernetes with three workers and no catalogs: the checks say so.
     assert_eq!(get("distribution"), Some(Outcome::Warn));
-    assert_eq!(get("workers"), Some(Outcome::Fail));
+    let workers = checks.iter().find(|c| c.id == "workers").expect("workers");
+    assert!(
+        workers.message.starts_with("3 schedulable workers"),
+        "{}",
+        workers.message
+    );
+    assert_eq!(get("zones"), Some(Outcome::Pass));
     assert_eq!(get("catalog"), Some(Outcome::Fail));
+    assert_eq!(get("apis"), Some(Outcome::Pass));
 
     // An unreachable API server is one failing check, not an error.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -461,4 +476,51 @@ async fn a_partial_deploy_requires_its_dependencies_healthy() {
         events.last(),
         Some(Event::Finished { changed: 0, .. })
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_manager_conflicts_need_force() {
+    use datalyptica_cluster::api::ApiError;
+    use datalyptica_cluster::deploy::DeployError;
+    let (sim, _) = server(Behaviour::default()).await;
+    let api = KubeApi::new(sim.client());
+    let prereqs_only = |mut p: Plan| {
+        p.stages.clear();
+        p.operators.clear();
+        p.operator_objects.clear();
+        p
+    };
+    let plan = prereqs_only(plan());
+    let (ok, _) = run(&api, &plan, &opts()).await;
+    assert!(ok);
+    // Someone else's field manager now owns a namespace's fields.
+    let key = sim::State::key(
+        sim::res_of_kind("v1", "Namespace").expect("ns"),
+        "",
+        "datalyptica-core",
+    );
+    sim.with(|s| {
+        s.foreign.insert(key.clone());
+        if let Some(o) = s.objects.get_mut(&key) {
+            o["metadata"]["labels"]["team"] = serde_json::json!("other");
+        }
+    });
+    let events = Mutex::new(Vec::new());
+    let r = deploy(&api, &plan, &opts(), &|e: &Event| {
+        events.lock().expect("lock").push(e.clone())
+    })
+    .await;
+    match &r.result {
+        Err(DeployError::Api {
+            error: ApiError::Conflict(what, _),
+            ..
+        }) => assert!(what.contains("datalyptica-core"), "{what}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let forced = DeployOptions {
+        force_conflicts: true,
+        ..opts()
+    };
+    let (ok, _) = run(&api, &plan, &forced).await;
+    assert!(ok, "--force-conflicts takes ownership");
 }

@@ -337,6 +337,8 @@ pub struct State {
     pub requests: u64,
     /// Tick at which the scripted operator first saw an object.
     pub seen: BTreeMap<Key, u64>,
+    /// Objects whose fields another field manager owns: an apply without `force=true` gets 409.
+    pub foreign: BTreeSet<Key>,
 }
 
 pub fn gv(r: &Res) -> String {
@@ -707,6 +709,19 @@ async fn handle(
             )
         }
         (&Method::PATCH, Some(n), None) => {
+            let key = State::key(res, ns, n);
+            if s.foreign.contains(&key) {
+                if query(q.as_deref(), "force").as_deref() != Some("true") {
+                    return status(
+                        409,
+                        "Conflict",
+                        format!(
+                            "Apply failed with 1 conflict: conflict with \"someone-else\": .spec (simulated) on {n}"
+                        ),
+                    );
+                }
+                s.foreign.remove(&key);
+            }
             let Ok(mut applied) = serde_json::from_slice::<Value>(&body) else {
                 return status(
                     400,

@@ -72,6 +72,13 @@ fn sts(namespace: &str, name: &str, replicas: u64) -> Value {
 pub fn script(b: Arc<Mutex<Behaviour>>) -> Script {
     Arc::new(move |s: &mut State| {
         let Ok(b) = b.lock() else { return };
+        if s.tick == 1 {
+            for (i, zone) in ["a", "b", "c"].iter().enumerate() {
+                s.put(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": format!("worker-{i}"),
+                    "labels": {"node-role.kubernetes.io/worker": "", "topology.kubernetes.io/zone": format!("zone-{zone}")}},
+                    "status": {"allocatable": {"cpu": "16", "memory": "64Gi"}, "conditions": [{"type": "Ready", "status": "True"}]}}));
+            }
+        }
         olm(s);
         let delay = b.delay;
         for o in s.list("apps/v1", "Deployment") {
