@@ -94,7 +94,8 @@ pub fn exposure(m: &Model, id: ComponentId) -> Exposure {
                     .any(|b| Some(*b) != crate::backup::bucket_purpose(id))
         });
     for g in &mut e.groups {
-        g.object_store = uses_store;
+        // Keepers hold coordination state only; the servers write the backups.
+        g.object_store = uses_store && g.name != "clickhouse-keeper";
     }
     // Backup jobs are peers of their component with their own selector (and the object store).
     if let Some(g) = crate::backup::pod_group(m, id) {
@@ -255,7 +256,14 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
             let k8s_executor =
                 m.platform.spec.components.airflow.config.executor == Some(Executor::Kubernetes);
             Exposure {
-                groups: vec![group(n, by_component(id), &[8080], &[], k8s_executor)],
+                // 9102: the schedulers' statsd-exporter sidecar.
+                groups: vec![group(
+                    n,
+                    by_component(id),
+                    &[8080],
+                    &[crate::monitoring::AIRFLOW_METRICS_PORT.1 as u16],
+                    k8s_executor,
+                )],
                 // API server, worker and triggerer log servers.
                 peer: PeerPorts::Ports(vec![8080, 8793, 8794]),
                 operator: vec![],
@@ -603,6 +611,26 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
         }
     }
     b.out.extend(crate::backup::network_policies(m));
+    // git-sync clones the DAG repository from outside the cluster.
+    if m.enabled(ComponentId::Airflow)
+        && let Some(repo) = &m.platform.spec.components.airflow.config.dags_repo
+    {
+        let port =
+            url_port(repo).unwrap_or(if repo.starts_with("ssh://") || repo.starts_with("git@") {
+                22
+            } else {
+                443
+            });
+        for g in &ex[&ComponentId::Airflow].groups {
+            b.egress(
+                &ns_of(ComponentId::Airflow),
+                &format!("{}-to-git", g.name),
+                &g.selector,
+                vec![json!({"ipBlock": {"cidr": "0.0.0.0/0"}})],
+                Some(&[port]),
+            );
+        }
+    }
     if owned.contains(&ops_ns) {
         b.policy(
             &ops_ns,

@@ -567,3 +567,22 @@ fn pods_have_their_own_service_account_and_tokens_only_with_a_role() {
         }
     }
 }
+
+#[test]
+fn git_sync_gets_egress_to_its_repository_port_only() {
+    let mut p = datalyptica_platform::Platform::default_ha();
+    p.spec.components.airflow.config.dags_repo = Some("https://git.example.com/dags.git".into());
+    let tree = datalyptica_platform::render(&p);
+    let pols = policies(&tree);
+    let np = pols
+        .iter()
+        .find(|o| o["metadata"]["name"] == "airflow-to-git")
+        .expect("airflow-to-git");
+    assert_eq!(ports(&np["spec"]["egress"][0]), BTreeSet::from([443]));
+    let tree = datalyptica_platform::render(&datalyptica_platform::Platform::default_ha());
+    assert!(
+        !policies(&tree)
+            .iter()
+            .any(|o| o["metadata"]["name"] == "airflow-to-git")
+    );
+}
