@@ -81,6 +81,7 @@ fn the_simulation_serves_every_rendered_kind() {
 async fn deploys_in_phase_order_waits_on_gates_and_is_idempotent() {
     let (sim, _) = server(Behaviour {
         delay: 5,
+        reads: 3,
         ..Default::default()
     })
     .await;
@@ -178,6 +179,7 @@ async fn a_gate_timeout_is_diagnosed_and_the_deploy_resumes() {
     let (sim, behaviour) = server(Behaviour {
         delay: 1,
         broken: ["Kafka"].into(),
+        ..Default::default()
     })
     .await;
     let api = KubeApi::new(sim.client());

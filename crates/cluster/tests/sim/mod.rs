@@ -337,6 +337,9 @@ pub struct State {
     pub requests: u64,
     /// Tick at which the scripted operator first saw an object.
     pub seen: BTreeMap<Key, u64>,
+    /// GETs of each single object so far: lets a script hold an object not-ready until a
+    /// client has observed it waiting, independent of timing.
+    pub reads: BTreeMap<Key, u64>,
     /// Objects whose fields another field manager owns: an apply without `force=true` gets 409.
     pub foreign: BTreeSet<Key>,
 }
@@ -691,10 +694,13 @@ async fn handle(
             };
             Ok(Response::new(Full::new(Bytes::from(text))))
         }
-        (&Method::GET, Some(n), None) => match s.get(&api_version, res.kind, ns, n) {
-            Some(o) => reply(StatusCode::OK, o.clone()),
-            None => not_found(),
-        },
+        (&Method::GET, Some(n), None) => {
+            *s.reads.entry(State::key(res, ns, n)).or_default() += 1;
+            match s.get(&api_version, res.kind, ns, n) {
+                Some(o) => reply(StatusCode::OK, o.clone()),
+                None => not_found(),
+            }
+        }
         (&Method::GET, None, None) => {
             let sel = query(q.as_deref(), "labelSelector");
             let items: Vec<Value> = s

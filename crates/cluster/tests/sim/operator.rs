@@ -13,6 +13,9 @@ use super::{Script, State, package_crds};
 pub struct Behaviour {
     /// Ticks an object exists before its controller reports it ready.
     pub delay: u64,
+    /// Single-object GETs (deploy's pre-apply read, then gate polls) before a gated object turns
+    /// ready: 3 guarantees the first gate poll sees it waiting.
+    pub reads: u64,
     pub broken: BTreeSet<&'static str>,
 }
 
@@ -51,7 +54,8 @@ fn ensure(s: &mut State, o: Value) {
     }
 }
 
-fn ready_after(s: &mut State, o: &Value, delay: u64) -> bool {
+fn ready_after(s: &mut State, o: &Value, delay: (u64, u64)) -> bool {
+    let (delay, reads) = delay;
     let Some(r) = super::res_of_kind(
         o["apiVersion"].as_str().unwrap_or(""),
         o["kind"].as_str().unwrap_or(""),
@@ -60,8 +64,8 @@ fn ready_after(s: &mut State, o: &Value, delay: u64) -> bool {
     };
     let k = State::key(r, &ns(o), &name(o));
     let tick = s.tick;
-    let first = *s.seen.entry(k).or_insert(tick);
-    tick >= first + delay
+    let first = *s.seen.entry(k.clone()).or_insert(tick);
+    tick >= first + delay && s.reads.get(&k).copied().unwrap_or(0) >= reads
 }
 
 fn sts(namespace: &str, name: &str, replicas: u64) -> Value {
@@ -80,7 +84,7 @@ pub fn script(b: Arc<Mutex<Behaviour>>) -> Script {
             }
         }
         olm(s);
-        let delay = b.delay;
+        let delay = (b.delay, b.reads);
         for o in s.list("apps/v1", "Deployment") {
             if ready_after(s, &o, delay) {
                 let n = o["spec"]["replicas"].as_i64().unwrap_or(1);
