@@ -510,7 +510,7 @@ fn minio_objects(m: &Model) -> Vec<Value> {
     if target.is_some() {
         let _ = writeln!(
             script,
-            "  mc mb --ignore-existing --with-versioning \"dr/$b\"\n  if ! mc replicate ls \"local/$b\" --json | grep -q '\"Status\":\"Enabled\"'; then\n    mc replicate add \"local/$b\" --remote-bucket \"dr/$b\" --replicate \"delete,delete-marker,existing-objects\" --priority 1\n  fi"
+            "  mc mb --ignore-existing --with-versioning \"dr/$b\"\n  if ! mc replicate ls \"local/$b\" --json 2>/dev/null | grep -qi enabled; then\n    mc replicate add \"local/$b\" --remote-bucket \"dr/$b\" --replicate \"delete,delete-marker,existing-objects\" --priority 1\n  fi"
         );
     }
     let _ = writeln!(script, "done\necho configured $BUCKETS");
@@ -1130,14 +1130,16 @@ pub fn disaster_recovery(m: &Model) -> File {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# Disaster recovery — platform `{}`\n\nGenerated from `spec.backup`. Backups go to the object store `{}` (`{}` backend); a site loss needs them somewhere else too: MinIO bucket replication and Kafka MirrorMaker 2 below, or the external store's own replication.\n",
+        "# Disaster recovery — platform `{}`\n\nGenerated from `spec.backup`. Backups go to the object store `{}` (`{}` backend); a site loss needs them somewhere else too: MinIO bucket replication and Kafka MirrorMaker 2 below, or the external store's own replication.\n\nThe `mc` commands below use an alias for the object store: `mc alias set store {} \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\"` (keys from the Secret `{}`).\n",
         m.name,
         m.object_store.endpoint,
         match m.object_store.backend {
             ObjectStoreBackend::Minio => "minio",
             ObjectStoreBackend::Odf => "odf",
             ObjectStoreBackend::External => "external",
-        }
+        },
+        m.object_store.endpoint,
+        m.object_store.credentials_secret
     );
     let _ = writeln!(
         s,
@@ -1239,7 +1241,7 @@ pub fn disaster_recovery(m: &Model) -> File {
         let ns = &m.get(ComponentId::Redis).namespace;
         let _ = writeln!(
             s,
-            "## Redis\n\nCronJob `{REDIS_CRONJOB}` asks Sentinel for the master, pulls an RDB with `redis-cli --rdb` and uploads it to `{}/redis/`; snapshots older than {} days are pruned.\n\n```bash\n# last successful run (alerted on by kube_cronjob_status_last_successful_time{{cronjob=\"{REDIS_CRONJOB}\"}})\noc get cronjob/{REDIS_CRONJOB} -n {ns}\noc create job --from=cronjob/{REDIS_CRONJOB} {REDIS_CRONJOB}-manual -n {ns}\n# restore: stop writers, then load the snapshot into the master\nmc cp store/{}/redis/<stamp>-dump.rdb ./dump.rdb\noc scale statefulset/{r} -n {ns} --replicas=0\n# copy dump.rdb into the master's volume (a debug pod mounting its PVC), remove appendonlydir/, then:\noc scale statefulset/{r} -n {ns} --replicas={n}\noc exec -n {ns} {r}-0 -- redis-cli INFO keyspace\n```\n\nAOF is on: the RDB only seeds the restore; replicas resync from the master.\n",
+            "## Redis\n\nCronJob `{REDIS_CRONJOB}` asks Sentinel for the master, pulls an RDB with `redis-cli --rdb` and uploads it to `{}/redis/`; snapshots older than {} days are pruned.\n\n```bash\n# last successful run (alerted on by kube_cronjob_status_last_successful_time{{cronjob=\"{REDIS_CRONJOB}\"}})\noc get cronjob/{REDIS_CRONJOB} -n {ns}\noc create job --from=cronjob/{REDIS_CRONJOB} {REDIS_CRONJOB}-manual -n {ns}\n# restore: stop writers, then load the snapshot into the master\nmc cp store/{}/redis/<stamp>-dump.rdb ./dump.rdb\noc scale statefulset/{r} -n {ns} --replicas=0\n# copy dump.rdb into every data volume (a debug pod mounting each PVC) and remove appendonlydir/:\n# with no AOF, Redis 7 loads the RDB and rewrites the AOF from it\noc scale statefulset/{r} -n {ns} --replicas={n}\noc exec -n {ns} {r}-0 -- redis-cli INFO keyspace\n```\n\nAOF is on: the RDB only seeds the restore; replicas resync from the master.\n",
             bucket("redis-backups"),
             rs.retention_days,
             bucket("redis-backups"),
@@ -1304,7 +1306,7 @@ pub fn disaster_recovery(m: &Model) -> File {
             None => {
                 let _ = writeln!(
                     s,
-                    "## Kafka\n\n**No MirrorMaker 2**: `spec.backup.kafka.target` is not set. Kafka survives broker and zone loss (replication factor 3, min.insync.replicas 2) but not a site loss. Set `bootstrapServers` and `trustSecret` of a DR cluster to render `KafkaMirrorMaker2` with consumer-offset sync.\n"
+                    "## Kafka\n\n**No MirrorMaker 2**: `spec.backup.kafka.target` is not set. In-cluster replication covers broker loss, not a site loss. Set `bootstrapServers` and `trustSecret` of a DR cluster to render `KafkaMirrorMaker2` with consumer-offset sync.\n"
                 );
             }
         }
