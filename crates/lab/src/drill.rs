@@ -354,7 +354,12 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
     let mut partition: Option<crate::drill::Partition> = None;
     let fault_at = match opts.fault {
         Fault::PartitionPrimary => {
-            partition = Some(crate::drill::Partition::apply(old.ip())?);
+            let peers: Vec<_> = Proc::all(c)
+                .iter()
+                .map(|p| p.ip())
+                .filter(|ip| *ip != old.ip())
+                .collect();
+            partition = Some(crate::drill::Partition::apply(old.ip(), &peers)?);
             t0.elapsed()
         }
         f => {
@@ -568,17 +573,24 @@ impl Partition {
         Self::nft("table inet datalyptica_probe\ndelete table inet datalyptica_probe\n")
     }
 
-    pub fn rules(table: &str, ip: std::net::Ipv4Addr) -> String {
+    /// Drops traffic between `ip` and its peers in both directions. Clients (127.0.0.1) still
+    /// reach the isolated node: the dangerous split where an old primary keeps taking writes.
+    pub fn rules(table: &str, ip: std::net::Ipv4Addr, peers: &[std::net::Ipv4Addr]) -> String {
+        let set = peers
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
             "table inet {table} {{\n  chain input {{\n    type filter hook input priority -10; policy accept;\n    \
-             ip saddr {ip} ip daddr != {ip} drop\n    ip daddr {ip} ip saddr != {ip} drop\n  }}\n}}\n"
+             ip saddr {ip} ip daddr {{ {set} }} drop\n    ip saddr {{ {set} }} ip daddr {ip} drop\n  }}\n}}\n"
         )
     }
 
-    pub fn apply(ip: std::net::Ipv4Addr) -> Result<Partition> {
+    pub fn apply(ip: std::net::Ipv4Addr, peers: &[std::net::Ipv4Addr]) -> Result<Partition> {
         let table = PARTITION_TABLE.to_string();
         let _ = Self::nft(&format!("table inet {table}\ndelete table inet {table}\n"));
-        Self::nft(&Self::rules(&table, ip))?;
+        Self::nft(&Self::rules(&table, ip, peers))?;
         Ok(Partition { table })
     }
 
@@ -598,8 +610,16 @@ mod tests {
 
     #[test]
     fn nft_rules_drop_both_directions() {
-        let r = Partition::rules("t", std::net::Ipv4Addr::new(127, 0, 0, 31));
-        assert!(r.contains("ip saddr 127.0.0.31 ip daddr != 127.0.0.31 drop"));
-        assert!(r.contains("ip daddr 127.0.0.31 ip saddr != 127.0.0.31 drop"));
+        let ip = |d| std::net::Ipv4Addr::new(127, 0, 0, d);
+        let r = Partition::rules("t", ip(31), &[ip(32), ip(33)]);
+        assert!(
+            r.contains("ip saddr 127.0.0.31 ip daddr { 127.0.0.32, 127.0.0.33 } drop"),
+            "{r}"
+        );
+        assert!(
+            r.contains("ip saddr { 127.0.0.32, 127.0.0.33 } ip daddr 127.0.0.31 drop"),
+            "{r}"
+        );
+        assert!(!r.contains("127.0.0.1 "), "clients stay connected");
     }
 }

@@ -381,10 +381,8 @@ impl RedisWriter {
                 match n {
                     Ok(n) if n >= i64::from(self.wait_replicas) => {}
                     // Applied on the master but not confirmed by a replica: not acknowledged.
-                    Ok(_) => {
-                        self.con = Some(con);
-                        return Err(Outcome::Unknown);
-                    }
+                    // Dropping the connection makes the next attempt ask the Sentinels again.
+                    Ok(_) => return Err(Outcome::Unknown),
                     Err(_) => return Err(Outcome::Unknown),
                 }
             }
@@ -396,7 +394,7 @@ impl RedisWriter {
             Ok(Err(o)) => o,
             Err(_) => Outcome::Unknown,
         };
-        if outcome == Outcome::Refused || outcome == Outcome::Error {
+        if outcome != Outcome::Ok {
             // Rediscover: the master may have moved.
             self.con = None;
         }
