@@ -758,9 +758,9 @@ pub fn tls_hops(m: &Model) -> Vec<(ComponentId, &'static str, bool, &'static str
         ),
         (
             Spark,
-            "18080 (history), driver ↔ executors",
-            false,
-            "plain: `spark.network.crypto.enabled` is a follow-up",
+            "driver ↔ executors; 18080 (history)",
+            true,
+            "driver ↔ executors authenticated and AES-encrypted (`spark.authenticate`, `spark.network.crypto.enabled`); the history UI on 18080 is plain HTTP without a Route (port-forward only)",
         ),
         (
             Clickhouse,

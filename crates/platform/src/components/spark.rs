@@ -276,6 +276,10 @@ impl Component for Spark {
                 format!("org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{iceberg},org.apache.iceberg:iceberg-aws-bundle:{iceberg},org.projectnessie.nessie-integrations:nessie-spark-extensions-3.5_2.12:{nessie_v},org.apache.hadoop:hadoop-aws:3.3.4"),
             ),
             ("spark.jars.ivy".into(), "/tmp/.ivy2".into()),
+            // Driver ↔ executor RPC and block transfers authenticated and AES-encrypted: on
+            // Kubernetes the driver generates the shared secret and hands it to its executors.
+            ("spark.authenticate".into(), "true".into()),
+            ("spark.network.crypto.enabled".into(), "true".into()),
             (
                 "spark.sql.extensions".into(),
                 "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions,org.projectnessie.spark.extensions.NessieSparkSessionExtensions".into(),
