@@ -62,6 +62,41 @@ enum Command {
         #[command(flatten)]
         spec: SpecArg,
     },
+    /// Check a cluster (the current kubeconfig context) against what the spec needs.
+    Preflight {
+        #[command(flatten)]
+        args: datalyptica_cluster::PreflightArgs,
+        #[command(flatten)]
+        spec: SpecArg,
+    },
+    /// Deploy phase by phase with health gates (server-side apply; resumable, idempotent).
+    Deploy {
+        #[command(flatten)]
+        args: datalyptica_cluster::DeployArgs,
+        #[command(flatten)]
+        spec: SpecArg,
+    },
+    /// One table of every component: desired vs ready, roles, state.
+    Status {
+        #[command(flatten)]
+        args: datalyptica_cluster::StatusArgs,
+        #[command(flatten)]
+        spec: SpecArg,
+    },
+    /// Write a support bundle (objects, events, logs; secrets redacted) with an analysis.
+    Troubleshoot {
+        #[command(flatten)]
+        args: datalyptica_cluster::TroubleshootArgs,
+        #[command(flatten)]
+        spec: SpecArg,
+    },
+    /// Remove the platform in reverse dependency order (data kept unless --delete-data).
+    Destroy {
+        #[command(flatten)]
+        args: datalyptica_cluster::DestroyArgs,
+        #[command(flatten)]
+        spec: SpecArg,
+    },
     /// Lint any tree of Kubernetes/OpenShift YAML for HA and security.
     Lint(datalyptica_lint::LintArgs),
     /// Run a local lab of real etcd, PostgreSQL/Patroni and Redis Sentinel processes.
@@ -197,6 +232,21 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Preflight { args, spec } => {
+            with_spec(&spec, |p| datalyptica_cluster::run_preflight(&args, p))
+        }
+        Command::Deploy { args, spec } => {
+            with_spec(&spec, |p| datalyptica_cluster::run_deploy(&args, p))
+        }
+        Command::Status { args, spec } => {
+            with_spec(&spec, |p| datalyptica_cluster::run_status(&args, p))
+        }
+        Command::Troubleshoot { args, spec } => {
+            with_spec(&spec, |p| datalyptica_cluster::run_troubleshoot(&args, p))
+        }
+        Command::Destroy { args, spec } => {
+            with_spec(&spec, |p| datalyptica_cluster::run_destroy(&args, p))
+        }
         Command::Lint(args) => datalyptica_lint::run_lint(args),
         Command::Lab { args, spec } => {
             let p = match spec.load() {
@@ -218,6 +268,13 @@ fn main() -> ExitCode {
                 lab_settings::from_platform(&p),
             ))
         }
+    }
+}
+
+fn with_spec(spec: &SpecArg, f: impl FnOnce(&Platform) -> ExitCode) -> ExitCode {
+    match spec.load() {
+        Ok(p) => f(&p),
+        Err(code) => code,
     }
 }
 

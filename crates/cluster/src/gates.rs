@@ -45,18 +45,9 @@ pub fn api_version(kind: &str) -> Option<&'static str> {
     })
 }
 
-/// The live object a gate watches: (API version, kind, name). Gates name the Redis Sentinel by
-/// its custom resource, but OT-Container-Kit names the StatefulSet `<name>-sentinel`.
+/// The live object a gate watches: (API version, name).
 pub fn target(gate: &Gate, objects: &[Value]) -> (String, String) {
-    let name = if gate.kind == "StatefulSet"
-        && objects
-            .iter()
-            .any(|o| o["kind"] == "RedisSentinel" && o["metadata"]["name"] == gate.name.as_str())
-    {
-        format!("{}-sentinel", gate.name)
-    } else {
-        gate.name.clone()
-    };
+    let name = gate.name.clone();
     let api_version = objects
         .iter()
         .find(|o| o["kind"] == gate.kind.as_str() && o["metadata"]["name"] == gate.name.as_str())

@@ -7,6 +7,7 @@ use datalyptica_platform::Tree;
 use datalyptica_platform::component::{ComponentId, Gate};
 use datalyptica_platform::components::ALL;
 use datalyptica_platform::docs;
+use datalyptica_platform::k8s;
 use datalyptica_platform::model::Model;
 use datalyptica_platform::prereqs;
 use serde_json::Value;
@@ -125,6 +126,7 @@ pub fn digest(objects: &[Value]) -> String {
 fn objects_in(tree: &Tree, prefix: &str) -> Vec<(String, Value)> {
     tree.objects()
         .filter(|(f, _)| f.starts_with(prefix))
+        .filter(|(_, o)| o["metadata"]["annotations"][k8s::TEMPLATE_ANNOTATION] != "true")
         .map(|(f, o)| (f.to_string(), o.clone()))
         .collect()
 }

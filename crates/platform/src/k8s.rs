@@ -22,6 +22,9 @@ use crate::model::{Model, Resources};
 pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
 pub const ZONE_KEY: &str = "topology.kubernetes.io/zone";
 pub const PART_OF: &str = "datalyptica";
+/// Marks an object as a template for users to copy (e.g. a job that would run when applied):
+/// rendered for reference, never applied by `deploy`.
+pub const TEMPLATE_ANNOTATION: &str = "datalyptica.io/template";
 
 pub fn to_value<T: Serialize>(t: &T) -> Value {
     // Serializing our own typed structs to JSON cannot fail: no maps with non-string keys.

@@ -339,7 +339,8 @@ impl Component for Redis {
             Gate {
                 kind: "StatefulSet".into(),
                 namespace: ns.clone(),
-                name: SENTINEL.into(),
+                // The operator names the Sentinel StatefulSet `<cr name>-sentinel`.
+                name: format!("{SENTINEL}-sentinel"),
                 condition: format!("{} Sentinels ready and agreeing on the master", t.sentinels),
                 wait_command: format!(
                     "oc rollout status statefulset/{SENTINEL}-sentinel -n {ns} --timeout=10m"

@@ -327,10 +327,16 @@ impl Component for Spark {
                 security_context: k8s::container_security(false),
             }
         };
+        let mut app_meta = k8s::meta(m, id, TEMPLATE, TEMPLATE);
+        // Applying it would start a job; it is a starting point for users, not platform state.
+        app_meta.annotations = Some(std::collections::BTreeMap::from([(
+            k8s::TEMPLATE_ANNOTATION.to_string(),
+            "true".to_string(),
+        )]));
         let app = Cr {
             api_version: cr::SPARK_APPLICATION.0,
             kind: cr::SPARK_APPLICATION.1,
-            metadata: k8s::meta(m, id, TEMPLATE, TEMPLATE),
+            metadata: app_meta,
             spec: cr::SparkApplicationSpec {
                 type_: "Scala",
                 mode: "cluster",
