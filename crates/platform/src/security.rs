@@ -800,6 +800,87 @@ pub fn tls_table(m: &Model) -> String {
     s
 }
 
+/// Why a component's image needs a writable root filesystem (restricted-v2 still applies).
+fn writable_root_reason(id: ComponentId) -> &'static str {
+    use ComponentId::*;
+    match id {
+        Flink => "the image entrypoint rewrites `conf/` at start",
+        Spark => "the history server and Spark write under `/opt/spark/work-dir` and `$HOME`",
+        Clickhouse => "the server writes preprocessed configuration and `/var/log` beside its data",
+        Airflow | Superset => "Python writes bytecode caches and `$HOME` state inside the image",
+        Redis => "the operator's image writes its generated configuration at start",
+        Minio => "the operator-managed container writes under its own directories",
+        _ => "the image writes outside its volumes",
+    }
+}
+
+/// Containers whose root filesystem stays writable, by component, derived from what the
+/// components render (so a component that becomes read-only drops out by itself).
+pub fn writable_roots(m: &Model) -> Vec<(ComponentId, Vec<String>)> {
+    let mut out = Vec::new();
+    for c in m.enabled_components() {
+        let mut names: Vec<String> = Vec::new();
+        for f in c.render(m) {
+            let Content::Objects { objects, .. } = f.content else {
+                continue;
+            };
+            for o in &objects {
+                let obj = o["metadata"]["name"].as_str().unwrap_or_default();
+                let mut stack = vec![o];
+                while let Some(v) = stack.pop() {
+                    match v {
+                        Value::Object(map) => {
+                            // A container (has an image) or an operator CR's container context
+                            // (Redis, MinIO: one context for the pods the operator makes).
+                            for key in ["securityContext", "containerSecurityContext"] {
+                                if map.get(key).is_some_and(|sc| {
+                                    sc["readOnlyRootFilesystem"] == Value::Bool(false)
+                                }) {
+                                    names.push(match map.get("name").and_then(Value::as_str) {
+                                        Some(n) if map.contains_key("image") => {
+                                            format!("{obj}/{n}")
+                                        }
+                                        _ => obj.to_string(),
+                                    });
+                                }
+                            }
+                            stack.extend(map.values());
+                        }
+                        Value::Array(a) => stack.extend(a.iter()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        if !names.is_empty() {
+            out.push((c.id(), names));
+        }
+    }
+    out
+}
+
+/// Markdown of the pod-security guarantees and the writable-root exceptions.
+pub fn pod_security_section(m: &Model) -> String {
+    let mut s = String::from(
+        "## Pod security\n\nEvery container we render runs with `runAsNonRoot`, `allowPrivilegeEscalation: false`, all capabilities dropped, seccomp `RuntimeDefault` and no fixed UID, so `restricted-v2` admits it; pods mount an API token only where a Role grants them something (Flink, Spark drivers, Airflow with the Kubernetes executor). Root filesystems are read-only, with emptyDirs for scratch, except where the image writes into itself:\n\n| Component | Containers | Why |\n|---|---|---|\n",
+    );
+    for (id, names) in writable_roots(m) {
+        let _ = writeln!(
+            s,
+            "| {id} | {} | {} |",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            writable_root_reason(id)
+        );
+    }
+    s
+}
+
 /// Checks of `spec.secrets`.
 pub fn validate(p: &crate::Platform, out: &mut Vec<crate::validate::Issue>) {
     use crate::validate::Issue;
