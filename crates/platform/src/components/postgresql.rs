@@ -51,14 +51,20 @@ pub struct PostgresConfig {
     /// PgBouncer pods in front of the cluster (default 2 in `ha`, 1 in `dev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pgbouncer_replicas: Option<u32>,
-    /// Moved to `spec.backup.postgresql.fullSchedule` (rejected here).
+    /// Moved to `spec.backup.postgresql.fullSchedule`: still parsed so validation can point there,
+    /// hidden from the schema and `init`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub full_backup_schedule: Option<String>,
-    /// Moved to `spec.backup.postgresql.differentialSchedule` (rejected here).
+    /// Moved to `spec.backup.postgresql.differentialSchedule`: still parsed so validation can point there,
+    /// hidden from the schema and `init`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub differential_backup_schedule: Option<String>,
-    /// Moved to `spec.backup.postgresql.retentionDays` (rejected here).
+    /// Moved to `spec.backup.postgresql.retentionDays`: still parsed so validation can point there,
+    /// hidden from the schema and `init`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub backup_retention_days: Option<u32>,
 }
 
