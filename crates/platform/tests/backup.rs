@@ -84,6 +84,7 @@ fn schedules_and_retention_come_from_the_spec() {
     p.spec.backup.postgresql.full_schedule = Some("0 2 * * 0".into());
     p.spec.backup.postgresql.differential_schedule = Some("0 */4 * * *".into());
     p.spec.backup.postgresql.retention_days = Some(14);
+    p.spec.backup.redis.rto = Some("15m".into());
     assert!(datalyptica_platform::validate::validate(&p).is_empty());
     let tree = render(&p);
     let (_, r) = find(&tree, "CronJob", "redis-backup").expect("redis-backup");
@@ -102,7 +103,8 @@ fn schedules_and_retention_come_from_the_spec() {
     assert_eq!(repo["global"]["repo1-retention-full"], "14");
     let dr = tree.to_bytes();
     let dr = dr["disaster-recovery.md"].clone();
-    assert!(dr.contains("`15 */2 * * *` | 3 days | ≤ 2h"), "{dr}");
+    assert!(dr.contains("`15 */2 * * *` | 3 days | ≤ 2h | 15m |"), "{dr}");
+    assert!(dr.contains("full `0 2 * * 0`, differential `0 */4 * * *` | 14 days"));
 }
 
 #[test]
