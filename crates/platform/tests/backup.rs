@@ -103,7 +103,10 @@ fn schedules_and_retention_come_from_the_spec() {
     assert_eq!(repo["global"]["repo1-retention-full"], "14");
     let dr = tree.to_bytes();
     let dr = dr["disaster-recovery.md"].clone();
-    assert!(dr.contains("`15 */2 * * *` | 3 days | ≤ 2h | 15m |"), "{dr}");
+    assert!(
+        dr.contains("`15 */2 * * *` | 3 days | ≤ 2h | 15m |"),
+        "{dr}"
+    );
     assert!(dr.contains("full `0 2 * * 0`, differential `0 */4 * * *` | 14 days"));
 }
 
