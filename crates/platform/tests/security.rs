@@ -586,3 +586,55 @@ fn git_sync_gets_egress_to_its_repository_port_only() {
             .any(|o| o["metadata"]["name"] == "airflow-to-git")
     );
 }
+
+/// The port table agrees with what hand-rendered pods listen on: every client and metrics port
+/// of a pod group is a container port of one of its pods (catches a port change in a component
+/// that the policies would silently block).
+#[test]
+fn declared_ports_are_container_ports() {
+    for (variant, p) in common::variants() {
+        let tree = datalyptica_platform::render(&p);
+        let m = Model::new(&p);
+        for (id, ns, g) in security::groups(&m) {
+            let Some(sel) = g.selector["matchLabels"].as_object() else {
+                continue;
+            };
+            let mut listening = BTreeSet::new();
+            let mut pods = 0;
+            for (_, o) in tree.objects() {
+                if !matches!(common::kind(o), "Deployment" | "StatefulSet")
+                    || o["metadata"]["namespace"] != ns.as_str()
+                {
+                    continue;
+                }
+                let labels = &o["spec"]["template"]["metadata"]["labels"];
+                if !sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+                    continue;
+                }
+                pods += 1;
+                for c in o["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    for port in c["ports"].as_array().into_iter().flatten() {
+                        if let Some(n) = port["containerPort"].as_u64() {
+                            listening.insert(n);
+                        }
+                    }
+                }
+            }
+            if pods == 0 {
+                // Operator-made pods: their ports are the operator's (documented in the table).
+                continue;
+            }
+            for port in g.client.iter().chain(&g.metrics) {
+                assert!(
+                    listening.contains(&u64::from(*port)),
+                    "{variant}: {id} group {} declares port {port}, its pods listen on {listening:?}",
+                    g.name
+                );
+            }
+        }
+    }
+}
