@@ -24,7 +24,7 @@ fn ports(rule: &Value) -> BTreeSet<u64> {
 
 #[test]
 fn every_namespace_denies_ingress_and_egress_by_default() {
-    for (variant, p) in common::variants() {
+    for (variant, p) in secrets_variants() {
         let tree = datalyptica_platform::render(&p);
         let pols = policies(&tree);
         let m = Model::new(&p);
@@ -56,7 +56,7 @@ fn every_namespace_denies_ingress_and_egress_by_default() {
 /// namespace, no ingress without `from`.
 #[test]
 fn no_rule_is_wider_than_a_named_namespace() {
-    for (variant, p) in common::variants() {
+    for (variant, p) in secrets_variants() {
         let tree = datalyptica_platform::render(&p);
         for o in policies(&tree) {
             let who = format!("{variant}: {}", common::name(&o));
@@ -106,7 +106,7 @@ fn find<'a>(pols: &'a [Value], ns: &str, name: &str) -> Option<&'a Value> {
 
 #[test]
 fn every_dependency_edge_has_exactly_its_allow_rules() {
-    for (variant, p) in common::variants() {
+    for (variant, p) in secrets_variants() {
         let tree = datalyptica_platform::render(&p);
         let pols = policies(&tree);
         let m = Model::new(&p);
@@ -208,7 +208,7 @@ fn every_dependency_edge_has_exactly_its_allow_rules() {
 
 #[test]
 fn router_ingress_exactly_where_a_route_exists() {
-    for (variant, p) in common::variants() {
+    for (variant, p) in secrets_variants() {
         let tree = datalyptica_platform::render(&p);
         let pols = policies(&tree);
         let routed: BTreeSet<String> = tree
