@@ -45,6 +45,7 @@ pub struct TrialLog {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialAnalysis {
     /// Fault → acknowledgement of the first write that began after the fault. None: never recovered.
+    #[serde(rename = "rto_s", serialize_with = "secs::opt")]
     pub rto: Option<Duration>,
     pub attempts: usize,
     pub acknowledged: usize,
@@ -54,6 +55,7 @@ pub struct TrialAnalysis {
     /// Acknowledged writes missing from the read-back.
     pub lost: Vec<u64>,
     /// From the start of the first lost write to the acknowledgement of the last one.
+    #[serde(rename = "lost_span_s", serialize_with = "secs::one")]
     pub lost_span: Duration,
     /// Extra copies of sequence numbers in the read-back.
     pub duplicates: usize,
@@ -61,6 +63,22 @@ pub struct TrialAnalysis {
     pub failed_but_present: usize,
     /// Read-back values that no attempt wrote: corruption or a foreign writer.
     pub unexpected: usize,
+}
+
+/// Durations as seconds in JSON: `{"secs":…,"nanos":…}` is no use to a reader or a dashboard.
+pub mod secs {
+    use std::time::Duration;
+
+    pub fn one<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
 }
 
 fn us(d: u64) -> Duration {

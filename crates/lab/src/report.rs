@@ -11,6 +11,7 @@ use crate::analysis::{Outcome, TrialLog};
 use crate::drill::{DrillSummary, TrialReport};
 use crate::health::{self, EtcdView, PgView, RedisView};
 use crate::lab::{Lab, ProcStatus};
+use crate::topology::{Component, Proc};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LabStatus {
@@ -27,12 +28,22 @@ pub async fn lab_status(lab: &Lab) -> LabStatus {
     let etcd = health::etcd_view().await;
     let postgresql = health::pg_view().await.ok();
     let redis = health::redis_view().await;
-    let healthy = processes.iter().all(|p| p.state == "running")
-        && etcd.healthy()
-        && postgresql
-            .as_ref()
-            .is_some_and(|v| v.healthy(lab.settings.postgres.synchronous_mode))
-        && redis.healthy();
+    // Only components the lab started count, so `up --only etcd` can be healthy.
+    let started = |c: Component| {
+        let names: Vec<String> = Proc::all(c).iter().map(|p| p.name()).collect();
+        processes
+            .iter()
+            .any(|p| names.contains(&p.name) && p.state != "stopped")
+    };
+    let any = Component::ALL.into_iter().any(started);
+    let healthy = any
+        && processes.iter().all(|p| p.state != "crashed")
+        && (!started(Component::Etcd) || etcd.healthy())
+        && (!started(Component::Postgresql)
+            || postgresql
+                .as_ref()
+                .is_some_and(|v| v.healthy(lab.settings.postgres.synchronous_mode)))
+        && (!started(Component::Redis) || redis.healthy());
     LabStatus {
         dir: lab.dir.clone(),
         processes,

@@ -9,8 +9,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Slo {
     /// Longest acceptable write outage seen by a client.
+    #[serde(rename = "rto_s", serialize_with = "crate::analysis::secs::one")]
     pub rto: Duration,
     /// Longest acceptable span of acknowledged writes lost.
+    #[serde(rename = "rpo_s", serialize_with = "crate::analysis::secs::one")]
     pub rpo: Duration,
 }
 
