@@ -71,7 +71,9 @@ else
     "$VENV/bin/pip" install -q "$PATRONI_SPEC"
     log "installed $("$VENV/bin/patroni" --version)"
 fi
-chmod -R a+rX "$(dirname "$VENV")"
+# Only our own paths: /opt/datalyptica may hold other tools.
+chmod a+rx "$(dirname "$VENV")"
+chmod -R a+rX "$VENV"
 
 for b in /usr/lib/postgresql/15/bin/postgres /usr/bin/etcd /usr/bin/etcdctl /usr/bin/redis-server \
     /usr/bin/redis-sentinel /usr/bin/redis-cli "$VENV/bin/patroni" "$VENV/bin/patronictl"; do
