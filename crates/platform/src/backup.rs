@@ -189,6 +189,7 @@ pub fn pod_group(m: &Model, id: ComponentId) -> Option<PodGroup> {
                 metrics: vec![],
                 api: false,
                 object_store: false,
+                own_client: true,
             });
         }
         _ => return None,
@@ -199,8 +200,9 @@ pub fn pod_group(m: &Model, id: ComponentId) -> Option<PodGroup> {
         client: vec![],
         metrics: vec![],
         api: false,
-        // The MinIO job talks to MinIO as a peer; the snapshot jobs upload.
+        // The MinIO job talks to MinIO as a client already; the snapshot jobs upload.
         object_store: id != ComponentId::Minio,
+        own_client: true,
     })
 }
 
@@ -944,9 +946,72 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
         push(
             ComponentId::Kafka,
             &format!("{}-to-dr-cluster", g.name),
-            g.selector,
+            g.selector.clone(),
             bootstrap_ports(&t.bootstrap_servers),
         );
+        out.extend(mirror_maker_rest(m, &g));
+    }
+    out
+}
+
+/// Kafka Connect's REST port (8083): between MirrorMaker 2 workers, and from the Strimzi
+/// cluster operator, which manages the connectors through it.
+fn mirror_maker_rest(m: &Model, g: &PodGroup) -> Vec<Value> {
+    const REST: u16 = 8083;
+    let ns = &m.get(ComponentId::Kafka).namespace;
+    let mut labels = crate::prereqs::platform_labels(m);
+    labels.insert(
+        "app.kubernetes.io/component".into(),
+        "network-policy".into(),
+    );
+    let ports = json!([{"protocol": "TCP", "port": REST}]);
+    let workers =
+        json!({"namespaceSelector": security::namespace_selector(ns), "podSelector": g.selector});
+    let ops = &m.operators_namespace;
+    let policy = |ns: &str, name: String, selector: &Value, kind: &str, rule: Value| {
+        let key = if kind == "Ingress" {
+            "ingress"
+        } else {
+            "egress"
+        };
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"podSelector": selector, "policyTypes": [kind], key: [rule]},
+        })
+    };
+    let mut out = vec![
+        policy(
+            ns,
+            format!("{}-from-peers", g.name),
+            &g.selector,
+            "Ingress",
+            json!({"from": [workers.clone()], "ports": ports}),
+        ),
+        policy(
+            ns,
+            format!("{}-to-peers", g.name),
+            &g.selector,
+            "Egress",
+            json!({"to": [workers.clone()], "ports": ports}),
+        ),
+        policy(
+            ns,
+            format!("{}-from-operator", g.name),
+            &g.selector,
+            "Ingress",
+            json!({"from": [{"namespaceSelector": security::namespace_selector(ops)}], "ports": ports}),
+        ),
+    ];
+    if crate::prereqs::owned_namespaces(m).contains(ops) {
+        out.push(policy(
+            ops,
+            "operators-to-kafka-mirror-maker".into(),
+            &json!({}),
+            "Egress",
+            json!({"to": [workers], "ports": ports}),
+        ));
     }
     out
 }

@@ -35,6 +35,9 @@ pub struct PodGroup {
     pub api: bool,
     /// The pods read or write the object store (buckets, backups).
     pub object_store: bool,
+    /// A job of the component that talks to it as a client (backup jobs, MirrorMaker 2): it
+    /// reaches the component's client ports, is no peer and is not managed by the operator.
+    pub own_client: bool,
 }
 
 /// Ports peers of one component use between themselves.
@@ -77,6 +80,7 @@ fn group(name: &str, selector: Value, client: &[u16], metrics: &[u16], api: bool
         metrics: metrics.to_vec(),
         api,
         object_store: false,
+        own_client: false,
     }
 }
 
@@ -97,16 +101,8 @@ pub fn exposure(m: &Model, id: ComponentId) -> Exposure {
         // Keepers hold coordination state only; the servers write the backups.
         g.object_store = uses_store && g.name != "clickhouse-keeper";
     }
-    // Backup jobs are peers of their component with their own selector (and the object store).
+    // Backup jobs and MirrorMaker 2: clients of their own component, own selector.
     if let Some(g) = crate::backup::pod_group(m, id) {
-        if id == ComponentId::Kafka {
-            // MirrorMaker 2 is a Kafka Connect cluster: its workers talk REST among themselves
-            // and the cluster operator manages them through it.
-            if let PeerPorts::Ports(p) = &mut e.peer {
-                p.push(8083);
-            }
-            e.operator.push(8083);
-        }
         e.groups.push(g);
     }
     e
@@ -321,6 +317,9 @@ pub fn flows(m: &Model) -> Vec<(ComponentId, PodGroup, ComponentId, PodGroup)> {
             for (_, p) in edges.iter().filter(|(a, _)| *a == c.id()) {
                 add(c.id(), &cg, *p);
             }
+            if cg.own_client {
+                add(c.id(), &cg, c.id());
+            }
             if minio && cg.object_store && c.id() != ComponentId::Minio {
                 add(c.id(), &cg, ComponentId::Minio);
             }
@@ -528,8 +527,9 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
             PeerPorts::Any => Some(None),
         };
         if let Some(ports) = peer_ports {
-            let peers: Vec<Value> = e.groups.iter().map(|g| pods_in(&ns, &g.selector)).collect();
-            for g in &e.groups {
+            let members: Vec<&PodGroup> = e.groups.iter().filter(|g| !g.own_client).collect();
+            let peers: Vec<Value> = members.iter().map(|g| pods_in(&ns, &g.selector)).collect();
+            for g in members {
                 b.ingress(
                     &ns,
                     &format!("{}-from-peers", g.name),
@@ -578,7 +578,7 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
             }
         }
         if c.operator().is_some() && !e.operator.is_empty() {
-            for g in &e.groups {
+            for g in e.groups.iter().filter(|g| !g.own_client) {
                 b.ingress(
                     &ns,
                     &format!("{}-from-operator", g.name),
@@ -588,7 +588,12 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                 );
             }
             if owned.contains(&ops_ns) {
-                let to: Vec<Value> = e.groups.iter().map(|g| pods_in(&ns, &g.selector)).collect();
+                let to: Vec<Value> = e
+                    .groups
+                    .iter()
+                    .filter(|g| !g.own_client)
+                    .map(|g| pods_in(&ns, &g.selector))
+                    .collect();
                 b.egress(
                     &ops_ns,
                     &format!("operators-to-{id}"),
@@ -688,12 +693,17 @@ pub fn exposure_table(m: &Model) -> String {
                     g.name,
                     list(&g.client),
                     match &e.peer {
+                        _ if g.own_client => "— (client of the component's client ports)".into(),
                         PeerPorts::None => "—".into(),
                         PeerPorts::Ports(p) => list(p),
                         PeerPorts::Any => "any (within the component)".into(),
                     },
                     list(&g.metrics),
-                    list(&e.operator),
+                    if g.own_client {
+                        "—".into()
+                    } else {
+                        list(&e.operator)
+                    },
                     if g.api { "yes" } else { "no" },
                     e.route.map_or("—".into(), |p| p.to_string()),
                 ),
