@@ -52,3 +52,30 @@ pub fn from_platform(p: &Platform) -> LabSettings {
         ..LabSettings::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lab's integration tests run `LabSettings::default()`; this pins it to what the
+    /// platform ships, so a drill in CI tests the rendered configuration and nothing else.
+    #[test]
+    fn the_lab_default_is_the_shipped_configuration() {
+        let shipped = from_platform(&Platform::default_ha());
+        assert_eq!(shipped, LabSettings::default());
+    }
+
+    #[test]
+    fn spec_changes_reach_the_lab() {
+        let mut p = Platform::default_ha();
+        p.spec.components.redis.config.down_after_milliseconds = Some(3000);
+        p.spec.components.postgresql.slo = Some(datalyptica_platform::spec::SloSpec {
+            rto: Some("60s".into()),
+            ..Default::default()
+        });
+        let s = from_platform(&p);
+        assert_eq!(s.redis.down_after_ms, 3000);
+        assert_eq!((s.postgres.ttl_s, s.postgres.loop_wait_s), (50, 10));
+        assert_eq!(s.postgres.slo.rto, std::time::Duration::from_secs(60));
+    }
+}
