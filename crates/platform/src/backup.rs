@@ -134,28 +134,6 @@ pub fn bucket_purpose(id: ComponentId) -> Option<&'static str> {
     }
 }
 
-/// Interval of simple cron schedules (`*/N * * * *`, `M * * * *`, `M */N * * *`, `M H * * *`),
-/// for the RPO column; None for anything else.
-pub fn cron_interval(expr: &str) -> Option<Duration> {
-    let f: Vec<&str> = expr.split_whitespace().collect();
-    let [min, hour, dom, mon, dow] = f.as_slice() else {
-        return None;
-    };
-    if (*dom, *mon, *dow) != ("*", "*", "*") {
-        return None;
-    }
-    let step = |s: &str| s.strip_prefix("*/").and_then(|n| n.parse::<u64>().ok());
-    match (step(min), min.parse::<u64>().ok(), *hour) {
-        (Some(n), _, "*") => Some(Duration::from_secs(n * 60)),
-        (None, Some(_), "*") => Some(Duration::from_secs(3600)),
-        (None, Some(_), h) => match step(h) {
-            Some(n) => Some(Duration::from_secs(n * 3600)),
-            None => h.parse::<u64>().ok().map(|_| Duration::from_secs(86_400)),
-        },
-        _ => None,
-    }
-}
-
 /// Labels of a backup pod: `app` names the job; the component label is `backup` so that the
 /// component's own pod selectors (and their client rules) do not include it.
 fn backup_labels(m: &Model, id: ComponentId, app: &str) -> BTreeMap<String, String> {
@@ -1184,7 +1162,7 @@ pub fn secret_refs(m: &Model) -> Vec<(ComponentId, String, &'static str)> {
 }
 
 fn rpo_of(schedule: &str) -> String {
-    cron_interval(schedule).map_or_else(
+    crate::units::cron_max_gap(schedule).map_or_else(
         || format!("one schedule interval (`{schedule}`)"),
         |d| format!("≤ {}", format_duration(d)),
     )

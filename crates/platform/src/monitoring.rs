@@ -31,11 +31,6 @@ const SCRAPE_INTERVAL: &str = "15s";
 /// not instantaneous, and one slow run must not page.
 const BACKUP_MARGIN: Duration = Duration::from_secs(3600);
 
-/// Backup schedules of the snapshot CronJobs the backup files render (`<component>-backup`),
-/// from the seed's backup table: Redis RDB every hour, etcd snapshot every 30 minutes.
-const REDIS_BACKUP_INTERVAL: Duration = Duration::from_secs(3600);
-const ETCD_BACKUP_INTERVAL: Duration = Duration::from_secs(1800);
-
 /// etcd's `--quota-backend-bytes` when the spec leaves it unset (etcd's own default, 2 GiB, which
 /// the etcd component renders explicitly; a test checks the two agree).
 const ETCD_DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -207,6 +202,12 @@ fn endpoint(port: &str, path: Option<&str>) -> Value {
 
 /// "Backup too old" for a snapshot CronJob: the last success is older than the schedule's gap
 /// plus margin, or the CronJob exists that long without ever succeeding.
+/// Longest gap of a snapshot schedule; a schedule too irregular to read gets a day, so the
+/// alert stays meaningful rather than silent.
+fn snapshot_gap(schedule: &str) -> Duration {
+    crate::units::cron_max_gap(schedule).unwrap_or(Duration::from_secs(86_400))
+}
+
 fn cronjob_backup_rule(
     alert: &str,
     ns: &str,
@@ -231,53 +232,6 @@ fn cronjob_backup_rule(
             BACKUP_MARGIN.as_secs()
         ),
     )
-}
-
-/// Longest gap between two runs of a cron schedule that fires every day. Only the minute and
-/// hour fields are read; schedules restricted by day, month or weekday (or unreadable ones)
-/// give None and the caller assumes a week, so a stopped backup is still caught.
-pub fn cron_max_gap(expr: &str) -> Option<Duration> {
-    let f: Vec<&str> = expr.split_whitespace().collect();
-    if f.len() != 5 || f[2..].iter().any(|x| *x != "*") {
-        return None;
-    }
-    let minutes = cron_field(f[0], 59)?;
-    let hours = cron_field(f[1], 23)?;
-    let mut times: Vec<u64> = hours
-        .iter()
-        .flat_map(|h| minutes.iter().map(move |mi| h * 60 + mi))
-        .collect();
-    times.sort_unstable();
-    times.dedup();
-    let first = *times.first()?;
-    let last = *times.last()?;
-    let wrap = first + 24 * 60 - last;
-    let gap = times.windows(2).map(|w| w[1] - w[0]).chain([wrap]).max()?;
-    Some(Duration::from_secs(gap * 60))
-}
-
-fn cron_field(s: &str, max: u64) -> Option<Vec<u64>> {
-    let mut out = Vec::new();
-    for item in s.split(',') {
-        let (range, step) = match item.split_once('/') {
-            Some((r, st)) => (r, st.parse::<u64>().ok().filter(|x| *x > 0)?),
-            None => (item, 1),
-        };
-        let (lo, hi) = if range == "*" {
-            (0, max)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (a.parse().ok()?, b.parse().ok()?)
-        } else {
-            let v: u64 = range.parse().ok()?;
-            // `5/15` means from 5 to the end in steps of 15.
-            (v, if item.contains('/') { max } else { v })
-        };
-        if lo > hi || hi > max {
-            return None;
-        }
-        out.extend((lo..=hi).step_by(usize::try_from(step).ok()?));
-    }
-    Some(out)
 }
 
 // ---- per component -------------------------------------------------------------------------
@@ -325,12 +279,10 @@ fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
     );
     // The newest of the full and differential backups bounds the restore point; the
     // differential schedule is the denser one, so its longest gap is the expected age.
-    let diff = c
-        .differential_backup_schedule
-        .as_deref()
-        .unwrap_or("0 */6 * * *");
-    let backup_max_age =
-        cron_max_gap(diff).unwrap_or(Duration::from_secs(7 * 86_400)) + BACKUP_MARGIN;
+    let diff = crate::backup::postgresql(m).differential;
+    let backup_max_age = crate::units::cron_max_gap(&diff)
+        .unwrap_or(Duration::from_secs(7 * 86_400))
+        + BACKUP_MARGIN;
     // pgMonitor: ccp_is_in_recovery_status is 1 on a replica and 2 on the primary.
     let mut rules = vec![
         rule(
@@ -478,7 +430,7 @@ fn redis_objects(m: &Model) -> Vec<Value> {
             "Redis node down",
             "{{ $labels.pod }} does not answer its exporter (or the exporter cannot be scraped).".into(),
         ),
-        cronjob_backup_rule("RedisBackupTooOld", ns, "redis-backup", REDIS_BACKUP_INTERVAL, "Redis"),
+        cronjob_backup_rule("RedisBackupTooOld", ns, "redis-backup", snapshot_gap(&crate::backup::redis_snapshot(m).schedule), "Redis"),
     ];
     if t.min_replicas_to_write > 0 {
         rules.push(rule(
@@ -566,7 +518,7 @@ fn etcd_objects(m: &Model) -> Vec<Value> {
             "etcd database almost at its quota",
             format!("The etcd database uses more than 95 % of --quota-backend-bytes ({quota}): compact and defragment now."),
         ),
-        cronjob_backup_rule("EtcdBackupTooOld", ns, "etcd-backup", ETCD_BACKUP_INTERVAL, "etcd"),
+        cronjob_backup_rule("EtcdBackupTooOld", ns, "etcd-backup", snapshot_gap(&crate::backup::etcd_snapshot(m).schedule), "etcd"),
     ];
     vec![monitor, prometheus_rule(m, id, name, rules)]
 }
@@ -1437,17 +1389,17 @@ mod tests {
     #[test]
     fn cron_gaps() {
         let h = |x: u64| Some(Duration::from_secs(x * 3600));
-        assert_eq!(cron_max_gap("0 */6 * * *"), h(6));
-        assert_eq!(cron_max_gap("0 1 * * *"), h(24));
-        assert_eq!(cron_max_gap("30 * * * *"), h(1));
-        assert_eq!(cron_max_gap("0 1,7,19 * * *"), h(12));
+        assert_eq!(crate::units::cron_max_gap("0 */6 * * *"), h(6));
+        assert_eq!(crate::units::cron_max_gap("0 1 * * *"), h(24));
+        assert_eq!(crate::units::cron_max_gap("30 * * * *"), h(1));
+        assert_eq!(crate::units::cron_max_gap("0 1,7,19 * * *"), h(12));
         assert_eq!(
-            cron_max_gap("*/30 * * * *"),
+            crate::units::cron_max_gap("*/30 * * * *"),
             Some(Duration::from_secs(1800))
         );
-        assert_eq!(cron_max_gap("0 1 * * 0"), None);
-        assert_eq!(cron_max_gap("garbage"), None);
-        assert_eq!(cron_max_gap("0 25 * * *"), None);
+        assert_eq!(crate::units::cron_max_gap("0 1 * * 0"), None);
+        assert_eq!(crate::units::cron_max_gap("garbage"), None);
+        assert_eq!(crate::units::cron_max_gap("0 25 * * *"), None);
     }
 
     #[test]

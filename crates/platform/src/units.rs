@@ -112,6 +112,53 @@ pub fn check_dns1123_label(s: &str) -> Result<(), String> {
     }
 }
 
+/// Longest gap between two runs of a cron schedule that fires every day. Only the minute and
+/// hour fields are read; schedules restricted by day, month or weekday (or unreadable ones)
+/// give None and the caller assumes a week, so a stopped backup is still caught.
+pub fn cron_max_gap(expr: &str) -> Option<Duration> {
+    let f: Vec<&str> = expr.split_whitespace().collect();
+    if f.len() != 5 || f[2..].iter().any(|x| *x != "*") {
+        return None;
+    }
+    let minutes = cron_field(f[0], 59)?;
+    let hours = cron_field(f[1], 23)?;
+    let mut times: Vec<u64> = hours
+        .iter()
+        .flat_map(|h| minutes.iter().map(move |mi| h * 60 + mi))
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let first = *times.first()?;
+    let last = *times.last()?;
+    let wrap = first + 24 * 60 - last;
+    let gap = times.windows(2).map(|w| w[1] - w[0]).chain([wrap]).max()?;
+    Some(Duration::from_secs(gap * 60))
+}
+
+fn cron_field(s: &str, max: u64) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    for item in s.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, st)) => (r, st.parse::<u64>().ok().filter(|x| *x > 0)?),
+            None => (item, 1),
+        };
+        let (lo, hi) = if range == "*" {
+            (0, max)
+        } else if let Some((a, b)) = range.split_once('-') {
+            (a.parse().ok()?, b.parse().ok()?)
+        } else {
+            let v: u64 = range.parse().ok()?;
+            // `5/15` means from 5 to the end in steps of 15.
+            (v, if item.contains('/') { max } else { v })
+        };
+        if lo > hi || hi > max {
+            return None;
+        }
+        out.extend((lo..=hi).step_by(usize::try_from(step).ok()?));
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
