@@ -68,6 +68,9 @@ pub fn effective_spec(p: &Platform) -> Value {
             "operators": {"namespace": m.operators_namespace, "installPlanApproval": serde_json::to_value(m.install_plan_approval).unwrap_or(Value::Null)},
             "objectStore": {"backend": serde_json::to_value(m.object_store.backend).unwrap_or(Value::Null), "region": m.object_store.region},
             "components": Value::Object(comps),
+            // Sections whose knobs are all optional: shown (commented) with their documentation.
+            "backup": serde_json::to_value(&spec.backup).unwrap_or(Value::Null),
+            "secrets": serde_json::to_value(&spec.secrets).unwrap_or(Value::Null),
         }
     })
 }
