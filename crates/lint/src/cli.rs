@@ -51,7 +51,7 @@ pub struct LintArgs {
     /// Lowest severity that makes the run fail (exit 1).
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
-    /// Config file (default: ./.datalyptica-lint.yaml if present).
+    /// Config file (default: ./.datalyptica-lint.yaml, else one at the root of a single directory PATH).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print a rule's rationale and an example, then exit.
@@ -110,15 +110,25 @@ fn read(p: &Path) -> Result<Source, String> {
     Ok(Source::new(p, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-pub fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
+/// The configuration: `--config`, else `./.datalyptica-lint.yaml`, else the one at the root of
+/// a single directory being linted (a rendered tree carries the policy it was rendered for).
+pub fn load_config(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Config, String> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
         None => {
-            let p = PathBuf::from(CONFIG_FILE);
-            if !p.is_file() {
-                return Ok(Config::default());
+            let here = PathBuf::from(CONFIG_FILE);
+            let in_tree = match paths {
+                [one] if one.is_dir() => Some(one.join(CONFIG_FILE)),
+                _ => None,
+            };
+            match [Some(here), in_tree]
+                .into_iter()
+                .flatten()
+                .find(|p| p.is_file())
+            {
+                Some(p) => p,
+                None => return Ok(Config::default()),
             }
-            p
         }
     };
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -150,7 +160,7 @@ pub fn execute(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut dyn 
             None => usage(format!("unknown rule id `{id}` (see --list-rules)")),
         };
     }
-    let config = match load_config(args.config.as_deref()) {
+    let config = match load_config(args.config.as_deref(), &args.paths) {
         Ok(c) => c,
         Err(e) => return usage(format!("invalid config: {e}")),
     };

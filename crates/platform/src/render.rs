@@ -66,6 +66,31 @@ pub fn to_yaml(v: &Value) -> String {
     s
 }
 
+/// HA rules of `datalyptica lint` (ids DL1xxx): the dev profile breaks them on purpose.
+pub const LINT_HA_RULES: &[&str] = &[
+    "DL1001", "DL1002", "DL1003", "DL1004", "DL1005", "DL1006", "DL1007", "DL1008", "DL1009",
+    "DL1010", "DL1011", "DL1012", "DL1013", "DL1014", "DL1015", "DL1016", "DL1017", "DL1018",
+    "DL1019", "DL1020", "DL1021",
+];
+
+/// A dev tree says of itself that it is not highly available: its lint policy reports the HA
+/// rules as warnings, while every security and storage rule stays an error.
+fn lint_policy(m: &Model) -> Option<File> {
+    if m.ha() {
+        return None;
+    }
+    let mut s = String::from(
+        "# Lint policy of this tree (profile dev: single replicas by design).\n# HA rules warn instead of failing; security and storage rules still fail.\nrules:\n",
+    );
+    for id in LINT_HA_RULES {
+        s.push_str(&format!("  {id}: warning\n"));
+    }
+    Some(File {
+        path: ".datalyptica-lint.yaml".into(),
+        content: Content::Markdown(s),
+    })
+}
+
 /// Render a validated spec. Call [`crate::load`] or [`crate::validate::validate`] first:
 /// rendering an invalid spec produces a tree, but not one worth applying.
 pub fn render(p: &Platform) -> Tree {
@@ -74,6 +99,9 @@ pub fn render(p: &Platform) -> Tree {
     for c in m.enabled_components() {
         files.extend(c.render(&m));
         files.extend(crate::ops::files(&m, c));
+    }
+    if let Some(f) = lint_policy(&m) {
+        files.push(f);
     }
     files.push(docs::top_readme(&m));
     files.push(docs::deployment_order(&m));
