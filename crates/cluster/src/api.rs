@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, LogParams, Patch,
-    PatchParams, PostParams,
+    Api, ApiResource, AttachParams, DeleteParams, DynamicObject, GroupVersionKind, ListParams,
+    LogParams, Patch, PatchParams, PostParams,
 };
 use kube::discovery::{ApiCapabilities, Scope, pinned_kind};
 use serde_json::Value;
@@ -272,5 +272,74 @@ impl ClusterApi for KubeApi {
             ..Default::default()
         };
         api.logs(pod, &lp).await.map_err(other)
+    }
+}
+
+impl crate::deep::PodExec for KubeApi {
+    async fn exec(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: Option<&str>,
+        argv: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<String, crate::deep::ExecError> {
+        use crate::deep::ExecError;
+        use tokio::io::AsyncReadExt;
+        let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client.clone(), ns);
+        let mut ap = AttachParams::default()
+            .stdin(false)
+            .stdout(true)
+            .stderr(true);
+        if let Some(c) = container {
+            ap = ap.container(c);
+        }
+        let run = async {
+            let mut p = api
+                .exec(pod, argv.to_vec(), &ap)
+                .await
+                .map_err(|e| match e {
+                    kube::Error::Api(s) if s.code == 403 => {
+                        ExecError::Unavailable(format!("no rights to exec: {}", s.message))
+                    }
+                    kube::Error::Api(s) if s.code == 404 => {
+                        ExecError::Unavailable(format!("pod {pod} not found"))
+                    }
+                    kube::Error::Api(s) => ExecError::Unavailable(format!(
+                        "exec not possible: the API server answered {} {}",
+                        s.code, s.reason
+                    )),
+                    e => ExecError::Unavailable(format!("exec not possible: {e}")),
+                })?;
+            let (mut out, mut err) = (String::new(), String::new());
+            let (so, se, st) = (p.stdout(), p.stderr(), p.take_status());
+            let read_out = async {
+                if let Some(mut s) = so {
+                    let _ = s.read_to_string(&mut out).await;
+                }
+            };
+            let read_err = async {
+                if let Some(mut s) = se {
+                    let _ = s.read_to_string(&mut err).await;
+                }
+            };
+            tokio::join!(read_out, read_err);
+            let status = match st {
+                Some(f) => f.await,
+                None => None,
+            };
+            let _ = p.join().await;
+            match status {
+                Some(s) if s.status.as_deref() == Some("Failure") => {
+                    let first = err.lines().next().unwrap_or_default();
+                    let msg = s.message.unwrap_or_default();
+                    Err(ExecError::Failed(format!("{msg} {first}").trim().into()))
+                }
+                _ => Ok(out),
+            }
+        };
+        tokio::time::timeout(timeout, run)
+            .await
+            .map_err(|_| ExecError::Timeout(timeout))?
     }
 }

@@ -12,6 +12,7 @@ use datalyptica_platform::units::parse_duration;
 use datalyptica_platform::{Platform, render};
 
 use crate::api::KubeApi;
+use crate::deep;
 use crate::deploy::{self, DeployOptions, Event};
 use crate::ops::{self, DestroyEvent, DestroyOptions};
 use crate::plan::{self, Plan, Selection};
@@ -65,6 +66,21 @@ pub struct StatusArgs {
     pub interval: u64,
     #[arg(long)]
     pub json: bool,
+    /// Also run the deep checks through pod exec (`patronictl list`, `SENTINEL masters`,
+    /// `etcdctl endpoint status`, `mc admin info`) and show roles and a verdict per component.
+    #[arg(long)]
+    pub deep: bool,
+    /// With --deep: exit 1 when a deep check could not run or its output did not parse.
+    #[arg(long, requires = "deep")]
+    pub strict: bool,
+    /// With --deep: time allowed to each exec (e.g. `10s`).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        requires = "deep"
+    )]
+    pub exec_timeout: String,
 }
 
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -223,6 +239,19 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
         Ok(x) => x,
         Err(c) => return c,
     };
+    let exec_timeout = match args.exec_timeout.as_str() {
+        "" => Ok(Duration::from_secs(10)),
+        t => parse_duration(t),
+    };
+    let exec_timeout = match exec_timeout {
+        Ok(t) => t,
+        Err(e) => return fail_input(format!("--exec-timeout: {e}")),
+    };
+    let checks = if args.deep {
+        deep::checks(&Model::new(p))
+    } else {
+        Vec::new()
+    };
     let rt = match runtime() {
         Ok(r) => r,
         Err(c) => return c,
@@ -233,13 +262,16 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
             Err(c) => return c,
         };
         loop {
-            let rows = match ops::status(&api, &plan).await {
+            let mut rows = match ops::status(&api, &plan).await {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(1);
                 }
             };
+            if args.deep {
+                ops::deep_status(&api, &api, &checks, &mut rows, exec_timeout).await;
+            }
             if args.json {
                 println!("{}", serde_json::to_string(&rows).unwrap_or_default());
             } else {
@@ -250,8 +282,7 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
                 print!("{}", ops::status_table(&rows));
             }
             if !args.watch {
-                let all_ready = rows.iter().all(|r| r.state == "ready");
-                return if all_ready {
+                return if ops::status_ok(&rows, args.strict) {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(1)

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod deep;
 pub mod deploy;
 pub mod diagnose;
 pub mod gates;

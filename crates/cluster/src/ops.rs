@@ -4,10 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
+use std::time::Duration;
+
+use datalyptica_platform::backup;
+use datalyptica_platform::component::ComponentId;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::api::{ApiError, ClusterApi, TypeRef};
+use crate::deep::{self, DeepCheck, DeepResult, ExecError, PodExec, PodRef, Verdict};
 use crate::deploy::{OBJECT_STORE_ROOT_SECRET, PROGRESS_CONFIGMAP};
 use crate::diagnose::{Finding, diagnose};
 use crate::gates::{self, GateState};
@@ -26,8 +31,38 @@ pub struct StatusRow {
     pub ready: i64,
     pub state: String,
     pub detail: String,
-    /// Leader/master where object status or pod labels reveal it.
+    /// Leader/master where object status or pod labels reveal it (or the deep check, with
+    /// `--deep`).
     pub roles: String,
+    /// Latest successful backup (PostgresCluster scheduled backups, the Redis/etcd CronJobs).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub last_backup: String,
+    /// The deep check's verdict and parsed facts (`status --deep`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deep: Option<DeepResult>,
+}
+
+/// Completion time of the latest successful scheduled pgBackRest backup, with its type.
+pub fn pg_last_backup(obj: &Value) -> Option<String> {
+    obj["status"]["pgbackrest"]["scheduledBackups"]
+        .as_array()?
+        .iter()
+        .filter(|b| b["succeeded"].as_i64().unwrap_or(0) > 0)
+        .filter_map(|b| {
+            let t = b["completionTime"].as_str()?;
+            Some((t, b["type"].as_str().unwrap_or("backup")))
+        })
+        // RFC 3339 UTC timestamps order as strings.
+        .max_by(|a, b| a.0.cmp(b.0))
+        .map(|(t, kind)| format!("{t} ({kind})"))
+}
+
+/// `lastSuccessfulTime` of a backup CronJob; "never" when it has not succeeded yet.
+pub fn cronjob_last_backup(cj: &Value) -> String {
+    cj["status"]["lastSuccessfulTime"]
+        .as_str()
+        .map(|t| format!("{t} (cronjob {})", name_of(cj)))
+        .unwrap_or_else(|| format!("never (cronjob {})", name_of(cj)))
 }
 
 async fn pods_for<A: ClusterApi>(api: &A, ns: &str, sel: &BTreeMap<String, String>) -> Vec<Value> {
@@ -67,6 +102,8 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
             state,
             detail,
             roles: String::new(),
+            last_backup: String::new(),
+            deep: None,
         });
     }
     for c in plan.components() {
@@ -104,10 +141,107 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
                 },
                 detail: state.detail().to_string(),
                 roles: gates::roles(&g.kind, obj.as_ref(), &pods),
+                last_backup: match (g.kind.as_str(), obj.as_ref()) {
+                    ("PostgresCluster", Some(o)) => {
+                        pg_last_backup(o).unwrap_or_else(|| "none yet".into())
+                    }
+                    _ => String::new(),
+                },
+                deep: None,
             });
+        }
+        let cronjob = match c.id {
+            ComponentId::Redis => Some(backup::REDIS_CRONJOB),
+            ComponentId::Etcd => Some(backup::ETCD_CRONJOB),
+            _ => None,
+        };
+        let ns = c.gates.first().map(|g| g.namespace.clone());
+        if let (Some(cj), Some(ns)) = (cronjob, ns)
+            && let Ok(Some(o)) = api
+                .get(&TypeRef::new("batch/v1", "CronJob"), Some(&ns), cj)
+                .await
+            && let Some(row) = rows.iter_mut().find(|r| r.component == c.id.name())
+        {
+            row.last_backup = cronjob_last_backup(&o);
         }
     }
     Ok(rows)
+}
+
+/// Run the deep checks and attach each result (and the role map it found) to its component's
+/// row. Exec that is not possible is reported on the row, never an error.
+pub async fn deep_status<A: ClusterApi, E: PodExec>(
+    api: &A,
+    exec: &E,
+    checks: &[DeepCheck],
+    rows: &mut [StatusRow],
+    timeout: Duration,
+) {
+    for ch in checks {
+        let idx = rows
+            .iter()
+            .position(|r| {
+                r.phase != 0
+                    && r.component == ch.component
+                    && r.object.starts_with(&format!("{}/", ch.row_kind))
+            })
+            .or_else(|| {
+                rows.iter()
+                    .position(|r| r.phase != 0 && r.component == ch.component)
+            });
+        let Some(idx) = idx else { continue };
+        let t = &ch.target;
+        let pod_t = TypeRef::new("v1", "Pod");
+        let pod = match &t.pod {
+            PodRef::Name(n) => match api.get(&pod_t, Some(&t.namespace), n).await {
+                Ok(Some(_)) => Ok(n.clone()),
+                Ok(None) => Err(format!("pod {n} not found")),
+                Err(e) => Err(format!("cannot read pod {n}: {e}")),
+            },
+            PodRef::Selector(sel) => match api.list(&pod_t, Some(&t.namespace), Some(sel)).await {
+                Ok(pods) => pods
+                    .iter()
+                    .find(|p| p["status"]["phase"] == "Running")
+                    .map(|p| name_of(p).to_string())
+                    .ok_or_else(|| format!("no running pod matches {sel}")),
+                Err(e) => Err(format!("cannot list pods {sel}: {e}")),
+            },
+        };
+        let result = match pod {
+            Err(why) => DeepResult::unavailable(ch.probe, "", why),
+            Ok(pod) => match exec
+                .exec(&t.namespace, &pod, t.container.as_deref(), &t.argv, timeout)
+                .await
+            {
+                Ok(out) => deep::judge(ch.probe, &pod, &out, rows[idx].desired),
+                Err(e @ (ExecError::Unavailable(_) | ExecError::Timeout(_))) => {
+                    DeepResult::unavailable(ch.probe, &pod, e.to_string())
+                }
+                Err(e @ ExecError::Failed(_)) => DeepResult {
+                    verdict: Verdict::Error,
+                    ..DeepResult::unavailable(ch.probe, &pod, e.to_string())
+                },
+            },
+        };
+        let row = &mut rows[idx];
+        if !result.roles.is_empty() {
+            row.roles = result.roles.clone();
+        }
+        row.deep = Some(result);
+    }
+}
+
+/// Exit status of `status`: every gate ready and no deep check finding a problem; with `strict`,
+/// also every deep check ran and parsed.
+pub fn status_ok(rows: &[StatusRow], strict: bool) -> bool {
+    rows.iter().all(|r| {
+        r.state == "ready"
+            && match r.deep.as_ref().map(|d| d.verdict) {
+                None | Some(Verdict::Ok) => true,
+                Some(Verdict::Degraded) => false,
+                Some(Verdict::Unavailable | Verdict::Error) => !strict,
+            }
+    })
 }
 
 fn state_name(g: &GateState) -> &'static str {
@@ -118,20 +252,26 @@ fn state_name(g: &GateState) -> &'static str {
     }
 }
 
+/// The status table; the DEEP column appears when a row carries a deep result.
 pub fn status_table(rows: &[StatusRow]) -> String {
-    let headers = [
+    let deep = rows.iter().any(|r| r.deep.is_some());
+    let mut headers = vec![
         "COMPONENT",
         "PHASE",
         "OBJECT",
         "READY",
         "STATE",
         "ROLES",
+        "BACKUP",
         "DETAIL",
     ];
-    let cells: Vec<[String; 7]> = rows
+    if deep {
+        headers.push("DEEP");
+    }
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            let mut c = vec![
                 r.component.clone(),
                 if r.phase == 0 {
                     "op".into()
@@ -142,11 +282,22 @@ pub fn status_table(rows: &[StatusRow]) -> String {
                 format!("{}/{}", r.ready, r.desired),
                 r.state.clone(),
                 r.roles.clone(),
+                r.last_backup.clone(),
                 r.detail.clone(),
-            ]
+            ];
+            if deep {
+                c.push(match &r.deep {
+                    None => String::new(),
+                    Some(d) => {
+                        let v = serde_json::to_value(d.verdict).unwrap_or_default();
+                        format!("{}: {}", v.as_str().unwrap_or("?"), d.summary)
+                    }
+                });
+            }
+            c
         })
         .collect();
-    let mut w = headers.map(str::len);
+    let mut w: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for c in &cells {
         for (i, x) in c.iter().enumerate() {
             w[i] = w[i].max(x.chars().count());
@@ -163,7 +314,7 @@ pub fn status_table(rows: &[StatusRow]) -> String {
         }
         s.trim_end().to_string() + "\n"
     };
-    let mut out = line(&headers.map(String::from));
+    let mut out = line(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     for c in &cells {
         out.push_str(&line(c));
     }

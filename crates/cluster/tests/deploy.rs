@@ -300,6 +300,34 @@ async fn status_troubleshoot_and_destroy_after_a_deploy() {
         .expect("redis row");
     assert_eq!(redis.roles, "master redis-0");
     assert!(ops::status_table(&rows).lines().count() == rows.len() + 1);
+    assert_eq!(pg.last_backup, "none yet", "no scheduled backup has run");
+
+    // status --deep: the simulation has no exec subresource, so every check is reported
+    // unavailable on its row and the status still passes (unless --strict).
+    let checks = datalyptica_cluster::deep::checks(&Model::new(&Platform::default_ha()));
+    let mut deep_rows = rows.clone();
+    ops::deep_status(&api, &api, &checks, &mut deep_rows, Duration::from_secs(5)).await;
+    let deep: Vec<_> = deep_rows.iter().filter_map(|r| r.deep.as_ref()).collect();
+    assert_eq!(deep.len(), checks.len(), "one result per check");
+    for d in &deep {
+        assert_eq!(
+            d.verdict,
+            datalyptica_cluster::deep::Verdict::Unavailable,
+            "{d:?}"
+        );
+    }
+    assert!(
+        deep.iter()
+            .any(|d| d.summary.starts_with("exec not possible")),
+        "the exec request reached the API server: {deep:#?}"
+    );
+    assert!(ops::status_ok(&deep_rows, false));
+    assert!(!ops::status_ok(&deep_rows, true));
+    assert!(
+        ops::status_table(&deep_rows).contains("unavailable: "),
+        "{}",
+        ops::status_table(&deep_rows)
+    );
 
     // Troubleshoot: a tar.gz with objects, logs (previous too), analysis; Secrets redacted.
     let bundle = ops::collect_bundle(&api, &plan).await.expect("bundle");
