@@ -2,26 +2,13 @@
 //! the policy file the tree carries (as `datalyptica lint <tree>` finds it).
 
 use datalyptica_lint::{Config, Severity, Source, lint_sources};
-use datalyptica_platform::spec::{ObjectStoreBackend, Platform, Profile};
+use datalyptica_platform::spec::Platform;
 use datalyptica_platform::{render, validate};
-
-fn variants() -> Vec<(&'static str, Platform)> {
-    let ha = Platform::default_ha();
-    let mut dev = Platform::default_ha();
-    dev.spec.profile = Profile::Dev;
-    let mut odf = Platform::default_ha();
-    odf.spec.object_store.backend = Some(ObjectStoreBackend::Odf);
-    let mut ext = Platform::default_ha();
-    ext.spec.object_store.backend = Some(ObjectStoreBackend::External);
-    ext.spec.object_store.endpoint = Some("https://s3.example.com".into());
-    ext.spec.object_store.credentials_secret = Some("s3-credentials".into());
-    vec![("ha", ha), ("dev", dev), ("odf", odf), ("external", ext)]
-}
 
 #[test]
 fn rendered_trees_have_no_lint_errors() {
     let mut linted = 0;
-    for (name, p) in variants() {
+    for (name, p) in Platform::variants() {
         let issues = validate::validate(&p);
         assert!(
             issues.is_empty(),

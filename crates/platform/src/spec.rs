@@ -485,4 +485,23 @@ impl Platform {
             spec: PlatformSpec::default(),
         }
     }
+
+    /// Every supported combination of profile and object-store backend, each valid: what
+    /// tests, conformance checks and benchmarks iterate so that no variant goes unchecked.
+    pub fn variants() -> Vec<(&'static str, Platform)> {
+        let mut dev = Platform::default_ha();
+        dev.spec.profile = Profile::Dev;
+        let mut odf = Platform::default_ha();
+        odf.spec.object_store.backend = Some(ObjectStoreBackend::Odf);
+        let mut external = Platform::default_ha();
+        external.spec.object_store.backend = Some(ObjectStoreBackend::External);
+        external.spec.object_store.endpoint = Some("https://s3.example.com".into());
+        external.spec.object_store.credentials_secret = Some("s3-credentials".into());
+        vec![
+            ("ha", Platform::default_ha()),
+            ("dev", dev),
+            ("odf", odf),
+            ("external", external),
+        ]
+    }
 }

@@ -7,8 +7,8 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec,
-    SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
+    Container, ContainerPort, EmptyDirVolumeSource, PodSpec, PodTemplateSpec, SecretVolumeSource,
+    ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -41,29 +41,6 @@ pub struct NessieConfig {
 
 pub struct Nessie;
 pub static NESSIE: Nessie = Nessie;
-
-fn env(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value.into()),
-        ..Default::default()
-    }
-}
-
-fn env_secret(name: &str, secret: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: secret.into(),
-                key: key.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
 
 impl Component for Nessie {
     fn id(&self) -> ComponentId {
@@ -126,58 +103,58 @@ impl Component for Nessie {
         let os = &m.object_store;
         let db_secret = postgresql::consumer_secret(id);
         let env = vec![
-            env("NESSIE_VERSION_STORE_TYPE", "JDBC2"),
-            env("NESSIE_VERSION_STORE_PERSIST_JDBC_DATASOURCE", "postgresql"),
-            env_secret(
+            k8s::env("NESSIE_VERSION_STORE_TYPE", "JDBC2"),
+            k8s::env("NESSIE_VERSION_STORE_PERSIST_JDBC_DATASOURCE", "postgresql"),
+            k8s::env_secret(
                 "QUARKUS_DATASOURCE_POSTGRESQL_JDBC_URL",
                 &db_secret,
                 "jdbc-uri",
             ),
-            env_secret("QUARKUS_DATASOURCE_POSTGRESQL_USERNAME", &db_secret, "user"),
-            env_secret(
+            k8s::env_secret("QUARKUS_DATASOURCE_POSTGRESQL_USERNAME", &db_secret, "user"),
+            k8s::env_secret(
                 "QUARKUS_DATASOURCE_POSTGRESQL_PASSWORD",
                 &db_secret,
                 "password",
             ),
-            env("NESSIE_CATALOG_DEFAULT_WAREHOUSE", "warehouse"),
-            env(
+            k8s::env("NESSIE_CATALOG_DEFAULT_WAREHOUSE", "warehouse"),
+            k8s::env(
                 "NESSIE_CATALOG_WAREHOUSES_WAREHOUSE_LOCATION",
                 format!("s3://{}/", os.bucket("warehouse")),
             ),
-            env(
+            k8s::env(
                 "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_ENDPOINT",
                 os.endpoint.clone(),
             ),
-            env(
+            k8s::env(
                 "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_REGION",
                 os.region.clone(),
             ),
-            env(
+            k8s::env(
                 "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_PATH_STYLE_ACCESS",
                 "true",
             ),
-            env(
+            k8s::env(
                 "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_ACCESS_KEY",
                 "urn:nessie-secret:quarkus:nessie.catalog.secrets.access-key",
             ),
-            env_secret(
+            k8s::env_secret(
                 "NESSIE_CATALOG_SECRETS_ACCESS_KEY_NAME",
                 &os.credentials_secret,
                 "AWS_ACCESS_KEY_ID",
             ),
-            env_secret(
+            k8s::env_secret(
                 "NESSIE_CATALOG_SECRETS_ACCESS_KEY_SECRET",
                 &os.credentials_secret,
                 "AWS_SECRET_ACCESS_KEY",
             ),
             // TLS on the pod itself, so the Route re-encrypts instead of speaking HTTP inside.
-            env("QUARKUS_HTTP_SSL_PORT", "8443"),
-            env("QUARKUS_HTTP_INSECURE_REQUESTS", "disabled"),
-            env(
+            k8s::env("QUARKUS_HTTP_SSL_PORT", "8443"),
+            k8s::env("QUARKUS_HTTP_INSECURE_REQUESTS", "disabled"),
+            k8s::env(
                 "QUARKUS_HTTP_SSL_CERTIFICATE_FILES",
                 "/etc/nessie/tls/tls.crt",
             ),
-            env(
+            k8s::env(
                 "QUARKUS_HTTP_SSL_CERTIFICATE_KEY_FILES",
                 "/etc/nessie/tls/tls.key",
             ),
