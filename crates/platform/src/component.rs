@@ -116,6 +116,24 @@ pub struct File {
     pub content: Content,
 }
 
+impl File {
+    /// The Kubernetes objects of the file (none for Markdown).
+    pub fn objects(&self) -> &[Value] {
+        match &self.content {
+            Content::Objects { objects, .. } => objects,
+            Content::Markdown(_) => &[],
+        }
+    }
+}
+
+/// Every object a component renders, in file order.
+pub fn rendered_objects(c: &dyn Component, m: &Model) -> Vec<Value> {
+    c.render(m)
+        .iter()
+        .flat_map(|f| f.objects().to_vec())
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
     /// Kubernetes objects, written as multi-document YAML under a comment header.

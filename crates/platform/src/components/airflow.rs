@@ -644,20 +644,12 @@ fn readme_body(m: &Model) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::component::Content;
     use crate::spec::Platform;
     use crate::validate::validate;
 
     fn objects(p: &Platform) -> Vec<Value> {
         let m = Model::new(p);
-        AIRFLOW
-            .render(&m)
-            .into_iter()
-            .flat_map(|f| match f.content {
-                Content::Objects { objects, .. } => objects,
-                Content::Markdown(_) => vec![],
-            })
-            .collect()
+        crate::component::rendered_objects(&AIRFLOW, &m)
     }
 
     #[test]

@@ -392,7 +392,6 @@ fn readme_body(m: &Model) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::component::Content;
     use crate::spec::Platform;
     use crate::validate::validate;
 
@@ -401,14 +400,7 @@ mod tests {
         let p = Platform::default_ha();
         assert!(validate(&p).is_empty(), "{:?}", validate(&p));
         let m = Model::new(&p);
-        let objs: Vec<_> = CLICKHOUSE
-            .render(&m)
-            .into_iter()
-            .flat_map(|f| match f.content {
-                Content::Objects { objects, .. } => objects,
-                Content::Markdown(_) => vec![],
-            })
-            .collect();
+        let objs: Vec<_> = crate::component::rendered_objects(&CLICKHOUSE, &m);
         let chk = objs
             .iter()
             .find(|o| o["kind"] == "ClickHouseKeeperInstallation");

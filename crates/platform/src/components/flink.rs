@@ -445,7 +445,6 @@ fn readme_body(m: &Model) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::component::Content;
     use crate::spec::Platform;
     use crate::validate::validate;
 
@@ -454,14 +453,7 @@ mod tests {
         let p = Platform::default_ha();
         assert!(validate(&p).is_empty(), "{:?}", validate(&p));
         let m = Model::new(&p);
-        let objs: Vec<_> = FLINK
-            .render(&m)
-            .into_iter()
-            .flat_map(|f| match f.content {
-                Content::Objects { objects, .. } => objects,
-                Content::Markdown(_) => vec![],
-            })
-            .collect();
+        let objs: Vec<_> = crate::component::rendered_objects(&FLINK, &m);
         let fd = objs.iter().find(|o| o["kind"] == "FlinkDeployment");
         let fd = fd.map(|o| o["spec"].clone()).unwrap_or_default();
         assert_eq!(fd["jobManager"]["replicas"], 2);

@@ -484,10 +484,7 @@ mod tests {
         let cluster = files
             .iter()
             .find(|f| f.path.ends_with("kafka-cluster.yaml"))
-            .map(|f| match &f.content {
-                Content::Objects { objects, .. } => objects.clone(),
-                Content::Markdown(_) => vec![],
-            })
+            .map(|f| f.objects().to_vec())
             .unwrap_or_default();
         assert_eq!(cluster.len(), 3);
         assert_eq!(cluster[0]["spec"]["replicas"], 3);

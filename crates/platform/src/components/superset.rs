@@ -425,7 +425,6 @@ fn readme_body(m: &Model) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::component::Content;
     use crate::spec::Platform;
     use crate::validate::validate;
     use serde_json::Value;
@@ -435,14 +434,7 @@ mod tests {
         let p = Platform::default_ha();
         assert!(validate(&p).is_empty(), "{:?}", validate(&p));
         let m = Model::new(&p);
-        let objs: Vec<Value> = SUPERSET
-            .render(&m)
-            .into_iter()
-            .flat_map(|f| match f.content {
-                Content::Objects { objects, .. } => objects,
-                Content::Markdown(_) => vec![],
-            })
-            .collect();
+        let objs: Vec<Value> = crate::component::rendered_objects(&SUPERSET, &m);
         assert_eq!(objs.iter().filter(|o| o["kind"] == "Deployment").count(), 2);
         assert_eq!(
             objs.iter()

@@ -413,7 +413,6 @@ fn readme_body(m: &Model) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::component::Content;
     use crate::spec::Platform;
     use crate::validate::validate;
 
@@ -423,13 +422,7 @@ mod tests {
         assert!(validate(&p).is_empty(), "{:?}", validate(&p));
         let m = Model::new(&p);
         let files = TRINO.render(&m);
-        let objs: Vec<_> = files
-            .iter()
-            .flat_map(|f| match &f.content {
-                Content::Objects { objects, .. } => objects.clone(),
-                Content::Markdown(_) => vec![],
-            })
-            .collect();
+        let objs: Vec<_> = files.iter().flat_map(|f| f.objects().to_vec()).collect();
         let kinds: Vec<_> = objs
             .iter()
             .map(|o| o["kind"].as_str().unwrap_or(""))
