@@ -200,3 +200,31 @@ fn plan_prints_waves_and_mermaid() {
         "{s}"
     );
 }
+
+#[test]
+fn lint_reads_stdin_and_reports_its_location() {
+    use std::io::Write;
+    let t = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_datalyptica"))
+        .args(["lint", "-", "--format", "json"])
+        .current_dir(t.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(manifest.as_bytes())
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(1), "findings at error level");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let text = v.to_string();
+    assert!(text.contains("DL1001") && text.contains("DL2010"), "{text}");
+    // An unusable input is exit 2, not a crash.
+    let missing = run(t.path(), &["lint", "no-such-dir"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
