@@ -343,3 +343,32 @@ impl crate::deep::PodExec for KubeApi {
             .map_err(|_| ExecError::Timeout(timeout))?
     }
 }
+
+impl crate::monitoring::MetricsQuery for KubeApi {
+    /// Thanos Querier through the API server's service proxy, with the client's own credentials.
+    async fn query(&self, promql: &str) -> Result<Value, String> {
+        let uri = format!(
+            "{}?query={}",
+            crate::monitoring::THANOS_QUERY_PATH,
+            crate::monitoring::encode_query(promql)
+        );
+        let req = http::Request::get(uri)
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        let call = self.client.request::<Value>(req);
+        match tokio::time::timeout(std::time::Duration::from_secs(10), call).await {
+            Err(_) => Err("monitoring did not answer within 10s".into()),
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(kube::Error::Api(s))) if s.code == 403 => {
+                Err(format!("forbidden: {}", s.message))
+            }
+            Ok(Err(kube::Error::Api(s))) => Err(format!(
+                "thanos-querier via the service proxy: {} {} {}",
+                s.code, s.reason, s.message
+            )
+            .trim()
+            .to_string()),
+            Ok(Err(e)) => Err(format!("thanos-querier via the service proxy: {e}")),
+        }
+    }
+}

@@ -272,6 +272,9 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
             if args.deep {
                 ops::deep_status(&api, &api, &checks, &mut rows, exec_timeout).await;
             }
+            // If reachable: firing alerts and the Kafka controller; never fails the status.
+            let m = crate::monitoring::gather(&api, &plan).await;
+            ops::attach_monitoring(&mut rows, &m);
             if args.json {
                 println!("{}", serde_json::to_string(&rows).unwrap_or_default());
             } else {

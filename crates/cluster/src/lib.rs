@@ -11,6 +11,7 @@ pub mod deep;
 pub mod deploy;
 pub mod diagnose;
 pub mod gates;
+pub mod monitoring;
 pub mod ops;
 pub mod plan;
 pub mod preflight;

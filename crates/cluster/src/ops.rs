@@ -16,6 +16,7 @@ use crate::deep::{self, DeepCheck, DeepResult, ExecError, PodExec, PodRef, Verdi
 use crate::deploy::{OBJECT_STORE_ROOT_SECRET, PROGRESS_CONFIGMAP};
 use crate::diagnose::{Finding, diagnose};
 use crate::gates::{self, GateState};
+use crate::monitoring::{Alerts, Monitoring};
 use crate::plan::{Plan, kind_of, name_of, namespace_of};
 use crate::preflight::{Access, NEEDED_ACCESS, Requirements, Snapshot};
 use crate::secrets;
@@ -40,6 +41,9 @@ pub struct StatusRow {
     /// The deep check's verdict and parsed facts (`status --deep`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deep: Option<DeepResult>,
+    /// Firing alerts of the component (on its first row), or why monitoring was unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Alerts>,
 }
 
 /// Completion time of the latest successful scheduled pgBackRest backup, with its type.
@@ -104,6 +108,7 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
             roles: String::new(),
             last_backup: String::new(),
             deep: None,
+            alerts: None,
         });
     }
     for c in plan.components() {
@@ -148,6 +153,7 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
                     _ => String::new(),
                 },
                 deep: None,
+                alerts: None,
             });
         }
         let cronjob = match c.id {
@@ -231,10 +237,60 @@ pub async fn deep_status<A: ClusterApi, E: PodExec>(
     }
 }
 
+/// The state of the rows that only carry alerts of a namespace no component owns.
+pub const ALERTING: &str = "alerting";
+
+/// Attach the monitoring results: each component's first row gets its firing alerts (or why
+/// monitoring was unavailable); alerts of namespaces no row covers get a row of their own; the
+/// Kafka row's roles gain the active controller.
+pub fn attach_monitoring(rows: &mut Vec<StatusRow>, m: &Monitoring) {
+    let mut seen = BTreeSet::new();
+    for r in rows.iter_mut().filter(|r| r.phase != 0) {
+        if !seen.insert(r.component.clone()) {
+            continue;
+        }
+        r.alerts = Some(match &m.alerts {
+            Err(why) => Alerts::Unavailable {
+                unavailable: why.clone(),
+            },
+            Ok(by) => by.get(&r.component).cloned().unwrap_or(Alerts::Firing {
+                count: 0,
+                names: vec![],
+            }),
+        });
+    }
+    if let Ok(by) = &m.alerts {
+        for (k, a) in by.iter().filter(|(k, _)| !seen.contains(*k)) {
+            rows.push(StatusRow {
+                component: k.clone(),
+                phase: 0,
+                object: format!("Namespace/{k}"),
+                desired: 0,
+                ready: 0,
+                state: ALERTING.into(),
+                detail: "firing alerts outside the platform's components".into(),
+                roles: String::new(),
+                last_backup: String::new(),
+                deep: None,
+                alerts: Some(a.clone()),
+            });
+        }
+    }
+    if let Some(c) = &m.kafka_controller
+        && let Some(r) = rows.iter_mut().find(|r| r.object.starts_with("Kafka/"))
+    {
+        r.roles = if r.roles.is_empty() {
+            format!("controller {c}")
+        } else {
+            format!("{}, controller {c}", r.roles)
+        };
+    }
+}
+
 /// Exit status of `status`: every gate ready and no deep check finding a problem; with `strict`,
 /// also every deep check ran and parsed.
 pub fn status_ok(rows: &[StatusRow], strict: bool) -> bool {
-    rows.iter().all(|r| {
+    rows.iter().filter(|r| r.state != ALERTING).all(|r| {
         r.state == "ready"
             && match r.deep.as_ref().map(|d| d.verdict) {
                 None | Some(Verdict::Ok) => true,
@@ -268,6 +324,12 @@ pub fn status_table(rows: &[StatusRow]) -> String {
     if deep {
         headers.push("DEEP");
     }
+    let alerts = rows
+        .iter()
+        .any(|r| matches!(r.alerts, Some(Alerts::Firing { .. })));
+    if alerts {
+        headers.push("ALERTS");
+    }
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -294,6 +356,15 @@ pub fn status_table(rows: &[StatusRow]) -> String {
                     }
                 });
             }
+            if alerts {
+                c.push(match &r.alerts {
+                    Some(Alerts::Firing { count: 0, .. }) => "0".into(),
+                    Some(Alerts::Firing { count, names }) => {
+                        format!("{count}: {}", names.join(", "))
+                    }
+                    _ => String::new(),
+                });
+            }
             c
         })
         .collect();
@@ -317,6 +388,13 @@ pub fn status_table(rows: &[StatusRow]) -> String {
     let mut out = line(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     for c in &cells {
         out.push_str(&line(c));
+    }
+    if let Some(Alerts::Unavailable { unavailable }) = rows.iter().find_map(|r| {
+        r.alerts
+            .as_ref()
+            .filter(|a| matches!(a, Alerts::Unavailable { .. }))
+    }) {
+        out.push_str(&format!("alerts: unavailable ({unavailable})\n"));
     }
     out
 }

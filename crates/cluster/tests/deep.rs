@@ -399,6 +399,7 @@ fn row(component: &str, object: &str, desired: i64) -> StatusRow {
         roles: "from labels".into(),
         last_backup: String::new(),
         deep: None,
+        alerts: None,
     }
 }
 

@@ -329,6 +329,28 @@ async fn status_troubleshoot_and_destroy_after_a_deploy() {
         ops::status_table(&deep_rows)
     );
 
+    // Monitoring: the simulation does not serve the service proxy, so alerts are reported
+    // unavailable (with the reason), no controller is shown, and the status still passes.
+    let m = datalyptica_cluster::monitoring::gather(&api, &plan).await;
+    let why = m.alerts.clone().expect_err("no proxy in the simulation");
+    assert!(why.contains("thanos-querier"), "{why}");
+    assert_eq!(m.kafka_controller, None);
+    let mut mon_rows = rows.clone();
+    ops::attach_monitoring(&mut mon_rows, &m);
+    assert_eq!(mon_rows.len(), rows.len());
+    assert!(ops::status_ok(&mon_rows, false));
+    let table = ops::status_table(&mon_rows);
+    assert!(!table.contains("ALERTS"), "{table}");
+    assert!(
+        table.ends_with(&format!("alerts: unavailable ({why})\n")),
+        "{table}"
+    );
+    let json = serde_json::to_value(&mon_rows).unwrap();
+    assert_eq!(
+        json[mon_rows.iter().position(|r| r.phase != 0).unwrap()]["alerts"]["unavailable"],
+        why.as_str()
+    );
+
     // Troubleshoot: a tar.gz with objects, logs (previous too), analysis; Secrets redacted.
     let bundle = ops::collect_bundle(&api, &plan).await.expect("bundle");
     assert!(bundle.files.contains_key("analysis.md"));
