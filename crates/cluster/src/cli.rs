@@ -218,12 +218,11 @@ pub fn run_deploy(args: &DeployArgs, p: &Platform) -> ExitCode {
             Ok(a) => a,
             Err(c) => return c,
         };
-        let emit = |e: &Event| {
-            if json {
-                println!("{}", serde_json::to_string(e).unwrap_or_default());
-            } else {
-                println!("{}", deploy::render_event(e));
-            }
+        // Human output: progress bars when stdout is a terminal, plain lines otherwise.
+        let progress = (!json).then(crate::progress::DeployProgress::for_stdout);
+        let emit = |e: &Event| match &progress {
+            None => println!("{}", serde_json::to_string(e).unwrap_or_default()),
+            Some(p) => p.handle(e),
         };
         let report = deploy::deploy(&api, &plan, &opts, &emit).await;
         if report.result.is_ok() {

@@ -15,6 +15,7 @@ pub mod monitoring;
 pub mod ops;
 pub mod plan;
 pub mod preflight;
+pub mod progress;
 pub mod secrets;
 
 pub use cli::{
