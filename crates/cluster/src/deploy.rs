@@ -656,6 +656,30 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                         ))));
                     }
                 }
+                Provision::Generate if !self.plan.secrets_generated => {
+                    // Created by the external-secrets operator or from a SealedSecret: wait for
+                    // it, never invent values that would diverge from the source of truth.
+                    let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
+                    let mut present = live.is_some();
+                    while !present && !self.opts.dry_run {
+                        if Instant::now() >= deadline {
+                            return Err(self.gate_failed(&step, format!("Secret {}/{}", r.namespace, r.name),
+                                format!("secrets.mode is not `generated`: the Secret must come from its ExternalSecret (check `oc get externalsecret -n {}`) or from an applied SealedSecret", r.namespace), vec![]));
+                        }
+                        self.sleep().await;
+                        present = self
+                            .api
+                            .get(&t, Some(&r.namespace), &r.name)
+                            .await
+                            .map_err(|e| self.api_err(&step, e))?
+                            .is_some();
+                    }
+                    if present {
+                        self.unchanged.set(self.unchanged.get() + 1);
+                    } else {
+                        (self.emit)(&event("must be provided (secrets.mode is not generated)"));
+                    }
+                }
                 Provision::Generate => {
                     if live.is_some() {
                         self.unchanged.set(self.unchanged.get() + 1);

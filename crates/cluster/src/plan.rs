@@ -70,6 +70,9 @@ pub struct Plan {
     pub object_store_secret: String,
     /// Deploy generates the object-store credentials only when it deploys MinIO itself.
     pub object_store_generated: bool,
+    /// `secrets.mode: generated`: deploy creates the platform's Secrets. Otherwise they come
+    /// from ExternalSecrets or SealedSecrets and deploy only waits for them.
+    pub secrets_generated: bool,
     /// After a selection: components the selected ones depend on but that are not selected.
     /// Deploy checks their gates once, without waiting, before touching the selection.
     pub required: Vec<ComponentStep>,
@@ -233,6 +236,8 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
         object_store_secret: m.object_store.credentials_secret.clone(),
         object_store_generated: m.object_store.backend
             == datalyptica_platform::spec::ObjectStoreBackend::Minio,
+        secrets_generated: m.platform.spec.secrets.mode
+            == datalyptica_platform::spec::SecretsMode::Generated,
         required: Vec::new(),
     })
 }

@@ -576,3 +576,51 @@ async fn field_manager_conflicts_need_force() {
     let (ok, _) = run(&api, &plan, &forced).await;
     assert!(ok, "--force-conflicts takes ownership");
 }
+
+/// With `secrets.mode: external-secrets` deploy never invents a platform Secret: it waits for
+/// the one the ExternalSecret is to create, and stops with a diagnosis when it does not come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_secrets_mode_waits_instead_of_generating() {
+    let (sim, _) = server(Behaviour {
+        delay: 1,
+        ..Default::default()
+    })
+    .await;
+    let api = KubeApi::new(sim.client());
+    let mut p = Platform::default_ha();
+    p.spec.secrets.mode = datalyptica_platform::spec::SecretsMode::ExternalSecrets;
+    p.spec.secrets.store_ref = Some(datalyptica_platform::spec::SecretStoreRef {
+        name: "vault".into(),
+        kind: None,
+    });
+    assert!(datalyptica_platform::validate::validate(&p).is_empty());
+    let m = Model::new(&p);
+    let plan = plan::build(&m, &render(&p)).expect("plan");
+    assert!(!plan.secrets_generated);
+    let o = DeployOptions {
+        timeout: Some(Duration::from_secs(2)),
+        ..opts()
+    };
+    let (ok, events) = run(&api, &plan, &o).await;
+    assert!(
+        !ok,
+        "no Secret can appear without the external-secrets operator"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Secret { action, .. } if action == "generated")),
+        "nothing generated: {events:?}"
+    );
+    let detail = events.iter().find_map(|e| match e {
+        Event::GateFailed { detail, .. } => Some(detail.clone()),
+        _ => None,
+    });
+    assert!(
+        detail
+            .as_deref()
+            .is_some_and(|d| d.contains("secrets.mode is not `generated`")),
+        "{detail:?} {:?}",
+        &events[events.len().saturating_sub(3)..]
+    );
+}

@@ -232,6 +232,14 @@ pub const RESOURCES: &[Res] = &[
         false,
     ),
     r(
+        "external-secrets.io",
+        "v1",
+        "ExternalSecret",
+        "externalsecrets",
+        true,
+        false,
+    ),
+    r(
         "postgres-operator.crunchydata.com",
         "v1beta1",
         "PostgresCluster",
