@@ -102,6 +102,34 @@ pub struct Gate {
     pub timeout: Duration,
 }
 
+impl Gate {
+    /// A Deployment that reports the `Available` condition.
+    pub fn deployment_available(ns: &str, name: &str, condition: impl Into<String>) -> Gate {
+        Gate {
+            kind: "Deployment".into(),
+            namespace: ns.into(),
+            name: name.into(),
+            condition: condition.into(),
+            wait_command: format!(
+                "oc wait deployment/{name} -n {ns} --for=condition=Available --timeout=10m"
+            ),
+            timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// A StatefulSet whose rollout has completed (every replica updated and ready).
+    pub fn statefulset_rolled_out(ns: &str, name: &str, condition: impl Into<String>) -> Gate {
+        Gate {
+            kind: "StatefulSet".into(),
+            namespace: ns.into(),
+            name: name.into(),
+            condition: condition.into(),
+            wait_command: format!("oc rollout status statefulset/{name} -n {ns} --timeout=10m"),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
 /// A deep health check of the seed's troubleshooting section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheck {

@@ -3,7 +3,6 @@
 //! etcd project documents. TLS comes from OpenShift's service CA (no cert-manager needed).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
@@ -357,17 +356,14 @@ impl Component for Etcd {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        vec![Gate {
-            kind: "StatefulSet".into(),
-            namespace: ns.clone(),
-            name: NAME.into(),
-            condition: format!(
+        vec![Gate::statefulset_rolled_out(
+            ns,
+            NAME,
+            format!(
                 "{} members ready and a leader elected",
                 m.get(self.id()).replicas
             ),
-            wait_command: format!("oc rollout status statefulset/{NAME} -n {ns} --timeout=10m"),
-            timeout: Duration::from_secs(600),
-        }]
+        )]
     }
 
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {

@@ -1,8 +1,6 @@
 //! Nessie, the Iceberg catalog: stateless replicas over a JDBC version store on the PostgreSQL
 //! cluster, so HA is PostgreSQL's HA plus ≥ 2 interchangeable pods.
 
-use std::time::Duration;
-
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -339,16 +337,11 @@ impl Component for Nessie {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        vec![Gate {
-            kind: "Deployment".into(),
-            namespace: ns.clone(),
-            name: NAME.into(),
-            condition: "Available with all replicas ready".into(),
-            wait_command: format!(
-                "oc wait deployment/{NAME} -n {ns} --for=condition=Available --timeout=10m"
-            ),
-            timeout: Duration::from_secs(600),
-        }]
+        vec![Gate::deployment_available(
+            ns,
+            NAME,
+            "Available with all replicas ready",
+        )]
     }
 
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {

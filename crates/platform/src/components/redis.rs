@@ -330,27 +330,17 @@ impl Component for Redis {
         let r = m.get(self.id());
         let t = timing(m);
         vec![
-            Gate {
-                kind: "StatefulSet".into(),
-                namespace: ns.clone(),
-                name: REPLICATION.into(),
-                condition: format!("{} Redis pods ready, one master", r.replicas),
-                wait_command: format!(
-                    "oc rollout status statefulset/{REPLICATION} -n {ns} --timeout=10m"
-                ),
-                timeout: Duration::from_secs(600),
-            },
-            Gate {
-                kind: "StatefulSet".into(),
-                namespace: ns.clone(),
-                // The operator names the Sentinel StatefulSet `<cr name>-sentinel`.
-                name: format!("{SENTINEL}-sentinel"),
-                condition: format!("{} Sentinels ready and agreeing on the master", t.sentinels),
-                wait_command: format!(
-                    "oc rollout status statefulset/{SENTINEL}-sentinel -n {ns} --timeout=10m"
-                ),
-                timeout: Duration::from_secs(600),
-            },
+            Gate::statefulset_rolled_out(
+                ns,
+                REPLICATION,
+                format!("{} Redis pods ready, one master", r.replicas),
+            ),
+            // The operator names the Sentinel StatefulSet `<cr name>-sentinel`.
+            Gate::statefulset_rolled_out(
+                ns,
+                &format!("{SENTINEL}-sentinel"),
+                format!("{} Sentinels ready and agreeing on the master", t.sentinels),
+            ),
         ]
     }
 

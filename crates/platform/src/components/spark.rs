@@ -5,7 +5,6 @@
 //! is a documented prerequisite installed with Helm, not an OLM Subscription.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
@@ -388,16 +387,7 @@ impl Component for Spark {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        vec![Gate {
-            kind: "Deployment".into(),
-            namespace: ns.clone(),
-            name: HISTORY.into(),
-            condition: "Available".into(),
-            wait_command: format!(
-                "oc wait deployment/{HISTORY} -n {ns} --for=condition=Available --timeout=10m"
-            ),
-            timeout: Duration::from_secs(600),
-        }]
+        vec![Gate::deployment_available(ns, HISTORY, "Available")]
     }
 
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {

@@ -369,16 +369,7 @@ impl Component for Superset {
             timeout: Duration::from_secs(900),
         }];
         for d in [format!("{NAME}-web"), format!("{NAME}-worker")] {
-            g.push(Gate {
-                kind: "Deployment".into(),
-                namespace: ns.clone(),
-                wait_command: format!(
-                    "oc wait deployment/{d} -n {ns} --for=condition=Available --timeout=10m"
-                ),
-                name: d,
-                condition: "Available".into(),
-                timeout: Duration::from_secs(600),
-            });
+            g.push(Gate::deployment_available(ns, &d, "Available"));
         }
         g
     }

@@ -6,7 +6,6 @@
 //! `Recreate` rollout so two coordinators never run at once, and workers that survive it.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, ExecAction, Lifecycle, LifecycleHandler, Probe};
 use schemars::JsonSchema;
@@ -365,16 +364,7 @@ impl Component for Trino {
         let ns = &m.get(self.id()).namespace;
         [COORDINATOR, WORKER]
             .iter()
-            .map(|d| Gate {
-                kind: "Deployment".into(),
-                namespace: ns.clone(),
-                name: (*d).into(),
-                condition: "Available".into(),
-                wait_command: format!(
-                    "oc wait deployment/{d} -n {ns} --for=condition=Available --timeout=10m"
-                ),
-                timeout: Duration::from_secs(600),
-            })
+            .map(|d| Gate::deployment_available(ns, d, "Available"))
             .collect()
     }
 
