@@ -901,7 +901,7 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
             "spec": {
                 "podSelector": selector,
                 "policyTypes": ["Egress"],
-                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports}],
+                "egress": [{"to": security::outside_cluster(m), "ports": ports}],
             },
         }));
     };

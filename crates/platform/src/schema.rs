@@ -71,7 +71,24 @@ pub fn effective_spec(p: &Platform) -> Value {
             // Sections whose knobs are all optional: shown (commented) with their documentation.
             "backup": serde_json::to_value(&spec.backup).unwrap_or(Value::Null),
             "secrets": serde_json::to_value(&spec.secrets).unwrap_or(Value::Null),
+            "alerting": effective_alerting(p),
+            "network": serde_json::to_value(&spec.network).unwrap_or(Value::Null),
         }
+    })
+}
+
+/// `spec.alerting` with its defaults, so `init` shows the addresses to replace.
+fn effective_alerting(p: &Platform) -> Value {
+    let a = crate::monitoring::Alerting::resolve(p);
+    let key = |(name, key): &(String, String)| json!({"name": name, "key": key});
+    json!({
+        "pagerduty": a.pagerduty.as_ref().map_or(json!({"enabled": false}), |d| json!({
+            "enabled": true, "severities": d.severities, "routingKey": key(&d.routing_key),
+        })),
+        "email": a.email.as_ref().map_or(json!({"enabled": false}), |e| json!({
+            "enabled": true, "to": e.to, "from": e.from, "smarthost": e.smarthost,
+            "username": e.username, "password": key(&e.password),
+        })),
     })
 }
 

@@ -432,10 +432,107 @@ fn object_store_target(m: &Model) -> Option<(Vec<Value>, Vec<u16>)> {
             vec![6443],
         )),
         ObjectStoreBackend::External => Some((
-            vec![json!({"ipBlock": {"cidr": "0.0.0.0/0"}})],
+            outside_cluster(m),
             vec![url_port(&os.endpoint).unwrap_or(443)],
         )),
     }
+}
+
+fn ip_blocks(cidrs: &[String]) -> Vec<Value> {
+    cidrs
+        .iter()
+        .map(|c| json!({"ipBlock": {"cidr": c}}))
+        .collect()
+}
+
+/// Peers of egress rules that leave the cluster (external S3, DR sites, the DAG repository):
+/// `spec.network.externalCidrs`, or any address when none is given (the rule keeps its port).
+pub fn outside_cluster(m: &Model) -> Vec<Value> {
+    match m.platform.spec.network.external_cidrs.as_slice() {
+        [] => vec![json!({"ipBlock": {"cidr": "0.0.0.0/0"}})],
+        cidrs => ip_blocks(cidrs),
+    }
+}
+
+/// The kube-apiserver's addresses from `spec.network.apiServerCidrs`; `None`: any address.
+fn api_server_peers(m: &Model) -> Option<Vec<Value>> {
+    let c = &m.platform.spec.network.api_server_cidrs;
+    (!c.is_empty()).then(|| ip_blocks(c))
+}
+
+/// A CIDR as a NetworkPolicy `ipBlock` takes it: address/prefix with no host bits set.
+pub fn check_cidr(s: &str) -> Result<(), String> {
+    use std::net::IpAddr;
+    let (addr, len) = s.split_once('/').ok_or_else(|| {
+        format!("`{s}` has no prefix length (expected a CIDR such as 10.0.0.0/24)")
+    })?;
+    let ip: IpAddr = addr.parse().map_err(|_| {
+        format!("`{addr}` is not an IP address (expected a CIDR such as 10.0.0.0/24)")
+    })?;
+    let bits = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u32 = len
+        .parse()
+        .ok()
+        .filter(|l| *l <= bits)
+        .ok_or_else(|| format!("`/{len}` is not a prefix length (expected 0 to {bits})"))?;
+    let (value, net) = match ip {
+        IpAddr::V4(a) => {
+            let v = u128::from(u32::from(a));
+            (
+                v,
+                v & !(u128::from(u32::MAX) >> len.min(32)) & u128::from(u32::MAX),
+            )
+        }
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            (
+                v,
+                if len == 0 {
+                    0
+                } else {
+                    v & (u128::MAX << (128 - len))
+                },
+            )
+        }
+    };
+    if value != net {
+        let canonical = match ip {
+            IpAddr::V4(_) => std::net::Ipv4Addr::from(net as u32).to_string(),
+            IpAddr::V6(_) => std::net::Ipv6Addr::from(net).to_string(),
+        };
+        return Err(format!(
+            "`{s}` has host bits set (expected the network address, {canonical}/{len})"
+        ));
+    }
+    Ok(())
+}
+
+/// How the egress rules that leave the cluster are pinned, for the docs.
+pub fn egress_note(m: &Model) -> String {
+    let n = &m.platform.spec.network;
+    let list = |c: &[String]| {
+        c.iter()
+            .map(|x| format!("`{x}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let api = if n.api_server_cidrs.is_empty() {
+        "Connections to the API server may go to any address on port 6443: set `spec.network.apiServerCidrs` to your control-plane CIDRs to pin them.".to_string()
+    } else {
+        format!(
+            "Connections to the API server may go only to {} on port 6443.",
+            list(&n.api_server_cidrs)
+        )
+    };
+    let ext = if n.external_cidrs.is_empty() {
+        "Hops that leave the cluster (external S3, DR sites, the DAG repository) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
+    } else {
+        format!(
+            "Hops that leave the cluster (external S3, DR sites, the DAG repository) may go only to {}, on their port.",
+            list(&n.external_cidrs)
+        )
+    };
+    format!("{api} {ext}")
 }
 
 /// Port of an `https://host[:port]/…` URL.
@@ -514,7 +611,10 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
         json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/ingress": ""}}}),
     ];
     let operators = json!({"namespaceSelector": namespace_selector(&ops_ns)});
-    let api = vec![json!({"ports": tcp(&[API_SERVER_PORT])})];
+    let api = match api_server_peers(m) {
+        Some(to) => vec![json!({"to": to, "ports": tcp(&[API_SERVER_PORT])})],
+        None => vec![json!({"ports": tcp(&[API_SERVER_PORT])})],
+    };
     let os_target = object_store_target(m);
     for c in m.enabled_components() {
         let id = c.id();
@@ -631,7 +731,7 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                 &ns_of(ComponentId::Airflow),
                 &format!("{}-to-git", g.name),
                 &g.selector,
-                vec![json!({"ipBlock": {"cidr": "0.0.0.0/0"}})],
+                outside_cluster(m),
                 Some(&[port]),
             );
         }
@@ -891,9 +991,20 @@ pub fn pod_security_section(m: &Model) -> String {
     s
 }
 
-/// Checks of `spec.secrets`.
+/// Checks of `spec.secrets` and `spec.network`.
 pub fn validate(p: &crate::Platform, out: &mut Vec<crate::validate::Issue>) {
     use crate::validate::Issue;
+    let n = &p.spec.network;
+    for (field, list) in [
+        ("apiServerCidrs", &n.api_server_cidrs),
+        ("externalCidrs", &n.external_cidrs),
+    ] {
+        for (i, c) in list.iter().enumerate() {
+            if let Err(e) = check_cidr(c) {
+                out.push(Issue::new(format!("/spec/network/{field}/{i}"), e));
+            }
+        }
+    }
     let s = &p.spec.secrets;
     match (&s.mode, &s.store_ref) {
         (SecretsMode::ExternalSecrets, None) => out.push(Issue::new(
@@ -1015,6 +1126,21 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         {
             add(n, None);
         }
+        // Receivers name their Secrets as bare {name, key} selectors.
+        if kind == "AlertmanagerConfig" {
+            for r in o["spec"]["receivers"].as_array().into_iter().flatten() {
+                for (configs, field) in [
+                    ("pagerdutyConfigs", "routingKey"),
+                    ("emailConfigs", "authPassword"),
+                ] {
+                    for c in r[configs].as_array().into_iter().flatten() {
+                        if let Some(n) = c[field]["name"].as_str() {
+                            add(n, c[field]["key"].as_str());
+                        }
+                    }
+                }
+            }
+        }
     }
     let mut user: BTreeMap<String, &'static str> = crate::backup::secret_refs(m)
         .into_iter()
@@ -1026,6 +1152,7 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
             "keys of the external S3 store",
         );
     }
+    user.extend(crate::monitoring::Alerting::resolve(m.platform).secrets());
     if let Some(s) = &m.platform.spec.components.airflow.config.dags_repo_secret {
         user.insert(s.clone(), "credentials of the DAG repository");
     }

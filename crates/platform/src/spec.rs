@@ -69,6 +69,12 @@ pub struct PlatformSpec {
     /// How Secrets reach the cluster. The rendered tree never holds a secret value.
     #[serde(default)]
     pub secrets: SecretsSpec,
+    /// Where alerts go: PagerDuty for critical alerts, e-mail for all.
+    #[serde(default)]
+    pub alerting: AlertingSpec,
+    /// Destinations outside the cluster that network policies must name by address.
+    #[serde(default)]
+    pub network: NetworkSpec,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -318,6 +324,77 @@ pub enum SecretsMode {
     Generated,
     ExternalSecrets,
     SealedSecrets,
+}
+
+/// Alert receivers, rendered into one AlertmanagerConfig per platform namespace (OpenShift
+/// user-workload monitoring). Credentials are Secret references: AlertmanagerConfig reads
+/// Secrets of its own namespace only, so each platform namespace needs them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlertingSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagerduty: Option<PagerDutySpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailSpec>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PagerDutySpec {
+    /// Page through PagerDuty (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Alert severities that page (default `[critical]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severities: Option<Vec<String>>,
+    /// Secret key with the Events API v2 routing key (default `alertmanager-pagerduty`/`routing-key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<SecretKeySpec>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmailSpec {
+    /// Mail every alert (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Recipients (default `[datalyptica-oncall@example.com]`: set your on-call list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<String>>,
+    /// Sender address (default `alertmanager@example.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// SMTP relay as `host:port`, spoken with STARTTLS (default `smtp.example.com:587`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smarthost: Option<String>,
+    /// SMTP user (default: the sender address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Secret key with the SMTP password (default `alertmanager-smtp`/`password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretKeySpec>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretKeySpec {
+    pub name: String,
+    pub key: String,
+}
+
+/// Network policies allow the platform's few egress hops that leave the cluster by port; list
+/// the address ranges here to also pin them by destination.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkSpec {
+    /// CIDRs of the kube-apiserver endpoints (control-plane nodes), e.g. `[10.0.0.0/24]`.
+    /// Default: any address, port 6443 only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_server_cidrs: Vec<String>,
+    /// CIDRs of destinations outside the cluster: the external S3 endpoint, the DR sites and
+    /// the DAG repository. Default: any address, on each destination's port only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_cidrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -638,3 +638,84 @@ fn declared_ports_are_container_ports() {
         }
     }
 }
+
+/// With `spec.network` CIDRs, every egress rule that may leave the cluster names them, and
+/// no rule is left that reaches any address.
+#[test]
+fn network_cidrs_pin_every_egress_that_leaves_the_cluster() {
+    let mut p = secrets_variants()
+        .into_iter()
+        .find(|(v, _)| *v == "dr-targets")
+        .map(|(_, p)| p)
+        .expect("dr-targets variant");
+    p.spec.components.airflow.config.dags_repo = Some("https://git.example.com/dags.git".into());
+    p.spec.network.api_server_cidrs = vec!["10.0.0.0/24".into()];
+    p.spec.network.external_cidrs = vec!["203.0.113.0/24".into(), "2001:db8::/32".into()];
+    assert!(datalyptica_platform::validate::validate(&p).is_empty());
+    let tree = datalyptica_platform::render(&p);
+    let mut api_rules = 0;
+    let mut external_rules = 0;
+    for o in policies(&tree) {
+        for rule in o["spec"]["egress"].as_array().into_iter().flatten() {
+            let who = common::name(&o);
+            let Some(to) = rule["to"].as_array() else {
+                panic!("{who}: egress to any address")
+            };
+            let blocks: Vec<&str> = to
+                .iter()
+                .filter_map(|t| t["ipBlock"]["cidr"].as_str())
+                .collect();
+            if blocks.is_empty() {
+                continue;
+            }
+            assert!(!blocks.contains(&"0.0.0.0/0"), "{who}: 0.0.0.0/0 left");
+            if ports(rule) == BTreeSet::from([u64::from(security::API_SERVER_PORT)]) {
+                assert_eq!(blocks, ["10.0.0.0/24"], "{who}");
+                api_rules += 1;
+            } else {
+                assert_eq!(blocks, ["203.0.113.0/24", "2001:db8::/32"], "{who}");
+                external_rules += 1;
+            }
+        }
+    }
+    assert!(api_rules > 0, "no API-server rule found");
+    // MinIO replication, MirrorMaker 2, git-sync.
+    assert!(external_rules >= 3, "{external_rules} external rules");
+    let doc = match tree
+        .files
+        .get("00-prerequisites/network-exposure.md")
+        .map(|f| &f.content)
+    {
+        Some(datalyptica_platform::component::Content::Markdown(s)) => s.clone(),
+        _ => panic!("network-exposure.md missing"),
+    };
+    assert!(
+        doc.contains("may go only to `10.0.0.0/24` on port 6443"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn bad_cidrs_are_spec_errors() {
+    for (cidr, says) in [
+        (
+            "10.0.0.1/24",
+            "host bits set (expected the network address, 10.0.0.0/24)",
+        ),
+        ("10.0.0.0", "no prefix length"),
+        ("10.0.0.0/33", "expected 0 to 32"),
+        ("example.com/24", "not an IP address"),
+        ("2001:db8::1/32", "2001:db8::/32"),
+    ] {
+        let mut p = datalyptica_platform::Platform::default_ha();
+        p.spec.network.external_cidrs = vec!["0.0.0.0/0".into(), cidr.into()];
+        let issues = datalyptica_platform::validate::validate(&p);
+        assert_eq!(issues.len(), 1, "{cidr}: {issues:?}");
+        assert_eq!(issues[0].pointer, "/spec/network/externalCidrs/1");
+        assert!(
+            issues[0].message.contains(says),
+            "{cidr}: {}",
+            issues[0].message
+        );
+    }
+}
