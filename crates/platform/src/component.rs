@@ -172,6 +172,24 @@ pub enum Content {
     Markdown(String),
 }
 
+/// One hop a component serves: its ports, whether it is TLS, and how (or why not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsHop {
+    pub ports: String,
+    pub tls: bool,
+    pub how: String,
+}
+
+impl TlsHop {
+    pub fn new(ports: impl Into<String>, tls: bool, how: impl Into<String>) -> Self {
+        TlsHop {
+            ports: ports.into(),
+            tls,
+            how: how.into(),
+        }
+    }
+}
+
 /// Everything a component declares about itself. Pure: no I/O, no async.
 pub trait Component: Sync {
     fn id(&self) -> ComponentId;
@@ -205,6 +223,9 @@ pub trait Component: Sync {
     fn render(&self, m: &Model) -> Vec<File>;
     fn gates(&self, m: &Model) -> Vec<Gate>;
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck>;
+    /// Transport security of each hop it serves: every hop is declared, TLS or not, so the
+    /// docs' TLS table is complete by construction and a plain hop must say why.
+    fn tls(&self, m: &Model) -> Vec<TlsHop>;
     /// What HA means for this component, one line per fact (for READMEs and `explain`).
     fn ha_notes(&self, m: &Model) -> Vec<String>;
 }

@@ -813,98 +813,23 @@ pub fn exposure_table(m: &Model) -> String {
     s
 }
 
-/// Transport security of each component's client hop: (component, endpoint, TLS, how/why).
-/// Kept next to the port table so a port change and its TLS status are reviewed together.
-pub fn tls_hops(m: &Model) -> Vec<(ComponentId, &'static str, bool, &'static str)> {
-    use ComponentId::*;
-    let all: &[(ComponentId, &'static str, bool, &'static str)] = &[
-        (
-            Postgresql,
-            "5432 (PgBouncer, instances, replication)",
-            true,
-            "PGO issues the certificates and its default pg_hba has only `hostssl` rules; replication authenticates with certificates",
-        ),
-        (
-            Redis,
-            "6379, 26379 (data, Sentinel)",
-            false,
-            "plain TCP: the redis-operator supports `spec.TLS`, but Airflow and Superset would need `rediss://` and the CA first (follow-up); NetworkPolicies admit only the declared clients",
-        ),
-        (
-            Etcd,
-            "2379, 2380 (client, peer)",
-            true,
-            "service-CA certificate for every member, clients verify it; metrics listener 2381 is plain HTTP for probes and scrapes",
-        ),
-        (
-            Minio,
-            "9000 (S3 behind `minio` :443)",
-            true,
-            "MinIO operator auto-cert (`requestAutoCert`); clients trust the cluster CA",
-        ),
-        (
-            Nessie,
-            "8443 (REST), Route",
-            true,
-            "service-CA serving certificate; Route `reencrypt` with `Redirect`",
-        ),
-        (
-            Kafka,
-            "9093 (clients), 9090/9091 (controllers, replication)",
-            true,
-            "Strimzi TLS listener with mutual TLS; internal listeners are always TLS",
-        ),
-        (
-            Flink,
-            "8081 (REST), 6122–6124 (RPC, blob)",
-            false,
-            "plain: Flink's `security.ssl.internal/rest` need keystores (follow-up); reachable only from the operator and Flink peers",
-        ),
-        (
-            Trino,
-            "8080 (HTTP)",
-            false,
-            "plain HTTP inside the namespace: HTTPS needs a PEM keystore from the serving certificate and an internal shared secret (follow-up)",
-        ),
-        (
-            Spark,
-            "driver ↔ executors; 18080 (history)",
-            true,
-            "driver ↔ executors authenticated and AES-encrypted (`spark.authenticate`, `spark.network.crypto.enabled`); the history UI on 18080 is plain HTTP without a Route (port-forward only)",
-        ),
-        (
-            Clickhouse,
-            "8123, 9000, 9009, 2181",
-            false,
-            "plain: the Altinity operator's `secure` ports need certificates (follow-up)",
-        ),
-        (
-            Airflow,
-            "8080 (API server)",
-            false,
-            "plain HTTP, no Route: reached through `oc port-forward` only",
-        ),
-        (
-            Superset,
-            "8088 (web)",
-            false,
-            "plain HTTP, no Route: reached through `oc port-forward` only",
-        ),
-    ];
-    all.iter()
-        .copied()
-        .filter(|(id, ..)| m.enabled(*id))
+/// Transport security of every enabled component's hops, as the components declare it.
+pub fn tls_hops(m: &Model) -> Vec<(ComponentId, crate::component::TlsHop)> {
+    m.enabled_components()
+        .flat_map(|c| c.tls(m).into_iter().map(move |h| (c.id(), h)))
         .collect()
 }
 
 /// Markdown table of [`tls_hops`].
 pub fn tls_table(m: &Model) -> String {
     let mut s = String::from("| Component | Ports | TLS | How |\n|---|---|---|---|\n");
-    for (id, ports, tls, how) in tls_hops(m) {
+    for (id, h) in tls_hops(m) {
         let _ = writeln!(
             s,
-            "| {id} | {ports} | {} | {how} |",
-            if tls { "yes" } else { "**no**" }
+            "| {id} | {} | {} | {} |",
+            h.ports,
+            if h.tls { "yes" } else { "**no**" },
+            h.how
         );
     }
     s

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{postgresql, redis, spec_pointer};
 use crate::docs;
@@ -601,6 +601,14 @@ impl Component for Airflow {
                 "oc exec -n {ns} deploy/{NAME}-api-server -- curl -sf http://localhost:8080/api/v2/monitor/health"
             ),
         }]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "8080 (API server)",
+            false,
+            "plain HTTP, no Route: reached through `oc port-forward` only",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, clickhouse as cr};
@@ -365,6 +365,14 @@ impl Component for Clickhouse {
                 "oc exec -n {ns} chi-{CHI}-{CLUSTER}-0-0-0 -- clickhouse-client -q \"SELECT database, table, is_readonly, absolute_delay, queue_size FROM system.replicas\""
             ),
         }]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "8123, 9000, 9009, 2181",
+            false,
+            "plain: the Altinity operator's `secure` ports need certificates (follow-up)",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::docs;
@@ -374,6 +374,14 @@ impl Component for Etcd {
                 "oc exec -n {ns} {NAME}-0 -- etcdctl --cacert=/etc/etcd/ca/service-ca.crt --endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379 endpoint status --cluster -w table"
             ),
         }]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "2379, 2380 (client, peer)",
+            true,
+            "service-CA certificate for every member, clients verify it; metrics listener 2381 is plain HTTP for probes and scrapes",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

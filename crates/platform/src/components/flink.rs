@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{kafka, spec_pointer};
 use crate::crs::{Cr, flink as cr};
@@ -418,6 +418,14 @@ impl Component for Flink {
                 ),
             },
         ]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "8081 (REST), 6122–6124 (RPC, blob)",
+            false,
+            "plain: Flink's `security.ssl.internal/rest` need keystores (follow-up); reachable only from the operator and Flink peers",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, strimzi as cr};
@@ -433,6 +433,14 @@ impl Component for Kafka {
                 command: format!("oc get kafkanodepools,kafkatopics -n {ns}"),
             },
         ]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "9093 (clients), 9090/9091 (controllers, replication)",
+            true,
+            "Strimzi TLS listener with mutual TLS; internal listeners are always TLS",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{self, spec_pointer};
 use crate::crs::{Cr, minio as cr};
@@ -299,6 +299,14 @@ impl Component for Minio {
             what: "servers, drives online and erasure health".into(),
             command: format!("oc exec -n {ns} {TENANT}-{POOL}-0 -c minio -- mc admin info local"),
         }]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "9000 (S3 behind `minio` :443)",
+            true,
+            "MinIO operator auto-cert (`requestAutoCert`); clients trust the cluster CA",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

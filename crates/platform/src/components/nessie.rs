@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::postgresql;
 use crate::crs::{Cr, openshift};
@@ -352,6 +352,14 @@ impl Component for Nessie {
                 "oc exec -n {ns} deploy/{NAME} -- curl -sf http://localhost:9000/q/health/ready"
             ),
         }]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "8443 (REST), Route",
+            true,
+            "service-CA serving certificate; Route `reencrypt` with `Redirect`",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

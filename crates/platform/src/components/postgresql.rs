@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, pgo};
@@ -457,6 +457,14 @@ impl Component for Postgresql {
                 ),
             },
         ]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "5432 (PgBouncer, instances, replication)",
+            true,
+            "PGO issues the certificates and its default pg_hba has only `hostssl` rules; replication authenticates with certificates",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

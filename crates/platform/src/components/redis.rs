@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, redis as cr};
@@ -359,6 +359,14 @@ impl Component for Redis {
                 command: format!("oc exec -n {ns} {REPLICATION}-0 -- redis-cli INFO replication"),
             },
         ]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "6379, 26379 (data, Sentinel)",
+            false,
+            "plain TCP: the redis-operator supports `spec.TLS`, but Airflow and Superset would need `rediss://` and the CA first (follow-up); NetworkPolicies admit only the declared clients",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{spec_pointer, trino};
 use crate::crs::{Cr, spark as cr};
@@ -404,6 +404,14 @@ impl Component for Spark {
                 ),
             },
         ]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "driver ↔ executors; 18080 (history)",
+            true,
+            "driver ↔ executors authenticated and AES-encrypted (`spark.authenticate`, `spark.network.crypto.enabled`); the history UI on 18080 is plain HTTP without a Route (port-forward only)",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

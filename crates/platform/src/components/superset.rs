@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{airflow, postgresql, redis, spec_pointer, trino};
 use crate::docs;
@@ -390,6 +390,14 @@ impl Component for Superset {
                 ),
             },
         ]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "8088 (web)",
+            false,
+            "plain HTTP, no Route: reached through `oc port-forward` only",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

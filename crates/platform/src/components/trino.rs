@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults,
+    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{nessie, spec_pointer};
 use crate::docs;
@@ -376,6 +376,14 @@ impl Component for Trino {
                 "oc exec -n {ns} deploy/{COORDINATOR} -- trino --execute \"SELECT count(*) FROM system.runtime.nodes WHERE coordinator = false AND state = 'active'; SHOW SCHEMAS FROM iceberg\""
             ),
         }]
+    }
+
+    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
+        vec![TlsHop::new(
+            "8080 (HTTP)",
+            false,
+            "plain HTTP inside the namespace: HTTPS needs a PEM keystore from the serving certificate and an internal shared secret (follow-up)",
+        )]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {
