@@ -7,7 +7,7 @@ set -euo pipefail
 VENV=${DATALYPTICA_PATRONI_VENV:-/opt/datalyptica/patroni-venv}
 PATRONI_SPEC=${DATALYPTICA_PATRONI_SPEC:-'patroni[etcd3,psycopg3]>=4.0,<5'}
 PKGS=(postgresql-15 etcd-server etcd-client redis-server redis-sentinel
-      python3-venv iproute2 procps util-linux nftables)
+      python3-venv iproute2 procps util-linux nftables openssl)
 
 log() { echo "install-lab: $*"; }
 
@@ -75,8 +75,21 @@ fi
 chmod a+rx "$(dirname "$VENV")"
 chmod -R a+rX "$VENV"
 
+# The Redis clients our Airflow and Superset configurations use, pinned to what those images ship
+# (Celery/kombu through Sentinel, Flask-Caching): the TLS client test runs the rendered settings.
+CLIENTS=${DATALYPTICA_REDIS_CLIENTS_VENV:-/opt/datalyptica/redis-clients-venv}
+CLIENTS_SPEC=(celery==5.5.3 kombu==5.5.4 redis==5.2.1 Flask==3.1.1 Flask-Caching==2.3.1)
+if [[ -x $CLIENTS/bin/python ]] && "$CLIENTS/bin/python" -c 'import celery, flask_caching' 2>/dev/null; then
+    log "redis clients venv ok"
+else
+    log "building redis clients venv at $CLIENTS"
+    rm -rf "$CLIENTS"
+    /usr/bin/python3 -m venv "$CLIENTS"
+    "$CLIENTS/bin/pip" install -q "${CLIENTS_SPEC[@]}"
+fi
+
 for b in /usr/lib/postgresql/15/bin/postgres /usr/bin/etcd /usr/bin/etcdctl /usr/bin/redis-server \
-    /usr/bin/redis-sentinel /usr/bin/redis-cli "$VENV/bin/patroni" "$VENV/bin/patronictl"; do
+    /usr/bin/redis-sentinel /usr/bin/redis-cli "$VENV/bin/patroni" "$VENV/bin/patronictl" "$CLIENTS/bin/python" /usr/bin/openssl; do
     [[ -x $b ]] || { log "missing $b after install"; exit 1; }
 done
 log "ok"

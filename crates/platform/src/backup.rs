@@ -363,17 +363,28 @@ fn redis_objects(m: &Model) -> Vec<Value> {
     // Ask Sentinel for the current master: a fixed pod may be a replica after a failover.
     let script = format!(
         r#"set -eu
-addr=$(redis-cli -h {sentinel}-sentinel.{ns}.svc -p 26379 --raw SENTINEL get-master-addr-by-name {group})
+addr=$(redis-cli {tls} -h {sentinel}-sentinel.{ns}.svc -p 26379 --raw SENTINEL get-master-addr-by-name {group})
 host=$(echo "$addr" | sed -n 1p)
 port=$(echo "$addr" | sed -n 2p)
 test -n "$host"
-redis-cli -h "$host" -p "$port" --rdb /backup/dump.rdb
+redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
 "#,
         sentinel = redis::SENTINEL,
         group = redis::MASTER_GROUP,
+        tls = redis::cli_tls_flags(),
     );
-    let dump = container("dump", &m.get(id).image, script);
-    let cj = snapshot_cronjob(m, id, REDIS_CRONJOB, &s, dump, vec![]);
+    let mut dump = container("dump", &m.get(id).image, script);
+    if let Some(mounts) = dump.volume_mounts.as_mut() {
+        mounts.push(k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true));
+    }
+    let cj = snapshot_cronjob(
+        m,
+        id,
+        REDIS_CRONJOB,
+        &s,
+        dump,
+        vec![k8s::service_ca_volume("service-ca")],
+    );
     vec![service_account(m, id, REDIS_CRONJOB), k8s::to_value(&cj)]
 }
 

@@ -278,6 +278,19 @@ pub fn service(
     }
 }
 
+/// ConfigMap OpenShift keeps in every namespace with the service CA bundle (key
+/// `service-ca.crt`): what clients trust for serving certificates.
+pub const SERVICE_CA_CONFIGMAP: &str = "openshift-service-ca.crt";
+/// Where clients mount [`SERVICE_CA_CONFIGMAP`].
+pub const SERVICE_CA_DIR: &str = "/etc/pki/service-ca";
+/// The service CA bundle file inside [`SERVICE_CA_DIR`].
+pub const SERVICE_CA_FILE: &str = "/etc/pki/service-ca/service-ca.crt";
+
+/// Volume of the namespace's service CA bundle.
+pub fn service_ca_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
+    config_map_volume(name, SERVICE_CA_CONFIGMAP)
+}
+
 /// OpenShift's service CA issues a certificate for the Service into this Secret.
 pub fn serving_cert_annotation(secret: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(
@@ -405,6 +418,17 @@ pub fn empty_dir_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
     k8s_openapi::api::core::v1::Volume {
         name: name.into(),
         empty_dir: Some(Default::default()),
+        ..Default::default()
+    }
+}
+
+pub fn secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.into(),
+        secret: Some(k8s_openapi::api::core::v1::SecretVolumeSource {
+            secret_name: Some(secret.into()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

@@ -28,6 +28,42 @@ use crate::validate::Issue;
 pub const NAME: &str = "airflow";
 pub const SECRETS: &str = "airflow-secrets";
 const SA: &str = "airflow";
+/// ConfigMap with the Celery settings module (Sentinel over TLS).
+const CELERY_CONFIG: &str = "airflow-celery";
+const CELERY_MODULE: &str = "datalyptica_celery";
+/// Airflow puts `$AIRFLOW_HOME/config` on `sys.path`; PYTHONPATH says it again for Celery.
+const CELERY_MODULE_DIR: &str = "/opt/airflow/config";
+/// Serving certificate of the API server (OpenShift service CA).
+const API_TLS_SECRET: &str = "airflow-api-server-tls";
+const API_TLS_DIR: &str = "/etc/airflow/tls";
+
+/// Celery settings of the CeleryExecutor: Airflow's defaults, plus TLS to Sentinel and to the
+/// master it names. Airflow's own `[celery] ssl_active` refuses `sentinel://` URLs.
+pub fn celery_module() -> String {
+    format!(
+        r#"# Rendered by datalyptica: Celery through Redis Sentinel over TLS.
+from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+
+# Verified against the OpenShift service CA; Sentinel names the master by pod IP, which no
+# serving certificate carries, so the chain is checked and the host name is not.
+_TLS = {tls}
+_SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
+
+CELERY_CONFIG = {{
+    **DEFAULT_CELERY_CONFIG,
+    "broker_use_ssl": _SSL,
+    "broker_transport_options": {{
+        **DEFAULT_CELERY_CONFIG.get("broker_transport_options", {{}}),
+        "master_name": "{master}",
+        "sentinel_kwargs": _TLS,
+    }},
+}}
+"#,
+        tls = redis::python_tls_kwargs(),
+        master = redis::MASTER_GROUP,
+    )
+}
+
 const GIT_SYNC_IMAGE: &str = "registry.k8s.io/git-sync/git-sync:v4.4.2";
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -226,7 +262,7 @@ impl Component for Airflow {
             ),
             (
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL".into(),
-                format!("http://{NAME}-api-server.{ns}.svc:8080/execution/"),
+                format!("https://{NAME}-api-server.{ns}.svc:8080/execution/"),
             ),
             // Row-level locks let several schedulers run active-active on PostgreSQL.
             (
@@ -243,6 +279,11 @@ impl Component for Airflow {
                 "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__MASTER_NAME".into(),
                 redis::MASTER_GROUP.into(),
             );
+            settings.insert(
+                "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS".into(),
+                format!("{CELERY_MODULE}.CELERY_CONFIG"),
+            );
+            settings.insert("PYTHONPATH".into(), CELERY_MODULE_DIR.into());
         } else {
             settings.insert("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE".into(), ns.clone());
         }
@@ -262,6 +303,8 @@ impl Component for Airflow {
                 k8s::env_secret("AIRFLOW__CORE__FERNET_KEY", SECRETS, "fernet-key"),
                 k8s::env_secret("AIRFLOW__API__SECRET_KEY", SECRETS, "api-secret-key"),
                 k8s::env_secret("AIRFLOW__API_AUTH__JWT_SECRET", SECRETS, "jwt-secret"),
+                // The task SDK trusts this file for the execution API (https, service CA).
+                k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE),
             ]
         };
         let env_from = || {
@@ -283,10 +326,23 @@ impl Component for Airflow {
             readiness_probe: Some(ready),
             resources: Some(k8s::resources(&r.resources)),
             security_context: Some(k8s::container_security(false)),
-            volume_mounts: Some(vec![
-                k8s::mount("dags", "/opt/airflow/dags", true),
-                k8s::mount("logs", "/opt/airflow/logs", false),
-            ]),
+            volume_mounts: Some({
+                let mut v = vec![
+                    k8s::mount("dags", "/opt/airflow/dags", true),
+                    k8s::mount("logs", "/opt/airflow/logs", false),
+                    k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
+                ];
+                if executor == Executor::Celery {
+                    let mut mt = k8s::mount(
+                        "celery-config",
+                        &format!("{CELERY_MODULE_DIR}/{CELERY_MODULE}.py"),
+                        true,
+                    );
+                    mt.sub_path = Some(format!("{CELERY_MODULE}.py"));
+                    v.push(mt);
+                }
+                v
+            }),
             ..Default::default()
         };
         let git_sync = || {
@@ -335,7 +391,17 @@ impl Component for Airflow {
                 5,
             )
         };
-        let volumes = || vec![k8s::empty_dir_volume("dags"), k8s::empty_dir_volume("logs")];
+        let volumes = || {
+            let mut v = vec![
+                k8s::empty_dir_volume("dags"),
+                k8s::empty_dir_volume("logs"),
+                k8s::service_ca_volume("service-ca"),
+            ];
+            if executor == Executor::Celery {
+                v.push(k8s::config_map_volume("celery-config", CELERY_CONFIG));
+            }
+            v
+        };
         // StatsD → Prometheus for the scheduler metrics (PodMonitor in monitoring.yaml).
         let statsd_exporter = || Container {
             name: "statsd-exporter".into(),
@@ -395,7 +461,13 @@ impl Component for Airflow {
                     app: app.clone(),
                     replicas,
                     containers,
-                    volumes: volumes(),
+                    volumes: {
+                        let mut v = volumes();
+                        if app.ends_with("-api-server") {
+                            v.push(k8s::secret_volume("tls", API_TLS_SECRET));
+                        }
+                        v
+                    },
                     service_account: Some(SA.into()),
                     termination_grace_seconds: Some(60),
                     ..Default::default()
@@ -421,10 +493,25 @@ impl Component for Airflow {
                 let mut c = container(
                     "api-server",
                     &["api-server"],
-                    k8s::http_probe("/api/v2/monitor/health", "http", "HTTP", 15, 5),
-                    k8s::http_probe("/api/v2/monitor/health", "http", "HTTP", 5, 3),
+                    k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 15, 5),
+                    k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 5, 3),
                 );
-                c.ports = Some(vec![k8s::container_port("http", 8080)]);
+                c.ports = Some(vec![k8s::container_port("https", 8080)]);
+                // Later entries win over the shared CA setting: the server presents its own
+                // certificate (which carries the service CA for its own client calls).
+                if let Some(env) = c.env.as_mut() {
+                    env.push(k8s::env(
+                        "AIRFLOW__API__SSL_CERT",
+                        format!("{API_TLS_DIR}/tls.crt"),
+                    ));
+                    env.push(k8s::env(
+                        "AIRFLOW__API__SSL_KEY",
+                        format!("{API_TLS_DIR}/tls.key"),
+                    ));
+                }
+                if let Some(v) = c.volume_mounts.as_mut() {
+                    v.push(k8s::mount("tls", API_TLS_DIR, true));
+                }
                 c
             },
             false,
@@ -469,9 +556,9 @@ impl Component for Airflow {
             id,
             &api,
             &api,
-            vec![k8s::service_port("http", 8080)],
+            vec![k8s::service_port("https", 8080)],
             false,
-            BTreeMap::new(),
+            k8s::serving_cert_annotation(API_TLS_SECRET),
         );
         let sa = ServiceAccount {
             metadata: k8s::meta(m, id, SA, NAME),
@@ -479,6 +566,15 @@ impl Component for Airflow {
             ..Default::default()
         };
         let mut config_objs = vec![k8s::to_value(&sa), k8s::to_value(&cm)];
+        if executor == Executor::Celery {
+            config_objs.push(k8s::to_value(&k8s::config_map(
+                m,
+                id,
+                CELERY_CONFIG,
+                NAME,
+                BTreeMap::from([(format!("{CELERY_MODULE}.py"), celery_module())]),
+            )));
+        }
         if executor == Executor::Kubernetes {
             // The KubernetesExecutor's schedulers create and watch one pod per task.
             let verbs = [
@@ -598,17 +694,32 @@ impl Component for Airflow {
         vec![HealthCheck {
             what: "metadatabase, schedulers, triggerers and DAG processors healthy".into(),
             command: format!(
-                "oc exec -n {ns} deploy/{NAME}-api-server -- curl -sf http://localhost:8080/api/v2/monitor/health"
+                "oc exec -n {ns} deploy/{NAME}-api-server -- curl -sf --cacert {API_TLS_DIR}/tls.crt https://{NAME}-api-server.{ns}.svc:8080/api/v2/monitor/health"
             ),
         }]
     }
 
-    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "8080 (API server)",
+    fn tls(&self, m: &Model) -> Vec<TlsHop> {
+        let mut v = vec![TlsHop::new(
+            "8080 (API server, execution API)",
+            true,
+            format!(
+                "the API server serves the service-CA certificate `{API_TLS_SECRET}`; schedulers, workers and triggerers call the execution API over https and trust the service CA (`[api] ssl_cert`); no Route: `oc port-forward` only"
+            ),
+        )];
+        if cfg(m).executor.unwrap_or_default() == Executor::Celery {
+            v.push(TlsHop::new(
+                "Redis (Celery broker)",
+                true,
+                format!("client: `{CELERY_MODULE}.CELERY_CONFIG` speaks TLS to Sentinel and the master, chain verified against the service CA (host name not: Sentinel names pod IPs)"),
+            ));
+        }
+        v.push(TlsHop::new(
+            "8793, 8794 (worker and triggerer log servers)",
             false,
-            "plain HTTP, no Route: reached through `oc port-forward` only",
-        )]
+            "plain HTTP: Airflow's log servers have no TLS setting; the API server fetches logs with a signed JWT, and NetworkPolicies admit only Airflow's own pods",
+        ));
+        v
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

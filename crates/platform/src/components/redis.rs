@@ -23,6 +23,79 @@ use crate::validate::Issue;
 pub const REPLICATION: &str = "redis";
 pub const SENTINEL: &str = "redis-sentinel";
 pub const MASTER_GROUP: &str = "datalyptica";
+/// Service that exists for its serving certificate: OpenShift's service CA signs `redis-tls`
+/// for it, and every Redis and Sentinel pod serves that certificate.
+pub const TLS_SERVICE: &str = "redis-tls";
+pub const TLS_SECRET: &str = "redis-tls";
+/// ConfigMaps the operator includes at the end of redis.conf and sentinel.conf.
+pub const REDIS_CONFIG: &str = "redis-additional-config";
+pub const SENTINEL_CONFIG: &str = "redis-sentinel-additional-config";
+
+/// Additional redis.conf. TLS-only on 6379 with replication over TLS: both the operator's
+/// agent and its older image entrypoint set part of this, and only this file is ours.
+/// `tls-auth-clients optional`: clients verify the servers (service CA); servers do not ask
+/// clients for certificates, NetworkPolicies decide who connects.
+pub fn server_config(m: &Model) -> String {
+    let t = timing(m);
+    format!(
+        "min-replicas-to-write {}\nmin-replicas-max-lag {}\nappendonly yes\nappendfsync everysec\n{}",
+        t.min_replicas_to_write,
+        t.min_replicas_max_lag_s,
+        tls_config("6379")
+    )
+}
+
+/// Additional sentinel.conf: the operator's older Sentinel entrypoint ignores TLS entirely.
+pub fn sentinel_config() -> String {
+    tls_config("26379")
+}
+
+fn tls_config(port: &str) -> String {
+    format!(
+        "port 0\ntls-port {port}\ntls-cert-file /tls/tls.crt\ntls-key-file /tls/tls.key\ntls-ca-cert-file /tls/ca.crt\ntls-replication yes\ntls-auth-clients optional\n"
+    )
+}
+
+/// The serving certificate Secret as the operator mounts it at `/tls`. OpenShift's `tls.crt`
+/// carries the service CA after the leaf, so it doubles as `ca.crt`: peers verify each other
+/// against the service CA without a second Secret.
+fn tls_spec() -> cr::Tls {
+    use k8s_openapi::api::core::v1::{KeyToPath, SecretVolumeSource};
+    let item = |key: &str, path: &str| KeyToPath {
+        key: key.into(),
+        path: path.into(),
+        ..Default::default()
+    };
+    cr::Tls {
+        ca: "ca.crt".into(),
+        cert: "tls.crt".into(),
+        key: "tls.key".into(),
+        secret: SecretVolumeSource {
+            secret_name: Some(TLS_SECRET.into()),
+            items: Some(vec![
+                item("tls.crt", "tls.crt"),
+                item("tls.key", "tls.key"),
+                item("tls.crt", "ca.crt"),
+            ]),
+            ..Default::default()
+        },
+    }
+}
+
+/// Python (redis-py) keyword arguments every Redis client of the platform passes: TLS,
+/// verified against the service CA. Sentinel hands out the master's pod IP, which no serving
+/// certificate names, so the chain is checked and the host name is not.
+pub fn python_tls_kwargs() -> String {
+    format!(
+        "{{\"ssl\": True, \"ssl_ca_certs\": \"{}\", \"ssl_cert_reqs\": \"required\", \"ssl_check_hostname\": False}}",
+        k8s::SERVICE_CA_FILE
+    )
+}
+
+/// `redis-cli` flags for the platform's Redis: TLS, verified against the service CA.
+pub fn cli_tls_flags() -> String {
+    format!("--tls --cacert {}", k8s::SERVICE_CA_FILE)
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -102,6 +175,20 @@ fn cfg<'a>(m: &'a Model) -> &'a RedisConfig {
 
 /// What the lab measured for the default timing (crates/lab: `cargo run --release -p datalyptica-lab --example bench 10`).
 pub const LAB_MEASURED: &str = "lab-measured with down-after 1000 ms (`datalyptica drill redis`, Redis 7, 10 trials each): master kill RTO p50 2.3 s / p95 2.4 s, freeze p95 3.2 s, 0 acknowledged writes lost; an 8 s partition of the master loses 0 writes with WAIT 1 and ≈ 690 without it";
+
+/// A Service over the data pods whose only job is its serving certificate (the operator's own
+/// Services cannot carry one annotation without three of them claiming the same Secret).
+fn tls_service(m: &Model) -> k8s_openapi::api::core::v1::Service {
+    k8s::service(
+        m,
+        ComponentId::Redis,
+        TLS_SERVICE,
+        REPLICATION,
+        vec![k8s::service_port("redis", 6379)],
+        false,
+        k8s::serving_cert_annotation(TLS_SECRET),
+    )
+}
 
 pub struct Redis;
 pub static REDIS: Redis = Redis;
@@ -227,6 +314,7 @@ impl Component for Redis {
             metadata: k8s::meta(m, id, REPLICATION, REPLICATION),
             spec: cr::RedisReplicationSpec {
                 cluster_size: r.replicas,
+                tls: tls_spec(),
                 kubernetes_config: cr::KubernetesConfig {
                     image: r.image.clone(),
                     image_pull_policy: "IfNotPresent",
@@ -234,10 +322,7 @@ impl Component for Redis {
                 },
                 redis_exporter: exporter,
                 redis_config: cr::RedisConfig {
-                    additional_redis_config: format!(
-                        "min-replicas-to-write {}\nmin-replicas-max-lag {}\nappendonly yes\nappendfsync everysec\n",
-                        t.min_replicas_to_write, t.min_replicas_max_lag_s
-                    ),
+                    additional_redis_config: REDIS_CONFIG.into(),
                 },
                 storage: cr::Storage {
                     volume_claim_template: PersistentVolumeClaim {
@@ -262,6 +347,7 @@ impl Component for Redis {
             metadata: k8s::meta(m, id, SENTINEL, SENTINEL),
             spec: cr::RedisSentinelSpec {
                 cluster_size: t.sentinels,
+                tls: tls_spec(),
                 kubernetes_config: cr::KubernetesConfig {
                     image: c
                         .sentinel_image
@@ -282,6 +368,7 @@ impl Component for Redis {
                     down_after_milliseconds: t.down_after_ms.to_string(),
                     failover_timeout: t.failover_timeout_ms.to_string(),
                     parallel_syncs: "1".into(),
+                    additional_sentinel_config: SENTINEL_CONFIG.into(),
                 },
                 affinity: k8s::anti_affinity(&sentinel_sel),
                 topology_spread_constraints: k8s::zone_spread(&sentinel_sel),
@@ -304,7 +391,17 @@ impl Component for Redis {
                         r.replicas.saturating_sub(1),
                         t.min_replicas_to_write
                     ),
-                    objects: vec![k8s::to_value(&replication)],
+                    objects: vec![
+                        k8s::to_value(&tls_service(m)),
+                        k8s::to_value(&k8s::config_map(
+                            m,
+                            id,
+                            REDIS_CONFIG,
+                            REPLICATION,
+                            [("redis-additional.conf".to_string(), server_config(m))].into(),
+                        )),
+                        k8s::to_value(&replication),
+                    ],
                 },
             },
             File {
@@ -318,7 +415,20 @@ impl Component for Redis {
                         t.failover_timeout_ms,
                         r.slo.rto.as_secs()
                     ),
-                    objects: vec![k8s::to_value(&sentinel)],
+                    objects: vec![
+                        k8s::to_value(&k8s::config_map(
+                            m,
+                            id,
+                            SENTINEL_CONFIG,
+                            SENTINEL,
+                            [(
+                                "redis-sentinel-additional.conf".to_string(),
+                                sentinel_config(),
+                            )]
+                            .into(),
+                        )),
+                        k8s::to_value(&sentinel),
+                    ],
                 },
             },
             docs::component_readme(m, self, &readme_body(m, t)),
@@ -351,21 +461,25 @@ impl Component for Redis {
                 what: "Sentinel's view: master address, number of replicas and other Sentinels"
                     .into(),
                 command: format!(
-                    "oc exec -n {ns} {SENTINEL}-sentinel-0 -- redis-cli -p 26379 SENTINEL masters"
+                    "oc exec -n {ns} {SENTINEL}-sentinel-0 -- redis-cli --tls --cacert /tls/ca.crt -p 26379 SENTINEL masters"
                 ),
             },
             HealthCheck {
                 what: "replication state of the master".into(),
-                command: format!("oc exec -n {ns} {REPLICATION}-0 -- redis-cli INFO replication"),
+                command: format!(
+                    "oc exec -n {ns} {REPLICATION}-0 -- redis-cli --tls --cacert /tls/ca.crt INFO replication"
+                ),
             },
         ]
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
         vec![TlsHop::new(
-            "6379, 26379 (data, Sentinel)",
-            false,
-            "plain TCP: the redis-operator supports `spec.TLS`, but Airflow and Superset would need `rediss://` and the CA first (follow-up); NetworkPolicies admit only the declared clients",
+            "6379, 26379 (data, replication, Sentinel)",
+            true,
+            format!(
+                "TLS only (`port 0`): service-CA certificate `{TLS_SECRET}` on every Redis and Sentinel pod, replication and Sentinel links over TLS; clients (Airflow, Superset, `redis-backup`) verify the chain against the service CA but not the host name, because Sentinel hands out pod IPs"
+            ),
         )]
     }
 
@@ -401,7 +515,11 @@ impl Component for Redis {
 fn readme_body(m: &Model, t: SentinelTiming) -> String {
     let ns = &m.get(ComponentId::Redis).namespace;
     format!(
-        "## Why this operator\n\nThe seed allows Redis Enterprise or Sentinel. We use OT-Container-Kit's redis-operator (open source, on OperatorHub's community catalog): its `RedisReplication` runs plain Redis with replicas and its `RedisSentinel` watches them, which is exactly the seed's \"3 Redis nodes + 3 Sentinel monitors\". Redis Enterprise needs a licence and runs its own clustering.\n\n## Clients\n\nConnect through Sentinel, never to a fixed pod: `{SENTINEL}-sentinel.{ns}.svc:26379`, master group `{MASTER_GROUP}`. Sentinel settings: quorum {}, down-after {} ms, failover-timeout {} ms, parallel-syncs 1.\n\n",
-        t.quorum, t.down_after_ms, t.failover_timeout_ms
+        "## Why this operator\n\nThe seed allows Redis Enterprise or Sentinel. We use OT-Container-Kit's redis-operator (open source, on OperatorHub's community catalog): its `RedisReplication` runs plain Redis with replicas and its `RedisSentinel` watches them, which is exactly the seed's \"3 Redis nodes + 3 Sentinel monitors\". Redis Enterprise needs a licence and runs its own clustering.\n\n## Clients\n\nConnect through Sentinel, never to a fixed pod: `{SENTINEL}-sentinel.{ns}.svc:26379`, master group `{MASTER_GROUP}`. Sentinel settings: quorum {}, down-after {} ms, failover-timeout {} ms, parallel-syncs 1.\n\n## TLS\n\nRedis and Sentinel listen with TLS only. OpenShift's service CA signs `{TLS_SECRET}` for the `{TLS_SERVICE}` Service; the operator mounts it at `/tls` in every pod (`tls.crt` doubles as `ca.crt`: it carries the service CA). Clients mount the namespace's `openshift-service-ca.crt` ConfigMap and connect with TLS, checking the certificate chain; they do not check the host name, because Sentinel answers with pod IPs. redis-py settings: `{}`. From a shell: `redis-cli {} -h {SENTINEL}-sentinel.{ns}.svc -p 26379 SENTINEL get-master-addr-by-name {MASTER_GROUP}`.\n\n",
+        t.quorum,
+        t.down_after_ms,
+        t.failover_timeout_ms,
+        python_tls_kwargs(),
+        cli_tls_flags()
     )
 }

@@ -24,6 +24,9 @@ pub const NAME: &str = "superset";
 pub const SECRETS: &str = "superset-secrets";
 const CONFIG: &str = "superset-config";
 const PORT: i32 = 8088;
+/// Serving certificate of the `superset` Service (OpenShift service CA).
+const TLS_SECRET: &str = "superset-tls";
+const TLS_DIR: &str = "/etc/superset/tls";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -68,8 +71,12 @@ import os
 SQLALCHEMY_DATABASE_URI = os.environ["SUPERSET_DB_URI"]
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
 
-# Through Sentinel: the cache and the broker follow Redis failovers.
+# Through Sentinel: the cache and the broker follow Redis failovers. Redis and Sentinel speak
+# TLS only; the chain is verified against the OpenShift service CA, the host name is not
+# (Sentinel names the master by pod IP, which no serving certificate carries).
 _SENTINELS = [("{host}", {port})]
+_TLS = {tls}
+_SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
 CACHE_CONFIG = {{
     "CACHE_TYPE": "RedisSentinelCache",
     "CACHE_REDIS_SENTINELS": _SENTINELS,
@@ -77,6 +84,9 @@ CACHE_CONFIG = {{
     "CACHE_REDIS_DB": 1,
     "CACHE_KEY_PREFIX": "superset_",
     "CACHE_DEFAULT_TIMEOUT": 300,
+    # Flask-Caching passes these to redis-py: plain keys to the master, `sentinel_` ones to
+    # the Sentinels.
+    "CACHE_OPTIONS": {{**_TLS, **{{"sentinel_" + k: v for k, v in _TLS.items()}}}},
 }}
 DATA_CACHE_CONFIG = {{**CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_data_"}}
 FILTER_STATE_CACHE_CONFIG = {{**CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset_filter_"}}
@@ -85,16 +95,19 @@ EXPLORE_FORM_DATA_CACHE_CONFIG = {{**CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset
 
 class CeleryConfig:
     broker_url = "sentinel://{host}:{port}/2"
-    broker_transport_options = {{"master_name": "{master}"}}
+    broker_use_ssl = _SSL
+    broker_transport_options = {{"master_name": "{master}", "sentinel_kwargs": _TLS}}
     result_backend = "sentinel://{host}:{port}/3"
-    result_backend_transport_options = {{"master_name": "{master}"}}
+    redis_backend_use_ssl = _SSL
+    result_backend_transport_options = {{"master_name": "{master}", "sentinel_kwargs": _TLS}}
     imports = ("superset.sql_lab", "superset.tasks.scheduler")
     worker_prefetch_multiplier = 1
     task_acks_late = True
 
 
 CELERY_CONFIG = CeleryConfig
-"#
+"#,
+        tls = redis::python_tls_kwargs(),
     )
 }
 
@@ -207,7 +220,11 @@ impl Component for Superset {
                 readiness_probe: ready,
                 resources: Some(k8s::resources(&r.resources)),
                 security_context: Some(k8s::container_security(false)),
-                volume_mounts: Some(vec![mt, k8s::mount("tmp", "/tmp", false)]),
+                volume_mounts: Some(vec![
+                    mt,
+                    k8s::mount("tmp", "/tmp", false),
+                    k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
+                ]),
                 ..Default::default()
             }
         };
@@ -215,6 +232,7 @@ impl Component for Superset {
             vec![
                 k8s::config_map_volume("config", CONFIG),
                 k8s::empty_dir_volume("tmp"),
+                k8s::service_ca_volume("service-ca"),
             ]
         };
         let web_app = format!("{NAME}-web");
@@ -222,10 +240,21 @@ impl Component for Superset {
         let mut web_c = container(
             "web",
             &["/usr/bin/run-server.sh"],
-            Some(k8s::http_probe("/health", "http", "HTTP", 15, 5)),
-            Some(k8s::http_probe("/health", "http", "HTTP", 5, 3)),
+            Some(k8s::http_probe("/health", "https", "HTTPS", 15, 5)),
+            Some(k8s::http_probe("/health", "https", "HTTPS", 5, 3)),
         );
-        web_c.ports = Some(vec![k8s::container_port("http", PORT)]);
+        web_c.ports = Some(vec![k8s::container_port("https", PORT)]);
+        // The image's run-server.sh starts gunicorn, which also reads GUNICORN_CMD_ARGS: the
+        // serving certificate of the `superset` Service (OpenShift service CA).
+        if let Some(env) = web_c.env.as_mut() {
+            env.push(k8s::env(
+                "GUNICORN_CMD_ARGS",
+                format!("--certfile={TLS_DIR}/tls.crt --keyfile={TLS_DIR}/tls.key"),
+            ));
+        }
+        if let Some(v) = web_c.volume_mounts.as_mut() {
+            v.push(k8s::mount("tls", TLS_DIR, true));
+        }
         let ping = k8s::exec_probe(
             &[
                 "sh",
@@ -255,7 +284,11 @@ impl Component for Superset {
                 app: web_app.clone(),
                 replicas: r.replicas,
                 containers: vec![web_c],
-                volumes: volumes(),
+                volumes: {
+                    let mut v = volumes();
+                    v.push(k8s::secret_volume("tls", TLS_SECRET));
+                    v
+                },
                 service_account: Some(NAME.into()),
                 termination_grace_seconds: Some(60),
                 ..Default::default()
@@ -281,9 +314,9 @@ impl Component for Superset {
             id,
             NAME,
             &web_app,
-            vec![k8s::service_port("http", PORT)],
+            vec![k8s::service_port("https", PORT)],
             false,
-            BTreeMap::new(),
+            k8s::serving_cert_annotation(TLS_SECRET),
         );
         let mut objs = vec![
             k8s::to_value(&svc),
@@ -393,11 +426,20 @@ impl Component for Superset {
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "8088 (web)",
-            false,
-            "plain HTTP, no Route: reached through `oc port-forward` only",
-        )]
+        vec![
+            TlsHop::new(
+                "8088 (web)",
+                true,
+                format!(
+                    "gunicorn serves the service-CA certificate `{TLS_SECRET}` (HTTPS only); no Route: `oc port-forward svc/superset 8088` and trust the service CA"
+                ),
+            ),
+            TlsHop::new(
+                "Redis (cache, Celery broker and results)",
+                true,
+                "client: TLS to Sentinel and the master, chain verified against the service CA (host name not: Sentinel names pod IPs)",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

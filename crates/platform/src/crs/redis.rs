@@ -2,8 +2,8 @@
 //! RedisReplication (the data nodes) and RedisSentinel (the monitors).
 
 use k8s_openapi::api::core::v1::{
-    Affinity, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements, SecurityContext,
-    TopologySpreadConstraint,
+    Affinity, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements, SecretVolumeSource,
+    SecurityContext, TopologySpreadConstraint,
 };
 use serde::Serialize;
 
@@ -38,6 +38,8 @@ pub struct Pdb {
 #[serde(rename_all = "camelCase")]
 pub struct RedisReplicationSpec {
     pub cluster_size: u32,
+    #[serde(rename = "TLS")]
+    pub tls: Tls,
     pub kubernetes_config: KubernetesConfig,
     pub redis_exporter: Exporter,
     pub redis_config: RedisConfig,
@@ -49,6 +51,18 @@ pub struct RedisReplicationSpec {
     pub pdb: Pdb,
 }
 
+/// The operator mounts `secret` at `/tls` and points Redis at the three file names.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tls {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+    pub secret: SecretVolumeSource,
+}
+
+/// `additionalRedisConfig` names a ConfigMap (mounted at `/etc/redis/external.conf.d`, key
+/// `redis-additional.conf`, included last), not configuration text.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RedisConfig {
@@ -65,6 +79,8 @@ pub struct Storage {
 #[serde(rename_all = "camelCase")]
 pub struct RedisSentinelSpec {
     pub cluster_size: u32,
+    #[serde(rename = "TLS")]
+    pub tls: Tls,
     pub kubernetes_config: KubernetesConfig,
     pub redis_sentinel_config: SentinelConfig,
     pub affinity: Affinity,
@@ -84,4 +100,6 @@ pub struct SentinelConfig {
     pub down_after_milliseconds: String,
     pub failover_timeout: String,
     pub parallel_syncs: String,
+    /// ConfigMap with `redis-sentinel-additional.conf`, included last.
+    pub additional_sentinel_config: String,
 }
