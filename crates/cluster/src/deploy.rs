@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use datalyptica_platform::component::Gate;
+use datalyptica_platform::security::SecretEntry;
 use futures::future::join_all;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -622,16 +623,46 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         Ok(())
     }
 
+    /// Wait for a Secret another controller makes from `spec.secrets.mode` (the external-secrets
+    /// operator, the sealed-secrets controller). Whether it exists; a dry run only looks once.
+    async fn wait_for_secret(
+        &self,
+        step: &str,
+        r: &SecretEntry,
+        present: bool,
+        user: Option<&str>,
+    ) -> Result<bool, DeployError> {
+        let t = TypeRef::new("v1", "Secret");
+        let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
+        let mut present = present;
+        while !present && !self.opts.dry_run {
+            if Instant::now() >= deadline {
+                let whose = user
+                    .map(|why| format!("; its values must be provided by you: {why}"))
+                    .unwrap_or_default();
+                return Err(self.gate_failed(step, format!("Secret {}/{}", r.namespace, r.name),
+                    format!("secrets.mode is not `generated`: the Secret must come from its ExternalSecret (check `oc get externalsecret -n {}`) or from an applied SealedSecret{whose}", r.namespace), vec![]));
+            }
+            self.sleep().await;
+            present = self
+                .api
+                .get(&t, Some(&r.namespace), &r.name)
+                .await
+                .map_err(|e| self.api_err(step, e))?
+                .is_some();
+        }
+        Ok(present)
+    }
+
     async fn ensure_secrets(&self, c: &ComponentStep) -> Result<(), DeployError> {
         let step = c.key();
-        let objs: Vec<&Value> = c.objects.iter().collect();
-        let pg = self
-            .plan
-            .postgres
-            .as_ref()
-            .map(|(a, b)| (a.as_str(), b.as_str()));
         let t = TypeRef::new("v1", "Secret");
-        for (r, p) in secrets::classify(&objs, pg) {
+        for r in &c.secrets {
+            let p = secrets::provision(self.plan, r);
+            // An operator or OpenShift makes it once the tree is applied: nothing to check yet.
+            if p == Provision::Nothing {
+                continue;
+            }
             let live = self
                 .api
                 .get(&t, Some(&r.namespace), &r.name)
@@ -644,37 +675,27 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                 action: action.into(),
             };
             match p {
-                Provision::External(_) => {}
-                Provision::Generate
-                    if r.name == self.plan.object_store_secret
-                        && !self.plan.object_store_generated =>
-                {
-                    if live.is_none() && !self.opts.dry_run {
-                        return Err(self.api_err(&step, ApiError::Other(format!(
-                            "Secret {}/{} with the external object store's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY must exist before deploy",
-                            r.namespace, r.name
-                        ))));
-                    }
-                }
-                Provision::Generate if !self.plan.secrets_generated => {
-                    // Created by the external-secrets operator or from a SealedSecret: wait for
-                    // it, never invent values that would diverge from the source of truth.
-                    let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
+                Provision::Nothing => {}
+                Provision::User(why) => {
                     let mut present = live.is_some();
-                    while !present && !self.opts.dry_run {
-                        if Instant::now() >= deadline {
-                            return Err(self.gate_failed(&step, format!("Secret {}/{}", r.namespace, r.name),
-                                format!("secrets.mode is not `generated`: the Secret must come from its ExternalSecret (check `oc get externalsecret -n {}`) or from an applied SealedSecret", r.namespace), vec![]));
-                        }
-                        self.sleep().await;
-                        present = self
-                            .api
-                            .get(&t, Some(&r.namespace), &r.name)
-                            .await
-                            .map_err(|e| self.api_err(&step, e))?
-                            .is_some();
+                    if !self.plan.secrets_generated {
+                        present = self.wait_for_secret(&step, r, present, Some(why)).await?;
                     }
                     if present {
+                        self.unchanged.set(self.unchanged.get() + 1);
+                    } else if self.opts.dry_run {
+                        (self.emit)(&event(&format!("must be provided by you: {why}")));
+                    } else {
+                        return Err(self.gate_failed(
+                            &step,
+                            format!("Secret {}/{}", r.namespace, r.name),
+                            secrets::missing_user_secret(r, why),
+                            vec![],
+                        ));
+                    }
+                }
+                Provision::Wait => {
+                    if self.wait_for_secret(&step, r, live.is_some(), None).await? {
                         self.unchanged.set(self.unchanged.get() + 1);
                     } else {
                         (self.emit)(&event("must be provided (secrets.mode is not generated)"));
@@ -689,7 +710,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     let data = {
                         let keys = self.keys.borrow();
                         let Some(k) = keys.as_ref() else { continue };
-                        secrets::generated_data(&r, &self.plan.object_store_secret, k)
+                        secrets::generated_data(r, &self.plan.object_store_secret, k)
                             .map_err(|e| self.api_err(&step, ApiError::Other(e)))?
                     };
                     if !self.opts.dry_run {
@@ -716,7 +737,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     let source = loop {
                         match self
                             .api
-                            .get(&t, Some(&namespace), &name)
+                            .get(&t, Some(namespace), name)
                             .await
                             .map_err(|e| self.api_err(&step, e))?
                         {

@@ -10,6 +10,7 @@ use datalyptica_platform::docs;
 use datalyptica_platform::k8s;
 use datalyptica_platform::model::Model;
 use datalyptica_platform::prereqs;
+use datalyptica_platform::security::{self, SecretEntry};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -35,6 +36,11 @@ pub struct ComponentStep {
     /// operators step owns those.
     pub objects: Vec<Value>,
     pub gates: Vec<Gate>,
+    /// The Secrets `objects` reference, with their source and keys taken from the inventory of
+    /// the whole tree: a Secret created by another component's object (a KafkaUser, a serving
+    /// certificate) is known as such, and a Secret several components read is generated once
+    /// with every key any of them reads.
+    pub secrets: Vec<SecretEntry>,
 }
 
 impl ComponentStep {
@@ -134,8 +140,27 @@ fn objects_in(tree: &Tree, prefix: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The entries of `inventory` that `objects` reference.
+fn secrets_of(m: &Model, inventory: &[SecretEntry], objects: &[Value]) -> Vec<SecretEntry> {
+    let objs: Vec<&Value> = objects.iter().collect();
+    security::secret_inventory(m, &objs)
+        .into_iter()
+        .map(|local| {
+            inventory
+                .iter()
+                .find(|e| e.namespace == local.namespace && e.name == local.name)
+                .cloned()
+                .unwrap_or(local)
+        })
+        .collect()
+}
+
 pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
     let waves = docs::order(m).map_err(|c| PlanError::Cycle(c.to_string()))?;
+    // Over every object, templates included, as the rendered secrets.md and external-secrets.yaml
+    // are: deploy and the documents the user follows must agree on where each Secret comes from.
+    let all: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+    let inventory = security::secret_inventory(m, &all);
     let pre_dir = format!("{}/", prereqs::DIR);
     let mut prerequisites = Vec::new();
     let mut operator_objects = Vec::new();
@@ -205,6 +230,7 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
                 phase,
                 namespace: m.get(*id).namespace.clone(),
                 deps,
+                secrets: secrets_of(m, &inventory, &objects),
                 objects,
                 gates: c.gates(m),
             });

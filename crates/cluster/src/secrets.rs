@@ -1,140 +1,70 @@
-//! Secrets of `secrets.mode: generated`: which Secrets the rendered tree references, which of
-//! them deploy must create (random), copy (PGO's per-user Secrets into consumer namespaces) or
-//! leave to an operator. Values exist only in memory and in the API server: never printed or
+//! The values and objects of the Secrets deploy creates: random platform credentials
+//! (`secrets.mode: generated`) and copies of PGO's per-user Secrets. Which Secret comes from
+//! where is the platform's secret inventory (`datalyptica_platform::security::secret_inventory`),
+//! carried by the plan. Values exist only in memory and in the API server: never printed or
 //! written to disk, and `Debug` of a generated Secret shows only key names.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use datalyptica_platform::security::{SecretEntry, SecretSource};
 use serde_json::{Value, json};
 
-use crate::plan::{kind_of, name_of, namespace_of};
+use crate::plan::Plan;
 
-/// A reference to a Secret from a rendered object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SecretRef {
-    pub namespace: String,
-    pub name: String,
-    /// Keys read through `secretKeyRef` (empty when the whole Secret is mounted).
-    pub keys: BTreeSet<String>,
-}
+/// Why the object store's credentials Secret must exist with backend `odf` (with `external`
+/// the inventory already marks it as the user's).
+const ODF_OBJECT_STORE_WHY: &str = "keys of the object store (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): copy them from the Secret of an ObjectBucketClaim";
 
+/// What deploy does about one Secret of the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Provision {
-    /// Random values, created by deploy unless the Secret exists.
+pub enum Provision<'a> {
+    /// Random values, created unless the Secret exists (`secrets.mode: generated`).
     Generate,
-    /// A copy of another Secret (PGO's `<cluster>-pguser-<user>`), made once the source exists.
-    Copy { namespace: String, name: String },
-    /// An operator or OpenShift creates it (pguser Secrets, service-serving certificates).
-    External(&'static str),
+    /// The mode's ExternalSecret or SealedSecret makes it: wait, never invent values that would
+    /// diverge from the source of truth.
+    Wait,
+    /// Values only the user has, never generated: random ones would match no DR site, bucket or
+    /// git server. Must exist (in the other modes, the mode's ExternalSecret or SealedSecret
+    /// carries them, so deploy waits for it).
+    User(&'a str),
+    /// A copy of an operator's Secret (PGO's per-user credentials), made once the source exists.
+    Copy { namespace: &'a str, name: &'a str },
+    /// An operator or OpenShift creates it.
+    Nothing,
 }
 
-fn walk(v: &Value, f: &mut dyn FnMut(&serde_json::Map<String, Value>)) {
-    match v {
-        Value::Object(m) => {
-            f(m);
-            for x in m.values() {
-                walk(x, f);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| walk(x, f)),
-        _ => {}
-    }
-}
-
-/// Every Secret the objects reference, by namespace and name.
-pub fn references<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Vec<SecretRef> {
-    let mut refs: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for o in objects {
-        let Some(ns) = namespace_of(o) else { continue };
-        if kind_of(o) == "Secret" {
-            continue;
-        }
-        let mut add = |name: &str, key: Option<&str>| {
-            let e = refs.entry((ns.to_string(), name.to_string())).or_default();
-            if let Some(k) = key {
-                e.insert(k.to_string());
-            }
-        };
-        walk(o, &mut |m| {
-            if let Some(r) = m.get("secretKeyRef")
-                && let Some(n) = r["name"].as_str()
-            {
-                add(n, r["key"].as_str());
-            }
-            if let Some(r) = m.get("secretRef")
-                && let Some(n) = r["name"].as_str()
-            {
-                add(n, None);
-            }
-            if let Some(n) = m.get("secretName").and_then(Value::as_str) {
-                add(n, None);
-            }
-            // PGO's projected configuration and MinIO's `spec.configuration`.
-            if let Some(n) = m.get("secret").and_then(|s| s["name"].as_str()) {
-                add(n, None);
-            }
-        });
-        if kind_of(o) == "Tenant"
-            && let Some(n) = o["spec"]["configuration"]["name"].as_str()
+pub fn provision<'a>(plan: &Plan, e: &'a SecretEntry) -> Provision<'a> {
+    match &e.source {
+        SecretSource::Created(_) => Provision::Nothing,
+        SecretSource::Copy { namespace, name } => Provision::Copy { namespace, name },
+        SecretSource::User(why) => Provision::User(why),
+        // ODF's bucket claims hold the keys; the inventory cannot tell they must be copied.
+        SecretSource::Platform
+            if e.name == plan.object_store_secret && !plan.object_store_generated =>
         {
-            add(n, None);
+            Provision::User(ODF_OBJECT_STORE_WHY)
         }
+        SecretSource::Platform if plan.secrets_generated => Provision::Generate,
+        SecretSource::Platform => Provision::Wait,
     }
-    refs.into_iter()
-        .map(|((namespace, name), keys)| SecretRef {
-            namespace,
-            name,
-            keys,
-        })
-        .collect()
 }
 
-/// Names the tree's objects ask OpenShift or an operator to create.
-fn produced(objects: &[&Value]) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for o in objects {
-        let Some(ns) = namespace_of(o) else { continue };
-        if let Some(n) =
-            o["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"]
-                .as_str()
-        {
-            out.insert((ns.to_string(), n.to_string()));
-        }
-        if kind_of(o) == "Secret" {
-            out.insert((ns.to_string(), name_of(o).to_string()));
-        }
-    }
-    out
-}
-
-/// Decide how each referenced Secret comes to exist. `postgres` is (namespace, cluster name).
-pub fn classify(objects: &[&Value], postgres: Option<(&str, &str)>) -> Vec<(SecretRef, Provision)> {
-    let made = produced(objects);
-    references(objects.iter().copied())
-        .into_iter()
-        .map(|r| {
-            let p = if made.contains(&(r.namespace.clone(), r.name.clone())) {
-                Provision::External("created by OpenShift or rendered")
-            } else if r.name.contains("-pguser-") {
-                Provision::External("created by PGO")
-            } else if r.name.starts_with(&format!("{}-", "strimzi"))
-                || r.name.ends_with("-cluster-ca-cert")
-                || r.name.ends_with("-clients-ca-cert")
-            {
-                Provision::External("created by Strimzi")
-            } else if let (Some((pg_ns, cluster)), Some(user)) =
-                (postgres, r.name.strip_suffix("-postgresql"))
-            {
-                Provision::Copy {
-                    namespace: pg_ns.to_string(),
-                    name: format!("{cluster}-pguser-{user}"),
-                }
-            } else {
-                Provision::Generate
-            };
-            (r, p)
-        })
-        .collect()
+/// The failure of a step whose user-provided Secret is absent: what it is for, the keys it
+/// needs (never values) and how to create it.
+pub fn missing_user_secret(e: &SecretEntry, why: &str) -> String {
+    let literals = if e.keys.is_empty() {
+        "--from-literal=<key>=<value> (or --from-file=<key>=<path>)".to_string()
+    } else {
+        e.keys
+            .iter()
+            .map(|k| format!("--from-literal={k}=<value>"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "Secret {}/{} must be provided by you: {why}. Deploy never generates it; create it (`oc create secret generic {} -n {} {literals}`), then run deploy again",
+        e.namespace, e.name, e.name, e.namespace
+    )
 }
 
 /// Random printable token from the OS's CSPRNG.
@@ -188,7 +118,7 @@ impl ObjectStoreKeys {
 /// The `stringData` of a generated Secret: well-known layouts by name, else one random value per
 /// referenced key (or `password` when the Secret is mounted whole).
 pub fn generated_data(
-    r: &SecretRef,
+    r: &SecretEntry,
     object_store_secret: &str,
     keys: &ObjectStoreKeys,
 ) -> Result<BTreeMap<String, String>, String> {
@@ -287,45 +217,170 @@ pub fn redact(o: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datalyptica_platform::model::Model;
+    use datalyptica_platform::spec::{
+        KafkaDrTarget, ObjectStoreBackend, ReplicationTarget, SecretStoreRef, SecretsMode,
+    };
     use datalyptica_platform::{Platform, render};
 
+    fn plan_of(p: &Platform) -> Plan {
+        let issues = datalyptica_platform::validate::validate(p);
+        assert!(issues.is_empty(), "{issues:?}");
+        crate::plan::build(&Model::new(p), &render(p)).expect("plan")
+    }
+
+    /// Every (namespace, name) the plan's components reference, with what deploy does about it.
+    fn provisions(plan: &Plan) -> Vec<(String, String, Provision<'_>)> {
+        plan.components()
+            .flat_map(|c| &c.secrets)
+            .map(|e| (e.namespace.clone(), e.name.clone(), provision(plan, e)))
+            .collect()
+    }
+
+    fn find<'a>(v: &'a [(String, String, Provision<'a>)], name: &str) -> Vec<&'a Provision<'a>> {
+        v.iter()
+            .filter(|(_, n, _)| n == name)
+            .map(|(_, _, p)| p)
+            .collect()
+    }
+
+    /// A spec with every Secret only the user can provide: both DR targets and a private DAG
+    /// repository.
+    fn with_user_secrets() -> Platform {
+        let mut p = Platform::default_ha();
+        p.spec.backup.kafka.target = Some(KafkaDrTarget {
+            bootstrap_servers: "kafka-dr.example.com:9093".into(),
+            trust_secret: "kafka-dr-ca".into(),
+            trust_certificate: None,
+            client_certificate_secret: Some("kafka-dr-client".into()),
+        });
+        p.spec.backup.minio.replication_target = Some(ReplicationTarget {
+            endpoint: "https://s3.dr.example.com:9000".into(),
+            credentials_secret: "minio-dr-keys".into(),
+        });
+        let airflow = &mut p.spec.components.airflow.config;
+        airflow.dags_repo = Some("https://git.example.com/dags.git".into());
+        airflow.dags_repo_secret = Some("dags-git".into());
+        p
+    }
+
     #[test]
-    fn the_tree_references_the_known_secrets() {
-        let p = Platform::default_ha();
-        let t = render(&p);
-        let objs: Vec<&Value> = t.objects().map(|(_, o)| o).collect();
-        let m = datalyptica_platform::model::Model::new(&p);
-        let pg_ns = m
-            .get(datalyptica_platform::component::ComponentId::Postgresql)
-            .namespace
-            .clone();
-        let c = classify(&objs, Some((&pg_ns, "postgresql")));
-        let find = |n: &str| c.iter().find(|(r, _)| r.name == n).map(|(_, p)| p.clone());
-        assert_eq!(find("postgresql-pgbackrest-s3"), Some(Provision::Generate));
-        assert_eq!(find("minio-env-configuration"), Some(Provision::Generate));
-        assert_eq!(find("datalyptica-object-store"), Some(Provision::Generate));
+    fn the_plan_provisions_the_known_secrets() {
+        let plan = plan_of(&Platform::default_ha());
+        let v = provisions(&plan);
+        assert_eq!(find(&v, "postgresql-pgbackrest-s3"), [&Provision::Generate]);
+        assert_eq!(find(&v, "minio-env-configuration"), [&Provision::Generate]);
+        let store = find(&v, "datalyptica-object-store");
+        assert!(!store.is_empty() && store.iter().all(|p| **p == Provision::Generate));
+        let pg_ns = plan.postgres.clone().expect("postgres").0;
         assert_eq!(
-            find("nessie-postgresql"),
-            Some(Provision::Copy {
-                namespace: pg_ns.clone(),
-                name: "postgresql-pguser-nessie".into()
-            })
+            find(&v, "nessie-postgresql"),
+            [&Provision::Copy {
+                namespace: &pg_ns,
+                name: "postgresql-pguser-nessie"
+            }]
         );
-        for (r, p) in &c {
-            if r.name.contains("pguser") {
-                assert!(matches!(p, Provision::External(_)), "{r:?}");
+        for (ns, n, p) in &v {
+            if n.contains("-pguser-") {
+                assert_eq!(*p, Provision::Nothing, "{ns}/{n}");
             }
+        }
+        // generated_data gives these keys the shared object-store values, so every consumer's
+        // copy must ask for them.
+        for e in plan.components().flat_map(|c| &c.secrets) {
+            if e.name == plan.object_store_secret {
+                assert!(e.keys.contains("AWS_ACCESS_KEY_ID"), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn user_secrets_are_never_generated_in_any_mode() {
+        let generated = with_user_secrets();
+        let mut eso = generated.clone();
+        eso.spec.secrets.mode = SecretsMode::ExternalSecrets;
+        eso.spec.secrets.store_ref = Some(SecretStoreRef {
+            name: "vault".into(),
+            kind: None,
+        });
+        let mut sealed = generated.clone();
+        sealed.spec.secrets.mode = SecretsMode::SealedSecrets;
+        for p in [generated, eso, sealed] {
+            let plan = plan_of(&p);
+            let v = provisions(&plan);
+            for name in [
+                "minio-dr-keys",
+                "kafka-dr-ca",
+                "kafka-dr-client",
+                "dags-git",
+            ] {
+                let ps = find(&v, name);
+                assert!(!ps.is_empty(), "{name} is referenced");
+                assert!(
+                    ps.iter()
+                        .all(|p| matches!(p, Provision::User(why) if !why.is_empty())),
+                    "{name}: {ps:?}"
+                );
+            }
+            // MirrorMaker's KafkaUser: the Strimzi User Operator makes its Secret.
+            assert_eq!(find(&v, "kafka-mirror-maker"), [&Provision::Nothing]);
+        }
+    }
+
+    #[test]
+    fn the_object_store_secret_is_never_generated_without_minio() {
+        for backend in [ObjectStoreBackend::External, ObjectStoreBackend::Odf] {
+            let mut p = Platform::default_ha();
+            p.spec.object_store.backend = Some(backend);
+            if backend == ObjectStoreBackend::External {
+                p.spec.object_store.endpoint = Some("https://s3.example.com".into());
+                p.spec.object_store.credentials_secret = Some("s3-credentials".into());
+            }
+            let plan = plan_of(&p);
+            let v = provisions(&plan);
+            let ps = find(&v, &plan.object_store_secret);
+            assert!(!ps.is_empty());
+            assert!(
+                ps.iter().all(|p| matches!(p, Provision::User(_))),
+                "{backend:?}: {ps:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_user_secret_says_what_and_how_without_values() {
+        let e = SecretEntry {
+            namespace: "ns".into(),
+            name: "dags-git".into(),
+            keys: ["password".to_string(), "username".to_string()].into(),
+            source: SecretSource::User("credentials of the DAG repository"),
+        };
+        let m = missing_user_secret(&e, "credentials of the DAG repository");
+        assert!(
+            m.contains(
+                "Secret ns/dags-git must be provided by you: credentials of the DAG repository"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("--from-literal=password=<value> --from-literal=username=<value>"),
+            "{m}"
+        );
+    }
+
+    fn entry(name: &str, keys: &[&str]) -> SecretEntry {
+        SecretEntry {
+            namespace: "a".into(),
+            name: name.into(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            source: SecretSource::Platform,
         }
     }
 
     #[test]
     fn generated_values_are_random_and_shared_for_the_object_store() {
         let keys = ObjectStoreKeys::generate().expect("rng");
-        let r = SecretRef {
-            namespace: "a".into(),
-            name: "minio-env-configuration".into(),
-            keys: BTreeSet::new(),
-        };
+        let r = entry("minio-env-configuration", &[]);
         let d = generated_data(&r, "datalyptica-object-store", &keys).expect("data");
         assert!(d["config.env"].contains(&keys.access_key));
         let a = random_token(32).expect("rng");
@@ -333,11 +388,7 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert_eq!(format!("{keys:?}"), "ObjectStoreKeys(<redacted>)");
-        let airflow = SecretRef {
-            namespace: "a".into(),
-            name: "airflow-secrets".into(),
-            keys: ["fernet-key".to_string(), "jwt-secret".to_string()].into(),
-        };
+        let airflow = entry("airflow-secrets", &["fernet-key", "jwt-secret"]);
         let d2 = generated_data(&airflow, "datalyptica-object-store", &keys).expect("data");
         assert_eq!(d2["fernet-key"].len(), 44);
         assert!(d2["fernet-key"].ends_with('='));

@@ -624,3 +624,121 @@ async fn external_secrets_mode_waits_instead_of_generating() {
         &events[events.len().saturating_sub(3)..]
     );
 }
+
+/// Secrets only the user has (the MinIO DR site's keys, the DAG repository's credentials) are
+/// never invented: a dry run says so, a deploy stops at the first component that reads one,
+/// naming it and what it is for, and proceeds once the user has created it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_secrets_are_never_generated_and_stop_the_deploy_until_created() {
+    use datalyptica_platform::spec::ReplicationTarget;
+    let (sim, _) = server(Behaviour {
+        delay: 1,
+        ..Default::default()
+    })
+    .await;
+    let api = KubeApi::new(sim.client());
+    let mut p = Platform::default_ha();
+    p.spec.backup.minio.replication_target = Some(ReplicationTarget {
+        endpoint: "https://s3.dr.example.com:9000".into(),
+        credentials_secret: "minio-dr-keys".into(),
+    });
+    p.spec.components.airflow.config.dags_repo = Some("https://git.example.com/dags.git".into());
+    p.spec.components.airflow.config.dags_repo_secret = Some("dags-git".into());
+    assert!(datalyptica_platform::validate::validate(&p).is_empty());
+    let m = Model::new(&p);
+    let plan = plan::build(&m, &render(&p)).expect("plan");
+    let namespace_of = |name: &str| {
+        plan.components()
+            .flat_map(|c| &c.secrets)
+            .find(|e| e.name == name)
+            .map(|e| e.namespace.clone())
+            .unwrap_or_else(|| panic!("{name} is referenced"))
+    };
+    let (dr_ns, git_ns) = (namespace_of("minio-dr-keys"), namespace_of("dags-git"));
+    let generated = |events: &[Event], name: &str| {
+        events.iter().any(|e| {
+            matches!(e, Event::Secret { name: n, action, .. }
+                if n == name && action.contains("generated"))
+        })
+    };
+    let failed_on = |events: &[Event]| {
+        events.iter().find_map(|e| match e {
+            Event::GateFailed {
+                step, gate, detail, ..
+            } => Some((step.clone(), gate.clone(), detail.clone())),
+            _ => None,
+        })
+    };
+
+    // A dry run reports both as the user's to provide, and does not fail on them.
+    let dry = DeployOptions {
+        dry_run: true,
+        ..opts()
+    };
+    let (ok, events) = run(&api, &plan, &dry).await;
+    assert!(ok, "{:?}", events.last());
+    let secret_events: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Secret { .. }))
+        .collect();
+    for name in ["minio-dr-keys", "dags-git"] {
+        assert!(
+            secret_events
+                .iter()
+                .any(|e| matches!(e, Event::Secret { name: n, action, .. }
+                if n == name && action.starts_with("must be provided by you: "))),
+            "{name}: {secret_events:?}"
+        );
+        assert!(!generated(&events, name), "{name}");
+    }
+
+    // The first component reading one stops the deploy, naming the Secret and its purpose.
+    let (ok, events) = run(&api, &plan, &opts()).await;
+    assert!(!ok);
+    let (step, gate, detail) = failed_on(&events).expect("a step failed");
+    assert_eq!(step, "component.minio");
+    assert_eq!(gate, format!("Secret {dr_ns}/minio-dr-keys"));
+    assert!(
+        detail.contains(&format!(
+            "Secret {dr_ns}/minio-dr-keys must be provided by you: S3 keys of the replication target"
+        )),
+        "{detail}"
+    );
+    assert!(!generated(&events, "minio-dr-keys"));
+    assert!(
+        sim.with(|s| s.get("v1", "Secret", &dr_ns, "minio-dr-keys").is_none()),
+        "nothing invented"
+    );
+
+    // The user creates it; the deploy goes on to the next one.
+    let user_secret = |ns: &str, name: &str, data: serde_json::Value| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": ns}, "data": data})
+    };
+    let dr_data = serde_json::json!({"AWS_ACCESS_KEY_ID": "ZHI=", "AWS_SECRET_ACCESS_KEY": "ZHI="});
+    sim.with(|s| s.put(user_secret(&dr_ns, "minio-dr-keys", dr_data.clone())));
+    let (ok, events) = run(&api, &plan, &opts()).await;
+    assert!(!ok);
+    let (step, gate, detail) = failed_on(&events).expect("a step failed");
+    assert_eq!(step, "component.airflow");
+    assert_eq!(gate, format!("Secret {git_ns}/dags-git"));
+    assert!(
+        detail.contains("must be provided by you: credentials of the DAG repository"),
+        "{detail}"
+    );
+    assert!(!generated(&events, "dags-git"));
+
+    // Both exist: the deploy finishes and leaves the user's values as they are.
+    let git_data = serde_json::json!({"username": "dQ==", "password": "cA=="});
+    sim.with(|s| s.put(user_secret(&git_ns, "dags-git", git_data.clone())));
+    let (ok, events) = run(&api, &plan, &opts()).await;
+    assert!(ok, "{:?}", events.last());
+    let (dr, git) = sim.with(|s| {
+        (
+            s.get("v1", "Secret", &dr_ns, "minio-dr-keys").cloned(),
+            s.get("v1", "Secret", &git_ns, "dags-git").cloned(),
+        )
+    });
+    assert_eq!(dr.expect("dr")["data"], dr_data);
+    assert_eq!(git.expect("git")["data"], git_data);
+}
