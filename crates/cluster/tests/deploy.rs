@@ -21,6 +21,27 @@ fn plan() -> Plan {
     plan::build(&m, &render(&p)).expect("plan")
 }
 
+/// What the user creates before deploying: every Secret only they can provide (alert receiver
+/// keys, DR credentials…), except `but`. Deploy never generates these.
+fn provide_user_secrets(sim: &SimServer, plan: &Plan, but: &[&str]) {
+    use datalyptica_platform::security::SecretSource;
+    for e in plan.components().flat_map(|c| &c.secrets) {
+        if matches!(e.source, SecretSource::User(_)) && !but.contains(&e.name.as_str()) {
+            let data: serde_json::Map<String, serde_json::Value> = e
+                .keys
+                .iter()
+                .map(|k| (k.clone(), serde_json::json!("dGVzdA==")))
+                .collect();
+            sim.with(|s| {
+                s.put(
+                    serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                    "metadata": {"name": e.name, "namespace": e.namespace}, "data": data}),
+                )
+            });
+        }
+    }
+}
+
 fn opts() -> DeployOptions {
     DeployOptions {
         poll: Duration::from_millis(20),
@@ -87,6 +108,7 @@ async fn deploys_in_phase_order_waits_on_gates_and_is_idempotent() {
     .await;
     let api = KubeApi::new(sim.client());
     let plan = plan();
+    provide_user_secrets(&sim, &plan, &[]);
     let (ok, events) = run(&api, &plan, &opts()).await;
     let last = events.last().cloned();
     assert!(ok, "deploy failed: {last:?}");
@@ -184,6 +206,7 @@ async fn a_gate_timeout_is_diagnosed_and_the_deploy_resumes() {
     .await;
     let api = KubeApi::new(sim.client());
     let plan = plan();
+    provide_user_secrets(&sim, &plan, &[]);
     let o = DeployOptions {
         timeout: Some(Duration::from_millis(1500)),
         ..opts()
@@ -281,6 +304,7 @@ async fn status_troubleshoot_and_destroy_after_a_deploy() {
     .await;
     let api = KubeApi::new(sim.client());
     let plan = plan();
+    provide_user_secrets(&sim, &plan, &[]);
     let (ok, _) = run(&api, &plan, &opts()).await;
     assert!(ok);
 
@@ -499,6 +523,7 @@ async fn a_partial_deploy_requires_its_dependencies_healthy() {
     })
     .await;
     let api = KubeApi::new(sim.client());
+    provide_user_secrets(&sim, &plan(), &[]);
     let sel = plan::Selection {
         phase: None,
         component: Some("nessie".into()),
@@ -647,6 +672,7 @@ async fn user_secrets_are_never_generated_and_stop_the_deploy_until_created() {
     assert!(datalyptica_platform::validate::validate(&p).is_empty());
     let m = Model::new(&p);
     let plan = plan::build(&m, &render(&p)).expect("plan");
+    provide_user_secrets(&sim, &plan, &["minio-dr-keys", "dags-git"]);
     let namespace_of = |name: &str| {
         plan.components()
             .flat_map(|c| &c.secrets)

@@ -719,3 +719,36 @@ fn bad_cidrs_are_spec_errors() {
         );
     }
 }
+
+/// The alert receivers' Secrets are the user's, in every namespace that routes alerts, and
+/// follow `spec.alerting` (off: not referenced).
+#[test]
+fn alert_receiver_secrets_are_user_secrets_per_namespace() {
+    use datalyptica_platform::security::SecretSource;
+    let p = datalyptica_platform::Platform::default_ha();
+    let m = Model::new(&p);
+    let tree = datalyptica_platform::render(&p);
+    let objs: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+    let inv = security::secret_inventory(&m, &objs);
+    for name in ["alertmanager-pagerduty", "alertmanager-smtp"] {
+        let mut nss: Vec<String> = inv
+            .iter()
+            .filter(|e| e.name == name)
+            .inspect(|e| assert!(matches!(e.source, SecretSource::User(_)), "{e:?}"))
+            .map(|e| e.namespace.clone())
+            .collect();
+        nss.sort();
+        assert_eq!(nss, m.namespaces(), "{name}");
+    }
+    let mut p = p.clone();
+    p.spec.alerting.pagerduty = Some(datalyptica_platform::spec::PagerDutySpec {
+        enabled: Some(false),
+        ..Default::default()
+    });
+    let m = Model::new(&p);
+    let tree = datalyptica_platform::render(&p);
+    let objs: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+    let inv = security::secret_inventory(&m, &objs);
+    assert!(!inv.iter().any(|e| e.name == "alertmanager-pagerduty"));
+    assert!(inv.iter().any(|e| e.name == "alertmanager-smtp"));
+}
