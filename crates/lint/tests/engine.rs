@@ -65,6 +65,7 @@ spec:
         securityContext:
           allowPrivilegeEscalation: false
           capabilities: {drop: [ALL]}
+          readOnlyRootFilesystem: true
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget

@@ -87,14 +87,58 @@ fn lint_policy(m: &Model) -> Option<File> {
     })
 }
 
+/// Annotation `datalyptica lint` reads waivers from.
+pub const LINT_WAIVE_ANNOTATION: &str = "lint.datalyptica.io/waive";
+
+/// Workloads whose containers keep a writable root filesystem say why on the object itself
+/// (lint rule DL2018), with the reason the pod-security table in network-exposure.md gives.
+fn waive_writable_roots(id: crate::component::ComponentId, files: &mut [File]) {
+    let writable = |pod: &serde_json::Value| {
+        ["containers", "initContainers"].iter().any(|k| {
+            pod[*k].as_array().into_iter().flatten().any(|c| {
+                c["securityContext"]["readOnlyRootFilesystem"] != serde_json::Value::Bool(true)
+            })
+        })
+    };
+    for f in files {
+        let Content::Objects { objects, .. } = &mut f.content else {
+            continue;
+        };
+        for o in objects {
+            let pod = match o["kind"].as_str() {
+                Some("Deployment" | "StatefulSet" | "DaemonSet" | "Job") => {
+                    &o["spec"]["template"]["spec"]
+                }
+                Some("CronJob") => &o["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                _ => continue,
+            };
+            if !writable(pod) {
+                continue;
+            }
+            let waiver = format!("DL2018: {}", crate::security::writable_root_reason(id));
+            let ann = &mut o["metadata"]["annotations"];
+            let text = match ann[LINT_WAIVE_ANNOTATION].as_str() {
+                Some(existing) => format!("{existing}; {waiver}"),
+                None => waiver,
+            };
+            if !ann.is_object() {
+                *ann = serde_json::json!({});
+            }
+            ann[LINT_WAIVE_ANNOTATION] = serde_json::Value::String(text);
+        }
+    }
+}
+
 /// Render a validated spec. Call [`crate::load`] or [`crate::validate::validate`] first:
 /// rendering an invalid spec produces a tree, but not one worth applying.
 pub fn render(p: &Platform) -> Tree {
     let m = Model::new(p);
     let mut files: Vec<File> = prereqs::files(&m);
     for c in m.enabled_components() {
-        files.extend(c.render(&m));
-        files.extend(crate::ops::files(&m, c));
+        let mut own = c.render(&m);
+        own.extend(crate::ops::files(&m, c));
+        waive_writable_roots(c.id(), &mut own);
+        files.extend(own);
     }
     if let Some(f) = lint_policy(&m) {
         files.push(f);

@@ -836,7 +836,7 @@ pub fn tls_table(m: &Model) -> String {
 }
 
 /// Why a component's image needs a writable root filesystem (restricted-v2 still applies).
-fn writable_root_reason(id: ComponentId) -> &'static str {
+pub fn writable_root_reason(id: ComponentId) -> &'static str {
     use ComponentId::*;
     match id {
         Flink => "the image entrypoint rewrites `conf/` at start",

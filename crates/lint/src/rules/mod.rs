@@ -575,6 +575,16 @@ pub static RULES: &[Rule] = &[
         "Set automountServiceAccountToken: false on the ServiceAccount or pod spec, or true on the pod if it really uses the API.",
         "spec:\n  template:\n    spec:\n      automountServiceAccountToken: false"
     ),
+    r!(
+        "DL2018",
+        Security,
+        W,
+        Object(sec::read_only_root),
+        "root filesystem writable",
+        "A writable root filesystem lets an intruder change binaries and configuration inside the container, and hides state that a restart should have dropped. Images that write only to known directories run read-only with emptyDirs there; images that write into themselves need the exception stated.",
+        "Set securityContext.readOnlyRootFilesystem: true and mount emptyDirs where the process writes (/tmp, caches); otherwise waive with the reason.",
+        "securityContext:\n  readOnlyRootFilesystem: true"
+    ),
     // --- Storage ------------------------------------------------------------------------
     r!(
         "DL3001",

@@ -150,6 +150,25 @@ pub(crate) fn privilege_escalation(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit
     }
 }
 
+pub(crate) fn read_only_root(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    if pod_spec(o).is_none() {
+        return;
+    }
+    for (p, c, _) in o.containers.iter().map(Container::tuple) {
+        let v = get(c, &["securityContext", "readOnlyRootFilesystem"]).and_then(as_bool);
+        if v != Some(true) {
+            out.push(Hit {
+                obj: i,
+                pointer: format!("{p}/securityContext/readOnlyRootFilesystem"),
+                message: format!(
+                    "container `{}` can write to its root filesystem",
+                    container_name(c)
+                ),
+            });
+        }
+    }
+}
+
 pub(crate) fn capabilities(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     if pod_spec(o).is_none() {
         return;
