@@ -842,7 +842,6 @@ pub fn writable_root_reason(id: ComponentId) -> &'static str {
         Flink => "the image entrypoint rewrites `conf/` at start",
         Spark => "the history server and Spark write under `/opt/spark/work-dir` and `$HOME`",
         Clickhouse => "the server writes preprocessed configuration and `/var/log` beside its data",
-        Airflow | Superset => "Python writes bytecode caches and `$HOME` state inside the image",
         Redis => "the operator's image writes its generated configuration at start",
         Minio => "the operator-managed container writes under its own directories",
         _ => "the image writes outside its volumes",

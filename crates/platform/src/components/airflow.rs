@@ -256,6 +256,8 @@ impl Component for Airflow {
             ),
             ("AIRFLOW__CORE__DAGS_FOLDER".into(), dags_folder),
             ("AIRFLOW__CORE__LOAD_EXAMPLES".into(), "False".into()),
+            // The root filesystem is read-only: do not try to write bytecode next to the code.
+            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
             (
                 "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR".into(),
                 "True".into(),
@@ -325,9 +327,14 @@ impl Component for Airflow {
             liveness_probe: Some(live),
             readiness_probe: Some(ready),
             resources: Some(k8s::resources(&r.resources)),
-            security_context: Some(k8s::container_security(false)),
+            // Read-only root: AIRFLOW_HOME (where Airflow writes airflow.cfg and
+            // webserver_config.py on first start) and /tmp are emptyDirs; the packages live in
+            // /home/airflow/.local, precompiled, and stay untouched.
+            security_context: Some(k8s::container_security(true)),
             volume_mounts: Some({
                 let mut v = vec![
+                    k8s::mount("airflow-home", "/opt/airflow", false),
+                    k8s::mount("tmp", "/tmp", false),
                     k8s::mount("dags", "/opt/airflow/dags", true),
                     k8s::mount("logs", "/opt/airflow/logs", false),
                     k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
@@ -353,6 +360,7 @@ impl Component for Airflow {
                     c.dags_ref.clone().unwrap_or_else(|| "main".into()),
                 ),
                 k8s::env("GITSYNC_ROOT", "/git"),
+                k8s::env("HOME", "/tmp"),
                 k8s::env("GITSYNC_LINK", "repo"),
                 k8s::env("GITSYNC_PERIOD", "60s"),
                 k8s::env("GITSYNC_HTTP_BIND", ":8081"),
@@ -374,9 +382,12 @@ impl Component for Airflow {
                     cpu_limit: "200m".into(),
                     memory_limit: "256Mi".into(),
                 })),
-                // git writes its config and temp files outside the checkout.
-                security_context: Some(k8s::container_security(false)),
-                volume_mounts: Some(vec![k8s::mount("dags", "/git", false)]),
+                // git writes its config and temp files under $HOME: /tmp, an emptyDir.
+                security_context: Some(k8s::container_security(true)),
+                volume_mounts: Some(vec![
+                    k8s::mount("dags", "/git", false),
+                    k8s::mount("tmp", "/tmp", false),
+                ]),
                 ..Default::default()
             }
         };
@@ -393,6 +404,8 @@ impl Component for Airflow {
         };
         let volumes = || {
             let mut v = vec![
+                k8s::empty_dir_volume("airflow-home"),
+                k8s::empty_dir_volume("tmp"),
                 k8s::empty_dir_volume("dags"),
                 k8s::empty_dir_volume("logs"),
                 k8s::service_ca_volume("service-ca"),
@@ -623,8 +636,15 @@ impl Component for Airflow {
                         service_account_name: Some(SA.into()),
                         automount_service_account_token: Some(false),
                         security_context: Some(k8s::pod_security()),
+                        volumes: Some(vec![
+                            k8s::empty_dir_volume("airflow-home"),
+                            k8s::empty_dir_volume("tmp"),
+                        ]),
                         containers: vec![Container {
-                            volume_mounts: None,
+                            volume_mounts: Some(vec![
+                                k8s::mount("airflow-home", "/opt/airflow", false),
+                                k8s::mount("tmp", "/tmp", false),
+                            ]),
                             liveness_probe: None,
                             readiness_probe: None,
                             ..container(

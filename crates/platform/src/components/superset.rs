@@ -214,15 +214,19 @@ impl Component for Superset {
                     // Explicit variables, not envFrom: the ConfigMap also holds the Python file,
                     // whose key is not a portable variable name.
                     k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
+                    k8s::env("PYTHONDONTWRITEBYTECODE", "1"),
                     k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(m)),
                 ]),
                 liveness_probe: live,
                 readiness_probe: ready,
                 resources: Some(k8s::resources(&r.resources)),
-                security_context: Some(k8s::container_security(false)),
+                // Read-only root: the superset user's home (SUPERSET_HOME) and /tmp are
+                // emptyDirs; Python skips bytecode it cannot write.
+                security_context: Some(k8s::container_security(true)),
                 volume_mounts: Some(vec![
                     mt,
                     k8s::mount("tmp", "/tmp", false),
+                    k8s::mount("home", "/app/superset_home", false),
                     k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
                 ]),
                 ..Default::default()
@@ -232,6 +236,7 @@ impl Component for Superset {
             vec![
                 k8s::config_map_volume("config", CONFIG),
                 k8s::empty_dir_volume("tmp"),
+                k8s::empty_dir_volume("home"),
                 k8s::service_ca_volume("service-ca"),
             ]
         };
