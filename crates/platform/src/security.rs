@@ -192,7 +192,8 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
             route: None,
         },
         Trino => Exposure {
-            groups: vec![group(n, by_component(id), &[8080], &[8080], false)],
+            // Clients and Prometheus on HTTPS; the internal HTTP port only between Trino pods.
+            groups: vec![group(n, by_component(id), &[8443], &[8443], false)],
             peer: PeerPorts::Ports(vec![8080]),
             operator: vec![],
             route: None,
@@ -1005,15 +1006,15 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
             continue;
         };
         let kind = o["kind"].as_str().unwrap_or_default();
-        if let Some(n) =
-            o["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"]
-                .as_str()
-        {
-            created.insert(
-                (ns.into(), n.into()),
-                "OpenShift service CA (serving certificate)",
-            );
-        }
+        // On a Service, or on the Service templates of an operator's custom resource.
+        walk_refs(o, &mut |mp| {
+            if let Some(n) = mp.get(k8s::SERVING_CERT_ANNOTATION).and_then(Value::as_str) {
+                created.insert(
+                    (ns.into(), n.into()),
+                    "OpenShift service CA (serving certificate)",
+                );
+            }
+        });
         if kind == "KafkaUser"
             && let Some(n) = o["metadata"]["name"].as_str()
         {
