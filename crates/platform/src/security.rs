@@ -228,7 +228,10 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                         "clickhouse.altinity.com/chi",
                         crate::components::clickhouse::CHI,
                     )]),
-                    &[8123, 9000],
+                    &[
+                        crate::components::clickhouse::HTTPS_PORT,
+                        crate::components::clickhouse::NATIVE_TLS_PORT,
+                    ],
                     &[9363],
                     false,
                 ),
@@ -243,10 +246,18 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                     false,
                 ),
             ],
-            // HTTP and native (distributed queries), interserver replication, Keeper client
-            // and Raft.
-            peer: PeerPorts::Ports(vec![8123, 9000, 9009, 2181, 9234]),
-            operator: vec![8123, 9000],
+            // Native TLS (distributed queries), interserver replication over HTTPS, Keeper's TLS
+            // client port and Raft. The operator queries the servers over HTTPS only.
+            peer: PeerPorts::Ports({
+                use crate::components::clickhouse as ch;
+                vec![
+                    ch::NATIVE_TLS_PORT,
+                    ch::INTERSERVER_PORT,
+                    ch::KEEPER_TLS_PORT,
+                    ch::KEEPER_RAFT_PORT,
+                ]
+            }),
+            operator: vec![crate::components::clickhouse::HTTPS_PORT],
             route: None,
         },
         Airflow => {
