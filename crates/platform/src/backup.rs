@@ -15,10 +15,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
-use k8s_openapi::api::core::v1::{
-    ConfigMapProjection, Container, KeyToPath, PodSpec, PodTemplateSpec, ProjectedVolumeSource,
-    ServiceAccount, Volume, VolumeProjection,
-};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -201,39 +198,6 @@ fn small_resources() -> Resources {
     }
 }
 
-/// CA bundles a client of the object store and the service-CA endpoints trusts: the service CA
-/// (OpenShift serving certificates) and the cluster CA (MinIO's auto-cert is signed through the
-/// CSR API). Both ConfigMaps exist in every OpenShift namespace.
-fn trust_volume() -> Volume {
-    let cm = |name: &str, key: &str, path: &str| VolumeProjection {
-        config_map: Some(ConfigMapProjection {
-            name: name.into(),
-            items: Some(vec![KeyToPath {
-                key: key.into(),
-                path: path.into(),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    Volume {
-        name: "trust".into(),
-        projected: Some(ProjectedVolumeSource {
-            sources: Some(vec![
-                cm(
-                    "openshift-service-ca.crt",
-                    "service-ca.crt",
-                    "service-ca.crt",
-                ),
-                cm("kube-root-ca.crt", "ca.crt", "kube-root-ca.crt"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 fn object_store_env(m: &Model) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
     let os = &m.object_store;
     vec![
@@ -294,7 +258,7 @@ fn snapshot_cronjob(
     name: &str,
     s: &Snapshot,
     dump: Container,
-    extra_volumes: Vec<Volume>,
+    extra_volumes: Vec<k8s_openapi::api::core::v1::Volume>,
 ) -> CronJob {
     let bucket = m
         .object_store
@@ -311,7 +275,7 @@ fn snapshot_cronjob(
     let mut volumes = vec![
         k8s::empty_dir_volume("backup"),
         k8s::empty_dir_volume("tmp"),
-        trust_volume(),
+        k8s::ca_trust_volume("trust"),
     ];
     volumes.extend(extra_volumes);
     let mut pod_labels = backup_labels(m, id, name);
@@ -566,7 +530,7 @@ fn minio_objects(m: &Model) -> Vec<Value> {
                     containers: vec![c],
                     volumes: Some(vec![
                         k8s::config_map_volume("config", MINIO_JOB),
-                        trust_volume(),
+                        k8s::ca_trust_volume("trust"),
                         k8s::empty_dir_volume("tmp"),
                     ]),
                     ..Default::default()

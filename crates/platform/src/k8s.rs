@@ -291,12 +291,64 @@ pub fn service_ca_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
     config_map_volume(name, SERVICE_CA_CONFIGMAP)
 }
 
+/// Annotation that makes OpenShift's service CA issue a certificate for a Service.
+pub const SERVING_CERT_ANNOTATION: &str = "service.beta.openshift.io/serving-cert-secret-name";
+
 /// OpenShift's service CA issues a certificate for the Service into this Secret.
 pub fn serving_cert_annotation(secret: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([(
-        "service.beta.openshift.io/serving-cert-secret-name".to_string(),
-        secret.to_string(),
-    )])
+    BTreeMap::from([(SERVING_CERT_ANNOTATION.to_string(), secret.to_string())])
+}
+
+/// File names of the CA bundles in [`ca_trust_volume`].
+pub const TRUST_SERVICE_CA: &str = "service-ca.crt";
+pub const TRUST_CLUSTER_CA: &str = "kube-root-ca.crt";
+
+/// CA bundles a client of the object store and the service-CA endpoints trusts: the service CA
+/// (OpenShift serving certificates) and the cluster CA (MinIO's auto-cert is signed through the
+/// CSR API). Both ConfigMaps exist in every OpenShift namespace.
+pub fn ca_trust_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
+    use k8s_openapi::api::core::v1::{
+        ConfigMapProjection, KeyToPath, ProjectedVolumeSource, Volume, VolumeProjection,
+    };
+    let cm = |name: &str, key: &str, path: &str| VolumeProjection {
+        config_map: Some(ConfigMapProjection {
+            name: name.into(),
+            items: Some(vec![KeyToPath {
+                key: key.into(),
+                path: path.into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Volume {
+        name: name.into(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(vec![
+                cm(
+                    "openshift-service-ca.crt",
+                    "service-ca.crt",
+                    TRUST_SERVICE_CA,
+                ),
+                cm("kube-root-ca.crt", "ca.crt", TRUST_CLUSTER_CA),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A Secret mounted as files (a serving certificate's `tls.crt`/`tls.key`).
+pub fn secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.into(),
+        secret: Some(k8s_openapi::api::core::v1::SecretVolumeSource {
+            secret_name: Some(secret.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// A plain environment variable.
@@ -418,17 +470,6 @@ pub fn empty_dir_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
     k8s_openapi::api::core::v1::Volume {
         name: name.into(),
         empty_dir: Some(Default::default()),
-        ..Default::default()
-    }
-}
-
-pub fn secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Volume {
-    k8s_openapi::api::core::v1::Volume {
-        name: name.into(),
-        secret: Some(k8s_openapi::api::core::v1::SecretVolumeSource {
-            secret_name: Some(secret.into()),
-            ..Default::default()
-        }),
         ..Default::default()
     }
 }

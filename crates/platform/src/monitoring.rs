@@ -941,21 +941,29 @@ fn trino_objects(m: &Model) -> Vec<Value> {
     let r = m.get(id);
     let ns = &r.namespace;
     // Trino's own `/metrics` (OpenMetrics of every JMX bean) needs no agent jar or exporter
-    // image, so it works with the upstream image as is; a JMX exporter would need both.
-    let mut monitor = pod_monitor(
-        m,
-        id,
-        "trino",
-        &[
-            ("app.kubernetes.io/component", id.name()),
-            ("app.kubernetes.io/instance", &m.name),
-        ],
-        endpoint("http", Some("/metrics")),
-    );
-    monitor["spec"]["podMetricsEndpoints"][0]["basicAuth"] = json!({
-        "username": {"name": TRINO_METRICS_SECRET, "key": "username"},
-        "password": {"name": TRINO_METRICS_SECRET, "key": "password"},
-    });
+    // image, so it works with the upstream image as is; a JMX exporter would need both. It is
+    // served on the HTTPS port only; coordinator and workers carry certificates for different
+    // Service names, hence one monitor per role.
+    let monitor = |app: &str, server_name: String| {
+        let mut mon = pod_monitor(
+            m,
+            id,
+            app,
+            &[("app", app), ("app.kubernetes.io/instance", &m.name)],
+            endpoint("https", Some("/metrics")),
+        );
+        let ep = &mut mon["spec"]["podMetricsEndpoints"][0];
+        ep["scheme"] = json!("https");
+        ep["tlsConfig"] = json!({
+            "ca": {"configMap": {"name": "openshift-service-ca.crt", "key": "service-ca.crt"}},
+            "serverName": server_name,
+        });
+        ep["basicAuth"] = json!({
+            "username": {"name": TRINO_METRICS_SECRET, "key": "username"},
+            "password": {"name": TRINO_METRICS_SECRET, "key": "password"},
+        });
+        mon
+    };
     let sel = format!("namespace=\"{ns}\",pod=~\"trino-.*\"");
     let rules = vec![
         rule(
@@ -992,7 +1000,11 @@ fn trino_objects(m: &Model) -> Vec<Value> {
             ),
         ),
     ];
-    vec![monitor, prometheus_rule(m, id, "trino", rules)]
+    vec![
+        monitor(trino::COORDINATOR, trino::host(m)),
+        monitor(trino::WORKER, trino::worker_host(m)),
+        prometheus_rule(m, id, "trino", rules),
+    ]
 }
 
 fn spark_objects(m: &Model) -> Vec<Value> {

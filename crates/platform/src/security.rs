@@ -192,7 +192,8 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
             route: None,
         },
         Trino => Exposure {
-            groups: vec![group(n, by_component(id), &[8080], &[8080], false)],
+            // Clients and Prometheus on HTTPS; the internal HTTP port only between Trino pods.
+            groups: vec![group(n, by_component(id), &[8443], &[8443], false)],
             peer: PeerPorts::Ports(vec![8080]),
             operator: vec![],
             route: None,
@@ -227,7 +228,10 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                         "clickhouse.altinity.com/chi",
                         crate::components::clickhouse::CHI,
                     )]),
-                    &[8123, 9000],
+                    &[
+                        crate::components::clickhouse::HTTPS_PORT,
+                        crate::components::clickhouse::NATIVE_TLS_PORT,
+                    ],
                     &[9363],
                     false,
                 ),
@@ -242,10 +246,18 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                     false,
                 ),
             ],
-            // HTTP and native (distributed queries), interserver replication, Keeper client
-            // and Raft.
-            peer: PeerPorts::Ports(vec![8123, 9000, 9009, 2181, 9234]),
-            operator: vec![8123, 9000],
+            // Native TLS (distributed queries), interserver replication over HTTPS, Keeper's TLS
+            // client port and Raft. The operator queries the servers over HTTPS only.
+            peer: PeerPorts::Ports({
+                use crate::components::clickhouse as ch;
+                vec![
+                    ch::NATIVE_TLS_PORT,
+                    ch::INTERSERVER_PORT,
+                    ch::KEEPER_TLS_PORT,
+                    ch::KEEPER_RAFT_PORT,
+                ]
+            }),
+            operator: vec![crate::components::clickhouse::HTTPS_PORT],
             route: None,
         },
         Airflow => {
@@ -1004,15 +1016,15 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
             continue;
         };
         let kind = o["kind"].as_str().unwrap_or_default();
-        if let Some(n) =
-            o["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"]
-                .as_str()
-        {
-            created.insert(
-                (ns.into(), n.into()),
-                "OpenShift service CA (serving certificate)",
-            );
-        }
+        // On a Service, or on the Service templates of an operator's custom resource.
+        walk_refs(o, &mut |mp| {
+            if let Some(n) = mp.get(k8s::SERVING_CERT_ANNOTATION).and_then(Value::as_str) {
+                created.insert(
+                    (ns.into(), n.into()),
+                    "OpenShift service CA (serving certificate)",
+                );
+            }
+        });
         if kind == "KafkaUser"
             && let Some(n) = o["metadata"]["name"].as_str()
         {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, Probe};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,19 @@ use crate::validate::Issue;
 pub const CHI: &str = "clickhouse";
 pub const CHK: &str = "clickhouse-keeper";
 pub const CLUSTER: &str = "main";
+/// Client ports: HTTPS and the native protocol over TLS.
+pub const HTTPS_PORT: u16 = 8443;
+pub const NATIVE_TLS_PORT: u16 = 9440;
+/// Replication fetches, HTTPS on the port the operator declares as `interserver`.
+pub const INTERSERVER_PORT: u16 = 9009;
+/// Keeper's client port over TLS; the plain 2181 is removed.
+pub const KEEPER_TLS_PORT: u16 = 9281;
+pub const KEEPER_RAFT_PORT: u16 = 9234;
+/// Serving certificates of the installation's Service and of the Keeper's client Service.
+const TLS_SECRET: &str = "clickhouse-tls";
+const KEEPER_TLS_SECRET: &str = "clickhouse-keeper-tls";
+/// The operator's value for "remove this element from the merged configuration".
+const REMOVED: &str = "_removed_";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -46,6 +59,79 @@ fn cfg<'a>(m: &'a Model) -> &'a ClickhouseConfig {
 
 pub fn keepers(m: &Model) -> u32 {
     cfg(m).keepers.unwrap_or(if m.ha() { 3 } else { 1 })
+}
+
+/// The installation's client Service (named by the service template, as the operator would).
+pub fn service_host(m: &Model) -> String {
+    format!(
+        "clickhouse-{CHI}.{}.svc",
+        m.get(ComponentId::Clickhouse).namespace
+    )
+}
+
+fn keeper_host(m: &Model) -> String {
+    format!(
+        "keeper-{CHK}.{}.svc",
+        m.get(ComponentId::Clickhouse).namespace
+    )
+}
+
+/// A Service template carrying the serving-certificate annotation: the operator creates the
+/// Service from it and OpenShift's service CA issues the certificate for its name.
+fn cert_service(name: &str, secret: &str, ports: &[(&str, u16)]) -> cr::ServiceTemplate {
+    use k8s_openapi::api::core::v1::{ServicePort, ServiceSpec};
+    cr::ServiceTemplate {
+        name: "service".into(),
+        generate_name: name.into(),
+        metadata: cr::ServiceTemplateMeta {
+            annotations: k8s::serving_cert_annotation(secret),
+        },
+        spec: ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            ports: Some(
+                ports
+                    .iter()
+                    .map(|(n, p)| ServicePort {
+                        name: Some((*n).into()),
+                        port: i32::from(*p),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+    }
+}
+
+/// Joins the service CA (serving certificates: replicas, Keeper, ODF's S3) and the cluster CA
+/// (MinIO's auto-cert) into the one file `openSSL.client.caConfig` takes.
+fn ca_bundle_container(image: &str, dir: &str) -> Container {
+    Container {
+        name: "ca-bundle".into(),
+        image: Some(image.into()),
+        command: Some(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            format!(
+                "cat {dir}/ca-src/{} {dir}/ca-src/{} > {dir}/ca/ca-bundle.crt",
+                k8s::TRUST_SERVICE_CA,
+                k8s::TRUST_CLUSTER_CA
+            ),
+        ]),
+        resources: Some(k8s::resources(&Resources {
+            cpu_request: "10m".into(),
+            memory_request: "16Mi".into(),
+            cpu_limit: "100m".into(),
+            memory_limit: "64Mi".into(),
+        })),
+        security_context: Some(k8s::container_security(true)),
+        volume_mounts: Some(vec![
+            k8s::mount("ca-src", &format!("{dir}/ca-src"), true),
+            k8s::mount("ca", &format!("{dir}/ca"), false),
+        ]),
+        ..Default::default()
+    }
 }
 
 pub struct Clickhouse;
@@ -143,59 +229,74 @@ impl Component for Clickhouse {
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
         let id = self.id();
-        let ns = &r.namespace;
         let c = cfg(m);
         let os = &m.object_store;
         let k = keepers(m);
+        // `dir` is where the image reads its configuration: certificates and CA go beside it.
         let pod = |name: &str,
                    image: String,
                    res: &Resources,
                    sel: BTreeMap<String, String>,
-                   port: (&str, i32)| cr::PodTemplate {
-            name: "pod".into(),
-            spec: PodSpec {
-                affinity: Some(k8s::anti_affinity(&sel)),
-                topology_spread_constraints: Some(k8s::zone_spread(&sel)),
-                security_context: Some(k8s::pod_security()),
-                containers: vec![Container {
-                    name: name.into(),
-                    image: Some(image),
-                    resources: Some(k8s::resources(res)),
-                    security_context: Some(k8s::container_security(false)),
-                    ports: Some(if name == "clickhouse" {
-                        // Built-in Prometheus endpoint (settings `prometheus/*` below).
-                        let (n, p) = crate::monitoring::CLICKHOUSE_METRICS_PORT;
-                        vec![
-                            k8s::container_port(port.0, port.1),
-                            k8s::container_port(n, p),
-                        ]
-                    } else {
-                        vec![k8s::container_port(port.0, port.1)]
-                    }),
-                    liveness_probe: Some(k8s::tcp_probe(port.0, 10, 6)),
-                    readiness_probe: Some(if name == "clickhouse" {
-                        k8s::http_probe("/ping", "http", "HTTP", 5, 3)
-                    } else {
-                        k8s::tcp_probe(port.0, 5, 3)
-                    }),
-                    env: (name == "clickhouse").then(|| {
-                        vec![
-                            k8s::env_secret(
-                                "AWS_ACCESS_KEY_ID",
-                                &os.credentials_secret,
-                                "AWS_ACCESS_KEY_ID",
-                            ),
-                            k8s::env_secret(
-                                "AWS_SECRET_ACCESS_KEY",
-                                &os.credentials_secret,
-                                "AWS_SECRET_ACCESS_KEY",
-                            ),
-                        ]
+                   ports: Vec<(&str, u16)>,
+                   ready: Probe,
+                   dir: &str,
+                   cert: &str| {
+            let probe_port = ports[0].0.to_string();
+            cr::PodTemplate {
+                name: "pod".into(),
+                spec: PodSpec {
+                    affinity: Some(k8s::anti_affinity(&sel)),
+                    topology_spread_constraints: Some(k8s::zone_spread(&sel)),
+                    security_context: Some(k8s::pod_security()),
+                    init_containers: (name == "clickhouse")
+                        .then(|| vec![ca_bundle_container(&image, dir)]),
+                    containers: vec![Container {
+                        name: name.into(),
+                        image: Some(image.clone()),
+                        resources: Some(k8s::resources(res)),
+                        security_context: Some(k8s::container_security(false)),
+                        ports: Some(
+                            ports
+                                .iter()
+                                .map(|(n, p)| k8s::container_port(n, i32::from(*p)))
+                                .collect(),
+                        ),
+                        liveness_probe: Some(k8s::tcp_probe(&probe_port, 10, 6)),
+                        readiness_probe: Some(ready),
+                        env: (name == "clickhouse").then(|| {
+                            vec![
+                                k8s::env_secret(
+                                    "AWS_ACCESS_KEY_ID",
+                                    &os.credentials_secret,
+                                    "AWS_ACCESS_KEY_ID",
+                                ),
+                                k8s::env_secret(
+                                    "AWS_SECRET_ACCESS_KEY",
+                                    &os.credentials_secret,
+                                    "AWS_SECRET_ACCESS_KEY",
+                                ),
+                            ]
+                        }),
+                        volume_mounts: Some({
+                            let mut v = vec![k8s::mount("tls", &format!("{dir}/tls"), true)];
+                            if name == "clickhouse" {
+                                v.push(k8s::mount("ca", &format!("{dir}/ca"), true));
+                            }
+                            v
+                        }),
+                        ..Default::default()
+                    }],
+                    volumes: Some({
+                        let mut v = vec![k8s::secret_volume("tls", cert)];
+                        if name == "clickhouse" {
+                            v.push(k8s::ca_trust_volume("ca-src"));
+                            v.push(k8s::empty_dir_volume("ca"));
+                        }
+                        v
                     }),
                     ..Default::default()
-                }],
-                ..Default::default()
-            },
+                },
+            }
         };
         let vct = |size: &str| cr::VolumeClaimTemplate {
             name: "data".into(),
@@ -205,6 +306,7 @@ impl Component for Clickhouse {
             templates: cr::TemplateRefs {
                 pod_template: "pod".into(),
                 data_volume_claim_template: "data".into(),
+                service_template: Some("service".into()),
             },
         };
         let keeper_res = Resources {
@@ -213,6 +315,27 @@ impl Component for Clickhouse {
             cpu_limit: "1".into(),
             memory_limit: "1Gi".into(),
         };
+        let server_tls = |dir: &str| {
+            [
+                (
+                    "openSSL/server/certificateFile".to_string(),
+                    format!("{dir}/tls/tls.crt").into(),
+                ),
+                (
+                    "openSSL/server/privateKeyFile".to_string(),
+                    format!("{dir}/tls/tls.key").into(),
+                ),
+            ]
+        };
+        let keeper_dir = "/etc/clickhouse-keeper";
+        let mut keeper_settings: BTreeMap<String, serde_json::Value> = BTreeMap::from([
+            (
+                "keeper_server/tcp_port_secure".to_string(),
+                KEEPER_TLS_PORT.into(),
+            ),
+            ("keeper_server/tcp_port".to_string(), REMOVED.into()),
+        ]);
+        keeper_settings.extend(server_tls(keeper_dir));
         let keeper = Cr {
             api_version: cr::CHK.0,
             kind: cr::CHK.1,
@@ -221,12 +344,14 @@ impl Component for Clickhouse {
                 defaults: refs(),
                 configuration: cr::Configuration {
                     zookeeper: None,
-                    settings: BTreeMap::new(),
+                    settings: keeper_settings,
                     files: BTreeMap::new(),
                     clusters: vec![cr::Cluster {
                         name: "keeper".into(),
                         // Keeps the Raft majority through a drain.
                         pdb_max_unavailable: 1,
+                        secure: None,
+                        insecure: None,
                         layout: cr::Layout {
                             shards_count: None,
                             replicas_count: k,
@@ -244,12 +369,21 @@ impl Component for Clickhouse {
                             "clickhouse-keeper.altinity.com/chk".to_string(),
                             CHK.to_string(),
                         )]),
-                        ("zk", 2181),
+                        // The operator adds its own `zk` and `raft` ports.
+                        vec![("zk-secure", KEEPER_TLS_PORT)],
+                        k8s::tcp_probe("zk-secure", 5, 3),
+                        keeper_dir,
+                        KEEPER_TLS_SECRET,
                     )],
                     volume_claim_templates: vec![vct(c
                         .keeper_storage
                         .as_deref()
                         .unwrap_or("10Gi"))],
+                    service_templates: vec![cert_service(
+                        &format!("keeper-{CHK}"),
+                        KEEPER_TLS_SECRET,
+                        &[("zk-secure", KEEPER_TLS_PORT)],
+                    )],
                 },
             },
         };
@@ -259,6 +393,42 @@ impl Component for Clickhouse {
             os.bucket("clickhouse-backups"),
             os.region
         );
+        let server_dir = "/etc/clickhouse-server";
+        let metrics = crate::monitoring::CLICKHOUSE_METRICS_PORT;
+        // ClickHouse's own Prometheus endpoint, scraped by monitoring.yaml's PodMonitor.
+        let mut settings: BTreeMap<String, serde_json::Value> = BTreeMap::from([
+            ("prometheus/endpoint".to_string(), "/metrics".into()),
+            ("prometheus/port".to_string(), metrics.1.into()),
+            ("prometheus/metrics".to_string(), true.into()),
+            ("prometheus/events".to_string(), true.into()),
+            ("prometheus/asynchronous_metrics".to_string(), true.into()),
+            ("https_port".to_string(), HTTPS_PORT.into()),
+            ("tcp_port_secure".to_string(), NATIVE_TLS_PORT.into()),
+            // The image's config.xml opens the plain listeners; `insecure: "no"` only stops
+            // the operator from declaring them.
+            ("http_port".to_string(), REMOVED.into()),
+            ("tcp_port".to_string(), REMOVED.into()),
+            ("interserver_http_port".to_string(), REMOVED.into()),
+            (
+                "interserver_https_port".to_string(),
+                INTERSERVER_PORT.into(),
+            ),
+            // Outgoing TLS (replicas, Keeper, S3) verifies the peer's chain; stated here so a
+            // change of the image's defaults cannot turn verification off.
+            (
+                "openSSL/client/caConfig".to_string(),
+                format!("{server_dir}/ca/ca-bundle.crt").into(),
+            ),
+            (
+                "openSSL/client/verificationMode".to_string(),
+                "relaxed".into(),
+            ),
+            (
+                "openSSL/client/invalidCertificateHandler/name".to_string(),
+                "RejectCertificateHandler".into(),
+            ),
+        ]);
+        settings.extend(server_tls(server_dir));
         let chi = Cr {
             api_version: cr::CHI.0,
             kind: cr::CHI.1,
@@ -268,25 +438,18 @@ impl Component for Clickhouse {
                 configuration: cr::Configuration {
                     zookeeper: Some(cr::Zookeeper {
                         nodes: vec![cr::ZkNode {
-                            host: format!("keeper-{CHK}.{ns}.svc"),
-                            port: 2181,
+                            host: keeper_host(m),
+                            port: KEEPER_TLS_PORT,
+                            secure: Some("yes".into()),
                         }],
                     }),
-                    // ClickHouse's own Prometheus endpoint, scraped by monitoring.yaml's PodMonitor.
-                    settings: BTreeMap::from([
-                        ("prometheus/endpoint".to_string(), "/metrics".into()),
-                        (
-                            "prometheus/port".to_string(),
-                            crate::monitoring::CLICKHOUSE_METRICS_PORT.1.into(),
-                        ),
-                        ("prometheus/metrics".to_string(), true.into()),
-                        ("prometheus/events".to_string(), true.into()),
-                        ("prometheus/asynchronous_metrics".to_string(), true.into()),
-                    ]),
+                    settings,
                     files: BTreeMap::from([("config.d/backups.xml".to_string(), backups_xml)]),
                     clusters: vec![cr::Cluster {
                         name: CLUSTER.into(),
                         pdb_max_unavailable: 1,
+                        secure: Some("yes".into()),
+                        insecure: Some("no".into()),
                         layout: cr::Layout {
                             shards_count: Some(c.shards.unwrap_or(1)),
                             replicas_count: r.replicas,
@@ -302,9 +465,22 @@ impl Component for Clickhouse {
                             "clickhouse.altinity.com/chi".to_string(),
                             CHI.to_string(),
                         )]),
-                        ("http", 8123),
+                        vec![
+                            ("https", HTTPS_PORT),
+                            ("secureclient", NATIVE_TLS_PORT),
+                            ("interserver", INTERSERVER_PORT),
+                            (metrics.0, metrics.1 as u16),
+                        ],
+                        k8s::http_probe("/ping", "https", "HTTPS", 5, 3),
+                        server_dir,
+                        TLS_SECRET,
                     )],
                     volume_claim_templates: vec![vct(&r.storage)],
+                    service_templates: vec![cert_service(
+                        &format!("clickhouse-{CHI}"),
+                        TLS_SECRET,
+                        &[("https", HTTPS_PORT), ("secureclient", NATIVE_TLS_PORT)],
+                    )],
                 },
             },
         };
@@ -313,15 +489,20 @@ impl Component for Clickhouse {
             docs::operator_install_file(m, self, dir),
             k8s::objects_file(
                 format!("{dir}/clickhouse-keeper.yaml"),
-                format!("ClickHouse Keeper: {k} members (Raft), PDB maxUnavailable 1."),
+                format!(
+                    "ClickHouse Keeper: {k} members (Raft), PDB maxUnavailable 1; clients on TLS port {KEEPER_TLS_PORT} of {} (service-CA certificate in Secret {KEEPER_TLS_SECRET}).",
+                    keeper_host(m)
+                ),
                 vec![k8s::to_value(&keeper)],
             ),
             k8s::objects_file(
                 format!("{dir}/clickhouse-installation.yaml"),
                 format!(
-                    "ClickHouse: {} shard(s) × {} replicas on Keeper keeper-{CHK}.{ns}.svc:2181; backups to s3://{}/ (credentials from Secret {}).",
+                    "ClickHouse: {} shard(s) × {} replicas on Keeper {}:{KEEPER_TLS_PORT} (TLS); clients on {} HTTPS {HTTPS_PORT} and native TLS {NATIVE_TLS_PORT} (service-CA certificate in Secret {TLS_SECRET}); backups to s3://{}/ (credentials from Secret {}).",
                     c.shards.unwrap_or(1),
                     r.replicas,
+                    keeper_host(m),
+                    service_host(m),
                     os.bucket("clickhouse-backups"),
                     os.credentials_secret
                 ),
@@ -362,17 +543,47 @@ impl Component for Clickhouse {
         vec![HealthCheck {
             what: "replication queue and read-only replicas (expect none read-only)".into(),
             command: format!(
-                "oc exec -n {ns} chi-{CHI}-{CLUSTER}-0-0-0 -- clickhouse-client -q \"SELECT database, table, is_readonly, absolute_delay, queue_size FROM system.replicas\""
+                "oc exec -n {ns} chi-{CHI}-{CLUSTER}-0-0-0 -- clickhouse-client --secure --port {NATIVE_TLS_PORT} --accept-invalid-certificate -q \"SELECT database, table, is_readonly, absolute_delay, queue_size FROM system.replicas\""
             ),
         }]
     }
 
-    fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "8123, 9000, 9009, 2181",
-            false,
-            "plain: the Altinity operator's `secure` ports need certificates (follow-up)",
-        )]
+    fn tls(&self, m: &Model) -> Vec<TlsHop> {
+        vec![
+            TlsHop::new(
+                format!("{HTTPS_PORT} (HTTPS), {NATIVE_TLS_PORT} (native TLS)"),
+                true,
+                format!(
+                    "service-CA certificate for `{}` (Secret `{TLS_SECRET}`, annotated on the operator's Service template); `http_port`/`tcp_port` removed and the cluster `insecure: \"no\"`, so no plain listener; the operator's own queries use HTTPS {HTTPS_PORT} (its `auto` scheme) but skip certificate verification unless its configuration sets `clickhouse.access.rootCA`",
+                    service_host(m)
+                ),
+            ),
+            TlsHop::new(
+                format!(
+                    "{NATIVE_TLS_PORT} (distributed queries), {INTERSERVER_PORT} (replication)"
+                ),
+                true,
+                "cluster `secure: \"yes\"` (remote servers on the TLS port) and `interserver_https_port` with `interserver_http_port` removed; the peer's chain is verified against the service CA but not its host name: the operator addresses replicas by per-replica Service names that one service-CA certificate cannot cover",
+            ),
+            TlsHop::new(
+                format!("{KEEPER_TLS_PORT} (Keeper clients)"),
+                true,
+                format!(
+                    "Keeper `tcp_port_secure` with the service-CA certificate of `{}` (Secret `{KEEPER_TLS_SECRET}`), plain `tcp_port` removed; servers connect with `secure` and verify the chain against the service CA (host names are not checked, as above)",
+                    keeper_host(m)
+                ),
+            ),
+            TlsHop::new(
+                format!("{KEEPER_RAFT_PORT} (Keeper Raft)"),
+                false,
+                "plain: the Altinity operator renders the Raft configuration without `secure`, and Raft TLS would need certificates for every member's per-host Service; admitted only between ClickHouse pods",
+            ),
+            TlsHop::new(
+                format!("{} (metrics)", crate::monitoring::CLICKHOUSE_METRICS_PORT.1),
+                false,
+                "plain HTTP Prometheus endpoint (`prometheus/port`), admitted only from the monitoring namespaces; it serves metrics, no data",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {
@@ -388,12 +599,14 @@ impl Component for Clickhouse {
 }
 
 fn readme_body(m: &Model) -> String {
-    let ns = &m.get(ComponentId::Clickhouse).namespace;
     format!(
-        "## Tables\n\nOnly `Replicated*MergeTree` tables are replicated; create them `ON CLUSTER '{CLUSTER}'` with `ENGINE = ReplicatedMergeTree` (the operator sets the `{{shard}}`/`{{replica}}` macros). Plain `MergeTree` tables live on one replica and are lost with it.\n\n## Backups\n\n`BACKUP DATABASE db TO S3('{}/{}/<name>/')` uses the credentials of `config.d/backups.xml`, read from the pod environment (Secret `{}`).\n\n## Security context\n\nThe pod templates run without a fixed UID (restricted-v2). The upstream image starts as any UID when its data directory is writable by the group, which the PVC provides.\n\nService: `clickhouse-{CHI}.{ns}.svc` (HTTP 8123, native 9000).\n\n",
+        "## Tables\n\nOnly `Replicated*MergeTree` tables are replicated; create them `ON CLUSTER '{CLUSTER}'` with `ENGINE = ReplicatedMergeTree` (the operator sets the `{{shard}}`/`{{replica}}` macros). Plain `MergeTree` tables live on one replica and are lost with it.\n\n## Backups\n\n`BACKUP DATABASE db TO S3('{}/{}/<name>/')` uses the credentials of `config.d/backups.xml`, read from the pod environment (Secret `{}`).\n\n## Security context\n\nThe pod templates run without a fixed UID (restricted-v2). The upstream image starts as any UID when its data directory is writable by the group, which the PVC provides.\n\n## Clients\n\nService `{}`: HTTPS {HTTPS_PORT} and native TLS {NATIVE_TLS_PORT}, no plain ports. The certificate comes from the OpenShift service CA: trust the `service-ca.crt` of the ConfigMap `openshift-service-ca.crt` present in every namespace (e.g. `clickhouse-client --secure --host {} --port {NATIVE_TLS_PORT}` with `openSSL.client.caConfig` pointing at it, or `curl --cacert service-ca.crt https://{}:{HTTPS_PORT}/ping`). Replicas talk TLS to each other (native {NATIVE_TLS_PORT}, replication {INTERSERVER_PORT}) and to Keeper ({KEEPER_TLS_PORT}); only the Keeper Raft port {KEEPER_RAFT_PORT} and the metrics port stay plain. The CA bundle for outgoing connections is assembled by the init container `ca-bundle` at pod start: restart the pods after a service-CA rotation. The health check below runs `clickhouse-client` inside a pod against its own loopback, a name the certificate cannot carry, hence `--accept-invalid-certificate` there only.\n\n",
         m.object_store.endpoint.trim_end_matches('/'),
         m.object_store.bucket("clickhouse-backups"),
-        m.object_store.credentials_secret
+        m.object_store.credentials_secret,
+        service_host(m),
+        service_host(m),
+        service_host(m),
     )
 }
 
@@ -425,6 +638,123 @@ mod tests {
             ),
             Some(3.into())
         );
+    }
+
+    fn installation(kind: &str) -> serde_json::Value {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        crate::component::rendered_objects(&CLICKHOUSE, &m)
+            .into_iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+    }
+
+    /// The servers listen on the TLS ports only and present the service-CA certificate; taking
+    /// out any of these settings (or the cluster flags) must fail here.
+    #[test]
+    fn servers_listen_on_tls_ports_only() {
+        let chi = installation("ClickHouseInstallation");
+        let conf = &chi["spec"]["configuration"];
+        let settings = &conf["settings"];
+        assert_eq!(settings["https_port"], 8443);
+        assert_eq!(settings["tcp_port_secure"], 9440);
+        assert_eq!(settings["interserver_https_port"], 9009);
+        for plain in ["http_port", "tcp_port", "interserver_http_port"] {
+            assert_eq!(settings[plain], "_removed_", "{plain}");
+        }
+        assert_eq!(
+            settings["openSSL/server/certificateFile"],
+            "/etc/clickhouse-server/tls/tls.crt"
+        );
+        assert_eq!(
+            settings["openSSL/server/privateKeyFile"],
+            "/etc/clickhouse-server/tls/tls.key"
+        );
+        assert_eq!(settings["openSSL/client/verificationMode"], "relaxed");
+        assert_eq!(
+            settings["openSSL/client/caConfig"],
+            "/etc/clickhouse-server/ca/ca-bundle.crt"
+        );
+        let cluster = &conf["clusters"][0];
+        assert_eq!(cluster["secure"], "yes");
+        assert_eq!(cluster["insecure"], "no");
+        let svc = &chi["spec"]["templates"]["serviceTemplates"][0];
+        assert_eq!(
+            chi["spec"]["defaults"]["templates"]["serviceTemplate"],
+            svc["name"]
+        );
+        assert_eq!(
+            svc["metadata"]["annotations"][k8s::SERVING_CERT_ANNOTATION],
+            TLS_SECRET
+        );
+        let ports: Vec<_> = svc["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p["port"].as_u64().unwrap_or(0))
+            .collect();
+        assert_eq!(ports, [8443, 9440]);
+        let pod = &chi["spec"]["templates"]["podTemplates"][0]["spec"];
+        let c = &pod["containers"][0];
+        assert_eq!(c["readinessProbe"]["httpGet"]["scheme"], "HTTPS");
+        let declared: Vec<_> = c["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p["containerPort"].as_u64().unwrap_or(0))
+            .collect();
+        assert!(
+            !declared.contains(&8123) && !declared.contains(&9000),
+            "{declared:?}"
+        );
+        assert!(
+            pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|v| v["secret"]["secretName"] == TLS_SECRET)
+        );
+    }
+
+    /// Servers reach Keeper over TLS, and Keeper serves only its TLS client port.
+    #[test]
+    fn keeper_clients_use_tls() {
+        let chi = installation("ClickHouseInstallation");
+        let node = &chi["spec"]["configuration"]["zookeeper"]["nodes"][0];
+        assert_eq!(node["port"], 9281);
+        assert_eq!(node["secure"], "yes");
+        let chk = installation("ClickHouseKeeperInstallation");
+        let settings = &chk["spec"]["configuration"]["settings"];
+        assert_eq!(settings["keeper_server/tcp_port_secure"], 9281);
+        assert_eq!(settings["keeper_server/tcp_port"], "_removed_");
+        assert_eq!(
+            settings["openSSL/server/certificateFile"],
+            "/etc/clickhouse-keeper/tls/tls.crt"
+        );
+        let svc = &chk["spec"]["templates"]["serviceTemplates"][0];
+        assert_eq!(
+            svc["metadata"]["annotations"][k8s::SERVING_CERT_ANNOTATION],
+            KEEPER_TLS_SECRET
+        );
+        assert_eq!(svc["generateName"], format!("keeper-{CHK}"));
+        assert!(
+            node["host"]
+                .as_str()
+                .is_some_and(|h| h.starts_with(&format!("keeper-{CHK}.")))
+        );
+    }
+
+    #[test]
+    fn only_raft_and_metrics_are_declared_plain() {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let plain: Vec<_> = CLICKHOUSE
+            .tls(&m)
+            .into_iter()
+            .filter(|h| !h.tls)
+            .map(|h| h.ports)
+            .collect();
+        assert_eq!(plain, ["9234 (Keeper Raft)", "9363 (metrics)"]);
     }
 
     #[test]

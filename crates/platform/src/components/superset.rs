@@ -51,14 +51,19 @@ fn workers(m: &Model) -> u32 {
 }
 
 /// SQLAlchemy URI of the Trino datasource; no password: in-cluster Trino authenticates by user.
+/// HTTPS comes from `connect_args` (see `DB_CONNECTION_MUTATOR` in `superset_config.py`): the
+/// URI cannot carry the scheme.
 pub fn trino_uri(m: &Model) -> String {
     format!(
-        "trino://{}@{}.{}.svc:8080/iceberg",
+        "trino://{}@{}:{}/iceberg",
         cfg(m).trino_user.as_deref().unwrap_or("superset"),
-        trino::NAME,
-        m.get(ComponentId::Trino).namespace
+        trino::host(m),
+        trino::HTTPS_PORT
     )
 }
+
+/// Where the pods mount the service CA that signs Trino's certificate.
+const SERVICE_CA: &str = k8s::SERVICE_CA_FILE;
 
 fn superset_config(m: &Model) -> String {
     let sentinel = airflow::redis_sentinel(m);
@@ -106,8 +111,24 @@ class CeleryConfig:
 
 
 CELERY_CONFIG = CeleryConfig
+
+
+# The platform's Trino serves HTTPS only, with a certificate from the OpenShift service CA. The
+# trino driver speaks plain HTTP unless `http_scheme` says otherwise, and neither the scheme nor
+# the CA fits in the SQLAlchemy URI, so they are added to every engine for that host.
+_TRINO_HOST = "{trino_host}"
+_SERVICE_CA = "{SERVICE_CA}"
+
+
+def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
+    if uri.drivername == "trino" and uri.host == _TRINO_HOST:
+        connect_args = params.setdefault("connect_args", {{}})
+        connect_args["http_scheme"] = "https"
+        connect_args.setdefault("verify", _SERVICE_CA)
+    return uri, params
 "#,
         tls = redis::python_tls_kwargs(),
+        trino_host = trino::host(m),
     )
 }
 
@@ -424,7 +445,7 @@ impl Component for Superset {
             HealthCheck {
                 what: "Trino datasource reachable".into(),
                 command: format!(
-                    "oc exec -n {ns} deploy/{NAME}-web -- superset test-db \"$TRINO_SQLALCHEMY_URI\""
+                    "oc exec -n {ns} deploy/{NAME}-web -- sh -c 'superset test-db \"$TRINO_SQLALCHEMY_URI\" --connect-args \"{{connect_args: {{http_scheme: https, verify: {SERVICE_CA}}}}}\"'"
                 ),
             },
         ]
@@ -460,7 +481,7 @@ impl Component for Superset {
 
 fn readme_body(m: &Model) -> String {
     format!(
-        "## Secrets (create before deploying)\n\n- `{}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: key `secret-key` (`openssl rand -base64 42`).\n\n## Trino datasource\n\nSQLAlchemy URI: `{}` (in the ConfigMap `{CONFIG}` as `TRINO_SQLALCHEMY_URI`; the bootstrap Job registers it as database `trino`). No password is in the URI: add Trino authentication and a Superset-side secret when Trino requires it.\n\nThe upstream image does not ship the `trino` SQLAlchemy driver: build `FROM {}` with `pip install trino` and set `components.superset.image`.\n\n## Admin user\n\n`oc exec -n {} deploy/{NAME}-web -- superset fab create-admin`.\n\n",
+        "## Secrets (create before deploying)\n\n- `{}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: key `secret-key` (`openssl rand -base64 42`).\n\n## Trino datasource\n\nSQLAlchemy URI: `{}` (in the ConfigMap `{CONFIG}` as `TRINO_SQLALCHEMY_URI`; the bootstrap Job registers it as database `trino`). Trino serves HTTPS only: `DB_CONNECTION_MUTATOR` in `superset_config.py` adds `connect_args` `http_scheme: https` and `verify: {SERVICE_CA}` (the service CA of the ConfigMap `openshift-service-ca.crt`, mounted in every Superset pod) to every engine for that host, so the registered database needs no extra settings. No password is in the URI: add Trino authentication and a Superset-side secret when Trino requires it.\n\nThe upstream image does not ship the `trino` SQLAlchemy driver: build `FROM {}` with `pip install trino` and set `components.superset.image`.\n\n## Admin user\n\n`oc exec -n {} deploy/{NAME}-web -- superset fab create-admin`.\n\n",
         postgresql::consumer_secret(ComponentId::Superset),
         trino_uri(m),
         m.get(ComponentId::Superset).image,
@@ -491,8 +512,46 @@ mod tests {
         let cm = objs.iter().find(|o| o["kind"] == "ConfigMap");
         assert_eq!(
             cm.map(|c| c["data"]["TRINO_SQLALCHEMY_URI"].clone()),
-            Some("trino://superset@trino.datalyptica-analytics.svc:8080/iceberg".into())
+            Some("trino://superset@trino.datalyptica-analytics.svc:8443/iceberg".into())
         );
+    }
+
+    /// The Trino engine gets HTTPS and the service CA; without the mutator the driver would
+    /// speak plain HTTP to the HTTPS port.
+    #[test]
+    fn trino_engines_use_https_with_the_service_ca() {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let objs: Vec<Value> = crate::component::rendered_objects(&SUPERSET, &m);
+        let cm = objs.iter().find(|o| o["kind"] == "ConfigMap");
+        let py = cm
+            .and_then(|c| c["data"]["superset_config.py"].as_str())
+            .unwrap_or_default();
+        assert!(py.contains(
+            "def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):"
+        ));
+        assert!(py.contains(r#"connect_args["http_scheme"] = "https""#));
+        assert!(py.contains(r#"_TRINO_HOST = "trino.datalyptica-analytics.svc""#));
+        assert!(py.contains(&format!(r#"_SERVICE_CA = "{SERVICE_CA}""#)));
+        for d in objs.iter().filter(|o| o["kind"] == "Deployment") {
+            let pod = &d["spec"]["template"]["spec"];
+            assert!(
+                pod["volumes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v["configMap"]["name"] == "openshift-service-ca.crt"),
+                "{}: no service CA volume",
+                d["metadata"]["name"]
+            );
+            assert!(
+                pod["containers"][0]["volumeMounts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v["mountPath"] == k8s::SERVICE_CA_DIR)
+            );
+        }
     }
 
     #[test]

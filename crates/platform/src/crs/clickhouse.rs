@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaimSpec, PodSpec};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaimSpec, PodSpec, ServiceSpec};
 use serde::Serialize;
 
 pub const CHI: (&str, &str) = ("clickhouse.altinity.com/v1", "ClickHouseInstallation");
@@ -32,6 +32,9 @@ pub struct Defaults {
 pub struct TemplateRefs {
     pub pod_template: String,
     pub data_volume_claim_template: String,
+    /// Template of the Service that covers the whole installation (its client entry point).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_template: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +60,9 @@ pub struct Zookeeper {
 pub struct ZkNode {
     pub host: String,
     pub port: u16,
+    /// `"yes"`: connect with TLS (`<secure>1</secure>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +70,12 @@ pub struct ZkNode {
 pub struct Cluster {
     pub name: String,
     pub pdb_max_unavailable: u32,
+    /// `"yes"`: the operator opens the TLS ports and uses them between replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure: Option<String>,
+    /// `"no"`: the operator assigns no plain ports (and talks to the servers over HTTPS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<String>,
     pub layout: Layout,
 }
 
@@ -80,6 +92,8 @@ pub struct Layout {
 pub struct Templates {
     pub pod_templates: Vec<PodTemplate>,
     pub volume_claim_templates: Vec<VolumeClaimTemplate>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_templates: Vec<ServiceTemplate>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,4 +108,18 @@ pub struct PodTemplate {
 pub struct VolumeClaimTemplate {
     pub name: String,
     pub spec: PersistentVolumeClaimSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceTemplate {
+    pub name: String,
+    pub generate_name: String,
+    pub metadata: ServiceTemplateMeta,
+    pub spec: ServiceSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceTemplateMeta {
+    pub annotations: BTreeMap<String, String>,
 }
