@@ -854,7 +854,9 @@ pub fn writable_root_reason(id: ComponentId) -> &'static str {
         Flink => "the image entrypoint rewrites `conf/` at start",
         Spark => "the history server and Spark write under `/opt/spark/work-dir` and `$HOME`",
         Clickhouse => "the server writes preprocessed configuration and `/var/log` beside its data",
-        Redis => "the operator builds these containers and its entrypoints write a pidfile under `/var/run` in the image; an extra emptyDir there is not proven on a cluster yet",
+        Redis => {
+            "the operator builds these containers and its entrypoints write a pidfile under `/var/run` in the image; an extra emptyDir there is not proven on a cluster yet"
+        }
         Minio => "the operator-managed container writes under its own directories",
         _ => "the image writes outside its volumes",
     }
