@@ -435,6 +435,10 @@ pub fn secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Vo
 
 /// File name of the keystore [`pkcs12_init_container`] writes into its store directory.
 pub const PKCS12_FILE: &str = "keystore.p12";
+/// Where [`pkcs12_init_container`] mounts the serving certificate.
+const SERVING_CERT_DIR: &str = "/run/serving-cert";
+/// File name of the fingerprint [`with_sha1_fingerprint`] writes into the store directory.
+pub const FINGERPRINT_FILE: &str = "fingerprint.sha1";
 
 /// An init container that turns a service-CA serving certificate (`tls.crt`, `tls.key` of the
 /// Secret mounted as volume `cert_volume`) into a PKCS12 keystore `{store_dir}/keystore.p12`
@@ -450,7 +454,7 @@ pub fn pkcs12_init_container(
     passout: &str,
     env: Vec<k8s_openapi::api::core::v1::EnvVar>,
 ) -> k8s_openapi::api::core::v1::Container {
-    let cert_dir = "/run/serving-cert";
+    let cert_dir = SERVING_CERT_DIR;
     let script = format!(
         "set -eu\n\
          command -v openssl >/dev/null 2>&1 || {{ echo 'openssl is missing from image {image}: it builds the PKCS12 keystore from the serving certificate' >&2; exit 1; }}\n\
@@ -474,6 +478,24 @@ pub fn pkcs12_init_container(
         ]),
         ..Default::default()
     }
+}
+
+/// Makes a [`pkcs12_init_container`] also write the certificate's SHA-1 fingerprint
+/// (`AA:BB:…`, the form Flink's `security.ssl.internal.cert.fingerprint` takes) to
+/// `{store_dir}/fingerprint.sha1`, for servers that pin the certificate instead of trusting a
+/// CA. An unexpected output fails the pod rather than pinning nothing.
+pub fn with_sha1_fingerprint(
+    mut c: k8s_openapi::api::core::v1::Container,
+    store_dir: &str,
+) -> k8s_openapi::api::core::v1::Container {
+    let out = format!("{store_dir}/{FINGERPRINT_FILE}");
+    if let Some(script) = c.command.as_mut().and_then(|cmd| cmd.get_mut(2)) {
+        script.push_str(&format!(
+            "openssl x509 -in {SERVING_CERT_DIR}/tls.crt -noout -fingerprint -sha1 | cut -d= -f2 > {out}\n\
+             grep -Eq '^([0-9A-F]{{2}}:){{19}}[0-9A-F]{{2}}$' {out} || {{ echo \"unexpected fingerprint: $(cat {out})\" >&2; exit 1; }}\n"
+        ));
+    }
+    c
 }
 
 pub fn config_map_volume(name: &str, cm: &str) -> k8s_openapi::api::core::v1::Volume {
