@@ -474,6 +474,84 @@ pub fn empty_dir_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
     }
 }
 
+/// A memory-backed emptyDir for key material derived inside the pod (a keystore built from a
+/// serving certificate): like the Secret volume it comes from, it never reaches the node's disk.
+pub fn memory_dir_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.into(),
+        empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource {
+            medium: Some("Memory".into()),
+            size_limit: Some(Quantity("1Mi".into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// File name of the keystore [`pkcs12_init_container`] writes into its store directory.
+pub const PKCS12_FILE: &str = "keystore.p12";
+/// Where [`pkcs12_init_container`] mounts the serving certificate.
+const SERVING_CERT_DIR: &str = "/run/serving-cert";
+/// File name of the fingerprint [`with_sha1_fingerprint`] writes into the store directory.
+pub const FINGERPRINT_FILE: &str = "fingerprint.sha1";
+
+/// An init container that turns a service-CA serving certificate (`tls.crt`, `tls.key` of the
+/// Secret mounted as volume `cert_volume`) into a PKCS12 keystore `{store_dir}/keystore.p12`
+/// in volume `store_volume`: JVM servers read keystores, not PEM. `passout` is openssl's
+/// pass-phrase argument (`env:VAR` with `VAR` in `env`). The image must ship `openssl`; the
+/// script says so and fails if it does not, instead of starting the server without TLS.
+pub fn pkcs12_init_container(
+    image: &str,
+    cert_volume: &str,
+    store_volume: &str,
+    store_dir: &str,
+    alias: &str,
+    passout: &str,
+    env: Vec<k8s_openapi::api::core::v1::EnvVar>,
+) -> k8s_openapi::api::core::v1::Container {
+    let cert_dir = SERVING_CERT_DIR;
+    let script = format!(
+        "set -eu\n\
+         command -v openssl >/dev/null 2>&1 || {{ echo 'openssl is missing from image {image}: it builds the PKCS12 keystore from the serving certificate' >&2; exit 1; }}\n\
+         openssl pkcs12 -export -in {cert_dir}/tls.crt -inkey {cert_dir}/tls.key -name {alias} -out {store_dir}/{PKCS12_FILE} -passout {passout}\n"
+    );
+    k8s_openapi::api::core::v1::Container {
+        name: "keystore".into(),
+        image: Some(image.into()),
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        env: (!env.is_empty()).then_some(env),
+        resources: Some(resources(&Resources {
+            cpu_request: "10m".into(),
+            memory_request: "32Mi".into(),
+            cpu_limit: "200m".into(),
+            memory_limit: "64Mi".into(),
+        })),
+        security_context: Some(container_security(true)),
+        volume_mounts: Some(vec![
+            mount(cert_volume, cert_dir, true),
+            mount(store_volume, store_dir, false),
+        ]),
+        ..Default::default()
+    }
+}
+
+/// Makes a [`pkcs12_init_container`] also write the certificate's SHA-1 fingerprint
+/// (`AA:BB:…`, the form Flink's `security.ssl.internal.cert.fingerprint` takes) to
+/// `{store_dir}/fingerprint.sha1`, for servers that pin the certificate instead of trusting a
+/// CA. An unexpected output fails the pod rather than pinning nothing.
+pub fn with_sha1_fingerprint(
+    mut c: k8s_openapi::api::core::v1::Container,
+    store_dir: &str,
+) -> k8s_openapi::api::core::v1::Container {
+    let out = format!("{store_dir}/{FINGERPRINT_FILE}");
+    if let Some(script) = c.command.as_mut().and_then(|cmd| cmd.get_mut(2)) {
+        script.push_str(&format!(
+            "openssl x509 -in {SERVING_CERT_DIR}/tls.crt -noout -fingerprint -sha1 | cut -d= -f2 > {out}\n\
+             grep -Eq '^([0-9A-F]{{2}}:){{19}}[0-9A-F]{{2}}$' {out} || {{ echo \"unexpected fingerprint: $(cat {out})\" >&2; exit 1; }}\n"
+        ));
+    }
+    c
+}
+
 pub fn config_map_volume(name: &str, cm: &str) -> k8s_openapi::api::core::v1::Volume {
     k8s_openapi::api::core::v1::Volume {
         name: name.into(),

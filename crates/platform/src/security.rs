@@ -203,7 +203,7 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                 group(
                     "spark-history-server",
                     match_labels(&[("app", crate::components::spark::HISTORY)]),
-                    &[18080],
+                    &[crate::components::spark::HISTORY_HTTPS_PORT as u16],
                     &[],
                     false,
                 ),

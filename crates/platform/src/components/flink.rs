@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, ServiceAccount};
+use k8s_openapi::api::core::v1::{Container, PodSpec, Service, ServiceAccount, ServiceSpec};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,18 @@ use crate::validate::Issue;
 
 pub const NAME: &str = "flink";
 const SA: &str = "flink";
+/// A Service that routes nothing: it exists so that the service CA issues the certificate
+/// (Secret [`INTERNAL_TLS`]) every JobManager and TaskManager shares for internal TLS. Flink
+/// finds its peers through its HA services and never checks the name in the certificate.
+const INTERNAL_TLS_SERVICE: &str = "flink-internal";
+const INTERNAL_TLS: &str = "flink-internal-tls";
+const KEYSTORE_DIR: &str = "/etc/flink/keystore";
+/// Deliberately not a secret. It guards only the in-memory PKCS12 copy of the key that the
+/// Secret mounted in the same pod already holds. Flink reads keystore passwords from its
+/// configuration alone (the operator's ConfigMap), and a JobManager's `-D` value is copied
+/// into the arguments of every TaskManager pod it creates, so a Secret-backed password would
+/// end up in plain text in the cluster anyway; a fixed one does not pretend otherwise.
+const KEYSTORE_PASSWORD: &str = "not-a-secret";
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +83,50 @@ fn flink_version(v: &str) -> String {
         it.next().unwrap_or("1"),
         it.next().unwrap_or("20")
     )
+}
+
+/// Internal connections (RPC, blob server, data exchange) over mutual TLS with one certificate
+/// every pod holds. The service CA signs every Service's certificate in the cluster, so trusting
+/// the CA would admit any of them (Flink checks no host names internally); instead each process
+/// pins this certificate's SHA-1 fingerprint, Flink's documented answer for CA-signed internal
+/// certificates. The fingerprint exists only once the certificate is issued, so the init
+/// container writes it and the start arguments read it (`bash -c` expands `$(…)`); pinning
+/// also spares the serverAuth-only service-CA certificate the client key-usage check a CA
+/// chain would get. The truststore is then only loaded, never consulted.
+fn internal_ssl() -> Vec<(&'static str, String)> {
+    let store = format!("{KEYSTORE_DIR}/{}", k8s::PKCS12_FILE);
+    let pin = format!(
+        "-Dsecurity.ssl.internal.cert.fingerprint=$(cat {KEYSTORE_DIR}/{})",
+        k8s::FINGERPRINT_FILE
+    );
+    vec![
+        ("security.ssl.internal.enabled", "true".into()),
+        ("security.ssl.internal.keystore", store.clone()),
+        (
+            "security.ssl.internal.keystore-password",
+            KEYSTORE_PASSWORD.into(),
+        ),
+        (
+            "security.ssl.internal.key-password",
+            KEYSTORE_PASSWORD.into(),
+        ),
+        ("security.ssl.internal.truststore", store),
+        (
+            "security.ssl.internal.truststore-password",
+            KEYSTORE_PASSWORD.into(),
+        ),
+        ("kubernetes.jobmanager.entrypoint.args", pin.clone()),
+        ("kubernetes.taskmanager.entrypoint.args", pin),
+        // Flink 1.20's default (TLS_RSA_WITH_AES_128_CBC_SHA) has no forward secrecy and newer
+        // JDK updates disable it; these are Flink's later defaults and suit the RSA key.
+        (
+            "security.ssl.algorithms",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
+        ),
+        // The operator calls the REST API and could trust it only through a truststore file
+        // in its own pod (see `tls`): stated, so that the choice is visible in the config.
+        ("security.ssl.rest.enabled", "false".into()),
+    ]
 }
 
 fn flink_resource(r: &Resources) -> cr::FlinkResource {
@@ -238,6 +294,9 @@ impl Component for Flink {
             "kubernetes.operator.job.upgrade.last-state-fallback.enabled",
             "true".into(),
         );
+        for (k, v) in internal_ssl() {
+            set(k, v);
+        }
         let sel = |component: &str| {
             BTreeMap::from([
                 ("app".to_string(), NAME.to_string()),
@@ -274,15 +333,35 @@ impl Component for Flink {
             readiness_probe: Some(k8s::tcp_probe(probe_port.0, 5, 3)),
             resources: Some(k8s::resources(&r.resources)),
             security_context: Some(k8s::container_security(false)),
+            volume_mounts: Some(vec![k8s::mount("keystore", KEYSTORE_DIR, true)]),
             ..Default::default()
         };
+        // Per role, not in the shared template: the operator merges container lists by
+        // position, and JobManagers and TaskManagers both need the keystore.
         let pod = |component: &str, port: (&str, i32)| cr::PodTemplate {
             metadata: None,
             spec: PodSpec {
                 affinity: Some(k8s::anti_affinity(&sel(component))),
                 topology_spread_constraints: Some(k8s::zone_spread(&sel(component))),
                 security_context: Some(k8s::pod_security()),
+                // Flink reads keystores, not the PEM pair the service CA issues.
+                init_containers: Some(vec![k8s::with_sha1_fingerprint(
+                    k8s::pkcs12_init_container(
+                        &r.image,
+                        "serving-cert",
+                        "keystore",
+                        KEYSTORE_DIR,
+                        "flink-internal",
+                        &format!("pass:{KEYSTORE_PASSWORD}"),
+                        vec![],
+                    ),
+                    KEYSTORE_DIR,
+                )]),
                 containers: vec![main(port)],
+                volumes: Some(vec![
+                    k8s::secret_volume("serving-cert", INTERNAL_TLS),
+                    k8s::memory_dir_volume("keystore"),
+                ]),
                 ..Default::default()
             },
         };
@@ -360,7 +439,18 @@ impl Component for Flink {
             automount_service_account_token: Some(true),
             ..Default::default()
         };
-        let mut objects = vec![k8s::to_value(&fd)];
+        let mut internal_meta = k8s::meta(m, id, INTERNAL_TLS_SERVICE, NAME);
+        internal_meta.annotations = Some(k8s::serving_cert_annotation(INTERNAL_TLS));
+        // Headless without selector or ports: a name to issue the certificate under, no traffic.
+        let internal = Service {
+            metadata: internal_meta,
+            spec: Some(ServiceSpec {
+                cluster_ip: Some("None".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut objects = vec![k8s::to_value(&internal), k8s::to_value(&fd)];
         let jm = sel("jobmanager");
         if let Some(pdb) = k8s::pdb(m, id, "flink-jobmanager", NAME, &jm, r.replicas, false) {
             objects.push(k8s::to_value(&pdb));
@@ -421,11 +511,25 @@ impl Component for Flink {
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "8081 (REST), 6122–6124 (RPC, blob)",
-            false,
-            "plain: Flink's `security.ssl.internal/rest` need keystores (follow-up); reachable only from the operator and Flink peers",
-        )]
+        vec![
+            TlsHop::new(
+                "6122–6124 (RPC, blob server), data exchange",
+                true,
+                format!(
+                    "Flink internal TLS, mutually authenticated: every JobManager and TaskManager holds the service-CA certificate `{INTERNAL_TLS}` (PKCS12 built in the pod) and accepts only that certificate, pinned by its SHA-1 fingerprint (`security.ssl.internal.cert.fingerprint`); Flink skips host-name checks on internal connections"
+                ),
+            ),
+            TlsHop::new(
+                "8081 (REST)",
+                false,
+                "plain: the Flink Kubernetes Operator drives the cluster through this API and trusts an HTTPS endpoint only through a JKS/PKCS12 truststore file in its own pod (`OPERATOR_TRUSTSTORE_PATH`, mounted by its Helm chart's `tls.create`); the OLM install cannot build that file from the service CA, so REST stays plain, reachable only from the operator and Flink pods",
+            ),
+            TlsHop::new(
+                "9249 (metrics)",
+                false,
+                "plain HTTP: the Prometheus reporter, scraped only by the monitoring stack (network policy)",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {
@@ -441,8 +545,9 @@ impl Component for Flink {
 }
 
 fn readme_body(m: &Model) -> String {
+    let ns = &m.get(ComponentId::Flink).namespace;
     format!(
-        "## Jobs\n\nThis is a session cluster: submit jobs as `FlinkSessionJob`s with `deploymentName: {NAME}` and `upgradeMode: last-state` or `savepoint` (both need the HA metadata rendered here). Kafka sources and sinks connect to `{}` (TLS, a `KafkaUser` per job); use exactly-once sinks with `transaction.timeout.ms` above the checkpoint interval.\n\n## State\n\n- HA metadata: `s3://{b}/ha`\n- checkpoints: `s3://{b}/checkpoints` (retained on cancellation)\n- savepoints: `s3://{b}/savepoints`\n\nObject store endpoint `{}`; credentials from the Secret `{}` in the pod environment.\n\n",
+        "## TLS\n\nInternal connections (RPC on 6122/6123, the blob server on 6124, data exchange between TaskManagers) use Flink's internal TLS with mutual authentication. The OpenShift service CA issues one certificate for the Service `{INTERNAL_TLS_SERVICE}` (Secret `{INTERNAL_TLS}`; the Service routes nothing). An init container in every JobManager and TaskManager converts it into an in-memory PKCS12 keystore and writes its SHA-1 fingerprint, which the processes receive as `security.ssl.internal.cert.fingerprint` in their start arguments: a peer is accepted only if it presents that very certificate, not merely any certificate the service CA signed (Flink does not check host names on internal connections). The keystore password in the configuration is not a secret: it protects only the pod's in-memory copy of a key the pod already mounts.\n\nWhen the service CA re-issues the certificate (at expiry, or after the service CA itself is rotated), pods started afterwards hold the new certificate and pin its fingerprint while running ones keep the old, and they reject each other. Restart the whole session cluster so that all pods hold the same certificate:\n\n```bash\noc patch flinkdeployment/{NAME} -n {ns} --type merge -p '{{\"spec\":{{\"restartNonce\":'$(date +%s)'}}}}'\n```\n\nThe REST API (8081) stays plain HTTP: the Flink Kubernetes Operator drives the cluster through it and trusts an HTTPS endpoint only through a truststore file in its own pod, which its OLM install cannot be given from the service CA. The network policies admit only the operator and Flink's own pods; reach the web UI with `oc port-forward -n {ns} svc/{NAME}-rest 8081`. The metrics port (9249) is plain HTTP, scraped by Prometheus only.\n\n## Jobs\n\nThis is a session cluster: submit jobs as `FlinkSessionJob`s with `deploymentName: {NAME}` and `upgradeMode: last-state` or `savepoint` (both need the HA metadata rendered here). Kafka sources and sinks connect to `{}` (TLS, a `KafkaUser` per job); use exactly-once sinks with `transaction.timeout.ms` above the checkpoint interval.\n\n## State\n\n- HA metadata: `s3://{b}/ha`\n- checkpoints: `s3://{b}/checkpoints` (retained on cancellation)\n- savepoints: `s3://{b}/savepoints`\n\nObject store endpoint `{}`; credentials from the Secret `{}` in the pod environment.\n\n",
         kafka::bootstrap(m),
         m.object_store.endpoint,
         m.object_store.credentials_secret,
@@ -475,6 +580,93 @@ mod tests {
             "s3://datalyptica-flink/checkpoints"
         );
         assert!(objs.iter().any(|o| o["kind"] == "Role"));
+    }
+
+    #[test]
+    fn internal_connections_use_mutual_tls_from_the_service_ca() {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let objs: Vec<_> = crate::component::rendered_objects(&FLINK, &m);
+        let fd = objs
+            .iter()
+            .find(|o| o["kind"] == "FlinkDeployment")
+            .map(|o| o["spec"].clone())
+            .unwrap_or_default();
+        let conf = &fd["flinkConfiguration"];
+        let store = format!("{KEYSTORE_DIR}/{}", k8s::PKCS12_FILE);
+        assert_eq!(conf["security.ssl.internal.enabled"], "true");
+        assert_eq!(conf["security.ssl.internal.keystore"], store.as_str());
+        assert_eq!(conf["security.ssl.internal.truststore"], store.as_str());
+        let password = conf["security.ssl.internal.keystore-password"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(conf["security.ssl.internal.truststore-password"], password);
+        // Both roles pin the certificate the init container fingerprinted.
+        let fingerprint = format!("{KEYSTORE_DIR}/{}", k8s::FINGERPRINT_FILE);
+        let pin = format!("-Dsecurity.ssl.internal.cert.fingerprint=$(cat {fingerprint})");
+        assert_eq!(conf["kubernetes.jobmanager.entrypoint.args"], pin.as_str());
+        assert_eq!(conf["kubernetes.taskmanager.entrypoint.args"], pin.as_str());
+        for role in ["jobManager", "taskManager"] {
+            let pod = &fd[role]["podTemplate"]["spec"];
+            let has = |list: &serde_json::Value, name: &str, path: &str| {
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v["name"] == name && v["mountPath"] == path)
+            };
+            assert!(
+                has(
+                    &pod["containers"][0]["volumeMounts"],
+                    "keystore",
+                    KEYSTORE_DIR
+                ),
+                "{role}: Flink does not see the keystore"
+            );
+            let init = &pod["initContainers"][0];
+            assert!(
+                has(&init["volumeMounts"], "keystore", KEYSTORE_DIR),
+                "{role}: init container writes elsewhere"
+            );
+            let script = init["command"][2].as_str().unwrap_or_default();
+            assert!(
+                script.contains(&format!("-out {store}")),
+                "{role}: {script}"
+            );
+            assert!(
+                script.contains(&format!("-passout pass:{password}")),
+                "{role}"
+            );
+            assert!(
+                script.contains(&format!("-fingerprint -sha1 | cut -d= -f2 > {fingerprint}")),
+                "{role}: {script}"
+            );
+            let vol = |n: &str| {
+                pod["volumes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|v| v["name"] == n)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            assert_eq!(vol("serving-cert")["secret"]["secretName"], INTERNAL_TLS);
+            assert_eq!(vol("keystore")["emptyDir"]["medium"], "Memory");
+        }
+        let svc = objs
+            .iter()
+            .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == INTERNAL_TLS_SERVICE)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            svc["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"],
+            INTERNAL_TLS
+        );
+        // REST stays plain, and the declaration says so and why.
+        assert_eq!(conf["security.ssl.rest.enabled"], "false");
+        let hops = FLINK.tls(&m);
+        assert!(hops.iter().any(|h| h.tls && h.ports.contains("6122")));
+        let rest = hops.iter().find(|h| h.ports.contains("8081"));
+        assert!(rest.is_some_and(|h| !h.tls && h.how.contains("operator")));
     }
 
     #[test]

@@ -25,6 +25,15 @@ use crate::validate::Issue;
 pub const HISTORY: &str = "spark-history-server";
 pub const TEMPLATE: &str = "spark-iceberg-example";
 const SA: &str = "spark";
+/// The History Server's HTTPS port: Spark's own choice for it (the UI port + 400), set
+/// explicitly so that the Service, the probes and the policies name the same port.
+pub const HISTORY_HTTPS_PORT: i32 = 18480;
+/// Serving certificate of the History Server's Service, issued by the OpenShift service CA.
+const HISTORY_TLS: &str = "spark-history-server-tls";
+/// Platform Secret (key `password`) protecting the keystore built from the certificate.
+const HISTORY_KEYSTORE_SECRET: &str = "spark-history-server-keystore";
+const KEYSTORE_PASSWORD_ENV: &str = "SPARK_HISTORY_KEYSTORE_PASSWORD";
+const KEYSTORE_DIR: &str = "/etc/spark/keystore";
 const OPERATOR_CHART_VERSION: &str = "2.5.2";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -47,6 +56,27 @@ fn cfg<'a>(m: &'a Model) -> &'a SparkConfig {
 
 pub struct Spark;
 pub static SPARK: Spark = Spark;
+
+/// The History Server's UI over HTTPS (namespace `spark.ssl.historyServer` of Spark's SSL
+/// configuration), from the keystore the init container builds.
+fn history_ssl() -> Vec<(String, String)> {
+    let ns = "spark.ssl.historyServer";
+    vec![
+        (format!("{ns}.enabled"), "true".into()),
+        (format!("{ns}.port"), HISTORY_HTTPS_PORT.to_string()),
+        // Spark's documentation asks for a protocol whenever SSL is enabled.
+        (format!("{ns}.protocol"), "TLSv1.3".into()),
+        (
+            format!("{ns}.keyStore"),
+            format!("{KEYSTORE_DIR}/{}", k8s::PKCS12_FILE),
+        ),
+        (format!("{ns}.keyStoreType"), "PKCS12".into()),
+        (
+            format!("{ns}.keyStorePassword"),
+            format!("$({KEYSTORE_PASSWORD_ENV})"),
+        ),
+    ]
+}
 
 fn s3a(m: &Model) -> Vec<(String, String)> {
     let os = &m.object_store;
@@ -162,7 +192,13 @@ impl Component for Spark {
             "-Dspark.history.fs.update.interval=30s".into(),
         ];
         opts.extend(s3a(m).into_iter().map(|(k, v)| format!("-D{k}={v}")));
+        opts.extend(history_ssl().into_iter().map(|(k, v)| format!("-D{k}={v}")));
+        let keystore_password =
+            || k8s::env_secret(KEYSTORE_PASSWORD_ENV, HISTORY_KEYSTORE_SECRET, "password");
         let mut env = creds();
+        // Before SPARK_HISTORY_OPTS: Kubernetes expands `$(VAR)` only from variables listed
+        // earlier, and the password stays out of the pod spec.
+        env.push(keystore_password());
         env.push(k8s::env("SPARK_HISTORY_OPTS", opts.join(" ")));
         env.push(k8s::env("SPARK_NO_DAEMONIZE", "true"));
         let history = k8s::deployment(
@@ -171,6 +207,16 @@ impl Component for Spark {
             k8s::Workload {
                 app: HISTORY.into(),
                 replicas: r.replicas,
+                // Spark's Jetty reads a keystore, not the PEM pair the service CA issues.
+                init_containers: vec![k8s::pkcs12_init_container(
+                    &r.image,
+                    "serving-cert",
+                    "keystore",
+                    KEYSTORE_DIR,
+                    HISTORY,
+                    &format!("env:{KEYSTORE_PASSWORD_ENV}"),
+                    vec![keystore_password()],
+                )],
                 containers: vec![Container {
                     name: "history-server".into(),
                     image: Some(r.image.clone()),
@@ -179,15 +225,24 @@ impl Component for Spark {
                         "org.apache.spark.deploy.history.HistoryServer".into(),
                     ]),
                     env: Some(env),
-                    ports: Some(vec![k8s::container_port("http", 18080)]),
-                    liveness_probe: Some(k8s::http_probe("/", "http", "HTTP", 15, 5)),
-                    readiness_probe: Some(k8s::http_probe("/", "http", "HTTP", 5, 3)),
+                    // The plain UI port (18080) only redirects to HTTPS: left undeclared, so the
+                    // network policies keep it closed.
+                    ports: Some(vec![k8s::container_port("https", HISTORY_HTTPS_PORT)]),
+                    liveness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 15, 5)),
+                    readiness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 5, 3)),
                     resources: Some(k8s::resources(&r.resources)),
                     security_context: Some(k8s::container_security(false)),
-                    volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
+                    volume_mounts: Some(vec![
+                        k8s::mount("tmp", "/tmp", false),
+                        k8s::mount("keystore", KEYSTORE_DIR, true),
+                    ]),
                     ..Default::default()
                 }],
-                volumes: vec![k8s::empty_dir_volume("tmp")],
+                volumes: vec![
+                    k8s::empty_dir_volume("tmp"),
+                    k8s::secret_volume("serving-cert", HISTORY_TLS),
+                    k8s::memory_dir_volume("keystore"),
+                ],
                 service_account: Some(HISTORY.into()),
                 ..Default::default()
             },
@@ -197,9 +252,9 @@ impl Component for Spark {
             id,
             HISTORY,
             HISTORY,
-            vec![k8s::service_port("http", 18080)],
+            vec![k8s::service_port("https", HISTORY_HTTPS_PORT)],
             false,
-            BTreeMap::new(),
+            k8s::serving_cert_annotation(HISTORY_TLS),
         );
         let mut history_objs = vec![
             k8s::to_value(&ServiceAccount {
@@ -399,19 +454,30 @@ impl Component for Spark {
             },
             HealthCheck {
                 what: "History Server lists applications".into(),
+                // `-k`: the certificate names the Service, not localhost. This checks that the
+                // server answers over TLS; clients verify it against the service CA (README).
                 command: format!(
-                    "oc exec -n {ns} deploy/{HISTORY} -- curl -sf http://localhost:18080/api/v1/applications"
+                    "oc exec -n {ns} deploy/{HISTORY} -- curl -sfk https://localhost:{HISTORY_HTTPS_PORT}/api/v1/applications"
                 ),
             },
         ]
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "driver ↔ executors; 18080 (history)",
-            true,
-            "driver ↔ executors authenticated and AES-encrypted (`spark.authenticate`, `spark.network.crypto.enabled`); the history UI on 18080 is plain HTTP without a Route (port-forward only)",
-        )]
+        vec![
+            TlsHop::new(
+                "driver ↔ executors",
+                true,
+                "authenticated and AES-encrypted (`spark.authenticate`, `spark.network.crypto.enabled`)",
+            ),
+            TlsHop::new(
+                format!("{HISTORY_HTTPS_PORT} (History Server UI)"),
+                true,
+                format!(
+                    "HTTPS from a service-CA serving certificate (`{HISTORY_TLS}`, converted to PKCS12 in the pod); the plain port 18080 only redirects and is not exposed; no Route (port-forward only)"
+                ),
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {
@@ -428,7 +494,7 @@ impl Component for Spark {
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Spark).namespace;
     format!(
-        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2\n```\n\nThe chart's pods run without fixed UIDs and are admitted by restricted-v2.\n\n## Applications\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`.\n\n",
+        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2\n```\n\nThe chart's pods run without fixed UIDs and are admitted by restricted-v2.\n\n## Applications\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`. Keep `openssl` in the image (the base image has it): an init container builds the History Server's keystore with it.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
         trino::nessie_uri(m),
         m.object_store.bucket("warehouse"),
         m.object_store.endpoint,
@@ -464,6 +530,85 @@ mod tests {
         );
         assert!(objs.iter().any(|o| o["kind"] == "PodDisruptionBudget"));
         assert!(SPARK.operator().is_none());
+    }
+
+    fn history(objs: &[Value], kind: &str) -> Value {
+        objs.iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == HISTORY)
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind} {HISTORY} not rendered"))
+    }
+
+    #[test]
+    fn history_server_serves_https_from_a_service_ca_keystore() {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let objs: Vec<Value> = crate::component::rendered_objects(&SPARK, &m);
+        let pod = history(&objs, "Deployment")["spec"]["template"]["spec"].clone();
+        let c = &pod["containers"][0];
+        let env = c["env"].as_array().cloned().unwrap_or_default();
+        let pos = |n: &str| env.iter().position(|e| e["name"] == n);
+        let opts = pos("SPARK_HISTORY_OPTS")
+            .and_then(|i| env[i]["value"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        let keystore = format!("{KEYSTORE_DIR}/{}", k8s::PKCS12_FILE);
+        for o in [
+            "-Dspark.ssl.historyServer.enabled=true".to_string(),
+            format!("-Dspark.ssl.historyServer.port={HISTORY_HTTPS_PORT}"),
+            format!("-Dspark.ssl.historyServer.keyStore={keystore}"),
+            "-Dspark.ssl.historyServer.keyStoreType=PKCS12".to_string(),
+            format!("-Dspark.ssl.historyServer.keyStorePassword=$({KEYSTORE_PASSWORD_ENV})"),
+        ] {
+            assert!(opts.split(' ').any(|x| x == o), "{o} missing from {opts}");
+        }
+        // `$(VAR)` expands only from a variable listed earlier, read from the Secret.
+        let pw = pos(KEYSTORE_PASSWORD_ENV).expect("keystore password env");
+        assert!(pw < pos("SPARK_HISTORY_OPTS").unwrap_or_default());
+        assert_eq!(
+            env[pw]["valueFrom"]["secretKeyRef"]["name"],
+            HISTORY_KEYSTORE_SECRET
+        );
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert_eq!(c[probe]["httpGet"]["scheme"], "HTTPS", "{probe}");
+            assert_eq!(c[probe]["httpGet"]["port"], "https", "{probe}");
+        }
+        assert_eq!(
+            c["ports"],
+            serde_json::json!([{"name": "https", "containerPort": HISTORY_HTTPS_PORT}])
+        );
+        // The keystore Spark reads is the one the init container writes from the certificate.
+        assert!(
+            c["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|v| v["name"] == "keystore" && v["mountPath"] == KEYSTORE_DIR)
+        );
+        let init = &pod["initContainers"][0];
+        let script = init["command"][2].as_str().unwrap_or_default();
+        assert!(script.contains("openssl pkcs12 -export"), "{script}");
+        assert!(script.contains(&format!("-out {keystore}")), "{script}");
+        assert!(script.contains(&format!("-passout env:{KEYSTORE_PASSWORD_ENV}")));
+        let vol = |n: &str| {
+            pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == n)
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(vol("serving-cert")["secret"]["secretName"], HISTORY_TLS);
+        assert_eq!(vol("keystore")["emptyDir"]["medium"], "Memory");
+        let svc = history(&objs, "Service");
+        assert_eq!(
+            svc["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"],
+            HISTORY_TLS
+        );
+        assert_eq!(svc["spec"]["ports"][0]["port"], HISTORY_HTTPS_PORT);
+        assert_eq!(svc["spec"]["ports"].as_array().map(Vec::len), Some(1));
+        assert!(SPARK.tls(&m).iter().all(|h| h.tls));
     }
 
     #[test]
