@@ -186,8 +186,14 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                 &[9249],
                 true,
             )],
-            // TaskManager RPC, JobManager RPC, blob server, REST.
-            peer: PeerPorts::Ports(vec![6122, 6123, 6124, 8081]),
+            // TaskManager data exchange, TaskManager RPC, JobManager RPC, blob server, REST.
+            peer: PeerPorts::Ports(vec![
+                crate::components::flink::DATA_PORT,
+                6122,
+                6123,
+                6124,
+                8081,
+            ]),
             operator: vec![8081],
             route: None,
         },

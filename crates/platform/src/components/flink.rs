@@ -21,6 +21,8 @@ use crate::spec::Profile;
 use crate::units::parse_quantity;
 use crate::validate::Issue;
 
+/// `taskmanager.data.port`: fixed so that network policies can admit it.
+pub const DATA_PORT: u16 = 6121;
 pub const NAME: &str = "flink";
 const SA: &str = "flink";
 /// A Service that routes nothing: it exists so that the service CA issues the certificate
@@ -281,6 +283,9 @@ impl Component for Flink {
             c.task_slots.unwrap_or(2).to_string(),
         );
         set("restart-strategy.type", "exponential-delay".into());
+        // TaskManagers exchange shuffle data on this port; Flink's default (0, random) would be
+        // blocked by the peer NetworkPolicy, which names ports.
+        set("taskmanager.data.port", DATA_PORT.to_string());
         // Prometheus reporter for the PodMonitor in monitoring.yaml (port `metrics`).
         set(
             "metrics.reporter.prom.factory.class",
@@ -513,7 +518,7 @@ impl Component for Flink {
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
         vec![
             TlsHop::new(
-                "6122–6124 (RPC, blob server), data exchange",
+                "6121 (data exchange), 6122–6124 (RPC, blob server)",
                 true,
                 format!(
                     "Flink internal TLS, mutually authenticated: every JobManager and TaskManager holds the service-CA certificate `{INTERNAL_TLS}` (PKCS12 built in the pod) and accepts only that certificate, pinned by its SHA-1 fingerprint (`security.ssl.internal.cert.fingerprint`); Flink skips host-name checks on internal connections"
