@@ -552,6 +552,79 @@ pub fn with_sha1_fingerprint(
     c
 }
 
+/// File name of the truststore [`jvm_truststore_init`] writes into its store directory.
+pub const JVM_TRUSTSTORE_FILE: &str = "truststore.jks";
+/// Where [`jvm_truststore_init`] mounts the CA bundles of [`ca_trust_volume`].
+const TRUST_CA_DIR: &str = "/run/platform-ca";
+
+/// Shell that writes the JKS truststore `store`: the JDK's public CAs plus the service CA
+/// (Nessie, serving certificates) and the cluster CA (MinIO's auto-cert) from `ca_dir`.
+/// keytool imports only the first certificate of a PEM file, and the bundles hold two during a
+/// CA rotation, so they are split first (in `scratch`). The store password is the JDK's
+/// well-known default: a truststore holds public certificates only.
+pub fn jvm_truststore_script(ca_dir: &str, store: &str, scratch: &str) -> String {
+    format!(
+        r#"keytool -importkeystore -noprompt -srckeystore "$JAVA_HOME/lib/security/cacerts" -srcstorepass changeit -destkeystore {store} -deststoretype JKS -deststorepass changeit
+i=0
+for bundle in {ca_dir}/{TRUST_SERVICE_CA} {ca_dir}/{TRUST_CLUSTER_CA}; do
+  out=
+  while IFS= read -r line; do
+    case "$line" in *"BEGIN CERTIFICATE"*) i=$((i+1)); out={scratch}/ca-$i.pem; : > "$out";; esac
+    if [ -n "$out" ]; then printf '%s\n' "$line" >> "$out"; fi
+  done < "$bundle"
+done
+for f in {scratch}/ca-*.pem; do
+  keytool -importcert -noprompt -alias "platform-${{f##*/}}" -file "$f" -keystore {store} -storepass changeit
+  rm -f "$f"
+done
+"#
+    )
+}
+
+/// JVM options that make every TLS client in the process (S3, Iceberg REST/Nessie, Kafka
+/// without its own store) trust the store of [`jvm_truststore_init`].
+pub fn jvm_trust_options(store_dir: &str) -> String {
+    format!(
+        "-Djavax.net.ssl.trustStore={store_dir}/{JVM_TRUSTSTORE_FILE} -Djavax.net.ssl.trustStoreType=JKS"
+    )
+}
+
+/// Init container (the component's own image: its JDK has keytool) that builds the platform
+/// truststore into `store_volume`; pods add [`ca_trust_volume`] as `ca_volume`.
+pub fn jvm_truststore_init(
+    image: &str,
+    ca_volume: &str,
+    store_volume: &str,
+    store_dir: &str,
+) -> k8s_openapi::api::core::v1::Container {
+    let script = format!(
+        "set -eu
+{}",
+        jvm_truststore_script(
+            TRUST_CA_DIR,
+            &format!("{store_dir}/{JVM_TRUSTSTORE_FILE}"),
+            store_dir
+        )
+    );
+    k8s_openapi::api::core::v1::Container {
+        name: "truststore".into(),
+        image: Some(image.into()),
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        resources: Some(resources(&Resources {
+            cpu_request: "50m".into(),
+            memory_request: "128Mi".into(),
+            cpu_limit: "500m".into(),
+            memory_limit: "256Mi".into(),
+        })),
+        security_context: Some(container_security(true)),
+        volume_mounts: Some(vec![
+            mount(ca_volume, TRUST_CA_DIR, true),
+            mount(store_volume, store_dir, false),
+        ]),
+        ..Default::default()
+    }
+}
+
 pub fn config_map_volume(name: &str, cm: &str) -> k8s_openapi::api::core::v1::Volume {
     k8s_openapi::api::core::v1::Volume {
         name: name.into(),

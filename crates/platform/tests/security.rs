@@ -752,3 +752,74 @@ fn alert_receiver_secrets_are_user_secrets_per_namespace() {
     assert!(!inv.iter().any(|e| e.name == "alertmanager-pagerduty"));
     assert!(inv.iter().any(|e| e.name == "alertmanager-smtp"));
 }
+
+/// JVM clients of Nessie (service CA) and the object store (MinIO: cluster CA) trust both: an
+/// init container builds the truststore from the projected CA bundles and the JVM is told to
+/// use it. Without it checkpoints, event logs and catalog calls fail the TLS handshake.
+#[test]
+fn jvm_clients_trust_the_platform_cas() {
+    let tree = datalyptica_platform::render(&datalyptica_platform::Platform::default_ha());
+    let objs: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+    let find = |kind: &str, name: &str| {
+        objs.iter()
+            .copied()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind}/{name} not rendered"))
+    };
+    let trusts = |opts: &str, who: &str| {
+        assert!(
+            opts.contains("-Djavax.net.ssl.trustStore=") && opts.contains("truststore.jks"),
+            "{who}: JVM options without the truststore: {opts}"
+        );
+    };
+    let builds = |pod: &Value, volumes: &Value, who: &str| {
+        let init = pod["initContainers"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"] == "truststore"))
+            .unwrap_or_else(|| panic!("{who}: no truststore init container"));
+        let script = init["command"][2].as_str().unwrap_or_default();
+        assert!(script.contains("keytool -importcert"), "{who}: {script}");
+        let ca = volumes
+            .as_array()
+            .and_then(|a| a.iter().find(|v| v["name"] == "ca"))
+            .unwrap_or_else(|| panic!("{who}: no CA volume"));
+        let sources = ca["projected"]["sources"].to_string();
+        assert!(
+            sources.contains("openshift-service-ca.crt") && sources.contains("kube-root-ca.crt"),
+            "{who}: {sources}"
+        );
+    };
+
+    let fd = find("FlinkDeployment", "flink");
+    trusts(
+        fd["spec"]["flinkConfiguration"]["env.java.opts.all"]
+            .as_str()
+            .unwrap_or_default(),
+        "flink",
+    );
+    for role in ["jobManager", "taskManager"] {
+        let pod = &fd["spec"][role]["podTemplate"]["spec"];
+        builds(pod, &pod["volumes"], role);
+    }
+
+    let app = find("SparkApplication", "spark-iceberg-example");
+    for role in ["driver", "executor"] {
+        trusts(
+            app["spec"]["sparkConf"][format!("spark.{role}.extraJavaOptions")]
+                .as_str()
+                .unwrap_or_default(),
+            role,
+        );
+        builds(&app["spec"][role], &app["spec"]["volumes"], role);
+    }
+
+    let history = find("Deployment", "spark-history-server");
+    let pod = &history["spec"]["template"]["spec"];
+    let opts = pod["containers"][0]["env"]
+        .as_array()
+        .and_then(|e| e.iter().find(|v| v["name"] == "SPARK_HISTORY_OPTS"))
+        .and_then(|v| v["value"].as_str())
+        .unwrap_or_default();
+    trusts(opts, "spark-history-server");
+    builds(pod, &pod["volumes"], "spark-history-server");
+}

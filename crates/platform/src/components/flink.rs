@@ -31,6 +31,8 @@ const SA: &str = "flink";
 const INTERNAL_TLS_SERVICE: &str = "flink-internal";
 const INTERNAL_TLS: &str = "flink-internal-tls";
 const KEYSTORE_DIR: &str = "/etc/flink/keystore";
+/// The JVM truststore (JDK CAs + service CA + cluster CA) for S3 and the catalog.
+const TRUSTSTORE_DIR: &str = "/etc/flink/truststore";
 /// Deliberately not a secret. It guards only the in-memory PKCS12 copy of the key that the
 /// Secret mounted in the same pod already holds. Flink reads keystore passwords from its
 /// configuration alone (the operator's ConfigMap), and a JobManager's `-D` value is copied
@@ -283,6 +285,9 @@ impl Component for Flink {
             c.task_slots.unwrap_or(2).to_string(),
         );
         set("restart-strategy.type", "exponential-delay".into());
+        // `env.java.opts.all` from Flink 1.18, `env.java.opts` before it.
+        set("env.java.opts.all", k8s::jvm_trust_options(TRUSTSTORE_DIR));
+        set("env.java.opts", k8s::jvm_trust_options(TRUSTSTORE_DIR));
         // TaskManagers exchange shuffle data on this port; Flink's default (0, random) would be
         // blocked by the peer NetworkPolicy, which names ports.
         set("taskmanager.data.port", DATA_PORT.to_string());
@@ -338,7 +343,10 @@ impl Component for Flink {
             readiness_probe: Some(k8s::tcp_probe(probe_port.0, 5, 3)),
             resources: Some(k8s::resources(&r.resources)),
             security_context: Some(k8s::container_security(false)),
-            volume_mounts: Some(vec![k8s::mount("keystore", KEYSTORE_DIR, true)]),
+            volume_mounts: Some(vec![
+                k8s::mount("keystore", KEYSTORE_DIR, true),
+                k8s::mount("truststore", TRUSTSTORE_DIR, true),
+            ]),
             ..Default::default()
         };
         // Per role, not in the shared template: the operator merges container lists by
@@ -350,22 +358,29 @@ impl Component for Flink {
                 topology_spread_constraints: Some(k8s::zone_spread(&sel(component))),
                 security_context: Some(k8s::pod_security()),
                 // Flink reads keystores, not the PEM pair the service CA issues.
-                init_containers: Some(vec![k8s::with_sha1_fingerprint(
-                    k8s::pkcs12_init_container(
-                        &r.image,
-                        "serving-cert",
-                        "keystore",
+                init_containers: Some(vec![
+                    // Checkpoints and HA metadata go to the object store over https: MinIO's
+                    // certificate chains to the cluster CA, which the JDK does not know.
+                    k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
+                    k8s::with_sha1_fingerprint(
+                        k8s::pkcs12_init_container(
+                            &r.image,
+                            "serving-cert",
+                            "keystore",
+                            KEYSTORE_DIR,
+                            "flink-internal",
+                            &format!("pass:{KEYSTORE_PASSWORD}"),
+                            vec![],
+                        ),
                         KEYSTORE_DIR,
-                        "flink-internal",
-                        &format!("pass:{KEYSTORE_PASSWORD}"),
-                        vec![],
                     ),
-                    KEYSTORE_DIR,
-                )]),
+                ]),
                 containers: vec![main(port)],
                 volumes: Some(vec![
                     k8s::secret_volume("serving-cert", INTERNAL_TLS),
                     k8s::memory_dir_volume("keystore"),
+                    k8s::ca_trust_volume("ca"),
+                    k8s::empty_dir_volume("truststore"),
                 ]),
                 ..Default::default()
             },
@@ -627,7 +642,12 @@ mod tests {
                 ),
                 "{role}: Flink does not see the keystore"
             );
-            let init = &pod["initContainers"][0];
+            let Some(init) = pod["initContainers"]
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["name"] == "keystore"))
+            else {
+                panic!("no keystore init container")
+            };
             assert!(
                 has(&init["volumeMounts"], "keystore", KEYSTORE_DIR),
                 "{role}: init container writes elsewhere"

@@ -34,6 +34,8 @@ const HISTORY_TLS: &str = "spark-history-server-tls";
 const HISTORY_KEYSTORE_SECRET: &str = "spark-history-server-keystore";
 const KEYSTORE_PASSWORD_ENV: &str = "SPARK_HISTORY_KEYSTORE_PASSWORD";
 const KEYSTORE_DIR: &str = "/etc/spark/keystore";
+/// JVM truststore (JDK CAs + service CA + cluster CA) for Nessie and the object store.
+const TRUSTSTORE_DIR: &str = "/etc/spark/truststore";
 const OPERATOR_CHART_VERSION: &str = "2.5.2";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -193,6 +195,8 @@ impl Component for Spark {
         ];
         opts.extend(s3a(m).into_iter().map(|(k, v)| format!("-D{k}={v}")));
         opts.extend(history_ssl().into_iter().map(|(k, v)| format!("-D{k}={v}")));
+        // Event logs live in the object store over https (MinIO: cluster CA).
+        opts.push(k8s::jvm_trust_options(TRUSTSTORE_DIR));
         let keystore_password =
             || k8s::env_secret(KEYSTORE_PASSWORD_ENV, HISTORY_KEYSTORE_SECRET, "password");
         let mut env = creds();
@@ -208,15 +212,18 @@ impl Component for Spark {
                 app: HISTORY.into(),
                 replicas: r.replicas,
                 // Spark's Jetty reads a keystore, not the PEM pair the service CA issues.
-                init_containers: vec![k8s::pkcs12_init_container(
-                    &r.image,
-                    "serving-cert",
-                    "keystore",
-                    KEYSTORE_DIR,
-                    HISTORY,
-                    &format!("env:{KEYSTORE_PASSWORD_ENV}"),
-                    vec![keystore_password()],
-                )],
+                init_containers: vec![
+                    k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
+                    k8s::pkcs12_init_container(
+                        &r.image,
+                        "serving-cert",
+                        "keystore",
+                        KEYSTORE_DIR,
+                        HISTORY,
+                        &format!("env:{KEYSTORE_PASSWORD_ENV}"),
+                        vec![keystore_password()],
+                    ),
+                ],
                 containers: vec![Container {
                     name: "history-server".into(),
                     image: Some(r.image.clone()),
@@ -235,6 +242,7 @@ impl Component for Spark {
                     volume_mounts: Some(vec![
                         k8s::mount("tmp", "/tmp", false),
                         k8s::mount("keystore", KEYSTORE_DIR, true),
+                        k8s::mount("truststore", TRUSTSTORE_DIR, true),
                     ]),
                     ..Default::default()
                 }],
@@ -242,6 +250,8 @@ impl Component for Spark {
                     k8s::empty_dir_volume("tmp"),
                     k8s::secret_volume("serving-cert", HISTORY_TLS),
                     k8s::memory_dir_volume("keystore"),
+                    k8s::ca_trust_volume("ca"),
+                    k8s::empty_dir_volume("truststore"),
                 ],
                 service_account: Some(HISTORY.into()),
                 ..Default::default()
@@ -350,6 +360,9 @@ impl Component for Spark {
             ("spark.eventLog.enabled".into(), "true".into()),
             ("spark.eventLog.dir".into(), events.clone()),
             ("spark.kubernetes.driver.service.deleteOnTermination".into(), "true".into()),
+            // Nessie (service CA) and MinIO (cluster CA) over https: the JDK knows neither.
+            ("spark.driver.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
+            ("spark.executor.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
         ]);
         conf.extend(s3a(m));
         let exec_labels = BTreeMap::from([
@@ -379,6 +392,13 @@ impl Component for Spark {
                 env: creds(),
                 pod_security_context: k8s::pod_security(),
                 security_context: k8s::container_security(false),
+                init_containers: vec![k8s::jvm_truststore_init(
+                    &r.image,
+                    "ca",
+                    "truststore",
+                    TRUSTSTORE_DIR,
+                )],
+                volume_mounts: vec![k8s::mount("truststore", TRUSTSTORE_DIR, true)],
             }
         };
         let mut app_meta = k8s::meta(m, id, TEMPLATE, TEMPLATE);
@@ -413,6 +433,10 @@ impl Component for Spark {
                 },
                 driver: pod(driver_labels, None, Some(SA.into())),
                 executor: pod(exec_labels, Some(c.executors.unwrap_or(2)), None),
+                volumes: vec![
+                    k8s::ca_trust_volume("ca"),
+                    k8s::empty_dir_volume("truststore"),
+                ],
             },
         };
         let dir = self.dir();
@@ -585,7 +609,12 @@ mod tests {
                 .flatten()
                 .any(|v| v["name"] == "keystore" && v["mountPath"] == KEYSTORE_DIR)
         );
-        let init = &pod["initContainers"][0];
+        let Some(init) = pod["initContainers"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"] == "keystore"))
+        else {
+            panic!("no keystore init container")
+        };
         let script = init["command"][2].as_str().unwrap_or_default();
         assert!(script.contains("openssl pkcs12 -export"), "{script}");
         assert!(script.contains(&format!("-out {keystore}")), "{script}");

@@ -86,24 +86,8 @@ pub fn worker_host(m: &Model) -> String {
 /// JDK's well-known default: a truststore holds public certificates only.
 fn stores_script() -> String {
     format!(
-        r#"set -eu
-cat /etc/trino/serving-cert/tls.key /etc/trino/serving-cert/tls.crt > {KEYSTORE}
-keytool -importkeystore -noprompt -srckeystore "$JAVA_HOME/lib/security/cacerts" -srcstorepass changeit -destkeystore {TRUSTSTORE} -deststoretype JKS -deststorepass changeit
-i=0
-for bundle in /etc/trino/ca/{} /etc/trino/ca/{}; do
-  out=
-  while IFS= read -r line; do
-    case "$line" in *"BEGIN CERTIFICATE"*) i=$((i+1)); out={STORES_DIR}/ca-$i.pem; : > "$out";; esac
-    if [ -n "$out" ]; then printf '%s\n' "$line" >> "$out"; fi
-  done < "$bundle"
-done
-for f in {STORES_DIR}/ca-*.pem; do
-  keytool -importcert -noprompt -alias "platform-${{f##*/}}" -file "$f" -keystore {TRUSTSTORE} -storepass changeit
-  rm -f "$f"
-done
-"#,
-        k8s::TRUST_SERVICE_CA,
-        k8s::TRUST_CLUSTER_CA
+        "set -eu\ncat /etc/trino/serving-cert/tls.key /etc/trino/serving-cert/tls.crt > {KEYSTORE}\n{}",
+        k8s::jvm_truststore_script("/etc/trino/ca", TRUSTSTORE, STORES_DIR)
     )
 }
 

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Affinity, EnvVar, PodSecurityContext, SecurityContext};
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EnvVar, PodSecurityContext, SecurityContext, Volume, VolumeMount,
+};
 use serde::Serialize;
 
 pub const SPARK_APPLICATION: (&str, &str) = ("sparkoperator.k8s.io/v1beta2", "SparkApplication");
@@ -21,6 +23,9 @@ pub struct SparkApplicationSpec {
     pub restart_policy: RestartPolicy,
     pub driver: PodSpec,
     pub executor: PodSpec,
+    /// Mounted by the operator's mutating webhook (`webhook.enable=true`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -51,4 +56,8 @@ pub struct PodSpec {
     pub affinity: Affinity,
     pub pod_security_context: PodSecurityContext,
     pub security_context: SecurityContext,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<Container>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<VolumeMount>,
 }
