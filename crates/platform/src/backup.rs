@@ -200,21 +200,15 @@ fn small_resources() -> Resources {
 
 fn object_store_env(m: &Model) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
     let os = &m.object_store;
-    vec![
-        k8s::env("S3_ENDPOINT", os.endpoint.clone()),
-        k8s::env_secret(
-            "AWS_ACCESS_KEY_ID",
-            &os.credentials_secret,
-            "AWS_ACCESS_KEY_ID",
-        ),
-        k8s::env_secret(
-            "AWS_SECRET_ACCESS_KEY",
-            &os.credentials_secret,
-            "AWS_SECRET_ACCESS_KEY",
-        ),
-        // mc keeps its aliases and trusted CAs here; the root filesystem is read-only.
-        k8s::env("MC_CONFIG_DIR", "/tmp/.mc"),
+    [
+        vec![k8s::env("S3_ENDPOINT", os.endpoint.clone())],
+        k8s::s3_credentials(&os.credentials_secret),
+        vec![
+            // mc keeps its aliases and trusted CAs here; the root filesystem is read-only.
+            k8s::env("MC_CONFIG_DIR", "/tmp/.mc"),
+        ],
     ]
+    .concat()
 }
 
 /// Upload the files of /backup to `<bucket>/<prefix>/` and delete what is older than the

@@ -351,6 +351,14 @@ pub fn secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Vo
     }
 }
 
+/// The object store's S3 keys from `secret`, as the AWS SDKs read them.
+pub fn s3_credentials(secret: &str) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .map(|k| env_secret(k, secret, k))
+        .collect()
+}
+
 /// A plain environment variable.
 pub fn env(name: &str, value: impl Into<String>) -> k8s_openapi::api::core::v1::EnvVar {
     k8s_openapi::api::core::v1::EnvVar {

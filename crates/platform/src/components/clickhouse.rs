@@ -263,20 +263,8 @@ impl Component for Clickhouse {
                         ),
                         liveness_probe: Some(k8s::tcp_probe(&probe_port, 10, 6)),
                         readiness_probe: Some(ready),
-                        env: (name == "clickhouse").then(|| {
-                            vec![
-                                k8s::env_secret(
-                                    "AWS_ACCESS_KEY_ID",
-                                    &os.credentials_secret,
-                                    "AWS_ACCESS_KEY_ID",
-                                ),
-                                k8s::env_secret(
-                                    "AWS_SECRET_ACCESS_KEY",
-                                    &os.credentials_secret,
-                                    "AWS_SECRET_ACCESS_KEY",
-                                ),
-                            ]
-                        }),
+                        env: (name == "clickhouse")
+                            .then(|| k8s::s3_credentials(&os.credentials_secret)),
                         volume_mounts: Some({
                             let mut v = vec![k8s::mount("tls", &format!("{dir}/tls"), true)];
                             if name == "clickhouse" {

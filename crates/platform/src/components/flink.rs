@@ -316,22 +316,16 @@ impl Component for Flink {
         // The S3 plugin reads credentials from the environment (AWS default provider chain).
         let main = |probe_port: (&str, i32)| Container {
             name: "flink-main-container".into(),
-            env: Some(vec![
-                k8s::env(
-                    "ENABLE_BUILT_IN_PLUGINS",
-                    format!("flink-s3-fs-presto-{}.jar", r.version),
-                ),
-                k8s::env_secret(
-                    "AWS_ACCESS_KEY_ID",
-                    &os.credentials_secret,
-                    "AWS_ACCESS_KEY_ID",
-                ),
-                k8s::env_secret(
-                    "AWS_SECRET_ACCESS_KEY",
-                    &os.credentials_secret,
-                    "AWS_SECRET_ACCESS_KEY",
-                ),
-            ]),
+            env: Some(
+                [
+                    vec![k8s::env(
+                        "ENABLE_BUILT_IN_PLUGINS",
+                        format!("flink-s3-fs-presto-{}.jar", r.version),
+                    )],
+                    k8s::s3_credentials(&os.credentials_secret),
+                ]
+                .concat(),
+            ),
             ports: Some(vec![
                 k8s::container_port(probe_port.0, probe_port.1),
                 k8s::container_port(

@@ -174,19 +174,11 @@ impl Component for Spark {
         let c = cfg(m);
         let events = format!("s3a://{}/", os.bucket("spark-events"));
         let creds = || {
-            vec![
-                k8s::env_secret(
-                    "AWS_ACCESS_KEY_ID",
-                    &os.credentials_secret,
-                    "AWS_ACCESS_KEY_ID",
-                ),
-                k8s::env_secret(
-                    "AWS_SECRET_ACCESS_KEY",
-                    &os.credentials_secret,
-                    "AWS_SECRET_ACCESS_KEY",
-                ),
-                k8s::env("AWS_REGION", os.region.clone()),
+            [
+                k8s::s3_credentials(&os.credentials_secret),
+                vec![k8s::env("AWS_REGION", os.region.clone())],
             ]
+            .concat()
         };
         // History Server: stateless, reads the event logs every application writes.
         let mut opts: Vec<String> = vec![

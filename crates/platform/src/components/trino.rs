@@ -269,19 +269,17 @@ impl Component for Trino {
             Container {
                 name: "trino".into(),
                 image: Some(r.image.clone()),
-                env: Some(vec![
-                    k8s::env_secret(
-                        "AWS_ACCESS_KEY_ID",
-                        &os.credentials_secret,
-                        "AWS_ACCESS_KEY_ID",
-                    ),
-                    k8s::env_secret(
-                        "AWS_SECRET_ACCESS_KEY",
-                        &os.credentials_secret,
-                        "AWS_SECRET_ACCESS_KEY",
-                    ),
-                    k8s::env_secret("TRINO_SHARED_SECRET", SHARED_SECRET.0, SHARED_SECRET.1),
-                ]),
+                env: Some(
+                    [
+                        k8s::s3_credentials(&os.credentials_secret),
+                        vec![k8s::env_secret(
+                            "TRINO_SHARED_SECRET",
+                            SHARED_SECRET.0,
+                            SHARED_SECRET.1,
+                        )],
+                    ]
+                    .concat(),
+                ),
                 ports: Some(vec![
                     k8s::container_port("https", HTTPS_PORT),
                     k8s::container_port("internal", INTERNAL_PORT),
