@@ -823,3 +823,75 @@ fn jvm_clients_trust_the_platform_cas() {
     trusts(opts, "spark-history-server");
     builds(pod, &pod["volumes"], "spark-history-server");
 }
+
+/// Port numbers of a TLS row's `ports` text ("6121 (data), 6122–6124 (RPC)" → 6121..=6124).
+fn declared_ports(text: &str) -> BTreeSet<u16> {
+    let mut out = BTreeSet::new();
+    let mut nums: Vec<(u16, usize, usize)> = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if let Ok(n) = text[start..i].parse() {
+                nums.push((n, start, i));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    for (k, (n, _, end)) in nums.iter().enumerate() {
+        out.insert(*n);
+        if let Some((next, start, _)) = nums.get(k + 1)
+            && matches!(text[*end..*start].trim(), "–" | "-")
+        {
+            out.extend(*n..=*next);
+        }
+    }
+    out
+}
+
+/// Every port a component exposes (to clients, peers, Prometheus, its operator, the router) has
+/// a row in its TLS declaration, TLS or not, so the table in network-exposure.md hides no hop.
+#[test]
+fn every_exposed_port_has_a_declared_tls_status() {
+    use datalyptica_platform::security::PeerPorts;
+    let mut gaps = Vec::new();
+    for (variant, p) in secrets_variants() {
+        let m = Model::new(&p);
+        for c in m.enabled_components() {
+            let e = security::exposure(&m, c.id());
+            let mut ports: BTreeSet<u16> = BTreeSet::new();
+            for g in &e.groups {
+                ports.extend(&g.client);
+                ports.extend(&g.metrics);
+            }
+            if let PeerPorts::Ports(v) = &e.peer {
+                ports.extend(v);
+            }
+            ports.extend(&e.operator);
+            ports.extend(e.route);
+            let declared: BTreeSet<u16> = c
+                .tls(&m)
+                .iter()
+                .flat_map(|h| declared_ports(&h.ports))
+                .collect();
+            let missing: Vec<&u16> = ports.difference(&declared).collect();
+            if !missing.is_empty() {
+                gaps.push(format!(
+                    "{variant}: {} exposes {missing:?} without a TLS row (declared {declared:?})",
+                    c.id()
+                ));
+            }
+        }
+    }
+    gaps.dedup_by(|a, b| a.split_once(':').map(|x| x.1) == b.split_once(':').map(|x| x.1));
+    assert!(gaps.is_empty(), "{}", gaps.join("\n"));
+    assert_eq!(
+        declared_ports("6121 (data), 6122–6124 (RPC)"),
+        BTreeSet::from([6121, 6122, 6123, 6124])
+    );
+}

@@ -739,6 +739,11 @@ impl Component for Airflow {
             false,
             "plain HTTP: Airflow's log servers have no TLS setting; the API server fetches logs with a signed JWT, and NetworkPolicies admit only Airflow's own pods",
         ));
+        v.push(TlsHop::new(
+            "9102 (statsd-exporter metrics)",
+            false,
+            "plain HTTP Prometheus endpoint of the schedulers' sidecar, admitted only from the monitoring namespaces",
+        ));
         v
     }
 

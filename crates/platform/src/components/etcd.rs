@@ -377,11 +377,18 @@ impl Component for Etcd {
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "2379, 2380 (client, peer)",
-            true,
-            "service-CA certificate for every member, clients verify it; metrics listener 2381 is plain HTTP for probes and scrapes",
-        )]
+        vec![
+            TlsHop::new(
+                "2379, 2380 (client, peer)",
+                true,
+                "service-CA certificate for every member, clients verify it",
+            ),
+            TlsHop::new(
+                "2381 (metrics, health)",
+                false,
+                "plain HTTP listener (`--listen-metrics-urls`) for probes and scrapes, admitted only from the monitoring namespaces",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

@@ -436,11 +436,23 @@ impl Component for Kafka {
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "9093 (clients), 9090/9091 (controllers, replication)",
-            true,
-            "Strimzi TLS listener with mutual TLS; internal listeners are always TLS",
-        )]
+        vec![
+            TlsHop::new(
+                "9093 (clients), 9090/9091 (controllers, replication)",
+                true,
+                "Strimzi TLS listener with mutual TLS; internal listeners are always TLS",
+            ),
+            TlsHop::new(
+                "8443 (Kafka agent: broker state)",
+                true,
+                "Strimzi's Kafka agent answers the Cluster Operator over HTTPS with the cluster CA",
+            ),
+            TlsHop::new(
+                "9404 (metrics)",
+                false,
+                "plain HTTP JMX exporter, admitted only from the monitoring namespaces",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

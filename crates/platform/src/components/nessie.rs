@@ -355,11 +355,18 @@ impl Component for Nessie {
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "8443 (REST), Route",
-            true,
-            "service-CA serving certificate; Route `reencrypt` with `Redirect`",
-        )]
+        vec![
+            TlsHop::new(
+                "8443 (REST), Route",
+                true,
+                "service-CA serving certificate; Route `reencrypt` with `Redirect`",
+            ),
+            TlsHop::new(
+                "9000 (Quarkus management: metrics, health)",
+                false,
+                "plain HTTP management interface, admitted only from the monitoring namespaces",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

@@ -460,11 +460,28 @@ impl Component for Postgresql {
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "5432 (PgBouncer, instances, replication)",
-            true,
-            "PGO issues the certificates and its default pg_hba has only `hostssl` rules; replication authenticates with certificates",
-        )]
+        vec![
+            TlsHop::new(
+                "5432 (PgBouncer, instances, replication)",
+                true,
+                "PGO issues the certificates and its default pg_hba has only `hostssl` rules; replication authenticates with certificates",
+            ),
+            TlsHop::new(
+                "8008 (Patroni REST API)",
+                true,
+                "PGO serves Patroni's API with the cluster's certificates (`restapi.certfile`); PGO and the Patroni peers verify them",
+            ),
+            TlsHop::new(
+                "8432 (pgBackRest TLS server)",
+                true,
+                "pgBackRest's TLS server with mutual certificates PGO issues (repository host ↔ instances)",
+            ),
+            TlsHop::new(
+                "9187 (exporter metrics)",
+                false,
+                "plain HTTP: PGO's exporter serves TLS only with a custom certificate Secret (`exporter.customTLSSecret`), not rendered; admitted only from the monitoring namespaces",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {

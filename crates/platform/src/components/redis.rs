@@ -474,13 +474,20 @@ impl Component for Redis {
     }
 
     fn tls(&self, _m: &Model) -> Vec<TlsHop> {
-        vec![TlsHop::new(
-            "6379, 26379 (data, replication, Sentinel)",
-            true,
-            format!(
-                "TLS only (`port 0`): service-CA certificate `{TLS_SECRET}` on every Redis and Sentinel pod, replication and Sentinel links over TLS; clients (Airflow, Superset, `redis-backup`) verify the chain against the service CA but not the host name, because Sentinel hands out pod IPs"
+        vec![
+            TlsHop::new(
+                "6379, 26379 (data, replication, Sentinel)",
+                true,
+                format!(
+                    "TLS only (`port 0`): service-CA certificate `{TLS_SECRET}` on every Redis and Sentinel pod, replication and Sentinel links over TLS; clients (Airflow, Superset, `redis-backup`) verify the chain against the service CA but not the host name, because Sentinel hands out pod IPs"
+                ),
             ),
-        )]
+            TlsHop::new(
+                "9121 (redis_exporter metrics)",
+                false,
+                "plain HTTP Prometheus endpoint, admitted only from the monitoring namespaces; the exporter itself reaches Redis over TLS",
+            ),
+        ]
     }
 
     fn ha_notes(&self, m: &Model) -> Vec<String> {
