@@ -224,7 +224,8 @@ pub trait Component: Sync {
     fn gates(&self, m: &Model) -> Vec<Gate>;
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck>;
     /// Transport security of each hop it serves: every hop is declared, TLS or not, so the
-    /// docs' TLS table is complete by construction and a plain hop must say why.
+    /// docs' TLS table misses nothing (a test checks every exposed port has a row) and a plain
+    /// hop says why.
     fn tls(&self, m: &Model) -> Vec<TlsHop>;
     /// What HA means for this component, one line per fact (for READMEs and `explain`).
     fn ha_notes(&self, m: &Model) -> Vec<String>;
