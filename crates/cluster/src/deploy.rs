@@ -745,7 +745,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                             None if self.opts.dry_run => break None,
                             None if Instant::now() >= deadline => {
                                 return Err(self.gate_failed(&step, format!("Secret {namespace}/{name}"),
-                                    format!("PGO has not created {name}: is the user listed in the PostgresCluster and the cluster ready?"), vec![]));
+                                    format!("PGO has not created {name}: is the PostgresCluster ready (and, for a pguser Secret, the user listed in it)?"), vec![]));
                             }
                             None => self.sleep().await,
                         }
@@ -754,6 +754,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                         (self.emit)(&event("will be copied once PGO creates it"));
                         continue;
                     };
+                    let source = json!({"data": secrets::copied_data(&source, &r.keys)});
                     if live.as_ref().is_some_and(|l| l["data"] == source["data"]) {
                         self.unchanged.set(self.unchanged.get() + 1);
                         continue;

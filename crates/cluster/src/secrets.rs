@@ -195,6 +195,21 @@ pub fn copy_object(source: &Value, namespace: &str, name: &str, platform: &str) 
     s
 }
 
+/// The `data` a copy carries: only the keys the tree reads (`keys`; all when it reads the
+/// Secret whole). PGO's root CA Secret also holds the CA's private key, which must never
+/// leave PGO's namespace.
+pub fn copied_data(source: &Value, keys: &std::collections::BTreeSet<String>) -> Value {
+    match source["data"].as_object() {
+        Some(d) if !keys.is_empty() => Value::Object(
+            d.iter()
+                .filter(|(k, _)| keys.contains(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => source["data"].clone(),
+    }
+}
+
 /// Redact a Secret for bundles and logs: keys stay, values go.
 pub fn redact(o: &Value) -> Value {
     let mut o = o.clone();

@@ -113,6 +113,19 @@ async fn deploys_in_phase_order_waits_on_gates_and_is_idempotent() {
     let last = events.last().cloned();
     assert!(ok, "deploy failed: {last:?}");
 
+    // PGO's root CA reaches the consumers without its private key.
+    let ca = sim
+        .with(|s| {
+            s.get("v1", "Secret", "datalyptica-orchestration", "postgresql-ca")
+                .cloned()
+        })
+        .expect("postgresql-ca copied to Airflow's namespace");
+    let keys: Vec<&String> = ca["data"]
+        .as_object()
+        .map(|d| d.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(keys, ["root.crt"]);
+
     // Prerequisites, then operators, then components with non-decreasing phases.
     let s = steps(&events);
     assert_eq!(s[0].0, "prerequisites");

@@ -1059,7 +1059,14 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
                 add(n, None);
             }
             if let Some(n) = mp.get("secretName").and_then(Value::as_str) {
-                add(n, None);
+                // A volume that projects `items` reads only those keys.
+                match mp.get("items").and_then(Value::as_array) {
+                    Some(items) => items
+                        .iter()
+                        .filter_map(|i| i["key"].as_str())
+                        .for_each(|k| add(n, Some(k))),
+                    None => add(n, None),
+                }
             }
             if let Some(n) = mp.get("secret").and_then(|s| s["name"].as_str()) {
                 add(n, None);
@@ -1101,7 +1108,7 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         user.insert(s.clone(), "credentials of the DAG repository");
     }
     let pg_ns = m.get(ComponentId::Postgresql).namespace.clone();
-    let copies: BTreeMap<String, String> = crate::components::postgresql::consumers(m)
+    let mut copies: BTreeMap<String, String> = crate::components::postgresql::consumers(m)
         .into_iter()
         .map(|c| {
             (
@@ -1110,6 +1117,10 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
             )
         })
         .collect();
+    copies.insert(
+        crate::components::postgresql::CA_SECRET.into(),
+        crate::components::postgresql::PGO_ROOT_CA.into(),
+    );
     refs.into_iter()
         .map(|((namespace, name), keys)| {
             let source = if let Some(by) = created.get(&(namespace.clone(), name.clone())) {

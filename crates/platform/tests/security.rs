@@ -895,3 +895,100 @@ fn every_exposed_port_has_a_declared_tls_status() {
         BTreeSet::from([6121, 6122, 6123, 6124])
     );
 }
+
+/// PostgreSQL's consumers verify the server (PGO's CA and the host name), and receive only the
+/// CA's certificate: the inventory copies `root.crt` of PGO's root CA Secret, never its key.
+#[test]
+fn postgresql_consumers_verify_the_server_with_pgos_ca() {
+    use datalyptica_platform::security::SecretSource;
+    let p = datalyptica_platform::Platform::default_ha();
+    let m = Model::new(&p);
+    let tree = datalyptica_platform::render(&p);
+    let objs: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+    let inv = security::secret_inventory(&m, &objs);
+    let pg_ns = m
+        .get(datalyptica_platform::component::ComponentId::Postgresql)
+        .namespace
+        .clone();
+    let copies: Vec<_> = inv.iter().filter(|e| e.name == "postgresql-ca").collect();
+    assert_eq!(
+        copies.len(),
+        2,
+        "Airflow/Superset share a namespace, Nessie has its own"
+    );
+    for e in copies {
+        assert_eq!(
+            e.source,
+            SecretSource::Copy {
+                namespace: pg_ns.clone(),
+                name: "pgo-root-cacert".into()
+            }
+        );
+        assert_eq!(
+            e.keys,
+            BTreeSet::from(["root.crt".to_string()]),
+            "only the certificate"
+        );
+    }
+    let env_of = |c: &Value, name: &str| {
+        c["env"]
+            .as_array()
+            .and_then(|e| e.iter().find(|v| v["name"] == name))
+            .and_then(|v| v["value"].as_str())
+            .map(String::from)
+    };
+    let mut checked = 0;
+    for o in &objs {
+        if !matches!(o["kind"].as_str(), Some("Deployment" | "Job")) {
+            continue;
+        }
+        let pod = &o["spec"]["template"]["spec"];
+        for c in pod["containers"].as_array().into_iter().flatten() {
+            let reads_db = c["env"].as_array().into_iter().flatten().any(|v| {
+                matches!(
+                    v["name"].as_str(),
+                    Some("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" | "SUPERSET_DB_URI")
+                )
+            });
+            if !reads_db {
+                continue;
+            }
+            let who = common::name(o);
+            assert_eq!(
+                env_of(c, "PGSSLMODE").as_deref(),
+                Some("verify-full"),
+                "{who}"
+            );
+            let root = env_of(c, "PGSSLROOTCERT").unwrap_or_default();
+            let dir = root.rsplit_once('/').map(|x| x.0).unwrap_or_default();
+            let mount = c["volumeMounts"]
+                .as_array()
+                .and_then(|v| v.iter().find(|m| m["mountPath"] == dir))
+                .unwrap_or_else(|| panic!("{who}: {dir} not mounted"));
+            let vol = pod["volumes"]
+                .as_array()
+                .and_then(|v| v.iter().find(|x| x["name"] == mount["name"]))
+                .unwrap_or_else(|| panic!("{who}: no volume for the CA"));
+            assert_eq!(vol["secret"]["secretName"], "postgresql-ca", "{who}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} database clients checked");
+    let nessie_cm = objs
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "nessie-datasource-tls")
+        .expect("Nessie's datasource TLS settings");
+    let props = nessie_cm["data"]
+        .as_object()
+        .and_then(|d| d.values().next())
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(
+        props.contains("additional-jdbc-properties.sslmode=verify-full"),
+        "{props}"
+    );
+    assert!(
+        props.contains("sslrootcert=/etc/pki/postgresql/root.crt"),
+        "{props}"
+    );
+}

@@ -157,6 +157,12 @@ pub fn script(b: Arc<Mutex<Behaviour>>) -> Script {
                     );
                 }
             }
+            // PGO's root CA, one per namespace with clusters (what consumers verify against).
+            ensure(
+                s,
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pgo-root-cacert", "namespace": namespace},
+                "data": {"root.crt": "c2ltLWNh", "root.key": "c2ltLWtleQ=="}}),
+            );
             for u in o["spec"]["users"].as_array().into_iter().flatten() {
                 let user = u["name"].as_str().unwrap_or("x");
                 ensure(

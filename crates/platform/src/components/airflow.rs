@@ -308,6 +308,10 @@ impl Component for Airflow {
                 // The task SDK trusts this file for the execution API (https, service CA).
                 k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE),
             ]
+            .into_iter()
+            // psycopg verifies PostgreSQL's certificate against PGO's CA.
+            .chain(postgresql::libpq_verify_env())
+            .collect()
         };
         let env_from = || {
             vec![k8s_openapi::api::core::v1::EnvFromSource {
@@ -338,6 +342,7 @@ impl Component for Airflow {
                     k8s::mount("dags", "/opt/airflow/dags", true),
                     k8s::mount("logs", "/opt/airflow/logs", false),
                     k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
+                    postgresql::ca_mount("postgresql-ca"),
                 ];
                 if executor == Executor::Celery {
                     let mut mt = k8s::mount(
@@ -409,6 +414,7 @@ impl Component for Airflow {
                 k8s::empty_dir_volume("dags"),
                 k8s::empty_dir_volume("logs"),
                 k8s::service_ca_volume("service-ca"),
+                postgresql::ca_volume("postgresql-ca"),
             ];
             if executor == Executor::Celery {
                 v.push(k8s::config_map_volume("celery-config", CELERY_CONFIG));
@@ -639,11 +645,13 @@ impl Component for Airflow {
                         volumes: Some(vec![
                             k8s::empty_dir_volume("airflow-home"),
                             k8s::empty_dir_volume("tmp"),
+                            postgresql::ca_volume("postgresql-ca"),
                         ]),
                         containers: vec![Container {
                             volume_mounts: Some(vec![
                                 k8s::mount("airflow-home", "/opt/airflow", false),
                                 k8s::mount("tmp", "/tmp", false),
+                                postgresql::ca_mount("postgresql-ca"),
                             ]),
                             liveness_probe: None,
                             readiness_probe: None,

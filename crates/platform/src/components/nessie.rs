@@ -23,6 +23,10 @@ use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
 use crate::spec::Profile;
 
+/// Quarkus settings that make the JDBC driver verify PostgreSQL (PGO's CA, host name).
+const DB_TLS_CONFIG: &str = "nessie-datasource-tls";
+const DB_TLS_DIR: &str = "/etc/nessie/datasource";
+const DB_TLS_FILE: &str = "datasource-tls.properties";
 pub const NAME: &str = "nessie";
 const TLS: &str = "nessie-tls";
 
@@ -145,6 +149,12 @@ impl Component for Nessie {
                 &os.credentials_secret,
                 "AWS_SECRET_ACCESS_KEY",
             ),
+            // The JDBC driver verifies PostgreSQL's certificate: a properties file, because the
+            // connection URL comes verbatim from PGO's Secret.
+            k8s::env(
+                "QUARKUS_CONFIG_LOCATIONS",
+                format!("file:{DB_TLS_DIR}/{DB_TLS_FILE}"),
+            ),
             // TLS on the pod itself, so the Route re-encrypts instead of speaking HTTP inside.
             k8s::env("QUARKUS_HTTP_SSL_PORT", "8443"),
             k8s::env("QUARKUS_HTTP_INSECURE_REQUESTS", "disabled"),
@@ -195,6 +205,8 @@ impl Component for Nessie {
                     mount_path: "/tmp".into(),
                     ..Default::default()
                 },
+                k8s::mount("db-tls", DB_TLS_DIR, true),
+                postgresql::ca_mount("postgresql-ca"),
                 VolumeMount {
                     name: "tls".into(),
                     mount_path: "/etc/nessie/tls".into(),
@@ -235,6 +247,8 @@ impl Component for Nessie {
                         security_context: Some(k8s::pod_security()),
                         containers: vec![container],
                         volumes: Some(vec![
+                            k8s::config_map_volume("db-tls", DB_TLS_CONFIG),
+                            postgresql::ca_volume("postgresql-ca"),
                             Volume {
                                 name: "tmp".into(),
                                 empty_dir: Some(EmptyDirVolumeSource::default()),
@@ -274,8 +288,22 @@ impl Component for Nessie {
             automount_service_account_token: Some(false),
             ..Default::default()
         };
+        let db_tls = k8s::config_map(
+            m,
+            id,
+            DB_TLS_CONFIG,
+            NAME,
+            std::collections::BTreeMap::from([(
+                DB_TLS_FILE.to_string(),
+                format!(
+                    "quarkus.datasource.postgresql.jdbc.additional-jdbc-properties.sslmode=verify-full\nquarkus.datasource.postgresql.jdbc.additional-jdbc-properties.sslrootcert={}\n",
+                    postgresql::ca_file()
+                ),
+            )]),
+        );
         let mut objects = vec![
             k8s::to_value(&sa),
+            k8s::to_value(&db_tls),
             k8s::to_value(&svc),
             k8s::to_value(&deploy),
         ];

@@ -128,6 +128,44 @@ pub fn consumer_secret(consumer: ComponentId) -> String {
     format!("{consumer}-postgresql")
 }
 
+/// PGO's root CA (key `root.crt`) in the cluster's namespace; it signs every server
+/// certificate, whose names include `<cluster>-primary.<ns>.svc`.
+pub const PGO_ROOT_CA: &str = "pgo-root-cacert";
+/// `deploy` copies [`PGO_ROOT_CA`] as this Secret into each consumer's namespace.
+pub const CA_SECRET: &str = "postgresql-ca";
+const CA_DIR: &str = "/etc/pki/postgresql";
+
+/// libpq settings (psycopg in Airflow and Superset) that verify the server: the certificate
+/// chains to PGO's CA and names the host in the connection URI.
+pub fn libpq_verify_env() -> Vec<k8s_openapi::api::core::v1::EnvVar> {
+    vec![
+        crate::k8s::env("PGSSLMODE", "verify-full"),
+        crate::k8s::env("PGSSLROOTCERT", ca_file()),
+    ]
+}
+
+/// Path of PGO's CA in consumer pods.
+pub fn ca_file() -> String {
+    format!("{CA_DIR}/root.crt")
+}
+
+/// The copied CA as a volume, and its mount.
+pub fn ca_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
+    let mut v = crate::k8s::secret_volume(name, CA_SECRET);
+    // Only the certificate: the copy carries nothing else (see the secret inventory).
+    if let Some(s) = v.secret.as_mut() {
+        s.items = Some(vec![k8s_openapi::api::core::v1::KeyToPath {
+            key: "root.crt".into(),
+            path: "root.crt".into(),
+            ..Default::default()
+        }]);
+    }
+    v
+}
+pub fn ca_mount(name: &str) -> k8s_openapi::api::core::v1::VolumeMount {
+    crate::k8s::mount(name, CA_DIR, true)
+}
+
 pub fn primary_host(m: &Model) -> String {
     format!(
         "{CLUSTER}-primary.{}.svc",
@@ -464,7 +502,7 @@ impl Component for Postgresql {
             TlsHop::new(
                 "5432 (PgBouncer, instances, replication)",
                 true,
-                "PGO issues the certificates and its default pg_hba has only `hostssl` rules; replication authenticates with certificates",
+                "PGO issues the certificates and its default pg_hba has only `hostssl` rules; replication authenticates with certificates; Airflow and Superset (libpq `PGSSLMODE=verify-full`) and Nessie (JDBC `sslmode=verify-full`) verify the server against PGO's CA, which `deploy` copies to them as `postgresql-ca`",
             ),
             TlsHop::new(
                 "8008 (Patroni REST API)",

@@ -229,15 +229,21 @@ impl Component for Superset {
                 name: name.into(),
                 image: Some(r.image.clone()),
                 command: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                env: Some(vec![
-                    k8s::env_secret("SUPERSET_DB_URI", &db, "uri"),
-                    k8s::env_secret("SUPERSET_SECRET_KEY", SECRETS, "secret-key"),
-                    // Explicit variables, not envFrom: the ConfigMap also holds the Python file,
-                    // whose key is not a portable variable name.
-                    k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
-                    k8s::env("PYTHONDONTWRITEBYTECODE", "1"),
-                    k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(m)),
-                ]),
+                env: Some(
+                    vec![
+                        k8s::env_secret("SUPERSET_DB_URI", &db, "uri"),
+                        k8s::env_secret("SUPERSET_SECRET_KEY", SECRETS, "secret-key"),
+                        // Explicit variables, not envFrom: the ConfigMap also holds the Python file,
+                        // whose key is not a portable variable name.
+                        k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
+                        k8s::env("PYTHONDONTWRITEBYTECODE", "1"),
+                        k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(m)),
+                    ]
+                    .into_iter()
+                    // psycopg verifies PostgreSQL's certificate against PGO's CA.
+                    .chain(postgresql::libpq_verify_env())
+                    .collect(),
+                ),
                 liveness_probe: live,
                 readiness_probe: ready,
                 resources: Some(k8s::resources(&r.resources)),
@@ -249,6 +255,7 @@ impl Component for Superset {
                     k8s::mount("tmp", "/tmp", false),
                     k8s::mount("home", "/app/superset_home", false),
                     k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
+                    postgresql::ca_mount("postgresql-ca"),
                 ]),
                 ..Default::default()
             }
@@ -259,6 +266,7 @@ impl Component for Superset {
                 k8s::empty_dir_volume("tmp"),
                 k8s::empty_dir_volume("home"),
                 k8s::service_ca_volume("service-ca"),
+                postgresql::ca_volume("postgresql-ca"),
             ]
         };
         let web_app = format!("{NAME}-web");
