@@ -584,6 +584,18 @@ pub async fn snapshot<A: ClusterApi>(api: &A, r: &Requirements) -> Snapshot {
         }
     }
     s.served_kinds = Some(served);
+    let secret_t = TypeRef::new("v1", "Secret");
+    let mut present = Vec::new();
+    for (k, _) in &r.user_secrets {
+        let Some((ns, name)) = k.split_once('/') else {
+            continue;
+        };
+        // Existence only: the value is dropped here and never enters the snapshot.
+        if let Ok(Some(_)) = api.get(&secret_t, Some(ns), name).await {
+            present.push(k.clone());
+        }
+    }
+    s.user_secrets_present = Some(present);
     let ns_t = TypeRef::new("v1", "Namespace");
     for n in &r.namespaces {
         if let Ok(Some(o)) = api.get(&ns_t, None, n).await {

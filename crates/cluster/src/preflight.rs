@@ -60,6 +60,9 @@ pub struct Snapshot {
     /// Of the kinds the platform needs before any of its operators runs (`apiVersion/Kind`), those
     /// discovery lists. None: not checked.
     pub served_kinds: Option<Vec<String>>,
+    /// Of the user-provided Secrets (`namespace/name`), those that exist. Names only: their
+    /// values are never read into the snapshot. None: not checked.
+    pub user_secrets_present: Option<Vec<String>>,
 }
 
 /// The verbs deploy, destroy and troubleshoot use, as SelfSubjectAccessReview questions.
@@ -103,6 +106,8 @@ pub struct Requirements {
     /// Kinds no subscribed operator brings (`apiVersion/Kind`, component or step): OLM's own,
     /// OpenShift's, monitoring's and those of Helm-installed operators.
     pub preinstalled_kinds: Vec<(String, String)>,
+    /// Secrets only the user can provide: (`namespace/name`, what it holds).
+    pub user_secrets: Vec<(String, String)>,
 }
 
 fn q(s: Option<&str>) -> f64 {
@@ -287,6 +292,21 @@ pub fn requirements(m: &Model, tree: &Tree, plan: &Plan) -> Requirements {
         operators_namespace: m.operators_namespace.clone(),
         namespaces: plan.namespaces.clone(),
         preinstalled_kinds,
+        user_secrets: {
+            let mut v: Vec<(String, String)> = plan
+                .components()
+                .flat_map(|c| &c.secrets)
+                .filter_map(|e| match &e.source {
+                    datalyptica_platform::security::SecretSource::User(why) => {
+                        Some((format!("{}/{}", e.namespace, e.name), why.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        },
     }
 }
 
@@ -329,7 +349,62 @@ pub fn analyze(r: &Requirements, s: &Snapshot) -> Vec<Check> {
     out.extend(operators(r, s));
     out.push(apis(r, s));
     out.push(conflicts(r, s));
+    out.push(user_secrets(r, s));
     out
+}
+
+/// Secrets deploy will not invent. Missing ones fail: deploy would stop at the first component
+/// that reads one. Namespaces deploy has not created yet only warn, because the Secrets can be
+/// created right after `deploy --phase 0` (or a first run) makes them.
+fn user_secrets(r: &Requirements, s: &Snapshot) -> Check {
+    let Some(present) = &s.user_secrets_present else {
+        return check(
+            "user-secrets",
+            Outcome::Warn,
+            "user-provided Secrets not checked".into(),
+            "see `00-prerequisites/secrets.md` of the rendered tree",
+        );
+    };
+    let existing_ns: BTreeSet<&str> = s
+        .namespaces
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str())
+        .collect();
+    let missing: Vec<&(String, String)> = r
+        .user_secrets
+        .iter()
+        .filter(|(k, _)| !present.contains(k))
+        .collect();
+    if missing.is_empty() {
+        return check(
+            "user-secrets",
+            Outcome::Pass,
+            format!("{} user-provided Secrets present", r.user_secrets.len()),
+            "",
+        );
+    }
+    let list = missing
+        .iter()
+        .map(|(k, why)| format!("{k} ({why})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ns_missing = missing.iter().any(|(k, _)| {
+        k.split_once('/')
+            .is_some_and(|(ns, _)| !existing_ns.contains(ns))
+    });
+    check(
+        "user-secrets",
+        if ns_missing {
+            Outcome::Warn
+        } else {
+            Outcome::Fail
+        },
+        format!(
+            "{} Secrets only you can provide are missing: {list}",
+            missing.len()
+        ),
+        "create them (`oc create secret generic <name> -n <namespace> --from-literal=<key>=…`; keys in `00-prerequisites/secrets.md`), or switch the alert receivers off in `spec.alerting`; where the namespace does not exist yet, create them after deploy made it (deploy resumes)",
+    )
 }
 
 fn apis(r: &Requirements, s: &Snapshot) -> Check {

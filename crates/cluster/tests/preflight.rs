@@ -52,6 +52,7 @@ fn recorded_openshift_cluster_passes() {
         "catalog",
         "package",
         "conflicts",
+        "user-secrets",
     ] {
         assert!(ids.contains(&id), "missing check {id}");
     }
@@ -189,4 +190,28 @@ fn kinds_no_operator_brings_must_be_served() {
     assert!(!msg.contains("SparkApplication"), "{msg}");
     // Kinds of subscribed operators are not required up front: deploy installs them.
     assert!(!msg.contains("PostgresCluster"), "{msg}");
+}
+
+/// Secrets only the user can provide: missing in an existing namespace fails (deploy would
+/// stop there); missing where deploy has not created the namespace yet only warns.
+#[test]
+fn user_provided_secrets_are_checked_by_name() {
+    let ok = snapshot();
+    assert_eq!(outcome(&ok, "user-secrets").0, Outcome::Pass);
+    let mut s = ok.clone();
+    if let Some(p) = s.user_secrets_present.as_mut() {
+        p.retain(|k| k != "datalyptica-core/alertmanager-smtp");
+    }
+    let (o, msg) = outcome(&s, "user-secrets");
+    assert_eq!(o, Outcome::Warn, "namespace not created yet: {msg}");
+    assert!(
+        msg.contains("datalyptica-core/alertmanager-smtp (password of the SMTP relay user)"),
+        "{msg}"
+    );
+    s.namespaces.push(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "datalyptica-core"}}),
+    );
+    assert_eq!(outcome(&s, "user-secrets").0, Outcome::Fail);
+    s.user_secrets_present = None;
+    assert_eq!(outcome(&s, "user-secrets").0, Outcome::Warn);
 }
