@@ -326,7 +326,17 @@ pub fn files(m: &Model) -> Vec<File> {
             },
         },
     ];
-    out.push(File {
+    out.extend(object_store_files(m));
+    out
+}
+
+/// Ports, TLS per hop and pod security. Rendered after the components, whose writable-root
+/// containers (`writable`, from [`crate::security::writable_containers`]) it lists.
+pub fn network_exposure(
+    m: &Model,
+    writable: &[(crate::component::ComponentId, Vec<String>)],
+) -> File {
+    File {
         path: format!("{DIR}/network-exposure.md"),
         content: Content::Markdown(format!(
             "# Network exposure, TLS and pod security\n\nEvery platform namespace denies all ingress and egress by default (`default-deny`) and allows DNS to `openshift-dns`. Each row below becomes allow rules in `network-policies.yaml`: clients (components that depend on another, and object-store users) reach only the provider's client ports; peers reach each other on the peer ports; Prometheus in `openshift-monitoring`/`openshift-user-workload-monitoring` reaches the metrics ports; the operators' namespace `{}` reaches the operator ports; pods marked *API server* may open connections to port {} (the kube-apiserver endpoints); the router reaches only a Route's target port.\n\n{}\nApplications outside the platform namespaces (producers, BI tools, DAG tasks' targets) are not admitted: add a NetworkPolicy in the provider's namespace that selects your namespace and the port above. {}\n\n## TLS per hop\n\n{}\nBackup jobs: S3 uploads are https; `etcd-backup` verifies etcd with the service CA; `redis-backup` speaks TLS to Sentinel and the master, verified with the service CA. Routes are `reencrypt` or `edge` with `insecureEdgeTerminationPolicy: Redirect`.\n\n{}",
@@ -335,9 +345,7 @@ pub fn files(m: &Model) -> Vec<File> {
             crate::security::exposure_table(m),
             crate::security::egress_note(m),
             crate::security::tls_table(m),
-            crate::security::pod_security_section(m)
+            crate::security::pod_security_section(writable)
         )),
-    });
-    out.extend(object_store_files(m));
-    out
+    }
 }

@@ -134,12 +134,15 @@ fn waive_writable_roots(id: crate::component::ComponentId, files: &mut [File]) {
 pub fn render(p: &Platform) -> Tree {
     let m = Model::new(p);
     let mut files: Vec<File> = prereqs::files(&m);
+    let mut writable = Vec::new();
     for c in m.enabled_components() {
         let mut own = c.render(&m);
+        writable.push((c.id(), crate::security::writable_containers(&own)));
         own.extend(crate::ops::files(&m, c));
         waive_writable_roots(c.id(), &mut own);
         files.extend(own);
     }
+    files.push(prereqs::network_exposure(&m, &writable));
     if let Some(f) = lint_policy(&m) {
         files.push(f);
     }
