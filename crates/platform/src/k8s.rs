@@ -326,11 +326,7 @@ pub fn ca_trust_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
         name: name.into(),
         projected: Some(ProjectedVolumeSource {
             sources: Some(vec![
-                cm(
-                    "openshift-service-ca.crt",
-                    "service-ca.crt",
-                    TRUST_SERVICE_CA,
-                ),
+                cm(SERVICE_CA_CONFIGMAP, "service-ca.crt", TRUST_SERVICE_CA),
                 cm("kube-root-ca.crt", "ca.crt", TRUST_CLUSTER_CA),
             ]),
             ..Default::default()

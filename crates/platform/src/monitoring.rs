@@ -955,7 +955,7 @@ fn trino_objects(m: &Model) -> Vec<Value> {
         let ep = &mut mon["spec"]["podMetricsEndpoints"][0];
         ep["scheme"] = json!("https");
         ep["tlsConfig"] = json!({
-            "ca": {"configMap": {"name": "openshift-service-ca.crt", "key": "service-ca.crt"}},
+            "ca": {"configMap": {"name": k8s::SERVICE_CA_CONFIGMAP, "key": "service-ca.crt"}},
             "serverName": server_name,
         });
         ep["basicAuth"] = json!({
