@@ -754,18 +754,14 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                         (self.emit)(&event("will be copied once PGO creates it"));
                         continue;
                     };
-                    let source = json!({"data": secrets::copied_data(&source, &r.keys)});
-                    if live.as_ref().is_some_and(|l| l["data"] == source["data"]) {
+                    let data = secrets::copied_data(&source, &r.keys);
+                    if live.as_ref().is_some_and(|l| l["data"] == data) {
                         self.unchanged.set(self.unchanged.get() + 1);
                         continue;
                     }
                     if !self.opts.dry_run {
-                        let s = secrets::copy_object(
-                            &source,
-                            &r.namespace,
-                            &r.name,
-                            &self.plan.platform,
-                        );
+                        let s =
+                            secrets::copy_object(data, &r.namespace, &r.name, &self.plan.platform);
                         self.api
                             .apply(
                                 &s,

@@ -185,12 +185,13 @@ pub fn secret_object(
     })
 }
 
-/// The copy of a source Secret under another name and namespace (data as-is, base64).
-pub fn copy_object(source: &Value, namespace: &str, name: &str, platform: &str) -> Value {
+/// A copy of a source Secret under another name and namespace, carrying `data` (base64, as
+/// [`copied_data`] selects it).
+pub fn copy_object(data: Value, namespace: &str, name: &str, platform: &str) -> Value {
     let mut s = secret_object(namespace, name, platform, BTreeMap::new());
     if let Some(o) = s.as_object_mut() {
         o.remove("stringData");
-        o.insert("data".into(), source["data"].clone());
+        o.insert("data".into(), data);
     }
     s
 }
