@@ -875,29 +875,21 @@ pub fn writable_containers(files: &[File]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for o in files.iter().flat_map(File::objects) {
         let obj = o["metadata"]["name"].as_str().unwrap_or_default();
-        let mut stack = vec![o];
-        while let Some(v) = stack.pop() {
-            match v {
-                Value::Object(map) => {
-                    // A container (has an image) or an operator CR's container context
-                    // (Redis, MinIO: one context for the pods the operator makes).
-                    for key in ["securityContext", "containerSecurityContext"] {
-                        if map
-                            .get(key)
-                            .is_some_and(|sc| sc["readOnlyRootFilesystem"] == Value::Bool(false))
-                        {
-                            names.push(match map.get("name").and_then(Value::as_str) {
-                                Some(n) if map.contains_key("image") => format!("{obj}/{n}"),
-                                _ => obj.to_string(),
-                            });
-                        }
-                    }
-                    stack.extend(map.values());
+        visit_maps(o, &mut |map| {
+            // A container (has an image) or an operator CR's container context (Redis, MinIO:
+            // one context for the pods the operator makes).
+            for key in ["securityContext", "containerSecurityContext"] {
+                if map
+                    .get(key)
+                    .is_some_and(|sc| sc["readOnlyRootFilesystem"] == Value::Bool(false))
+                {
+                    names.push(match map.get("name").and_then(Value::as_str) {
+                        Some(n) if map.contains_key("image") => format!("{obj}/{n}"),
+                        _ => obj.to_string(),
+                    });
                 }
-                Value::Array(a) => stack.extend(a.iter()),
-                _ => {}
             }
-        }
+        });
     }
     names.sort();
     names.dedup();
@@ -991,13 +983,14 @@ pub struct SecretEntry {
     pub source: SecretSource,
 }
 
-fn walk_refs(v: &Value, f: &mut dyn FnMut(&serde_json::Map<String, Value>)) {
+/// Calls `f` on every JSON object inside `v`, `v` included.
+fn visit_maps(v: &Value, f: &mut dyn FnMut(&serde_json::Map<String, Value>)) {
     match v {
         Value::Object(o) => {
             f(o);
-            o.values().for_each(|x| walk_refs(x, f));
+            o.values().for_each(|x| visit_maps(x, f));
         }
-        Value::Array(a) => a.iter().for_each(|x| walk_refs(x, f)),
+        Value::Array(a) => a.iter().for_each(|x| visit_maps(x, f)),
         _ => {}
     }
 }
@@ -1015,7 +1008,7 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         };
         let kind = o["kind"].as_str().unwrap_or_default();
         // On a Service, or on the Service templates of an operator's custom resource.
-        walk_refs(o, &mut |mp| {
+        visit_maps(o, &mut |mp| {
             if let Some(n) = mp.get(k8s::SERVING_CERT_ANNOTATION).and_then(Value::as_str) {
                 created.insert(
                     (ns.into(), n.into()),
@@ -1037,7 +1030,7 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
                 e.insert(k.to_string());
             }
         };
-        walk_refs(o, &mut |mp| {
+        visit_maps(o, &mut |mp| {
             if let Some(r) = mp.get("secretKeyRef")
                 && let Some(n) = r["name"].as_str()
             {
