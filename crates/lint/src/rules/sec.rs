@@ -131,42 +131,50 @@ pub(crate) fn fixed_uid(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     }
 }
 
-pub(crate) fn privilege_escalation(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+/// A hit for every container of a pod-bearing object whose `securityContext.<field>` is not
+/// `want` (absent counts as not set).
+fn container_flag(
+    i: usize,
+    o: &Obj,
+    field: &str,
+    want: bool,
+    message: impl Fn(&str) -> String,
+    out: &mut Vec<Hit>,
+) {
     if pod_spec(o).is_none() {
         return;
     }
     for (p, c, _) in o.containers.iter().map(Container::tuple) {
-        let v = get(c, &["securityContext", "allowPrivilegeEscalation"]).and_then(as_bool);
-        if v != Some(false) {
+        if get(c, &["securityContext", field]).and_then(as_bool) != Some(want) {
             out.push(Hit {
                 obj: i,
-                pointer: format!("{p}/securityContext/allowPrivilegeEscalation"),
-                message: format!(
-                    "container `{}` does not set allowPrivilegeEscalation: false",
-                    container_name(c)
-                ),
+                pointer: format!("{p}/securityContext/{field}"),
+                message: message(container_name(c)),
             });
         }
     }
 }
 
+pub(crate) fn privilege_escalation(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
+    container_flag(
+        i,
+        o,
+        "allowPrivilegeEscalation",
+        false,
+        |c| format!("container `{c}` does not set allowPrivilegeEscalation: false"),
+        out,
+    );
+}
+
 pub(crate) fn read_only_root(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    if pod_spec(o).is_none() {
-        return;
-    }
-    for (p, c, _) in o.containers.iter().map(Container::tuple) {
-        let v = get(c, &["securityContext", "readOnlyRootFilesystem"]).and_then(as_bool);
-        if v != Some(true) {
-            out.push(Hit {
-                obj: i,
-                pointer: format!("{p}/securityContext/readOnlyRootFilesystem"),
-                message: format!(
-                    "container `{}` can write to its root filesystem",
-                    container_name(c)
-                ),
-            });
-        }
-    }
+    container_flag(
+        i,
+        o,
+        "readOnlyRootFilesystem",
+        true,
+        |c| format!("container `{c}` can write to its root filesystem"),
+        out,
+    );
 }
 
 pub(crate) fn capabilities(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
