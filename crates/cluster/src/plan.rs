@@ -70,8 +70,6 @@ pub struct Plan {
     pub stages: Vec<Stage>,
     /// Every namespace the platform owns, sorted.
     pub namespaces: Vec<String>,
-    /// PGO's cluster (namespace, name), whose per-user Secrets deploy copies to consumers.
-    pub postgres: Option<(String, String)>,
     /// The Secret name consumers read object-store credentials from.
     pub object_store_secret: String,
     /// Deploy generates the object-store credentials only when it deploys MinIO itself.
@@ -253,12 +251,6 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
             .map(|((phase, _), components)| Stage { phase, components })
             .collect(),
         namespaces,
-        postgres: m.enabled(ComponentId::Postgresql).then(|| {
-            (
-                m.get(ComponentId::Postgresql).namespace.clone(),
-                datalyptica_platform::components::postgresql::CLUSTER.to_string(),
-            )
-        }),
         object_store_secret: m.object_store.credentials_secret.clone(),
         object_store_generated: m.object_store.backend
             == datalyptica_platform::spec::ObjectStoreBackend::Minio,

@@ -288,7 +288,11 @@ mod tests {
         assert_eq!(find(&v, "minio-env-configuration"), [&Provision::Generate]);
         let store = find(&v, "datalyptica-object-store");
         assert!(!store.is_empty() && store.iter().all(|p| **p == Provision::Generate));
-        let pg_ns = plan.postgres.clone().expect("postgres").0;
+        let p = Platform::default_ha();
+        let pg_ns = datalyptica_platform::model::Model::new(&p)
+            .get(datalyptica_platform::component::ComponentId::Postgresql)
+            .namespace
+            .clone();
         assert_eq!(
             find(&v, "nessie-postgresql"),
             [&Provision::Copy {

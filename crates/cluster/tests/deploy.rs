@@ -159,9 +159,9 @@ async fn deploys_in_phase_order_waits_on_gates_and_is_idempotent() {
 
     // Generated and copied secrets exist; no value appears in any event.
     let (pgbr, copy, root) = sim.with(|s| {
-        let core = plan.postgres.clone().map(|p| p.0).unwrap_or_default();
+        let core = "datalyptica-core";
         (
-            s.get("v1", "Secret", &core, "postgresql-pgbackrest-s3")
+            s.get("v1", "Secret", core, "postgresql-pgbackrest-s3")
                 .cloned(),
             s.get("v1", "Secret", "datalyptica-catalog", "nessie-postgresql")
                 .cloned(),
