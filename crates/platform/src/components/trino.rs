@@ -367,7 +367,7 @@ impl Component for Trino {
         // A second coordinator would split the cluster: the single replica is deliberate, and
         // the waiver says so to `datalyptica lint` and to reviewers.
         coordinator.metadata.annotations = Some(std::collections::BTreeMap::from([(
-            "lint.datalyptica.io/waive".to_string(),
+            crate::render::LINT_WAIVE_ANNOTATION.to_string(),
             "DL1001: Trino runs exactly one active coordinator (availability figures account for it)".to_string(),
         )]));
         let workers = k8s::deployment(
