@@ -318,44 +318,52 @@ const NOT_POD_KINDS: &[&str] = &[
     "ClusterServiceVersion",
 ];
 
-/// Every string under a key named `image`, with its pointer.
-fn images<'a>(v: &'a Value, at: &mut String, out: &mut Vec<(String, &'a str)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&datalyptica_yaml::escape_segment(k));
-                if k == "image"
-                    && let Value::String(s) = x
-                {
-                    out.push((at.clone(), s));
-                } else if x.is_object() || x.is_array() {
-                    images(x, at, out);
-                }
-                at.truncate(len);
+/// Every value `pick` accepts under an object key, with its JSON pointer, in document order.
+/// Picked values are not searched further; everything else is.
+pub(crate) fn find_under_keys<'a, T>(
+    v: &'a Value,
+    pick: &dyn Fn(&str, &'a Value) -> Option<T>,
+) -> Vec<(String, T)> {
+    fn walk<'a, T>(
+        v: &'a Value,
+        at: &mut String,
+        pick: &dyn Fn(&str, &'a Value) -> Option<T>,
+        out: &mut Vec<(String, T)>,
+    ) {
+        let mut step = |seg: &str, x: &'a Value, key: Option<&str>, at: &mut String| {
+            let len = at.len();
+            at.push('/');
+            at.push_str(seg);
+            match key.and_then(|k| pick(k, x)) {
+                Some(t) => out.push((at.clone(), t)),
+                None if x.is_object() || x.is_array() => walk(x, at, pick, out),
+                None => {}
             }
-        }
-        Value::Array(a) => {
-            for (j, x) in a.iter().enumerate() {
-                if x.is_object() || x.is_array() {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&j.to_string());
-                    images(x, at, out);
-                    at.truncate(len);
+            at.truncate(len);
+        };
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    step(&datalyptica_yaml::escape_segment(k), x, Some(k), at);
                 }
             }
+            Value::Array(a) => {
+                for (j, x) in a.iter().enumerate() {
+                    step(&j.to_string(), x, None, at);
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
+    let mut out = Vec::new();
+    walk(v, &mut String::new(), pick, &mut out);
+    out
 }
 
 /// Every container image reference in an object (any key named `image`), with its pointer.
 pub(crate) fn find_images<'a>(kind: &str, value: &'a Value) -> Vec<(String, &'a str)> {
-    let mut v = Vec::new();
-    if !NOT_POD_KINDS.contains(&kind) {
-        images(value, &mut String::new(), &mut v);
+    if NOT_POD_KINDS.contains(&kind) {
+        return Vec::new();
     }
-    v
+    find_under_keys(value, &|k, x| if k == "image" { x.as_str() } else { None })
 }

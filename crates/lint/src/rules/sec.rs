@@ -500,36 +500,6 @@ fn url_credentials(line: &str) -> bool {
     false
 }
 
-fn env_arrays<'a>(v: &'a Value, at: &mut String, out: &mut Vec<(String, &'a Vec<Value>)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&datalyptica_yaml::escape_segment(k));
-                match x {
-                    Value::Array(a) if k == "env" => out.push((at.clone(), a)),
-                    Value::Object(_) | Value::Array(_) => env_arrays(x, at, out),
-                    _ => {}
-                }
-                at.truncate(len);
-            }
-        }
-        Value::Array(a) => {
-            for (j, x) in a.iter().enumerate() {
-                if x.is_object() || x.is_array() {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&j.to_string());
-                    env_arrays(x, at, out);
-                    at.truncate(len);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 pub(crate) fn inline_secrets(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     if o.kind == "ConfigMap" {
         let Some(Value::Object(data)) = o.get(&["data"]) else {
@@ -584,8 +554,10 @@ pub(crate) fn inline_secrets(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     if o.kind == "Secret" {
         return;
     }
-    let mut envs = Vec::new();
-    env_arrays(o.value, &mut String::new(), &mut envs);
+    let envs = crate::model::find_under_keys(o.value, &|k, x| match x {
+        Value::Array(a) if k == "env" => Some(a),
+        _ => None,
+    });
     for (at, env) in envs {
         for (j, e) in env.iter().enumerate() {
             let name = e.get("name").and_then(Value::as_str).unwrap_or("");
