@@ -960,19 +960,7 @@ fn conditions_summary(o: &Value) -> String {
         .into_iter()
         .flatten()
         .filter(|c| c["status"] != "True" || c["type"] == "NotReady")
-        .map(|c| {
-            format!(
-                "{}={} {}",
-                c["type"].as_str().unwrap_or("?"),
-                c["status"].as_str().unwrap_or("?"),
-                c["message"]
-                    .as_str()
-                    .or(c["reason"].as_str())
-                    .unwrap_or_default()
-            )
-            .trim()
-            .to_string()
-        })
+        .map(crate::gates::describe_condition)
         .collect();
     if cs.is_empty() {
         String::new()

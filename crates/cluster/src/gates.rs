@@ -73,21 +73,24 @@ fn condition_true(obj: &Value, ty: &str) -> bool {
     condition(obj, ty).is_some_and(|c| c["status"] == "True")
 }
 
+/// `Type=Status message` (the reason when there is no message) of one status condition.
+pub(crate) fn describe_condition(c: &Value) -> String {
+    format!(
+        "{}={} {}",
+        c["type"].as_str().unwrap_or("?"),
+        c["status"].as_str().unwrap_or("?"),
+        c["message"]
+            .as_str()
+            .or(c["reason"].as_str())
+            .unwrap_or_default()
+    )
+    .trim()
+    .to_string()
+}
+
 fn condition_message(obj: &Value, ty: &str) -> String {
     condition(obj, ty)
-        .map(|c| {
-            format!(
-                "{}={} {}",
-                ty,
-                c["status"].as_str().unwrap_or("?"),
-                c["message"]
-                    .as_str()
-                    .or(c["reason"].as_str())
-                    .unwrap_or_default()
-            )
-            .trim()
-            .to_string()
-        })
+        .map(describe_condition)
         .unwrap_or_else(|| format!("no {ty} condition yet"))
 }
 
