@@ -52,10 +52,10 @@ pub struct Failover {
     /// Members whose loss interrupts service until the takeover (1 for a primary or leader).
     pub active: u32,
     /// Takeover after an unplanned loss (node failure).
-    #[serde(serialize_with = "secs")]
+    #[serde(rename = "unplanned_s", serialize_with = "secs")]
     pub unplanned: Duration,
     /// Takeover when a drain evicts the active member (switchover).
-    #[serde(serialize_with = "secs")]
+    #[serde(rename = "planned_s", serialize_with = "secs")]
     pub planned: Duration,
     /// Where the two durations come from.
     pub source: String,
@@ -150,15 +150,14 @@ pub struct Redundancy {
 
 /// Failure and repair rates (resolved from `spec.availabilityModel`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Rates {
-    #[serde(serialize_with = "secs")]
+    #[serde(rename = "node_mtbf_s", serialize_with = "secs")]
     pub node_mtbf: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(rename = "node_repair_s", serialize_with = "secs")]
     pub node_repair: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(rename = "pod_reschedule_s", serialize_with = "secs")]
     pub pod_reschedule: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(rename = "pod_restart_s", serialize_with = "secs")]
     pub pod_restart: Duration,
     pub drains_per_year: u32,
     pub zones: u32,
@@ -542,6 +541,7 @@ pub fn evaluate_component(
         failover_source: red
             .tiers
             .iter()
+            .filter(|t| !t.no_spare())
             .find_map(|t| t.failover.as_ref().map(|f| f.source.clone())),
         tiers,
         availability,
@@ -701,7 +701,7 @@ pub fn target_issues(p: &Platform) -> Vec<Issue> {
         out.push(Issue::new(
             pointer,
             format!(
-                "availability target {}% is out of reach: the topology gives {} ({} down a year) with {}; weakest: {worst} (expected a target ≤ {} or more redundancy; `datalyptica availability` shows the details)",
+                "availability target {} % is out of reach: the topology gives {} ({} down a year) with {}; weakest: {worst} (expected a target ≤ {} or more redundancy; `datalyptica availability` shows the details)",
                 r.target_percent,
                 fmt_percent(r.availability),
                 fmt_secs(r.downtime_per_year_s),
