@@ -417,7 +417,7 @@ pub struct AvailabilityModelSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_repair: Option<String>,
     /// Time until a stateless pod of a failed node runs elsewhere (default `6m`: node
-    /// monitor grace 40 s + the 300 s unreachable toleration + start).
+    /// monitor grace 40–50 s + the 300 s unreachable toleration + start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_reschedule: Option<String>,
     /// Time a pod evicted by a drain needs to run again on another node (default `1m`).

@@ -250,3 +250,36 @@ fn every_enabled_component_is_evaluated_in_every_variant() {
         }
     }
 }
+
+/// The README's table of defaults names every rate with the value the code uses.
+#[test]
+fn the_readme_documents_every_default_rate() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md at the workspace root");
+    for (field, value, _) in datalyptica_platform::availability::DEFAULT_SOURCES {
+        let plain = value.split(' ').next().unwrap_or(value);
+        let row = format!("| `{field}` | `{plain}`");
+        assert!(
+            readme.contains(&row),
+            "README lacks the row starting `{row}`"
+        );
+    }
+    // And the documented values are the ones in force.
+    let d = Rates::DEFAULT;
+    let value = |field: &str| {
+        let (_, v, _) = datalyptica_platform::availability::DEFAULT_SOURCES
+            .iter()
+            .find(|(f, _, _)| *f == field)
+            .expect("documented");
+        v.split(' ').next().unwrap_or(v).to_string()
+    };
+    let dur = |field: &str| {
+        datalyptica_platform::units::parse_duration(&value(field)).expect("a duration")
+    };
+    assert_eq!(dur("nodeMtbf"), d.node_mtbf);
+    assert_eq!(dur("nodeRepair"), d.node_repair);
+    assert_eq!(dur("podReschedule"), d.pod_reschedule);
+    assert_eq!(dur("podRestart"), d.pod_restart);
+    assert_eq!(value("drainsPerYear"), d.drains_per_year.to_string());
+    assert_eq!(value("zones"), d.zones.to_string());
+}

@@ -227,7 +227,7 @@ pub const DEFAULT_SOURCES: &[(&str, &str, &str)] = &[
     (
         "podReschedule",
         "6m",
-        "Kubernetes marks a silent node NotReady after node-monitor-grace-period (40 s) and evicts its pods after the default 300 s unreachable toleration (DefaultTolerationSeconds admission plugin); 20 s for the replacement to start",
+        "Kubernetes marks a silent node NotReady after node-monitor-grace-period (40 s; 50 s since Kubernetes 1.32) and evicts its pods after the default 300 s unreachable toleration (DefaultTolerationSeconds admission plugin); 20 s for the replacement to start",
     ),
     (
         "podRestart",
