@@ -42,7 +42,7 @@ fn table_json_and_chart_of_the_default_platform() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     for want in [
-        "component   availability",
+        "component     availability  down/year",
         "single points of failure: trino/coordinator",
         "weakest trino",
         "zone outage: losing one of 3 zones",

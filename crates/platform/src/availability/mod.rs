@@ -752,6 +752,10 @@ pub fn validate(p: &Platform, out: &mut Vec<Issue>) {
 
 /// `99.9937 %`: enough digits to tell the nines apart.
 pub fn fmt_percent(a: f64) -> String {
+    if a >= 1.0 - 1e-9 {
+        // More nines than any figure here deserves: say so instead of rounding to 100 %.
+        return "> 99.9999999 %".into();
+    }
     let digits = (math::nines(a).ceil() as usize).clamp(2, 8);
     format!("{:.*} %", digits.saturating_sub(1), a * 100.0)
 }
@@ -786,13 +790,13 @@ pub fn table(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{:<11} {:>12} {:>10} {:>8}  {:<4} model",
+        "{:<11} {:>14} {:>10} {:>9}  {:<4} model",
         "component", "availability", "down/year", "target", "met"
     );
     for c in &r.components {
         let _ = writeln!(
             o,
-            "{:<11} {:>12} {:>10} {:>7}%  {:<4} {}",
+            "{:<11} {:>14} {:>10} {:>7} %  {:<4} {}",
             c.component.name(),
             fmt_percent(c.availability),
             fmt_secs(c.downtime_per_year_s),
@@ -832,7 +836,7 @@ pub fn table(r: &Report) -> String {
         let path: Vec<&str> = j.components.iter().map(|c| c.name()).collect();
         let _ = writeln!(
             o,
-            "  {:<14} {:>12} {:>11}  weakest {:<11} via {}",
+            "  {:<14} {:>14} {:>10}  weakest {:<11} via {}",
             j.name,
             fmt_percent(j.availability),
             fmt_secs(j.downtime_per_year_s),
