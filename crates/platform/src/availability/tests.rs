@@ -275,9 +275,11 @@ fn minio_tolerance_follows_parity_and_layout() {
         (t.members, t.needed)
     };
     // 4 × 4 = 16 drives, one set of 16, EC:4: a server holds 4 drives of the set → 1 server.
-    assert_eq!(tier(4, 4, None), (4, 3));
+    assert_eq!(tier(4, 4, Some(4)), (4, 3));
     // 8 × 4 = 32 drives, sets of 16, 2 drives per server per set, EC:4 → 2 servers.
-    assert_eq!(tier(8, 4, None), (8, 6));
+    assert_eq!(tier(8, 4, Some(4)), (8, 6));
+    // EC:2 on sets of 16 with 2 drives per server: writes survive 2 drives → 1 server.
+    assert_eq!(tier(8, 4, Some(2)), (8, 7));
     // EC:8 on a set of 16 is half: writes tolerate 7 drives → 1 server of 4 drives.
     assert_eq!(tier(4, 4, Some(8)), (4, 3));
 }
