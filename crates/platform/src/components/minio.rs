@@ -326,6 +326,7 @@ impl Component for Minio {
         // many drives of every set.
         let per_server = e.set_size.div_ceil(servers).max(1);
         let lost_servers = (e.write_tolerance() / per_server).min(servers);
+        let read_servers = (e.read_tolerance() / per_server).min(servers);
         Redundancy {
             tiers: vec![Tier::new(
                 "servers",
@@ -333,8 +334,8 @@ impl Component for Minio {
                 e.servers - lost_servers,
                 Recovery::NodeRepair,
                 format!(
-                    "EC:{} over sets of {} drives, {} per server: writes survive {} lost drives per set, so {} server(s)",
-                    e.parity, e.set_size, per_server, e.write_tolerance(), lost_servers
+                    "EC:{} over sets of {} drives, {} per server: writes survive {} lost drives per set, so {} server(s) (reads {}); the model counts writes",
+                    e.parity, e.set_size, per_server, e.write_tolerance(), lost_servers, read_servers
                 ),
             )
             // The operator's own PodDisruptionBudget per pool: minAvailable servers/2 + 1.
