@@ -765,6 +765,23 @@ impl Component for Airflow {
         v.push("state (runs, task instances) is in PostgreSQL: Airflow's RPO is the PostgreSQL cluster's; the Celery broker's loss only re-queues tasks".into());
         v
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        let mut tiers = vec![
+            Tier::replicated("api servers", r.replicas, Recovery::Reschedule)
+                .with_max_unavailable(1),
+        ];
+        for (knob, _, n) in roles(m) {
+            // Schedulers run active-active: any one keeps scheduling.
+            tiers.push(Tier::replicated(knob, n, Recovery::Reschedule).with_max_unavailable(1));
+        }
+        Redundancy {
+            tiers,
+            journey: Some("orchestration"),
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {

@@ -415,6 +415,33 @@ impl Component for Etcd {
         }
         notes
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Redundancy, Tier};
+        use std::time::Duration;
+        let r = m.get(self.id());
+        let t = timing(m);
+        Redundancy {
+            tiers: vec![
+                Tier::quorum("members", r.replicas)
+                    .with_failover(Failover {
+                        active: 1,
+                        // Followers wait a randomized timeout in [election, 2 × election).
+                        unplanned: Duration::from_millis(
+                            u64::from(2 * t.election_ms + t.heartbeat_ms),
+                        ),
+                        // A stopping leader hands leadership over first.
+                        planned: Duration::from_millis(u64::from(t.election_ms)),
+                        source: format!(
+                            "spec timing: 2 × election timeout {} ms + heartbeat {} ms after a leader loss; a stopping leader transfers leadership within one election timeout",
+                            t.election_ms, t.heartbeat_ms
+                        ),
+                    })
+                    .with_min_available(k8s::majority(r.replicas)),
+            ],
+            journey: None,
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {

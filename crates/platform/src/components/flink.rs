@@ -556,6 +556,35 @@ impl Component for Flink {
             "TaskManagers are allocated on demand; a lost TaskManager restarts the affected jobs from the checkpoint".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Recovery, Redundancy, Tier};
+        use std::time::Duration;
+        let r = m.get(self.id());
+        let (takeover, how) = match cfg(m).ha_mode.unwrap_or_default() {
+            HaMode::Kubernetes => (
+                20,
+                "Kubernetes HA: lease-duration 15 s + retry-period 5 s (Flink defaults)",
+            ),
+            HaMode::Zookeeper => (
+                60,
+                "ZooKeeper HA: client session timeout 60 s (Flink default)",
+            ),
+        };
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("jobmanagers", r.replicas, Recovery::Reschedule)
+                    .with_failover(Failover {
+                        active: 1,
+                        unplanned: Duration::from_secs(takeover),
+                        planned: Duration::from_secs(takeover),
+                        source: format!("{how} before a standby JobManager leads and restores the jobs from the last checkpoint"),
+                    })
+                    .with_max_unavailable(1),
+            ],
+            journey: Some("streaming"),
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {

@@ -546,6 +546,40 @@ impl Component for Postgresql {
         }
         notes
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        let c = cfg(m);
+        let t = patroni_timing(c, r.slo.rto);
+        let strict = synchronous(m) && c.synchronous_mode_strict.unwrap_or(false);
+        let bouncers = c.pgbouncer_replicas.unwrap_or(if m.ha() { 2 } else { 1 });
+        let (needed, rule) = if strict && r.replicas > 1 {
+            (
+                2,
+                "synchronous_mode_strict: the primary refuses writes without a synchronous standby",
+            )
+        } else {
+            (1, "any instance can be promoted")
+        };
+        Redundancy {
+            tiers: vec![
+                Tier::new("instances", r.replicas, needed, Recovery::NodeRepair, rule)
+                    .with_failover(Failover {
+                        active: 1,
+                        unplanned: t.worst_case_failover(),
+                        planned: std::time::Duration::from_secs(u64::from(t.loop_wait)),
+                        source: format!(
+                            "spec timing: Patroni ttl {} s + loop_wait {} s after a primary loss; a drained primary releases the leader key and a replica takes it within loop_wait",
+                            t.ttl, t.loop_wait
+                        ),
+                    })
+                    .with_min_available(r.replicas.saturating_sub(1)),
+                Tier::replicated("pgbouncer", bouncers, Recovery::Reschedule).with_min_available(1),
+            ],
+            journey: None,
+        }
+    }
 }
 
 impl Postgresql {

@@ -517,6 +517,47 @@ impl Component for Redis {
         }
         notes
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        let t = timing(m);
+        let needed = 1 + t.min_replicas_to_write;
+        let failover = t.expected_failover();
+        Redundancy {
+            tiers: vec![
+                Tier::new(
+                    "data nodes",
+                    r.replicas,
+                    needed,
+                    Recovery::NodeRepair,
+                    format!(
+                        "the master plus min-replicas-to-write {} connected replica(s)",
+                        t.min_replicas_to_write
+                    ),
+                )
+                .with_failover(Failover {
+                    active: 1,
+                    unplanned: failover,
+                    planned: failover,
+                    source: format!(
+                        "spec timing: Sentinel down-after {} ms + election and promotion ≈ 2 s, also when a drain stops the master",
+                        t.down_after_ms
+                    ),
+                })
+                .with_min_available(k8s::majority(r.replicas)),
+                Tier::new(
+                    "sentinels",
+                    t.sentinels,
+                    k8s::majority(t.sentinels),
+                    Recovery::NodeRepair,
+                    "a failover needs a majority of Sentinels",
+                )
+                .with_min_available(k8s::majority(t.sentinels)),
+            ],
+            journey: None,
+        }
+    }
 }
 
 fn readme_body(m: &Model, t: SentinelTiming) -> String {

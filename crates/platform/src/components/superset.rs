@@ -485,6 +485,19 @@ impl Component for Superset {
             "queries run on Trino: a Trino coordinator restart interrupts dashboards (Trino's single point of failure)".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("web", r.replicas, Recovery::Reschedule).with_max_unavailable(1),
+                Tier::replicated("workers", workers(m), Recovery::Reschedule)
+                    .with_max_unavailable(1),
+            ],
+            journey: Some("dashboards"),
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {
