@@ -23,6 +23,8 @@ use crate::validate::Issue;
 /// Patroni floors ttl at 20 s since 4.0 (it silently raises lower values).
 pub const PATRONI_MIN_TTL: u32 = 20;
 pub const CLUSTER: &str = "postgresql";
+/// PGO's annotation asking for a schema per user, named and owned by the user.
+pub const AUTO_CREATE_USER_SCHEMA: &str = "postgres-operator.crunchydata.com/autoCreateUserSchema";
 pub const INSTANCE_SET: &str = "pgha1";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -364,7 +366,19 @@ impl Component for Postgresql {
         let cluster = Cr {
             api_version: pgo::POSTGRES_CLUSTER.0,
             kind: pgo::POSTGRES_CLUSTER.1,
-            metadata: k8s::meta(m, self.id(), CLUSTER, CLUSTER),
+            metadata: {
+                let mut meta = k8s::meta(m, self.id(), CLUSTER, CLUSTER);
+                // From PostgreSQL 15 ordinary users may not create in schema `public`, and PGO
+                // grants only on the database. With this annotation (and PGO's
+                // AutoCreateUserSchema feature gate, Beta and on by default) PGO runs `CREATE
+                // SCHEMA IF NOT EXISTS "<user>" AUTHORIZATION "<user>"` in each of the user's
+                // databases, which the default search_path `"$user", public` picks first.
+                meta.annotations = Some(BTreeMap::from([(
+                    AUTO_CREATE_USER_SCHEMA.to_string(),
+                    "true".to_string(),
+                )]));
+                meta
+            },
             spec: pgo::PostgresClusterSpec {
                 postgres_version: r.version.parse().unwrap_or(16),
                 image: (!r.image.is_empty()).then(|| r.image.clone()),
@@ -558,6 +572,7 @@ impl Postgresql {
             t.ttl, t.loop_wait, t.retry_timeout
         ));
         s.push_str("Derived from `slo.rto` unless set in `components.postgresql.config`: loop_wait = RTO/10 (2–10 s), ttl = RTO − loop_wait (at least 20 s: Patroni 4 raises smaller values), and Patroni's rule `ttl ≥ loop_wait + 2 × retry_timeout` is checked.\n\n");
+        s.push_str("## Schemas\n\nFrom PostgreSQL 15 ordinary users may not create objects in schema `public`. The PostgresCluster carries `postgres-operator.crunchydata.com/autoCreateUserSchema: \"true\"`, so PGO creates in each user's database a schema named after and owned by the user; the default `search_path` (`\"$user\", public`) puts every consumer's tables there. No consumer overrides the search path (Nessie's JDBC URL, Airflow's `sql_alchemy_conn` and Superset's URI are PGO's, unchanged).\n\n");
         s.push_str("## Credentials\n\nPGO writes each user's credentials to `postgresql-pguser-<user>` in this namespace. Consumers in other namespaces read a copy named `<user>-postgresql` in their own namespace (keys `host`, `port`, `dbname`, `user`, `password`, `jdbc-uri`), which `datalyptica deploy` creates. By hand:\n\n");
         for u in consumers(m) {
             let target = &m.get(u).namespace;
