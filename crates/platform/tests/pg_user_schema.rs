@@ -191,10 +191,22 @@ fn start() -> (Server, u16, PathBuf) {
 
 /// What PGO's `WriteUsersInPostgreSQL` and `WriteUsersSchemasInPostgreSQL` run for one user
 /// (the database itself comes from PGO's `CREATE DATABASE`), the schema only when asked.
-fn create_as_pgo(port: u16, socket: &Path, user: &str, password: &str, dbs: &[String], schema: bool) {
+fn create_as_pgo(
+    port: u16,
+    socket: &Path,
+    user: &str,
+    password: &str,
+    dbs: &[String],
+    schema: bool,
+) {
     for db in dbs {
-        psql(port, socket, "postgres", &format!("CREATE DATABASE \"{db}\""))
-            .unwrap_or_else(|e| panic!("create database {db}: {e}"));
+        psql(
+            port,
+            socket,
+            "postgres",
+            &format!("CREATE DATABASE \"{db}\""),
+        )
+        .unwrap_or_else(|e| panic!("create database {db}: {e}"));
     }
     psql(port, socket, "postgres", &format!("CREATE USER \"{user}\""))
         .unwrap_or_else(|e| panic!("create user {user}: {e}"));
@@ -262,15 +274,31 @@ fn every_consumer_creates_its_first_table_as_pgo_created_its_user() {
     let users = cluster["spec"]["users"].as_array().expect("spec.users");
     let names: Vec<&str> = users.iter().filter_map(|u| u["name"].as_str()).collect();
     for expected in ["nessie", "airflow", "superset"] {
-        assert!(names.contains(&expected), "no PGO user {expected}: {names:?}");
+        assert!(
+            names.contains(&expected),
+            "no PGO user {expected}: {names:?}"
+        );
     }
 
     let (_server, port, socket) = start();
 
     // The control: a user exactly as PGO makes it without the annotation is refused in public.
-    create_as_pgo(port, &socket, "control", "control-pw", &["control".into()], false);
-    let refused = as_user(port, "control", "control-pw", "control", "CREATE TABLE probe (id int)")
-        .expect_err("PostgreSQL 15 let an ordinary user create in schema public");
+    create_as_pgo(
+        port,
+        &socket,
+        "control",
+        "control-pw",
+        &["control".into()],
+        false,
+    );
+    let refused = as_user(
+        port,
+        "control",
+        "control-pw",
+        "control",
+        "CREATE TABLE probe (id int)",
+    )
+    .expect_err("PostgreSQL 15 let an ordinary user create in schema public");
     assert!(
         refused.contains("permission denied for schema public"),
         "unexpected refusal: {refused}"

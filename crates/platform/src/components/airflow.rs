@@ -42,6 +42,9 @@ const API_TLS_DIR: &str = "/etc/airflow/tls";
 pub fn celery_module() -> String {
     format!(
         r#"# Rendered by datalyptica: Celery through Redis Sentinel over TLS.
+import os
+from urllib.parse import quote
+
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 
 # Verified against the OpenShift service CA; Sentinel names the master by pod IP, which no
@@ -49,8 +52,15 @@ from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CON
 _TLS = {tls}
 _SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
 
+# The data nodes require a password; Sentinel does not (its kwargs carry none). kombu gives the
+# URL's password to the master connections only.
+_BROKER = DEFAULT_CELERY_CONFIG["broker_url"].replace(
+    "sentinel://", "sentinel://:" + quote(os.environ["{pw}"], safe="") + "@", 1
+)
+
 CELERY_CONFIG = {{
     **DEFAULT_CELERY_CONFIG,
+    "broker_url": _BROKER,
     "broker_use_ssl": _SSL,
     "broker_transport_options": {{
         **DEFAULT_CELERY_CONFIG.get("broker_transport_options", {{}}),
@@ -61,6 +71,7 @@ CELERY_CONFIG = {{
 "#,
         tls = redis::python_tls_kwargs(),
         master = redis::MASTER_GROUP,
+        pw = redis::PASSWORD_ENV,
     )
 }
 
@@ -309,6 +320,8 @@ impl Component for Airflow {
                 k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE),
             ]
             .into_iter()
+            // The Celery settings module authenticates to Redis with it.
+            .chain((executor == Executor::Celery).then(redis::password_env))
             // psycopg verifies PostgreSQL's certificate against PGO's CA.
             .chain(postgresql::libpq_verify_env())
             .collect()
