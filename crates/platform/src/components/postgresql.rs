@@ -342,7 +342,8 @@ impl Component for Postgresql {
             "maximum_lag_on_failover": c.maximum_lag_on_failover.unwrap_or(1_048_576),
             // Fail over at once when PostgreSQL itself crashes under a live Patroni, instead of
             // retrying locally for 5 minutes (Patroni's default would blow the RTO).
-            "master_start_timeout": 0,
+            // `primary_start_timeout` since Patroni 3.0 (`master_start_timeout` is the old name).
+            "primary_start_timeout": 0,
             "postgresql": {
                 "parameters": {
                     "synchronous_commit": if sync { "on" } else { "local" },

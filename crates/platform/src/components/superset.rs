@@ -454,7 +454,8 @@ impl Component for Superset {
             HealthCheck {
                 what: "web health".into(),
                 command: format!(
-                    "oc exec -n {ns} deploy/{NAME}-web -- curl -sf http://localhost:{PORT}/health"
+                    // gunicorn serves TLS only, with the service-CA certificate of the Service.
+                    "oc exec -n {ns} deploy/{NAME}-web -- curl -sf --cacert {SERVICE_CA} https://{NAME}.{ns}.svc:{PORT}/health"
                 ),
             },
             HealthCheck {
