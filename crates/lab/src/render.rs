@@ -295,9 +295,9 @@ mod tests {
         let s = LabSettings::default();
         let y = patroni_yml(&s.postgres, Path::new("/tmp/my lab"), 2);
         assert!(y.contains("name: pg3\n"));
-        assert!(y.contains("    ttl: 20\n"));
-        assert!(y.contains("    loop_wait: 10\n"));
-        assert!(y.contains("    retry_timeout: 5\n"));
+        assert!(y.contains("    ttl: 25\n"));
+        assert!(y.contains("    loop_wait: 5\n"));
+        assert!(y.contains("    retry_timeout: 10\n"));
         assert!(y.contains("    synchronous_mode: true\n"));
         assert!(y.contains("    synchronous_mode_strict: false\n"));
         assert!(y.contains("    primary_start_timeout: 0\n"));

@@ -75,6 +75,11 @@ CELERY_CONFIG = {{
     )
 }
 
+/// The FAB auth manager of the `apache-airflow-providers-fab` package (in the upstream image).
+const FAB_AUTH_MANAGER: &str = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
+/// Timeout of exec probes that run Airflow's Python CLIs (the upstream chart's 20 s).
+const PYTHON_PROBE_TIMEOUT: i32 = 20;
+
 const GIT_SYNC_IMAGE: &str = "registry.k8s.io/git-sync/git-sync:v4.4.2";
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -267,12 +272,18 @@ impl Component for Airflow {
             ),
             ("AIRFLOW__CORE__DAGS_FOLDER".into(), dags_folder),
             ("AIRFLOW__CORE__LOAD_EXAMPLES".into(), "False".into()),
+            // Airflow 3's default SimpleAuthManager writes generated passwords into a file per
+            // pod (an emptyDir here): every API server would have other users. FAB keeps users
+            // and roles in the metadata database, and `airflow db migrate` runs its migrations
+            // when it is the configured auth manager.
+            (
+                "AIRFLOW__CORE__AUTH_MANAGER".into(),
+                FAB_AUTH_MANAGER.into(),
+            ),
             // The root filesystem is read-only: do not try to write bytecode next to the code.
             ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-            (
-                "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR".into(),
-                "True".into(),
-            ),
+            // No `[scheduler] standalone_dag_processor`: Airflow 3 removed it (`airflow config
+            // lint` flags it); the DAG processor always runs on its own, here as its Deployment.
             (
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL".into(),
                 format!("https://{NAME}-api-server.{ns}.svc:8080/execution/"),
@@ -409,8 +420,10 @@ impl Component for Airflow {
                 ..Default::default()
             }
         };
+        // Python CLIs: interpreter start and Airflow's imports take seconds on a busy node; the
+        // upstream chart gives these checks 20 s.
         let job_check = |job: &str| {
-            k8s::exec_probe(
+            k8s::exec_probe_timeout(
                 &[
                     "sh",
                     "-c",
@@ -418,6 +431,7 @@ impl Component for Airflow {
                 ],
                 30,
                 5,
+                PYTHON_PROBE_TIMEOUT,
             )
         };
         let volumes = || {
@@ -569,7 +583,7 @@ impl Component for Airflow {
                     job_check("DagProcessorJob"),
                 ),
                 _ => {
-                    let ping = k8s::exec_probe(
+                    let ping = k8s::exec_probe_timeout(
                         &[
                             "sh",
                             "-c",
@@ -577,6 +591,7 @@ impl Component for Airflow {
                         ],
                         60,
                         5,
+                        PYTHON_PROBE_TIMEOUT,
                     );
                     container(role, &["celery", "worker"], ping.clone(), ping)
                 }
@@ -783,7 +798,7 @@ impl Component for Airflow {
 fn readme_body(m: &Model) -> String {
     let c = cfg(m);
     format!(
-        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## DAGs\n\n{}\n\n## First admin user\n\n`oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin …` (with the FAB auth manager), or configure SSO.\n\n",
+        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## DAGs\n\n{}\n\n## Users\n\nThe FAB auth manager (`[core] auth_manager`) keeps users and roles in the metadata database, shared by every API server replica. First admin: `oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin --username admin --firstname Admin --lastname User --email admin@example.com --password '<password>'`, or configure SSO in FAB.\n\n",
         match c.executor.unwrap_or_default() {
             Executor::Celery => format!("CeleryExecutor with the broker `sentinel://{}` (master group `{}`): the broker follows Redis failovers through Sentinel. The result backend is the metadata database.", redis_sentinel(m), redis::MASTER_GROUP),
             Executor::Kubernetes => "KubernetesExecutor: the schedulers launch one pod per task (Role `airflow-pod-launcher`). No Celery workers are rendered.".into(),

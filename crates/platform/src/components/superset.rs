@@ -91,7 +91,7 @@ CACHE_CONFIG = {{
     "CACHE_REDIS_SENTINELS": _SENTINELS,
     "CACHE_REDIS_SENTINEL_MASTER": "{master}",
     "CACHE_REDIS_DB": 1,
-    "CACHE_REDIS_PASSWORD": _REDIS_PASSWORD,
+    "CACHE_REDIS_PASSWORD": os.environ["{pw}"],
     "CACHE_KEY_PREFIX": "superset_",
     "CACHE_DEFAULT_TIMEOUT": 300,
     # Flask-Caching passes these to redis-py: plain keys to the master, `sentinel_` ones to
@@ -296,7 +296,9 @@ impl Component for Superset {
         if let Some(v) = web_c.volume_mounts.as_mut() {
             v.push(k8s::mount("tls", TLS_DIR, true));
         }
-        let ping = k8s::exec_probe(
+        // A Python CLI that imports Superset before it pings: the upstream chart gives the
+        // worker's probe 60 s.
+        let ping = k8s::exec_probe_timeout(
             &[
                 "sh",
                 "-c",
@@ -304,6 +306,7 @@ impl Component for Superset {
             ],
             60,
             5,
+            30,
         );
         let worker_c = container(
             "worker",
