@@ -327,7 +327,7 @@ mod tests {
     fn live_settings() {
         let s = LabSettings::default();
         let patch = patroni_dcs_patch(&s.postgres);
-        assert_eq!(patch["ttl"], 20);
+        assert_eq!(patch["ttl"], 25);
         assert_eq!(patch["synchronous_mode"], true);
         let mut cur = patch.clone();
         cur["postgresql"] = serde_json::json!({"use_pg_rewind": true});
