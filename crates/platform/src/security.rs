@@ -178,23 +178,24 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
             route: None,
         },
         Flink => Exposure {
-            // JobManager leader election (Leases) and TaskManager pod creation.
+            // JobManager leader election (a ConfigMap lock) and TaskManager pod creation.
             groups: vec![group(
                 n,
                 match_labels(&[("app", "flink")]),
-                &[8081],
-                &[9249],
+                &[crate::components::flink::REST_PORT],
+                &[crate::monitoring::FLINK_METRICS_PORT.1 as u16],
                 true,
             )],
             // TaskManager data exchange, TaskManager RPC, JobManager RPC, blob server, REST.
-            peer: PeerPorts::Ports(vec![
-                crate::components::flink::DATA_PORT,
-                6122,
-                6123,
-                6124,
-                8081,
-            ]),
-            operator: vec![8081],
+            peer: PeerPorts::Ports({
+                use crate::components::flink as f;
+                let mut p = vec![f::DATA_PORT];
+                p.extend(f::TASKMANAGER_PORTS.iter().map(|(_, n)| *n));
+                p.extend(f::JOBMANAGER_PORTS.iter().map(|(_, n)| *n));
+                p.sort_unstable();
+                p
+            }),
+            operator: vec![crate::components::flink::REST_PORT],
             route: None,
         },
         Trino => Exposure {
@@ -290,6 +291,20 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
             operator: vec![],
             route: None,
         },
+    }
+}
+
+/// The operator pods (selector in the operators' namespace) and ports that a component's own
+/// pods connect to: the MinIO servers fetch new binaries from the operator's upgrade server
+/// (`http://operator.<operators namespace>.svc:4221`) when the tenant's image changes.
+pub fn served_by_operator(id: ComponentId) -> Option<(Value, Vec<u16>)> {
+    use crate::components::minio_operator as mo;
+    match id {
+        ComponentId::Minio => Some((
+            match_labels(&[("name", mo::DEPLOYMENT)]),
+            vec![mo::UPGRADE_PORT],
+        )),
+        _ => None,
     }
 }
 
@@ -695,7 +710,7 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                 );
             }
         }
-        if c.operator().is_some() && !e.operator.is_empty() {
+        if (c.operator().is_some() || c.carried_operator().is_some()) && !e.operator.is_empty() {
             for g in e.groups.iter().filter(|g| !g.own_client) {
                 b.ingress(
                     &ns,
@@ -719,6 +734,27 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                     to,
                     Some(&e.operator),
                 );
+            }
+        }
+        // Ports the component's own pods call on its operator (MinIO's upgrade server).
+        if let Some((op_sel, ports)) = served_by_operator(id) {
+            for g in e.groups.iter().filter(|g| !g.own_client) {
+                b.egress(
+                    &ns,
+                    &format!("{}-to-operator", g.name),
+                    &g.selector,
+                    vec![pods_in(&ops_ns, &op_sel)],
+                    Some(&ports),
+                );
+                if owned.contains(&ops_ns) {
+                    b.ingress(
+                        &ops_ns,
+                        &format!("operators-from-{}", g.name),
+                        &op_sel,
+                        vec![pods_in(&ns, &g.selector)],
+                        Some(&ports),
+                    );
+                }
             }
         }
         if let Some(port) = e.route {
@@ -820,7 +856,12 @@ pub fn exposure_table(m: &Model) -> String {
                     if g.own_client {
                         "—".into()
                     } else {
-                        list(&e.operator)
+                        match served_by_operator(c.id()) {
+                            Some((_, p)) => {
+                                format!("{}; calls the operator on {}", list(&e.operator), list(&p))
+                            }
+                            None => list(&e.operator),
+                        }
                     },
                     if g.api { "yes" } else { "no" },
                     e.route.map_or("—".into(), |p| p.to_string()),
@@ -1059,6 +1100,19 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
             && let Some(n) = o["spec"]["configuration"]["name"].as_str()
         {
             add(n, None);
+        }
+        // Scrape credentials are bare {name, key} selectors too.
+        if kind == "PodMonitor" || kind == "ServiceMonitor" {
+            for list in ["podMetricsEndpoints", "endpoints"] {
+                for ep in o["spec"][list].as_array().into_iter().flatten() {
+                    for field in ["username", "password"] {
+                        let sel = &ep["basicAuth"][field];
+                        if let Some(n) = sel["name"].as_str() {
+                            add(n, sel["key"].as_str());
+                        }
+                    }
+                }
+            }
         }
         // Receivers name their Secrets as bare {name, key} selectors.
         if kind == "AlertmanagerConfig" {

@@ -218,6 +218,7 @@ impl Component for Redis {
             package: "redis-operator",
             channel: "stable",
             source: "community-operators",
+            head: "0.15.1",
         })
     }
     fn quorum(&self) -> bool {
@@ -306,7 +307,6 @@ impl Component for Redis {
                 .exporter_image
                 .clone()
                 .unwrap_or_else(|| "quay.io/opstree/redis-exporter:v1.48.0".into()),
-            security_context: k8s::container_security(true),
         };
         let replication = Cr {
             api_version: cr::REDIS_REPLICATION.0,
@@ -331,14 +331,9 @@ impl Component for Redis {
                         ..Default::default()
                     },
                 },
-                affinity: k8s::anti_affinity(&data_sel),
-                topology_spread_constraints: k8s::zone_spread(&data_sel),
+                affinity: k8s::anti_affinity_zone_preferred(&data_sel),
                 pod_security_context: k8s::pod_security(),
                 security_context: sc.clone(),
-                pdb: cr::Pdb {
-                    enabled: r.replicas > 1,
-                    min_available: k8s::majority(r.replicas),
-                },
             },
         };
         let sentinel = Cr {
@@ -370,8 +365,7 @@ impl Component for Redis {
                     parallel_syncs: "1".into(),
                     additional_sentinel_config: SENTINEL_CONFIG.into(),
                 },
-                affinity: k8s::anti_affinity(&sentinel_sel),
-                topology_spread_constraints: k8s::zone_spread(&sentinel_sel),
+                affinity: k8s::anti_affinity_zone_preferred(&sentinel_sel),
                 pod_security_context: k8s::pod_security(),
                 security_context: sc,
                 pdb: cr::Pdb {
@@ -401,7 +395,10 @@ impl Component for Redis {
                             [("redis-additional.conf".to_string(), server_config(m))].into(),
                         )),
                         k8s::to_value(&replication),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(replication_pdb(m).map(|p| k8s::to_value(&p)))
+                    .collect(),
                 },
             },
             File {
@@ -528,5 +525,27 @@ fn readme_body(m: &Model, t: SentinelTiming) -> String {
         t.failover_timeout_ms,
         python_tls_kwargs(),
         cli_tls_flags()
+    )
+}
+
+/// redis-operator 0.15.1 renders no PodDisruptionBudget for a RedisReplication (its CRD has no
+/// `pdb`), so this one is ours: it keeps a majority of the data nodes through drains. It selects
+/// the labels 0.15.1 puts on the replication's pods (`getRedisLabels` in `k8sutils/labels.go`:
+/// `app: <name>`, `redis_setup_type: replication`, `role: replication`).
+fn replication_pdb(m: &Model) -> Option<k8s_openapi::api::policy::v1::PodDisruptionBudget> {
+    let r = m.get(ComponentId::Redis);
+    let sel = std::collections::BTreeMap::from([
+        ("app".to_string(), REPLICATION.to_string()),
+        ("redis_setup_type".to_string(), "replication".to_string()),
+        ("role".to_string(), "replication".to_string()),
+    ]);
+    k8s::pdb(
+        m,
+        ComponentId::Redis,
+        REPLICATION,
+        REPLICATION,
+        &sel,
+        r.replicas,
+        true,
     )
 }
