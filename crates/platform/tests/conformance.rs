@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -87,11 +87,22 @@ fn install_sources(
             paths.push(dir);
         }
     }
-    let carried: Vec<(String, Value)> = tree
+    // Read back from the text `oc apply -f` gets, not from the objects before writing.
+    let files = tree.to_bytes();
+    let mut carried: Vec<(String, Value)> = Vec::new();
+    let crd_files: BTreeSet<&str> = tree
         .objects()
         .filter(|(_, o)| common::kind(o) == "CustomResourceDefinition")
-        .map(|(f, o)| (format!("{f} (carried)"), o.clone()))
+        .map(|(f, _)| f)
         .collect();
+    for f in crd_files {
+        let docs = datalyptica_yaml::parse(&files[f]).unwrap_or_else(|e| panic!("{f}: {e}"));
+        carried.extend(
+            docs.into_iter()
+                .filter(|d| d.value["kind"] == "CustomResourceDefinition")
+                .map(|d| (format!("{f} (carried)"), d.value)),
+        );
+    }
     (paths, carried)
 }
 
@@ -314,4 +325,21 @@ fn the_carried_minio_crds_are_the_pinned_upstream_release_files() {
         carried,
         ["tenants.minio.min.io", "policybindings.sts.min.io"]
     );
+    // What the tree writes reads back as the upstream files do: no field lost or retyped.
+    let text = &tree.to_bytes()["04-minio-ha/operator-install.yaml"];
+    let written: Vec<Value> = datalyptica_yaml::parse(text)
+        .expect("parses")
+        .into_iter()
+        .map(|d| d.value)
+        .filter(|v| v["kind"] == "CustomResourceDefinition")
+        .collect();
+    assert_eq!(written.len(), 2);
+    for ((file, _), w) in minio_operator::CRD_FILES.iter().zip(&written) {
+        let shared = std::fs::read_to_string(crds.join("minio").join(file)).expect("read");
+        let upstream: Value = serde_saphyr::from_str(&shared).expect("parses");
+        assert!(
+            upstream == *w,
+            "{file}: the written CRD differs from upstream's"
+        );
+    }
 }
