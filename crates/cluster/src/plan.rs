@@ -487,6 +487,44 @@ mod tests {
         ));
     }
 
+    /// The MinIO Operator's carried manifests go to the operators step, before any component,
+    /// with a gate on its Deployment; MinIO's own step keeps only the tenant and its files.
+    #[test]
+    fn carried_operators_are_installed_in_the_operators_step() {
+        let plan = plan();
+        assert_eq!(plan.carried.len(), 1);
+        let c = &plan.carried[0];
+        assert_eq!(c.component, ComponentId::Minio);
+        let kinds: Vec<&str> = c.objects.iter().map(kind_of).collect();
+        assert_eq!(&kinds[..2], ["CustomResourceDefinition"; 2]);
+        assert!(kinds.contains(&"Deployment") && kinds.contains(&"ClusterRole"));
+        assert_eq!(
+            (c.gate.kind.as_str(), c.gate.name.as_str()),
+            ("Deployment", "minio-operator")
+        );
+        assert!(
+            !plan
+                .operators
+                .iter()
+                .any(|o| o.component == ComponentId::Minio)
+        );
+        let minio = plan.component(ComponentId::Minio).expect("minio");
+        let kinds: Vec<&str> = minio.objects.iter().map(kind_of).collect();
+        assert!(kinds.contains(&"Tenant"));
+        assert!(!kinds.contains(&"CustomResourceDefinition") && !kinds.contains(&"ClusterRole"));
+        // Selecting another component drops it; selecting MinIO keeps it.
+        let kafka = plan.clone().select(&Selection {
+            phase: None,
+            component: Some("kafka".into()),
+        });
+        assert!(kafka.expect("kafka").carried.is_empty());
+        let minio = plan.select(&Selection {
+            phase: None,
+            component: Some("minio".into()),
+        });
+        assert_eq!(minio.expect("minio").carried.len(), 1);
+    }
+
     #[test]
     fn teardown_is_reverse() {
         let plan = plan();
