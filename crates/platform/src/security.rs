@@ -216,7 +216,7 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                 ),
                 // Drivers create their executors through the API.
                 group(
-                    "spark-applications",
+                    crate::components::spark::APPLICATIONS_GROUP,
                     json!({"matchExpressions": [{"key": "sparkoperator.k8s.io/app-name", "operator": "Exists"}]}),
                     &[],
                     &[],
@@ -478,7 +478,8 @@ fn ip_blocks(cidrs: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// Peers of egress rules that leave the cluster (external S3, DR sites, the DAG repository):
+/// Peers of egress rules that leave the cluster (external S3, DR sites, the DAG repository,
+/// Maven Central for Spark drivers):
 /// `spec.network.externalCidrs`, or any address when none is given (the rule keeps its port).
 pub fn outside_cluster(m: &Model) -> Vec<Value> {
     match m.platform.spec.network.external_cidrs.as_slice() {
@@ -558,10 +559,10 @@ pub fn egress_note(m: &Model) -> String {
         )
     };
     let ext = if n.external_cidrs.is_empty() {
-        "Hops that leave the cluster (external S3, DR sites, the DAG repository) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
+        "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
     } else {
         format!(
-            "Hops that leave the cluster (external S3, DR sites, the DAG repository) may go only to {}, on their port.",
+            "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers) may go only to {}, on their port.",
             list(&n.external_cidrs)
         )
     };
@@ -787,6 +788,23 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                 &g.selector,
                 outside_cluster(m),
                 Some(&[port]),
+            );
+        }
+    }
+    // Spark drivers resolve `spark.jars.packages` (Iceberg, Nessie, hadoop-aws) from Maven
+    // Central when they start: HTTPS out of the cluster, pinned by spec.network.externalCidrs.
+    if m.enabled(ComponentId::Spark) {
+        for g in ex[&ComponentId::Spark]
+            .groups
+            .iter()
+            .filter(|g| g.name == crate::components::spark::APPLICATIONS_GROUP)
+        {
+            b.egress(
+                &ns_of(ComponentId::Spark),
+                &format!("{}-to-maven", g.name),
+                &g.selector,
+                outside_cluster(m),
+                Some(&[crate::components::spark::MAVEN_PORT]),
             );
         }
     }
