@@ -150,7 +150,7 @@ fn duplicates<'a>(
     out
 }
 
-fn str_field<'a>(item: &'a Value, f: &str) -> Option<String> {
+fn str_field(item: &Value, f: &str) -> Option<String> {
     item.get(f).and_then(Value::as_str).map(str::to_string)
 }
 
