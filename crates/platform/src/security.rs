@@ -149,7 +149,12 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
         },
         Nessie => Exposure {
             groups: vec![group(n, by_component(id), &[8443], &[9000], false)],
-            peer: PeerPorts::None,
+            // Cache invalidations between replicas, on the management port.
+            peer: if m.get(id).replicas > 1 {
+                PeerPorts::Ports(vec![crate::components::nessie::MANAGEMENT_PORT])
+            } else {
+                PeerPorts::None
+            },
             operator: vec![],
             route: m
                 .platform
