@@ -1,7 +1,12 @@
-//! Checks rendered Kubernetes custom resources against the upstream CRD `openAPIV3Schema`s.
+//! Checks rendered Kubernetes custom resources against CRD `openAPIV3Schema`s.
 //!
 //! Other crates' tests use this to prove that every custom resource they render would be accepted
-//! by the API server with the real operator's CRD installed, without needing a cluster.
+//! by the API server with the real operator's CRD installed, without needing a cluster. Which
+//! CRDs are "the real operator's" is the caller's choice: [`CrdCatalog::load`] builds a catalog
+//! from exactly one install (the OpenShift catalog channel heads recorded in
+//! `$DATALYPTICA_SHARED_DIR/catalog/<package>/<version>/`, CRDs a rendered tree carries, and
+//! `$DATALYPTICA_SHARED_DIR/crds/` folders for the cluster's own kinds); [`catalog_for_tests`]
+//! loads all of upstream's latest in `crds/`.
 //!
 //! ```no_run
 //! let Some(catalog) = datalyptica_conformance::catalog_for_tests() else { return };
