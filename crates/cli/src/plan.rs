@@ -84,9 +84,20 @@ pub fn explain(p: &Platform, name: &str) -> Option<String> {
                 o.display, o.package, o.channel, o.source_namespace, o.source
             );
         }
-        None => {
-            let _ = writeln!(s, "  operator: none (plain Kubernetes workloads)");
-        }
+        None => match c.carried_operator() {
+            Some(o) => {
+                let _ = writeln!(
+                    s,
+                    "  operator: {} {} (upstream manifests in {}/operator-install.yaml, not OLM)",
+                    o.display,
+                    o.version,
+                    c.dir()
+                );
+            }
+            None => {
+                let _ = writeln!(s, "  operator: none (plain Kubernetes workloads)");
+            }
+        },
     }
     let deps: Vec<String> = m.deps_of(c).iter().map(|d| d.to_string()).collect();
     let _ = writeln!(

@@ -955,14 +955,30 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
             step: "operators".into(),
             phase: 0,
         });
-        let n = self
+        let carried: Vec<Value> = self
+            .plan
+            .carried
+            .iter()
+            .flat_map(|c| c.objects.iter().cloned())
+            .collect();
+        let mut n = self
             .apply_all("operators", &self.plan.operator_objects)
             .await?;
+        n += self.apply_all("operators", &carried).await?;
         if !self.opts.dry_run {
             self.operators().await?;
+            for c in &self.plan.carried {
+                self.wait_gate("operators", &c.gate, &c.objects).await?;
+            }
         }
-        self.finish_step("operators", digest(&self.plan.operator_objects), n)
-            .await?;
+        let all: Vec<Value> = self
+            .plan
+            .operator_objects
+            .iter()
+            .cloned()
+            .chain(carried)
+            .collect();
+        self.finish_step("operators", digest(&all), n).await?;
 
         if !self.plan.object_store.is_empty() {
             let n = self

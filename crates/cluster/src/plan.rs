@@ -25,6 +25,16 @@ pub struct OperatorStep {
     pub namespace: String,
 }
 
+/// An operator installed from manifests carried in the tree (its component's
+/// `operator-install.yaml`): applied in the operators step, before any component, and waited
+/// for like a Subscription's CSV, so its CRDs are served before the first custom resource.
+#[derive(Debug, Clone)]
+pub struct CarriedStep {
+    pub component: ComponentId,
+    pub objects: Vec<Value>,
+    pub gate: Gate,
+}
+
 #[derive(Debug, Clone)]
 pub struct ComponentStep {
     pub id: ComponentId,
@@ -65,6 +75,8 @@ pub struct Plan {
     /// OperatorGroup and Subscriptions.
     pub operator_objects: Vec<Value>,
     pub operators: Vec<OperatorStep>,
+    /// Operators from carried upstream manifests (the MinIO Operator).
+    pub carried: Vec<CarriedStep>,
     /// Object-store claims of the non-MinIO backends.
     pub object_store: Vec<Value>,
     pub stages: Vec<Stage>,
@@ -187,6 +199,7 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
         })
         .collect();
 
+    let mut carried = Vec::new();
     let mut eff_phase: BTreeMap<ComponentId, u8> = BTreeMap::new();
     let mut stages: BTreeMap<(u8, usize), Vec<ComponentStep>> = BTreeMap::new();
     for (wi, wave) in waves.iter().enumerate() {
@@ -214,8 +227,27 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
             rest.dedup();
             names.extend(rest);
             let mut objects = Vec::new();
+            let install = format!("{}/operator-install.yaml", c.dir());
+            if let Some(op) = c.carried_operator() {
+                carried.push(CarriedStep {
+                    component: *id,
+                    objects: files
+                        .iter()
+                        .filter(|(f, _)| *f == install)
+                        .map(|(_, o)| o.clone())
+                        .collect(),
+                    gate: Gate::deployment_available(
+                        &m.operators_namespace,
+                        op.deployment,
+                        format!("{} {} available", op.display, op.version),
+                    ),
+                });
+            }
             for manifest in &names {
                 let path = format!("{}/{manifest}", c.dir());
+                if c.carried_operator().is_some() && path == install {
+                    continue;
+                }
                 objects.extend(
                     files
                         .iter()
@@ -245,6 +277,7 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
         prerequisites,
         operator_objects,
         operators,
+        carried,
         object_store,
         stages: stages
             .into_iter()
@@ -298,6 +331,7 @@ impl Plan {
             let packages: Vec<&str> = self.operators.iter().map(|o| o.package.as_str()).collect();
             self.operator_objects
                 .retain(|o| kind_of(o) != "Subscription" || packages.contains(&name_of(o)));
+            self.carried.retain(|c| kept.contains(&c.component));
             // Transitive dependencies outside the selection, in plan order.
             let mut need: Vec<ComponentId> =
                 self.components().flat_map(|c| c.deps.clone()).collect();
@@ -451,6 +485,44 @@ mod tests {
             }),
             Err(PlanError::EmptyPhase(9, _))
         ));
+    }
+
+    /// The MinIO Operator's carried manifests go to the operators step, before any component,
+    /// with a gate on its Deployment; MinIO's own step keeps only the tenant and its files.
+    #[test]
+    fn carried_operators_are_installed_in_the_operators_step() {
+        let plan = plan();
+        assert_eq!(plan.carried.len(), 1);
+        let c = &plan.carried[0];
+        assert_eq!(c.component, ComponentId::Minio);
+        let kinds: Vec<&str> = c.objects.iter().map(kind_of).collect();
+        assert_eq!(&kinds[..2], ["CustomResourceDefinition"; 2]);
+        assert!(kinds.contains(&"Deployment") && kinds.contains(&"ClusterRole"));
+        assert_eq!(
+            (c.gate.kind.as_str(), c.gate.name.as_str()),
+            ("Deployment", "minio-operator")
+        );
+        assert!(
+            !plan
+                .operators
+                .iter()
+                .any(|o| o.component == ComponentId::Minio)
+        );
+        let minio = plan.component(ComponentId::Minio).expect("minio");
+        let kinds: Vec<&str> = minio.objects.iter().map(kind_of).collect();
+        assert!(kinds.contains(&"Tenant"));
+        assert!(!kinds.contains(&"CustomResourceDefinition") && !kinds.contains(&"ClusterRole"));
+        // Selecting another component drops it; selecting MinIO keeps it.
+        let kafka = plan.clone().select(&Selection {
+            phase: None,
+            component: Some("kafka".into()),
+        });
+        assert!(kafka.expect("kafka").carried.is_empty());
+        let minio = plan.select(&Selection {
+            phase: None,
+            component: Some("minio".into()),
+        });
+        assert_eq!(minio.expect("minio").carried.len(), 1);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! from Debian started with the rendered additional configuration (TLS only, replication over
 //! TLS, `min-replicas-to-write 1`, so a write succeeds only when TLS replication works) and the
 //! password the CRs name (written as the operator's entrypoints write it: `requirepass` and
-//! `masterauth` from `redisSecret`, `sentinel auth-pass` from `redisReplicationPassword`).
+//! `masterauth` from `redisSecret`, `sentinel auth-pass` as operator v0.26 writes it from `redisReplicationPassword`, which the
+//! catalog's 0.15.1 does not serve: see the Redis README's known defect).
 //! Certificates as OpenShift's service CA issues them: a serving certificate for server auth
 //! only (extended key usage `serverAuth`), a Secret with only `tls.crt` (the leaf, no CA) and
 //! `tls.key`, mounted per the CR's `TLS.secret.items`, and the CA bundle injected separately into
@@ -276,18 +277,16 @@ fn rendered_redis_tls_serves_and_the_rendered_clients_connect() {
     let group = rs["spec"]["redisSentinelConfig"]["masterGroupName"]
         .as_str()
         .expect("masterGroupName");
-    assert_eq!(
-        rs["spec"]["redisSentinelConfig"]["redisReplicationPassword"]["secretKeyRef"],
-        serde_json::json!({"name": auth["name"], "key": auth["key"]}),
-        "Sentinel authenticates with the data nodes' password"
-    );
+    // The catalog's operator (0.15.1) serves neither `redisReplicationPassword` nor
+    // `volumeMount` on RedisSentinel, so the rendered Sentinel gets neither the password nor the
+    // service CA (a known defect, stated in the Redis README). This test gives the Sentinel both,
+    // as operator v0.26 would, and so checks the data nodes and the clients, not the Sentinel CR.
     assert!(
-        rs["spec"]["volumeMount"]["volume"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|v| v["configMap"]["name"] == "openshift-service-ca.crt"),
-        "the RedisSentinel mounts the service CA bundle"
+        rs["spec"]["redisSentinelConfig"]
+            .get("redisReplicationPassword")
+            .is_none()
+            && rs["spec"].get("volumeMount").is_none(),
+        "0.15.1 serves these fields now? Then render them and assert them here again"
     );
 
     let mut procs = Procs(Vec::new());

@@ -2,6 +2,7 @@
 //! fixture directory `tests/fixtures/<ID>/`.
 
 mod ha;
+mod listkeys;
 mod operators;
 mod sec;
 mod spec;
@@ -193,6 +194,16 @@ pub static RULES: &[Rule] = &[
         "A waiver must name known rule ids and give a reason, so that reviewers can judge every exception; a malformed waiver waives nothing.",
         "Write `lint.datalyptica.io/waive: \"DL1001: reason; DL2010, DL2011: reason\"`.",
         "metadata:\n  annotations:\n    lint.datalyptica.io/waive: \"DL9999\""
+    ),
+    r!(
+        "DL0010",
+        Category::Input,
+        E,
+        Object(listkeys::duplicate_list_keys),
+        "duplicate key in a pod spec list map",
+        "Containers (by name), a container's env (by name), ports (by containerPort and protocol, and by name), volume mounts (by mountPath) and volumes (by name) are list maps: server-side apply refuses an object that repeats a key, although client-side apply let the last entry win. Operators that build pods from a template add ports of their own (Flink's rest, jobmanager-rpc, blobserver, taskmanager-rpc): declaring those in the template makes the same duplicate, in the operator's object.",
+        "Keep one entry per key; for ports an operator adds, declare none in the template and refer to them by number (probes) or by the operator's name.",
+        "env:\n- {name: MODE, value: a}\n- {name: MODE, value: b}   # duplicate key name=MODE"
     ),
     // --- HA -----------------------------------------------------------------------------
     r!(

@@ -543,9 +543,11 @@ impl Component for Airflow {
                     k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 5, 3),
                 );
                 c.ports = Some(vec![k8s::container_port("https", 8080)]);
-                // Later entries win over the shared CA setting: the server presents its own
-                // certificate (which carries the service CA for its own client calls).
+                // The server presents its own certificate (which carries the service CA for its
+                // own client calls): it replaces the shared CA setting in place, because a second
+                // entry of one name is a duplicate list-map key that server-side apply refuses.
                 if let Some(env) = c.env.as_mut() {
+                    env.retain(|e| e.name != "AIRFLOW__API__SSL_CERT");
                     env.push(k8s::env(
                         "AIRFLOW__API__SSL_CERT",
                         format!("{API_TLS_DIR}/tls.crt"),

@@ -108,8 +108,9 @@ impl Component for Kafka {
         Some(OperatorDefaults {
             display: "Strimzi",
             package: "strimzi-kafka-operator",
-            channel: "stable",
+            channel: "strimzi-1.x",
             source: "community-operators",
+            head: "1.2.0",
         })
     }
     fn min_ha_replicas(&self) -> u32 {
@@ -326,6 +327,10 @@ impl Component for Kafka {
                         },
                         cruise_control_container: container(),
                     },
+                    auto_rebalance: ["add-brokers", "remove-brokers"]
+                        .into_iter()
+                        .map(|mode| cr::AutoRebalance { mode })
+                        .collect(),
                 },
             },
         };
@@ -471,7 +476,7 @@ impl Component for Kafka {
                 rep.factor.saturating_sub(rep.min_isr)
             ),
             "unclean leader election is off: an out-of-sync replica never becomes leader (RPO 0 for acks=all)".into(),
-            "one PodDisruptionBudget (maxUnavailable 1) over all Kafka pods; Cruise Control rebalances after scaling".into(),
+            "one PodDisruptionBudget (maxUnavailable 1) over all Kafka pods; Cruise Control rebalances automatically when brokers are added (onto them) and before brokers are removed (off them): `cruiseControl.autoRebalance` with modes add-brokers and remove-brokers, default goals".into(),
         ]
     }
 

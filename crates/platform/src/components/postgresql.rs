@@ -220,6 +220,7 @@ impl Component for Postgresql {
             package: "crunchy-postgres-operator",
             channel: "v5",
             source: "certified-operators",
+            head: "5.8.8",
         })
     }
     fn defaults(&self, profile: Profile) -> Defaults {
