@@ -343,7 +343,7 @@ pub(crate) fn object_file(path: String, header: String, objects: Vec<Value>) -> 
 /// Format a duration for Flux and Argo CD (Go `time.ParseDuration`).
 pub(crate) fn go_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 60 == 0 {
+    if s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
