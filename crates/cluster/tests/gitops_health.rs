@@ -1,7 +1,10 @@
 //! The Argo CD health checks `render --gitops argocd` writes, run by Argo CD's own Lua runtime
-//! (gopher-lua with Argo CD's libraries: `.ci/install-argocd-lua.sh`, `$DATALYPTICA_ARGOCD_LUA`)
-//! against status objects shaped as the operators write them, and compared with the deploy
-//! gate of the same object: Ready ⇔ Healthy, Waiting ⇔ Progressing, Failed ⇔ Degraded.
+//! (gopher-lua with Argo CD's libraries: `.ci/install-argocd-lua.sh`, `$DATALYPTICA_ARGOCD_LUA`),
+//! and the Flux `healthCheckExprs` of `render --gitops flux`, run by cel-go in kustomize-
+//! controller's environment (`.ci/install-flux-cel.sh`, `$DATALYPTICA_FLUX_CEL`), against status
+//! objects shaped as the operators write them, and compared with the deploy gate of the same
+//! object: Ready ⇔ Healthy / Current, Waiting ⇔ Progressing / InProgress, Failed ⇔ Degraded /
+//! Failed.
 //!
 //! Status shapes, from the operators' own types:
 //! - PGO `PostgresClusterStatus` (pkg/apis/postgres-operator.crunchydata.com/v1beta1):
@@ -26,25 +29,27 @@ use datalyptica_platform::component::Gate;
 use datalyptica_platform::gitops::health::{self, APPLICATION_LUA};
 use serde_json::{Value, json};
 
-/// Some(runner) or None after announcing the skip; panics in CI.
-fn runner() -> Option<String> {
-    if let Ok(bin) = std::env::var("DATALYPTICA_ARGOCD_LUA")
+/// Some(the tool named by `var`) or None after announcing the skip; panics in CI.
+fn tool(var: &str, script: &str) -> Option<String> {
+    if let Ok(bin) = std::env::var(var)
         && std::path::Path::new(&bin).is_file()
     {
         return Some(bin);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "the Argo CD Lua runner is missing in CI (eval \"$(bash .ci/install-argocd-lua.sh)\")"
-        );
+        panic!("${var} is missing in CI (eval \"$(bash .ci/{script})\")");
     }
     let _ = writeln!(
         std::io::stderr(),
         "\n**************************************************************************\n\
-         SKIPPED: Argo CD Lua runner not found (eval \"$(bash .ci/install-argocd-lua.sh)\")\n\
+         SKIPPED: ${var} not set (eval \"$(bash .ci/{script})\")\n\
          **************************************************************************"
     );
     None
+}
+
+fn runner() -> Option<String> {
+    tool("DATALYPTICA_ARGOCD_LUA", "install-argocd-lua.sh")
 }
 
 /// (status, message) of each (script, object), run in one process.
@@ -373,4 +378,102 @@ fn redis_replication_and_application_checks() {
         ]
     );
     assert_eq!(got[0].1, "master redis-0");
+}
+
+/// The Flux status of each job ({current, failed, obj}): Ok(status) or Err(evaluation error).
+fn run_cel(bin: &str, jobs: &[Value]) -> Vec<Result<String, String>> {
+    let mut child = Command::new(bin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the CEL runner");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(Value::Array(jobs.to_vec()).to_string().as_bytes())
+        .expect("write jobs");
+    let out = child.wait_with_output().expect("runner output");
+    assert!(out.status.success(), "runner failed");
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).expect("runner JSON");
+    results
+        .iter()
+        .map(|r| match r["error"].as_str() {
+            Some(e) => Err(e.to_string()),
+            None => Ok(r["status"].as_str().unwrap_or_default().to_string()),
+        })
+        .collect()
+}
+
+#[test]
+fn flux_health_expressions_agree_with_the_deploy_gates() {
+    let Some(bin) = tool("DATALYPTICA_FLUX_CEL", "install-flux-cel.sh") else {
+        return;
+    };
+    let cases = cases();
+    let jobs: Vec<Value> = cases
+        .iter()
+        .map(|(kind, _, o, _, _)| {
+            let k = health::kinds()
+                .into_iter()
+                .find(|k| k.kind == *kind)
+                .unwrap_or_else(|| panic!("no rule for {kind}"));
+            json!({"current": k.cel_current, "failed": k.cel_failed.unwrap_or(""), "obj": o})
+        })
+        .collect();
+    let got = run_cel(&bin, &jobs);
+    for ((kind, case, obj, pods, want), r) in cases.iter().zip(&got) {
+        let g = gates::evaluate(&gate(kind), Some(obj), pods);
+        assert_eq!(
+            expected(&g),
+            *want,
+            "{kind} {case}: fixture vs gate ({g:?})"
+        );
+        if obj.get("status").is_none() {
+            // Before the operator writes any status the top-level `status` is absent and CEL
+            // cannot guard it: evaluation fails, which kstatus reports as Unknown, and Flux
+            // keeps waiting, as deploy does.
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("no such attribute")),
+                "{kind} {case}: {r:?}"
+            );
+            continue;
+        }
+        let flux = match *want {
+            "Healthy" => "Current",
+            "Degraded" => "Failed",
+            _ => "InProgress",
+        };
+        assert_eq!(r.as_deref(), Ok(flux), "{kind} {case}: the gate says {g:?}");
+    }
+    // RedisReplication, and the prerequisites' Subscriptions against gates::subscription_csv.
+    let rr = health::kinds()
+        .into_iter()
+        .find(|k| k.kind == "RedisReplication")
+        .expect("redis rule");
+    let installed = json!({"spec": {"name": "postgresql"}, "status": {"installedCSV": "postgresoperator.v5.8.2", "currentCSV": "postgresoperator.v5.8.2", "state": "AtLatestKnown",
+        "conditions": [{"type": "CatalogSourcesUnhealthy", "status": "False", "reason": "AllCatalogSourcesHealthy"}]}});
+    let pending = json!({"spec": {"name": "postgresql"}, "status": {"state": "UpgradePending", "currentCSV": "postgresoperator.v5.8.2",
+        "installPlanRef": {"name": "install-abcde", "namespace": "datalyptica-operators"}}});
+    let sub = datalyptica_platform::gitops::flux::SUBSCRIPTION_CURRENT;
+    let got = run_cel(
+        &bin,
+        &[
+            json!({"current": rr.cel_current, "obj": {"status": {"masterNode": "redis-0"}}}),
+            json!({"current": rr.cel_current, "obj": {"status": {"masterNode": ""}}}),
+            json!({"current": sub, "obj": installed}),
+            json!({"current": sub, "obj": pending}),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            Ok("Current".to_string()),
+            Ok("InProgress".to_string()),
+            Ok("Current".to_string()),
+            Ok("InProgress".to_string())
+        ]
+    );
+    assert!(gates::subscription_csv(&installed).is_ok());
+    assert!(gates::subscription_csv(&pending).is_err());
 }
