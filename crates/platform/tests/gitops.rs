@@ -471,3 +471,17 @@ fn every_kustomization_builds_to_exactly_what_deploy_applies() {
     }
     assert!(built >= 4 * 2 * 12, "built {built} kustomizations");
 }
+
+/// The engines' files of the HA default with sealed secrets, byte for byte.
+#[test]
+fn gitops_snapshot() {
+    let mut p = Platform::default_ha();
+    p.spec.secrets.mode = SecretsMode::SealedSecrets;
+    for e in [Engine::ArgoCd, Engine::Flux] {
+        for (path, text) in gitops_tree(&p, e).to_bytes() {
+            if path.starts_with(&format!("gitops/{}/", e.name())) {
+                insta::assert_snapshot!(path.replace('/', "__"), text);
+            }
+        }
+    }
+}

@@ -219,10 +219,13 @@ fn objects_file(path: String, header: String, objects: Vec<Value>) -> File {
 fn secrets_section(m: &Model, tree: &Tree) -> String {
     let all: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
     let inv = security::secret_inventory(m, &all);
-    let mut s = String::from(
-        "## Secrets (prerequisites, never in Git)\n\n| Namespace | Secret | Keys | Source | Provided by |\n|---|---|---|---|---|\n",
-    );
     let mode = m.platform.spec.secrets.mode;
+    let mut s = String::from("## Secrets (prerequisites, never in Git)\n\n");
+    s.push_str(match mode {
+        SecretsMode::ExternalSecrets => "The prerequisites unit applies `00-prerequisites/external-secrets.yaml`; store every value below first, and make the copies by hand.\n\n",
+        _ => "Seal every *platform* and *user* Secret below with `kubeseal` and have them applied before the components sync (your own Application or Kustomization over the directory holding them, or `oc apply`); this tree never contains them, and re-rendering does not touch them.\n\n",
+    });
+    s.push_str("| Namespace | Secret | Keys | Source | Provided by |\n|---|---|---|---|---|\n");
     for e in &inv {
         let keys = if e.keys.is_empty() {
             "(whole Secret)".to_string()
@@ -286,7 +289,7 @@ pub fn files(m: &Model, tree: &Tree, opts: &Options) -> Result<Vec<File>, Gitops
         opts.engine.name(),
         opts.repo,
         opts.revision,
-        opts.repo_path(""),
+        opts.path,
     );
     for u in &units {
         let deps: Vec<String> = u.deps.iter().map(|d| d.to_string()).collect();
