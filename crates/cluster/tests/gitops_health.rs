@@ -176,6 +176,13 @@ fn cases() -> Vec<(&'static str, &'static str, Value, Vec<Value>, &'static str)>
         ),
         (
             "Tenant",
+            "progressing: decreased resilience",
+            json!({"status": {"currentState": "Initialized", "healthStatus": "yellow"}}),
+            vec![],
+            "Progressing",
+        ),
+        (
+            "Tenant",
             "degraded: drives offline",
             json!({"status": {"currentState": "Initialized", "healthStatus": "red"}}),
             vec![],
