@@ -1,6 +1,7 @@
 //! `datalyptica`: the imperative shell around the pure platform core.
 //! Exit codes: 0 success, 1 a check failed or an operation failed, 2 unusable input.
 
+mod availability;
 mod lab_settings;
 mod out;
 mod plan;
@@ -115,6 +116,14 @@ enum Command {
         #[command(flatten)]
         spec: SpecArg,
     },
+    /// Per-component and end-to-end availability from the topology, failure rates and
+    /// failover times (the spec's or measured by drills); exit 1 when a target is out of reach.
+    Availability {
+        #[command(flatten)]
+        args: availability::AvailabilityArgs,
+        #[command(flatten)]
+        spec: SpecArg,
+    },
 }
 
 /// `render --gitops`: the tree plus what a GitOps engine needs to sync it.
@@ -157,8 +166,13 @@ struct SpecArg {
 impl SpecArg {
     /// The validated spec, or the errors printed and exit code 2.
     fn load(&self) -> Result<Platform, ExitCode> {
+        self.load_with_source().map(|(p, _)| p)
+    }
+
+    /// The validated spec and, when it came from a file, the file's name and text.
+    fn load_with_source(&self) -> Result<(Platform, Option<(String, String)>), ExitCode> {
         let Some(path) = &self.file else {
-            return Ok(Platform::default_ha());
+            return Ok((Platform::default_ha(), None));
         };
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -168,10 +182,37 @@ impl SpecArg {
             }
         };
         let name = path.display().to_string();
-        datalyptica_platform::load(&name, &text).map_err(|errs| {
-            report_spec_errors(&text, &errs);
-            ExitCode::from(2)
-        })
+        match datalyptica_platform::load(&name, &text) {
+            Ok(p) => Ok((p, Some((name, text)))),
+            Err(errs) => {
+                report_spec_errors(&text, &errs);
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// Availability targets the topology cannot reach, as warnings at their place in the spec
+/// (`render` still renders: the spec is valid, its promise is not).
+fn warn_unreachable_targets(p: &Platform, source: Option<&(String, String)>) {
+    let issues = datalyptica_platform::availability::target_issues(p);
+    let doc = source.and_then(|(_, text)| {
+        datalyptica_yaml::parse(text)
+            .ok()
+            .and_then(|d| d.into_iter().find(|d| !d.value.is_null()))
+    });
+    for i in issues {
+        let path = datalyptica_platform::load::dotted(&i.pointer);
+        match (source, &doc) {
+            (Some((name, _)), Some(d)) => {
+                let pos = d.locate(&i.pointer);
+                eprintln!(
+                    "warning: {name}:{}:{}: {path}: {}",
+                    pos.line, pos.column, i.message
+                );
+            }
+            _ => eprintln!("warning: {path}: {}", i.message),
+        }
     }
 }
 
@@ -197,10 +238,11 @@ fn main() -> ExitCode {
             force,
             gitops,
         } => {
-            let p = match spec.load() {
-                Ok(p) => p,
+            let (p, source) = match spec.load_with_source() {
+                Ok(x) => x,
                 Err(code) => return code,
             };
+            warn_unreachable_targets(&p, source.as_ref());
             let tree = match render_tree(&p, &out, &gitops) {
                 Ok(t) => t,
                 Err(msg) => {
@@ -296,6 +338,7 @@ fn main() -> ExitCode {
                 lab_settings::from_platform(&p),
             ))
         }
+        Command::Availability { args, spec } => with_spec(&spec, |p| availability::run(&args, p)),
         Command::Drill { args, spec } => {
             let p = match spec.load() {
                 Ok(p) => p,

@@ -119,6 +119,17 @@ pub fn explain(p: &Platform, name: &str) -> Option<String> {
     for n in c.ha_notes(&m) {
         let _ = writeln!(s, "  - {n}");
     }
+    if r.enabled {
+        use datalyptica_platform::availability as av;
+        let a = av::evaluate_component(&m, c, &av::Rates::from_spec(p), &[]);
+        let _ = writeln!(
+            s,
+            "  modelled availability: {} ({} down a year; {}) — `datalyptica availability` for the details",
+            av::fmt_percent(a.availability),
+            av::fmt_secs(a.downtime_per_year_s),
+            a.model
+        );
+    }
     let _ = writeln!(
         s,
         "  deploys: {}",

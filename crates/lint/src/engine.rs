@@ -127,6 +127,8 @@ const KNOWN_KINDS: &[&str] = &[
     "ClickHouseKeeperInstallation",
     "ClickHouseInstallationTemplate",
     "ClickHouseOperatorConfiguration",
+    // datalyptica's own platform spec (rule DL1022)
+    "Platform",
     // etcd operators
     "EtcdCluster",
     "EtcdBackup",

@@ -229,4 +229,8 @@ pub trait Component: Sync {
     fn tls(&self, m: &Model) -> Vec<TlsHop>;
     /// What HA means for this component, one line per fact (for READMEs and `explain`).
     fn ha_notes(&self, m: &Model) -> Vec<String>;
+    /// How it stays available: its groups of members, how many of each must be up, what a
+    /// failover costs, its disruption budgets and the user journey it is the entry of.
+    /// `datalyptica availability` and the `slo.availability` check compute from this alone.
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy;
 }

@@ -229,13 +229,20 @@ pub fn tcp_probe(port: &str, period: i32, failures: i32) -> Probe {
 }
 
 pub fn exec_probe(cmd: &[&str], period: i32, failures: i32) -> Probe {
+    exec_probe_timeout(cmd, period, failures, 5)
+}
+
+/// An exec probe with its own timeout: a command that starts a Python interpreter and imports
+/// its application (Airflow's `jobs check`, `celery inspect ping`) takes seconds before it does
+/// anything, and upstream charts give those 20–60 s.
+pub fn exec_probe_timeout(cmd: &[&str], period: i32, failures: i32, timeout: i32) -> Probe {
     Probe {
         exec: Some(ExecAction {
             command: Some(cmd.iter().map(|s| s.to_string()).collect()),
         }),
         period_seconds: Some(period),
         failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
+        timeout_seconds: Some(timeout),
         ..Default::default()
     }
 }

@@ -1,6 +1,7 @@
 //! The pure core of datalyptica: platform spec → resolved model → rendered manifest tree.
 //! No I/O and no async here; the CLI and the cluster engine sit around it.
 
+pub mod availability;
 pub mod backup;
 pub mod component;
 pub mod components;

@@ -972,6 +972,21 @@ pub enum SecretSource {
     Copy { namespace: String, name: String },
     /// Created by an operator or by OpenShift.
     Created(&'static str),
+    /// A certificate `deploy` issues from a private CA it keeps in the Secret `ca` of the same
+    /// namespace (creating that CA on first use): for TLS that OpenShift's service CA cannot
+    /// give, such as client and peer authentication. Issued in every `secrets.mode`.
+    Issued { ca: String, request: CertRequest },
+}
+
+/// A certificate to issue: subject, names, and what it may authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertRequest {
+    pub common_name: String,
+    pub dns_names: Vec<String>,
+    /// Extended key usage `serverAuth`.
+    pub server: bool,
+    /// Extended key usage `clientAuth`.
+    pub client: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1104,9 +1119,23 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         crate::components::postgresql::CA_SECRET.into(),
         crate::components::postgresql::PGO_ROOT_CA.into(),
     );
+    let etcd_ns = m.get(ComponentId::Etcd).namespace.clone();
+    let redis_ns = m.get(ComponentId::Redis).namespace.clone();
+    let issued: BTreeMap<String, CertRequest> = if m.enabled(ComponentId::Etcd) {
+        crate::components::etcd::certificates(m)
+            .into_iter()
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     refs.into_iter()
         .map(|((namespace, name), keys)| {
-            let source = if let Some(by) = created.get(&(namespace.clone(), name.clone())) {
+            let source = if let Some(req) = issued.get(&name).filter(|_| namespace == etcd_ns) {
+                SecretSource::Issued {
+                    ca: crate::components::etcd::CA_SECRET.into(),
+                    request: req.clone(),
+                }
+            } else if let Some(by) = created.get(&(namespace.clone(), name.clone())) {
                 SecretSource::Created(by)
             } else if name.contains("-pguser-") {
                 SecretSource::Created("Crunchy PGO")
@@ -1114,6 +1143,12 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
                 SecretSource::Created("Strimzi Cluster Operator")
             } else if let Some(why) = user.get(&name) {
                 SecretSource::User(why)
+            } else if name == crate::components::redis::AUTH_SECRET && namespace != redis_ns {
+                // One password for the data nodes and all their clients.
+                SecretSource::Copy {
+                    namespace: redis_ns.clone(),
+                    name: name.clone(),
+                }
             } else if let Some(from) = copies.get(&name) {
                 SecretSource::Copy {
                     namespace: pg_ns.clone(),
@@ -1305,6 +1340,9 @@ pub fn secrets_files(m: &Model, objects: &[&Value]) -> Vec<File> {
             SecretSource::User(why) => format!("user: {why}"),
             SecretSource::Copy { namespace, name } => format!("copy of `{namespace}/{name}`"),
             SecretSource::Created(by) => format!("created by {by}"),
+            SecretSource::Issued { ca, .. } => {
+                format!("certificate issued by `datalyptica deploy` from the CA in `{ca}`")
+            }
         };
         let _ = writeln!(s, "| `{}` | `{}` | {keys} | {src} |", e.namespace, e.name);
     }

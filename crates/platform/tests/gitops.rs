@@ -184,12 +184,29 @@ fn argocd_waves_follow_the_deploy_order() {
                 .is_some_and(|p| p.starts_with("clusters/prod/"))
         );
     }
-    // The etcd Application ignores the CA bundle the service CA injects.
-    let etcd = apps
-        .iter()
-        .find(|a| a["metadata"]["name"] == "datalyptica-etcd")
-        .expect("etcd app");
-    assert_eq!(etcd["spec"]["ignoreDifferences"][0]["kind"], "ConfigMap");
+    // ignoreDifferences: the labels OpenShift sets on projects, and the CA bundle the service
+    // CA injects into annotated ConfigMaps, exactly where the unit applies such objects.
+    let units = gitops::units(&m, &datalyptica_platform::render(p)).expect("units");
+    for u in &units {
+        let app = apps
+            .iter()
+            .find(|a| a["metadata"]["name"] == format!("datalyptica-{}", u.name).as_str())
+            .expect("app");
+        let ignored: Vec<&str> = app["spec"]["ignoreDifferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["kind"].as_str())
+            .collect();
+        let injected = u.objects.iter().any(|o| {
+            o["kind"] == "ConfigMap"
+                && o["metadata"]["annotations"]["service.beta.openshift.io/inject-cabundle"]
+                    == "true"
+        });
+        assert_eq!(ignored.contains(&"ConfigMap"), injected, "{}", u.name);
+        let namespaces = u.objects.iter().any(|o| o["kind"] == "Namespace");
+        assert_eq!(ignored.contains(&"Namespace"), namespaces, "{}", u.name);
+    }
     // The project admits exactly the platform's namespaces and the kinds of the synced set.
     let boot = &tree.files["gitops/argocd/bootstrap.yaml"];
     let proj = boot

@@ -4,6 +4,7 @@
 mod ha;
 mod operators;
 mod sec;
+mod spec;
 mod sto;
 
 use std::collections::{HashMap, HashSet};
@@ -403,6 +404,16 @@ pub static RULES: &[Rule] = &[
         "A ClickHouseInstallation cluster with replicasCount 1 loses data with a node; replicated tables need ZooKeeper/Keeper configured, and a keeper node list of more than one host must be an odd count of at least 3.",
         "Set layout.replicasCount: 2 (or more) and point configuration.zookeeper.nodes at a 3-node Keeper.",
         "clusters:\n- name: main\n  layout:\n    replicasCount: 1   # DL1021"
+    ),
+    r!(
+        "DL1022",
+        Ha,
+        W,
+        Object(spec::availability_targets),
+        "platform spec promises an availability its topology cannot reach",
+        "A datalyptica platform spec (kind Platform) among the linted files is checked like `render` checks it: each component's slo.availability against what its replicas, quorum, erasure coding, failover times and disruption budgets deliver under the spec's failure rates (spec.availabilityModel, defaults in the README). The rendered manifests carry neither the targets nor the rates, so this rule reads the spec itself.",
+        "Add redundancy, shorten the failover (slo.rto), or lower slo.availability to what `datalyptica availability` shows.",
+        "kind: Platform\nspec:\n  components:\n    trino:\n      slo: {availability: 99.9999}   # DL1022: the coordinator is a single point of failure"
     ),
     // --- Security (OpenShift restricted-v2) ---------------------------------------------
     r!(

@@ -584,6 +584,28 @@ impl Component for Clickhouse {
             "PodDisruptionBudgets (maxUnavailable 1) are created by the operator for both installations".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        let shards = cfg(m).shards.unwrap_or(1);
+        let mut tiers: Vec<Tier> = (0..shards)
+            .map(|s| {
+                Tier::replicated(
+                    format!("shard {s} replicas"),
+                    r.replicas,
+                    Recovery::NodeRepair,
+                )
+                .with_max_unavailable(1)
+            })
+            .collect();
+        // Without a Keeper majority replicated tables turn read-only: writes are down.
+        tiers.push(Tier::quorum("keeper", keepers(m)).with_max_unavailable(1));
+        Redundancy {
+            tiers,
+            journey: None,
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {

@@ -23,6 +23,8 @@ use crate::validate::Issue;
 
 /// `taskmanager.data.port`: fixed so that network policies can admit it.
 pub const DATA_PORT: u16 = 6121;
+/// The S3 plugin's own directory under Flink's plugins dir (an emptyDir the init container fills).
+const S3_PLUGIN_DIR: &str = "/opt/flink/plugins/s3-fs-presto";
 pub const NAME: &str = "flink";
 const SA: &str = "flink";
 /// A Service that routes nothing: it exists so that the service CA issues the certificate
@@ -280,6 +282,10 @@ impl Component for Flink {
         );
         set("s3.endpoint", os.endpoint.clone());
         set("s3.path.style.access", "true".into());
+        // Presto's S3 client (mirrored from `s3.*` to `presto.s3.*`) asks the EC2 metadata
+        // endpoint for credentials unless told otherwise; off, it falls through to the AWS default
+        // chain, which reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the pod environment.
+        set("s3.use-instance-credentials", "false".into());
         set(
             "taskmanager.numberOfTaskSlots",
             c.task_slots.unwrap_or(2).to_string(),
@@ -314,18 +320,14 @@ impl Component for Flink {
             ])
         };
         // The S3 plugin reads credentials from the environment (AWS default provider chain).
+        // Not ENABLE_BUILT_IN_PLUGINS: the image's entrypoint links the jar into
+        // /opt/flink/plugins, owned by uid 9999, which OpenShift's random UID cannot write (the
+        // failure is silent and s3:// then has no filesystem). An init container copies the jar
+        // into an emptyDir mounted as the plugin's own directory instead.
+        let s3_jar = format!("flink-s3-fs-presto-{}.jar", r.version);
         let main = |probe_port: (&str, i32)| Container {
             name: "flink-main-container".into(),
-            env: Some(
-                [
-                    vec![k8s::env(
-                        "ENABLE_BUILT_IN_PLUGINS",
-                        format!("flink-s3-fs-presto-{}.jar", r.version),
-                    )],
-                    k8s::s3_credentials(&os.credentials_secret),
-                ]
-                .concat(),
-            ),
+            env: Some(k8s::s3_credentials(&os.credentials_secret)),
             ports: Some(vec![
                 k8s::container_port(probe_port.0, probe_port.1),
                 k8s::container_port(
@@ -340,7 +342,26 @@ impl Component for Flink {
             volume_mounts: Some(vec![
                 k8s::mount("keystore", KEYSTORE_DIR, true),
                 k8s::mount("truststore", TRUSTSTORE_DIR, true),
+                k8s::mount("s3-plugin", S3_PLUGIN_DIR, true),
             ]),
+            ..Default::default()
+        };
+        let plugin_init = Container {
+            name: "s3-plugin".into(),
+            image: Some(r.image.clone()),
+            command: Some(vec![
+                "cp".into(),
+                format!("/opt/flink/opt/{s3_jar}"),
+                "/plugin/".into(),
+            ]),
+            resources: Some(k8s::resources(&crate::model::Resources {
+                cpu_request: "50m".into(),
+                memory_request: "32Mi".into(),
+                cpu_limit: "200m".into(),
+                memory_limit: "64Mi".into(),
+            })),
+            security_context: Some(k8s::container_security(true)),
+            volume_mounts: Some(vec![k8s::mount("s3-plugin", "/plugin", false)]),
             ..Default::default()
         };
         // Per role, not in the shared template: the operator merges container lists by
@@ -353,6 +374,7 @@ impl Component for Flink {
                 security_context: Some(k8s::pod_security()),
                 // Flink reads keystores, not the PEM pair the service CA issues.
                 init_containers: Some(vec![
+                    plugin_init.clone(),
                     // Checkpoints and HA metadata go to the object store over https: MinIO's
                     // certificate chains to the cluster CA, which the JDK does not know.
                     k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
@@ -375,6 +397,7 @@ impl Component for Flink {
                     k8s::memory_dir_volume("keystore"),
                     k8s::ca_trust_volume("ca"),
                     k8s::empty_dir_volume("truststore"),
+                    k8s::empty_dir_volume("s3-plugin"),
                 ]),
                 ..Default::default()
             },
@@ -555,6 +578,35 @@ impl Component for Flink {
             format!("checkpoints, savepoints and HA metadata live in s3://{}/, so they survive the loss of every Flink pod", m.object_store.bucket("flink")),
             "TaskManagers are allocated on demand; a lost TaskManager restarts the affected jobs from the checkpoint".into(),
         ]
+    }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Recovery, Redundancy, Tier};
+        use std::time::Duration;
+        let r = m.get(self.id());
+        let (takeover, how) = match cfg(m).ha_mode.unwrap_or_default() {
+            HaMode::Kubernetes => (
+                20,
+                "Kubernetes HA: lease-duration 15 s + retry-period 5 s (Flink defaults)",
+            ),
+            HaMode::Zookeeper => (
+                60,
+                "ZooKeeper HA: client session timeout 60 s (Flink default)",
+            ),
+        };
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("jobmanagers", r.replicas, Recovery::Reschedule)
+                    .with_failover(Failover {
+                        active: 1,
+                        unplanned: Duration::from_secs(takeover),
+                        planned: Duration::from_secs(takeover),
+                        source: format!("{how} before a standby JobManager leads and restores the jobs from the last checkpoint"),
+                    })
+                    .with_max_unavailable(1),
+            ],
+            journey: Some("streaming"),
+        }
     }
 }
 

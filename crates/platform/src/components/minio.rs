@@ -317,6 +317,32 @@ impl Component for Minio {
             "no failover: every server serves every request (RTO 0), and erasure coding loses nothing acknowledged (RPO 0)".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let e = erasure(m);
+        let servers = e.servers.max(1);
+        // MinIO spreads each erasure set evenly over the servers: losing a server loses this
+        // many drives of every set.
+        let per_server = e.set_size.div_ceil(servers).max(1);
+        let lost_servers = (e.write_tolerance() / per_server).min(servers);
+        let read_servers = (e.read_tolerance() / per_server).min(servers);
+        Redundancy {
+            tiers: vec![Tier::new(
+                "servers",
+                e.servers,
+                e.servers - lost_servers,
+                Recovery::NodeRepair,
+                format!(
+                    "EC:{} over sets of {} drives, {} per server: writes survive {} lost drives per set, so {} server(s) (reads {}); the model counts writes",
+                    e.parity, e.set_size, per_server, e.write_tolerance(), lost_servers, read_servers
+                ),
+            )
+            // The operator's own PodDisruptionBudget per pool: minAvailable servers/2 + 1.
+            .with_min_available(e.servers / 2 + 1)],
+            journey: None,
+        }
+    }
 }
 
 fn readme_body(m: &Model, e: Erasure) -> String {

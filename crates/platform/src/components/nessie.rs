@@ -404,4 +404,16 @@ impl Component for Nessie {
             "commits live in PostgreSQL: Nessie's RPO and RTO are bounded by the PostgreSQL cluster's".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("replicas", r.replicas, Recovery::Reschedule)
+                    .with_max_unavailable(1),
+            ],
+            journey: None,
+        }
+    }
 }

@@ -505,6 +505,18 @@ impl Component for Spark {
             "run the operator's controller with 2 replicas and leader election (Helm values below) so submissions survive a node loss".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("history servers", r.replicas, Recovery::Reschedule)
+                    .with_max_unavailable(1),
+            ],
+            journey: None,
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {

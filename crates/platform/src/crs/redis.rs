@@ -2,8 +2,8 @@
 //! RedisReplication (the data nodes) and RedisSentinel (the monitors).
 
 use k8s_openapi::api::core::v1::{
-    Affinity, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements, SecretVolumeSource,
-    SecurityContext, TopologySpreadConstraint,
+    Affinity, EnvVarSource, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements,
+    SecretVolumeSource, SecurityContext, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use serde::Serialize;
 
@@ -17,6 +17,24 @@ pub struct KubernetesConfig {
     pub image: String,
     pub image_pull_policy: &'static str,
     pub resources: ResourceRequirements,
+    /// The password Secret: the operator sets `REDIS_PASSWORD` from it and its entrypoint
+    /// writes `requirepass` and `masterauth`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_secret: Option<ExistingSecret>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExistingSecret {
+    pub name: String,
+    pub key: String,
+}
+
+/// Extra volumes the operator mounts in the Redis or Sentinel container.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdditionalVolumes {
+    pub volume: Vec<Volume>,
+    pub mount_path: Vec<VolumeMount>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +91,7 @@ pub struct RedisConfig {
 #[serde(rename_all = "camelCase")]
 pub struct Storage {
     pub volume_claim_template: PersistentVolumeClaim,
+    pub volume_mount: AdditionalVolumes,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +107,7 @@ pub struct RedisSentinelSpec {
     pub pod_security_context: PodSecurityContext,
     pub security_context: SecurityContext,
     pub pdb: Pdb,
+    pub volume_mount: AdditionalVolumes,
 }
 
 /// The operator takes these as strings (they are written into sentinel.conf).
@@ -102,4 +122,6 @@ pub struct SentinelConfig {
     pub parallel_syncs: String,
     /// ConfigMap with `redis-sentinel-additional.conf`, included last.
     pub additional_sentinel_config: String,
+    /// The data nodes' password, for `sentinel auth-pass`.
+    pub redis_replication_password: EnvVarSource,
 }

@@ -258,6 +258,10 @@ fn secrets_section(m: &Model, tree: &Tree) -> String {
                 ),
             ),
             SecretSource::Created(by) => (format!("created by {by}"), "the cluster".into()),
+            SecretSource::Issued { ca, .. } => (
+                format!("certificate from the CA in `{ca}`"),
+                "you: `datalyptica deploy` issues it, a GitOps engine does not; create it (and the CA) before the unit syncs".into(),
+            ),
         };
         s.push_str(&format!(
             "| `{}` | `{}` | {keys} | {src} | {by} |\n",
