@@ -48,6 +48,8 @@ enum Command {
         /// Replace a directory that datalyptica did not create.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        gitops: GitopsArgs,
     },
     /// Print the JSON Schema of the spec (for editors and CI).
     Schema,
@@ -122,6 +124,31 @@ enum Command {
         #[command(flatten)]
         spec: SpecArg,
     },
+}
+
+/// `render --gitops`: the tree plus what a GitOps engine needs to sync it.
+#[derive(clap::Args, Clone)]
+struct GitopsArgs {
+    /// Also write an Argo CD app-of-apps or Flux Kustomizations (into gitops/) and a
+    /// kustomization.yaml in every synced directory. Needs spec.secrets.mode sealed-secrets or
+    /// external-secrets.
+    #[arg(long, value_name = "argocd|flux")]
+    gitops: Option<GitopsEngine>,
+    /// Git repository the tree is committed to (with --gitops).
+    #[arg(long, value_name = "URL", requires = "gitops")]
+    repo: Option<String>,
+    /// Branch, tag or commit to sync (with --gitops).
+    #[arg(long, value_name = "REV", default_value = "main", requires = "gitops")]
+    revision: String,
+    /// Directory of the tree inside the repository (with --gitops; default: the --out name).
+    #[arg(long, value_name = "PATH", requires = "gitops")]
+    path: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum GitopsEngine {
+    Argocd,
+    Flux,
 }
 
 #[derive(clap::Args, Clone)]
@@ -205,13 +232,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Init { out, dev, force } => init(&out, dev, force),
-        Command::Render { spec, out, force } => {
+        Command::Render {
+            spec,
+            out,
+            force,
+            gitops,
+        } => {
             let (p, source) = match spec.load_with_source() {
                 Ok(x) => x,
                 Err(code) => return code,
             };
             warn_unreachable_targets(&p, source.as_ref());
-            let tree = datalyptica_platform::render(&p);
+            let tree = match render_tree(&p, &out, &gitops) {
+                Ok(t) => t,
+                Err(msg) => {
+                    eprintln!("error: {msg}; nothing was written");
+                    return ExitCode::from(2);
+                }
+            };
             match out::write_tree(&out, &tree, &p, force) {
                 Ok(n) => {
                     println!("rendered {n} files into {}", out.display());
@@ -312,6 +350,37 @@ fn main() -> ExitCode {
             ))
         }
     }
+}
+
+fn render_tree(
+    p: &Platform,
+    out: &Path,
+    args: &GitopsArgs,
+) -> Result<datalyptica_platform::Tree, String> {
+    use datalyptica_platform::gitops;
+    let Some(engine) = args.gitops else {
+        return Ok(datalyptica_platform::render(p));
+    };
+    let Some(repo) = args.repo.clone() else {
+        return Err(
+            "--gitops needs --repo URL (the Git repository the tree is committed to)".into(),
+        );
+    };
+    let path = args.path.clone().unwrap_or_else(|| {
+        out.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| ".".into())
+    });
+    let opts = gitops::Options {
+        engine: match engine {
+            GitopsEngine::Argocd => gitops::Engine::ArgoCd,
+            GitopsEngine::Flux => gitops::Engine::Flux,
+        },
+        repo,
+        revision: args.revision.clone(),
+        path,
+    };
+    gitops::render(p, &opts).map_err(|e| e.to_string())
 }
 
 fn with_spec(spec: &SpecArg, f: impl FnOnce(&Platform) -> ExitCode) -> ExitCode {
