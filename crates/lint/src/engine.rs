@@ -142,6 +142,13 @@ struct Parsed {
 /// Parse a stream; when it fails, parse each `---` chunk on its own so that one broken
 /// document does not hide the others of the file.
 fn parse_source(text: &str) -> Parsed {
+    // An input over the size limit is refused whole, not re-read chunk by chunk.
+    if let Err(e) = datalyptica_yaml::Limits::default().check_size(text) {
+        return Parsed {
+            docs: Vec::new(),
+            errors: vec![(e.pos, e.message)],
+        };
+    }
     match datalyptica_yaml::parse(text) {
         Ok(docs) => Parsed {
             docs,

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 mod limits;
 pub use limits::{Limits, ReadError, read_bounded};
 
-use granit_parser::{Event, Parser, ScalarStyle, Span};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
 /// 1-based line and column.
@@ -104,9 +104,18 @@ pub fn parse_with(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
         path_budget: limits.path_budget(src.len()),
         ..Builder::default()
     };
-    for ev in Parser::new_from_str(src) {
+    // The scanner enforces the depth limit on the source (before any event of a too-deep
+    // collection), the builder the depth that aliases add.
+    let options = granit_parser::options! {
+        flow_nesting_limit: limits.max_depth,
+        block_nesting_limit: limits.max_depth,
+    };
+    for ev in Parser::new_from_str_with_options(src, options) {
         let (event, span) = ev.map_err(|e| Error {
-            message: e.info(),
+            message: match e.kind() {
+                ErrorKind::RecursionLimitExceeded => limits.depth_message(),
+                _ => e.info(),
+            },
             pos: Pos {
                 line: e.marker().line(),
                 column: e.marker().col() + 1,
@@ -429,10 +438,7 @@ impl Builder {
     fn check_depth(&self, depth: usize, pos: Pos) -> Result<(), Error> {
         if depth > self.limits.max_depth {
             return Err(Error {
-                message: format!(
-                    "nesting deeper than {} levels (limit max_depth)",
-                    self.limits.max_depth
-                ),
+                message: self.limits.depth_message(),
                 pos,
             });
         }

@@ -64,6 +64,13 @@ impl Limits {
         })
     }
 
+    pub(crate) fn depth_message(&self) -> String {
+        format!(
+            "nesting deeper than {} levels (limit max_depth)",
+            self.max_depth
+        )
+    }
+
     pub(crate) fn path_budget(&self, input: usize) -> usize {
         input
             .saturating_mul(self.path_factor)
