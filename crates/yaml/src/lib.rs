@@ -98,10 +98,42 @@ pub fn parse(src: &str) -> Result<Vec<Document>, Error> {
 
 /// [`parse`] within explicit limits.
 pub fn parse_with(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
+    let mut docs = Vec::new();
+    run(src, limits, true, &mut |d| docs.push(d))?;
+    Ok(docs)
+}
+
+/// [`parse_with`], handing each document to `each` as soon as it is complete instead of
+/// collecting them: a caller that needs one document at a time holds one at a time. On an
+/// error, the documents before it have been handed over.
+pub fn parse_each(
+    src: &str,
+    limits: &Limits,
+    each: &mut dyn FnMut(Document),
+) -> Result<(), Error> {
+    run(src, limits, true, each)
+}
+
+/// [`parse_with`] without the position index (every `positions` map empty), for a caller that
+/// holds many documents and locates a few nodes later (with [`parse_each`]). Accepts and
+/// refuses exactly the inputs [`parse_with`] does, with the same errors.
+pub fn parse_values(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
+    let mut docs = Vec::new();
+    run(src, limits, false, &mut |d| docs.push(d))?;
+    Ok(docs)
+}
+
+fn run(
+    src: &str,
+    limits: &Limits,
+    positions: bool,
+    each: &mut dyn FnMut(Document),
+) -> Result<(), Error> {
     limits.check_size(src)?;
     let mut b = Builder {
         limits: *limits,
         path_budget: limits.path_budget(src.len()),
+        keep_positions: positions,
         ..Builder::default()
     };
     // The scanner enforces the depth limit on the source (before any event of a too-deep
@@ -122,8 +154,11 @@ pub fn parse_with(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
             },
         })?;
         b.event(event, span)?;
+        for d in b.docs.drain(..) {
+            each(d);
+        }
     }
-    Ok(b.docs)
+    Ok(())
 }
 
 fn pos_of(span: &Span) -> Pos {
@@ -201,6 +236,7 @@ struct Builder {
     /// Bytes of all pointers recorded in the stream, and their budget.
     path_bytes: usize,
     path_budget: usize,
+    keep_positions: bool,
     positions: HashMap<String, NodePos>,
     doc_start: Pos,
     root_done: bool,
@@ -431,7 +467,9 @@ impl Builder {
                 pos,
             });
         }
-        self.positions.insert(pointer, NodePos { key, value: pos });
+        if self.keep_positions {
+            self.positions.insert(pointer, NodePos { key, value: pos });
+        }
         Ok(())
     }
 

@@ -225,3 +225,25 @@ fn long_keys_nested_deep_are_bounded_by_the_path_budget() {
     assert!(e.message.contains("path_factor"), "{e}");
     assert_eq!(e.pos.line, 41);
 }
+
+#[test]
+fn values_only_and_one_at_a_time_parse_alike() {
+    let src = "a: &x [1, 2]\nb: *x\n---\n---\nc: {d: 3}\n";
+    let all = parse(src).expect("valid");
+    let values = parse_values(src, &Limits::default()).expect("valid");
+    assert_eq!(values.len(), all.len());
+    for (v, a) in values.iter().zip(&all) {
+        assert_eq!((&v.value, v.start), (&a.value, a.start));
+        assert!(v.positions.is_empty());
+    }
+    let mut each = Vec::new();
+    parse_each(src, &Limits::default(), &mut |d| each.push(d)).expect("valid");
+    assert_eq!(each.len(), 3);
+    assert_eq!(each[2].locate("/c/d"), all[2].locate("/c/d"));
+    // The same refusals, and the documents before an error are handed over.
+    let bad = format!("a: 1\n---\n{}", billion_laughs());
+    assert_eq!(parse_values(&bad, &Limits::default()).expect_err("bomb"), parse(&bad).expect_err("bomb"));
+    let mut before = 0;
+    assert!(parse_each(&bad, &Limits::default(), &mut |_| before += 1).is_err());
+    assert_eq!(before, 1);
+}
