@@ -281,7 +281,12 @@ fn locate(sources: &[Source], parsed: &[Parsed], findings: &mut [Pending]) {
     let mut wanted: HashMap<usize, HashMap<usize, Vec<usize>>> = HashMap::new();
     for (i, (src, doc, _)) in findings.iter().enumerate() {
         if let Some(d) = doc {
-            wanted.entry(*src).or_default().entry(*d).or_default().push(i);
+            wanted
+                .entry(*src)
+                .or_default()
+                .entry(*d)
+                .or_default()
+                .push(i);
         }
     }
     let all: &[Pending] = findings;

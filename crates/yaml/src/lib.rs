@@ -106,11 +106,7 @@ pub fn parse_with(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
 /// [`parse_with`], handing each document to `each` as soon as it is complete instead of
 /// collecting them: a caller that needs one document at a time holds one at a time. On an
 /// error, the documents before it have been handed over.
-pub fn parse_each(
-    src: &str,
-    limits: &Limits,
-    each: &mut dyn FnMut(Document),
-) -> Result<(), Error> {
+pub fn parse_each(src: &str, limits: &Limits, each: &mut dyn FnMut(Document)) -> Result<(), Error> {
     run(src, limits, true, each)
 }
 

@@ -242,7 +242,10 @@ fn values_only_and_one_at_a_time_parse_alike() {
     assert_eq!(each[2].locate("/c/d"), all[2].locate("/c/d"));
     // The same refusals, and the documents before an error are handed over.
     let bad = format!("a: 1\n---\n{}", billion_laughs());
-    assert_eq!(parse_values(&bad, &Limits::default()).expect_err("bomb"), parse(&bad).expect_err("bomb"));
+    assert_eq!(
+        parse_values(&bad, &Limits::default()).expect_err("bomb"),
+        parse(&bad).expect_err("bomb")
+    );
     let mut before = 0;
     assert!(parse_each(&bad, &Limits::default(), &mut |_| before += 1).is_err());
     assert_eq!(before, 1);
