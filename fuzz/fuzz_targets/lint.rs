@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let report = lint_sources(&sources, &Config::default());
     for f in report.findings.iter().chain(&report.waived) {
-        let src = sources.iter().find(|s| s.path == f.file).expect("finding of a known file");
+        let src = sources
+            .iter()
+            .find(|s| s.path == f.file)
+            .expect("finding of a known file");
         let lines = yaml_lines(&src.text);
         assert!(f.line >= 1 && f.line <= lines + 1, "{f:?}");
     }

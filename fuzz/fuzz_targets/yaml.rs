@@ -13,10 +13,16 @@ fuzz_target!(|data: &[u8]| {
                 for (pointer, p) in &d.positions {
                     // A merge key's own entry has no node of its own: it merged into its map.
                     let merged = pointer.split('/').any(|s| s == "<<");
-                    assert!(p.value.line >= 1 && p.value.line <= lines, "{pointer}: {p:?}");
+                    assert!(
+                        p.value.line >= 1 && p.value.line <= lines,
+                        "{pointer}: {p:?}"
+                    );
                     assert!(p.value.column >= 1, "{pointer}: {p:?}");
                     // Every pointer resolves to a node of the value it indexes.
-                    assert!(merged || d.value.pointer(pointer).is_some(), "{pointer} not in the value");
+                    assert!(
+                        merged || d.value.pointer(pointer).is_some(),
+                        "{pointer} not in the value"
+                    );
                     let _ = d.locate(&format!("{pointer}/missing"));
                 }
             }
