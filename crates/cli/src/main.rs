@@ -174,10 +174,14 @@ impl SpecArg {
         let Some(path) = &self.file else {
             return Ok((Platform::default_ha(), None));
         };
-        let text = match std::fs::read_to_string(path) {
+        // Never more than the size limit (+1 byte, so that a longer file is refused as such).
+        let text = match datalyptica_yaml::read_bounded(
+            path,
+            datalyptica_yaml::Limits::default().max_bytes,
+        ) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                eprintln!("error: cannot read {e}");
                 return Err(ExitCode::from(2));
             }
         };
@@ -220,9 +224,14 @@ fn report_spec_errors(text: &str, errs: &[datalyptica_platform::SpecError]) {
     let lines: Vec<&str> = text.lines().collect();
     for e in errs {
         eprintln!("error: {e}");
+        // At most 160 characters of the line, and a caret only under them (a hostile file may
+        // be one line of 64 MiB).
         if let Some(line) = e.pos.line.checked_sub(1).and_then(|i| lines.get(i)) {
-            eprintln!("  {:>4} | {line}", e.pos.line);
-            eprintln!("       | {}^", " ".repeat(e.pos.column.saturating_sub(1)));
+            let shown: String = line.chars().take(160).collect();
+            eprintln!("  {:>4} | {shown}", e.pos.line);
+            if e.pos.column <= 161 {
+                eprintln!("       | {}^", " ".repeat(e.pos.column.saturating_sub(1)));
+            }
         }
     }
     eprintln!("{} error(s); nothing was written", errs.len());

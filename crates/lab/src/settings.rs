@@ -124,7 +124,7 @@ impl Default for EtcdSettings {
 impl Default for LabSettings {
     fn default() -> Self {
         Self {
-            dir: PathBuf::from("lab"),
+            dir: crate::lab::default_dir(),
             postgres: PatroniSettings::default(),
             redis: RedisSettings::default(),
             etcd: EtcdSettings::default(),

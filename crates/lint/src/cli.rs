@@ -70,13 +70,34 @@ fn is_manifest(p: &Path) -> bool {
         && p.file_name().and_then(|n| n.to_str()) != Some(CONFIG_FILE)
 }
 
-/// Read every input; any unreadable path is unusable input.
-pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
+/// What a directory entry is when it is neither a directory, a regular file nor a symlink.
+fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else {
+        None
+    }
+}
+
+/// Read every input; any unreadable path is unusable input. No input is read past the size
+/// limit ([`datalyptica_yaml::Limits::max_bytes`]): a longer one (even one that never ends,
+/// such as `/dev/zero` named on the command line) is cut there and reported by the parser.
+/// Special files met under a directory (FIFOs, sockets, devices) are skipped with a note.
+pub fn collect_sources(paths: &[PathBuf], notes: &mut Vec<String>) -> Result<Vec<Source>, String> {
+    let max = datalyptica_yaml::Limits::default().max_bytes;
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             let mut buf = Vec::new();
             std::io::stdin()
+                .take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
                 .read_to_end(&mut buf)
                 .map_err(|e| format!("reading stdin: {e}"))?;
             out.push(Source::new("-", String::from_utf8_lossy(&buf).into_owned()));
@@ -95,6 +116,11 @@ pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
                 let e = e.map_err(|e| format!("{}: {e}", p.display()))?;
                 if e.file_type().is_file() && is_manifest(e.path()) {
                     out.push(read(e.path())?);
+                } else if let Some(what) = special_kind(&e.file_type()) {
+                    notes.push(format!(
+                        "skipped {}: {what}, not a regular file",
+                        e.path().display()
+                    ));
                 }
             }
         } else {
@@ -105,9 +131,10 @@ pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
 }
 
 fn read(p: &Path) -> Result<Source, String> {
-    let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
     // Invalid UTF-8 is a finding of the file (the parser reports it), not a reason to stop.
-    Ok(Source::new(p, String::from_utf8_lossy(&bytes).into_owned()))
+    let text = datalyptica_yaml::read_bounded(p, datalyptica_yaml::Limits::default().max_bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(Source::new(p, text))
 }
 
 /// The configuration: `--config`, else `./.datalyptica-lint.yaml`, else the one at the root of
@@ -131,7 +158,8 @@ pub fn load_config(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Config,
             }
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = datalyptica_yaml::read_bounded(&path, datalyptica_yaml::Limits::default().max_bytes)
+        .map_err(|e| e.to_string())?;
     Config::from_yaml(&text).map_err(|e| format!("{}:{e}", path.display()))
 }
 
@@ -167,10 +195,14 @@ pub fn execute(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut dyn 
     if args.paths.is_empty() {
         return usage("no PATH given".into());
     }
-    let sources = match collect_sources(&args.paths) {
+    let mut notes = Vec::new();
+    let sources = match collect_sources(&args.paths, &mut notes) {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
+    for n in &notes {
+        let _ = writeln!(err, "datalyptica lint: note: {n}");
+    }
     let report = lint_sources(&sources, &config);
     let threshold = args.fail_on.threshold();
     let code = if report.fails(threshold) { 1 } else { 0 };
