@@ -7,8 +7,8 @@
 //! core object of ours, zone spreading a preferred anti-affinity term.
 
 use k8s_openapi::api::core::v1::{
-    Affinity, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements,
-    SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    Affinity, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements, SecretVolumeSource,
+    SecurityContext, Volume, VolumeMount,
 };
 use serde::Serialize;
 
