@@ -360,6 +360,9 @@ impl Sandbox {
                 format!("--service-account-key-file={}", d("sa.pub")),
                 format!("--service-account-signing-key-file={}", d("sa.key")),
                 "--allow-privileged=true".into(),
+                // The lease reconciler refuses a loopback advertise address; nothing in the
+                // sandbox reaches the API server through the `kubernetes` Service anyway.
+                "--endpoint-reconciler-type=none".into(),
                 "--v=0".into(),
             ],
         )?;
@@ -521,7 +524,7 @@ impl Sandbox {
         let status = json!({"desired": {"version": OPENSHIFT_VERSION, "image": "sandbox.invalid/release:4.18.0"},
             "history": [{"state": "Completed", "version": OPENSHIFT_VERSION, "image": "sandbox.invalid/release:4.18.0",
                 "startedTime": "2026-01-01T00:00:00Z", "completionTime": "2026-01-01T00:00:00Z", "verified": false}],
-            "observedGeneration": 1, "versionHash": "sandbox", "availableUpdates": null});
+            "observedGeneration": 1, "versionHash": "sandbox", "availableUpdates": []});
         api.patch_status(
             &TypeRef::new("config.openshift.io/v1", "ClusterVersion"),
             None,
