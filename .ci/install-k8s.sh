@@ -137,4 +137,17 @@ if [ ! -s "$DEST/kwok-stages.yaml" ] || [ "$(cat "$DEST/.kwok-stages.version" 2>
     echo "$KWOK_VERSION" >"$DEST/.kwok-stages.version"
 fi
 
+# AlertmanagerConfig (monitoring.coreos.com/v1alpha1), which OpenShift's user-workload
+# monitoring serves and ../shared/crds/monitoring lacks: from the prometheus-operator module of
+# the same version as the shared copies (v0.93.0), byte for byte.
+PROM_OP_VERSION=${DATALYPTICA_PROM_OP_VERSION:-v0.93.0}
+amc="$DEST/crds/monitoring/monitoring.coreos.com_alertmanagerconfigs.yaml"
+if [ ! -s "$amc" ] || [ "$(cat "$DEST/.crds.version" 2>/dev/null)" != "$PROM_OP_VERSION" ]; then
+    dir=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROM_OP_VERSION" \
+        | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+    mkdir -p "$DEST/crds/monitoring"
+    install -m 0644 "$dir/example/prometheus-operator-crd/monitoring.coreos.com_alertmanagerconfigs.yaml" "$amc"
+    echo "$PROM_OP_VERSION" >"$DEST/.crds.version"
+fi
+
 echo "export KUBEBUILDER_ASSETS=$DEST"

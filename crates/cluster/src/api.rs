@@ -95,7 +95,7 @@ pub enum ApiError {
     /// Nothing usable answers at the kubeconfig's server address: fatal, named precisely.
     #[error("cannot reach the API server at {server}: {cause}")]
     Unreachable { server: String, cause: Unreachable },
-    /// A failure that retrying may cure: 429/500/502/503/504, a connection dropped mid-request.
+    /// A failure that retrying may cure: 429/502/503/504, a connection dropped mid-request.
     #[error("the API server at {server} failed transiently: {detail}")]
     Transient { server: String, detail: String },
     #[error("field manager conflict on {0}: {1} (rerun with --force-conflicts to take ownership)")]
@@ -190,7 +190,8 @@ pub fn classify(e: kube::Error, server: &str) -> ApiError {
     if let kube::Error::Api(s) = &e {
         return match s.code {
             401 => unreachable(Unreachable::Unauthorized(s.message.clone())),
-            429 | 500 | 502 | 503 | 504 => ApiError::Transient {
+            // Not 500: server-side apply answers 500 for an object its schema rejects.
+            429 | 502 | 503 | 504 => ApiError::Transient {
                 server,
                 detail: format!("{} {} {}", s.code, s.reason, s.message)
                     .trim()

@@ -40,11 +40,15 @@ pub fn operator_crd_dir(shared: &Path, package: &str, channel: &str) -> Option<P
 
 /// CRDs an OpenShift cluster serves before any operator is installed: OLM's, Route,
 /// SecurityContextConstraints, ClusterVersion, and the monitoring stack's.
-pub fn platform_crd_dirs(shared: &Path) -> Vec<PathBuf> {
-    ["crds/olm", "crds/openshift", "crds/monitoring"]
+/// `.ci/install-k8s.sh` adds AlertmanagerConfig (from the prometheus-operator module) under
+/// `<assets>/crds/monitoring`.
+pub fn platform_crd_dirs(shared: &Path, assets: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = ["crds/olm", "crds/openshift", "crds/monitoring"]
         .iter()
         .map(|d| shared.join(d))
-        .collect()
+        .collect();
+    dirs.push(assets.join("crds/monitoring"));
+    dirs
 }
 
 /// Every CustomResourceDefinition document in the YAML files of `dir` (sorted by file name).

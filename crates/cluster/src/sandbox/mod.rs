@@ -297,10 +297,10 @@ impl Sandbox {
     pub async fn start(spec: &Spec) -> Result<Sandbox, String> {
         let assets = assets()?;
         let shared = crds::shared_dir();
-        let platform_dirs = crds::platform_crd_dirs(&shared);
+        let platform_dirs = crds::platform_crd_dirs(&shared, &assets);
         if let Some(d) = platform_dirs.iter().find(|d| !d.is_dir()) {
             return Err(format!(
-                "{} is missing (OLM/OpenShift CRDs; set DATALYPTICA_SHARED_DIR)",
+                "{} is missing (OLM/OpenShift CRDs: set DATALYPTICA_SHARED_DIR; AlertmanagerConfig: run .ci/install-k8s.sh)",
                 d.display()
             ));
         }

@@ -239,10 +239,18 @@ fn merge(a: &mut Value, b: &Value) {
     }
 }
 
+/// (apiVersion, kind, the pod label its gate selects by, the status once its pod is Ready).
+type StandIn = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Value) -> Value,
+);
+
 async fn operators(api: &KubeApi) -> Result<(), ApiError> {
     postgres(api).await?;
     redis(api).await?;
-    let simple: [(&str, &str, &str, fn(&Value) -> Value); 5] = [
+    let simple: [StandIn; 5] = [
         ("minio.min.io/v2", "Tenant", "v1.min.io/tenant", |o| {
             let n: i64 = o["spec"]["pools"]
                 .as_array()
