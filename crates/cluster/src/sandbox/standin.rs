@@ -258,7 +258,12 @@ async fn operators(api: &KubeApi) -> Result<(), ApiError> {
                 .flatten()
                 .map(|p| p["servers"].as_i64().unwrap_or(1))
                 .sum();
-            json!({"currentState": "Initialized", "healthStatus": "green", "availableReplicas": n})
+            // The Tenant CRD requires certificates, pools, revision and syncVersion in status.
+            let pools: Vec<Value> = o["spec"]["pools"].as_array().into_iter().flatten()
+                    .map(|p| json!({"ssName": format!("{}-{}", o["metadata"]["name"].as_str().unwrap_or("minio"), p["name"].as_str().unwrap_or("pool-0")), "state": "PoolInitialized"}))
+                    .collect();
+            json!({"currentState": "Initialized", "healthStatus": "green", "availableReplicas": n,
+                    "pools": pools, "revision": 0, "syncVersion": "v5.0.0", "certificates": {}})
         }),
         ("kafka.strimzi.io/v1", "Kafka", "strimzi.io/cluster", |o| {
             json!({"observedGeneration": o["metadata"]["generation"], "kafkaMetadataState": "KRaft",
