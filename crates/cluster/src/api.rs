@@ -215,6 +215,23 @@ pub fn classify(e: kube::Error, server: &str) -> ApiError {
     {
         return unreachable(Unreachable::Dns(inner));
     }
+    // A connection closed midway (also during the TLS handshake: "tls handshake eof") was
+    // dropped, not refused by TLS: retrying may cure it.
+    if matches!(
+        io,
+        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof)
+    ) || text.contains("connection closed")
+        || text.contains("connection reset")
+        || text.contains("incomplete message")
+        || text.contains("channel closed")
+        || text.contains("sendrequest")
+        || text.contains("eof")
+    {
+        return ApiError::Transient {
+            server,
+            detail: format!("connection dropped ({inner})"),
+        };
+    }
     if matches!(e, kube::Error::RustlsTls(_))
         || text.contains("certificate")
         || text.contains("tls")
@@ -226,20 +243,6 @@ pub fn classify(e: kube::Error, server: &str) -> ApiError {
     }
     if matches!(io, Some(K::TimedOut)) || text.contains("timed out") || text.contains("elapsed") {
         return unreachable(Unreachable::Timeout);
-    }
-    if matches!(
-        io,
-        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof)
-    ) || text.contains("connection closed")
-        || text.contains("connection reset")
-        || text.contains("incomplete message")
-        || text.contains("channel closed")
-        || text.contains("sendrequest")
-    {
-        return ApiError::Transient {
-            server,
-            detail: format!("connection dropped ({inner})"),
-        };
     }
     if text.contains("connect") {
         return unreachable(Unreachable::Other(inner));

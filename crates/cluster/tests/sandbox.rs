@@ -208,7 +208,49 @@ async fn ha_default_is_rejected_where_the_catalog_crd_lacks_fields() {
     let p = Platform::default_ha();
     let plan = common::plan_of(&p);
     common::provide_user_secrets(&api, &plan).await;
-    let (r, events) = run(&api, &plan, &opts(), &|_| {}).await;
+    // Through a proxy that severs every connection and closes the next three just before
+    // postgresql's gate: a dropped connection during a gate is retried with backoff.
+    let proxy = common::FaultProxy::start(&sb).await;
+    let via = common::api_via(&sb, &proxy.url).await;
+    let pg = plan
+        .components()
+        .find(|c| c.id.to_string() == "postgresql")
+        .map(|c| c.objects.len())
+        .expect("postgresql");
+    let applied_pg = std::sync::atomic::AtomicUsize::new(0);
+    let on = |e: &Event| {
+        if let Event::Applied { step, .. } = e
+            && step == "component.postgresql"
+            && applied_pg.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == pg
+        {
+            proxy.fault(3);
+        }
+    };
+    let (r, events) = run(&via, &plan, &opts(), &on).await;
+    let retried: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::GateWaiting { step, detail, .. }
+                if step == "component.postgresql" && detail.contains("retry") =>
+            {
+                Some(detail)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !retried.is_empty(),
+        "no retry reported; {} connections dropped; {r:?}; {:?}",
+        proxy.dropped.load(std::sync::atomic::Ordering::SeqCst),
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::GateWaiting { .. } | Event::GatePassed { .. }))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        retried.iter().all(|d| d.contains("failed transiently")),
+        "{retried:?}"
+    );
     let e = r.expect_err(
         "the catalog's redis-operator 0.15.1 CRD rejects the rendered RedisReplication",
     );
