@@ -273,7 +273,6 @@ async fn dropped_connections_during_a_gate_are_retried_on_the_real_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "blocked by the catalog defect above (redis-operator 0.15.1 CRD lacks spec.pdb); run with --ignored once the Redis install changes"]
 async fn ha_default_on_ten_workers_in_three_zones() {
     let Some(sb) = common::start("ha-default", 10, 3).await else {
         return;
@@ -496,7 +495,7 @@ async fn ha_default_on_ten_workers_in_three_zones() {
 /// the pods the real scheduler leaves Pending are those preflight predicted, and status and
 /// troubleshoot explain them from the scheduler's FailedScheduling events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "premise wrong for today's tree: its widest required anti-affinity set is 4 (MinIO pool-0), so 6 workers pass the workers check; rework with 3 workers once the Redis catalog defect no longer stops the deploy"]
+#[ignore = "premise wrong for today's tree: its widest required anti-affinity set is 4 (MinIO pool-0), so 6 workers pass the workers check; rework with 3 workers"]
 async fn six_workers_preflight_predicts_the_pending_pods() {
     use datalyptica_cluster::preflight::{self, Outcome};
     let Some(sb) = common::start("six-workers", 6, 3).await else {
