@@ -11,6 +11,9 @@ use std::collections::HashMap;
 use granit_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
+mod encoding;
+pub use encoding::decode;
+
 /// 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
@@ -87,7 +90,13 @@ pub fn escape_segment(s: &str) -> std::borrow::Cow<'_, str> {
 /// so that document numbering matches what the user sees.
 pub fn parse(src: &str) -> Result<Vec<Document>, Error> {
     let mut b = Builder::default();
-    for ev in Parser::new_from_str(src) {
+    // Comments carry no data here. Without emitting them the parser also buffers none while
+    // it looks ahead, so any number of comment lines between a key and its value is valid YAML
+    // (with comment events on, granit-parser stops after 96 buffered comments). Another crate
+    // of the workspace enables granit-parser's `comments` feature, so say it explicitly.
+    let mut options = granit_parser::Options::default();
+    options.set_emit_comments(false);
+    for ev in Parser::new_from_str_with_options(src, options) {
         let (event, span) = ev.map_err(|e| Error {
             message: e.info(),
             pos: Pos {
