@@ -76,7 +76,10 @@ mod tests {
 
     fn utf16(be: bool, bom: bool) -> Vec<u8> {
         let mut v = Vec::new();
-        for u in (if bom { "\u{FEFF}" } else { "" }).encode_utf16().chain(TEXT.encode_utf16()) {
+        for u in (if bom { "\u{FEFF}" } else { "" })
+            .encode_utf16()
+            .chain(TEXT.encode_utf16())
+        {
             v.extend(if be { u.to_be_bytes() } else { u.to_le_bytes() });
         }
         v
@@ -84,7 +87,10 @@ mod tests {
 
     fn utf32(be: bool, bom: bool) -> Vec<u8> {
         let mut v = Vec::new();
-        for c in (if bom { "\u{FEFF}" } else { "" }).chars().chain(TEXT.chars()) {
+        for c in (if bom { "\u{FEFF}" } else { "" })
+            .chars()
+            .chain(TEXT.chars())
+        {
             let w = c as u32;
             v.extend(if be { w.to_be_bytes() } else { w.to_le_bytes() });
         }
@@ -111,7 +117,10 @@ mod tests {
         let mut b = utf16(false, true);
         b.extend([0x00, 0xD8, 0x41]);
         let s = decode(&b);
-        assert!(s.starts_with(TEXT) && s.ends_with("\u{FFFD}\u{FFFD}"), "{s:?}");
+        assert!(
+            s.starts_with(TEXT) && s.ends_with("\u{FFFD}\u{FFFD}"),
+            "{s:?}"
+        );
         assert_eq!(decode(b"a: \xff\n"), "a: \u{FFFD}\n");
     }
 }
