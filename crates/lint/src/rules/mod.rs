@@ -50,6 +50,8 @@ pub(crate) struct Ctx<'a> {
     pub sa_no_token: HashSet<(&'a str, &'a str)>,
     /// Strimzi node pools per (namespace, cluster).
     pub kafka_pools: HashMap<(&'a str, &'a str), operators::Pools>,
+    /// Pods (by replica count) mounting each claim, by (namespace, claim).
+    pub claim_users: HashMap<(&'a str, &'a str), i64>,
 }
 
 impl<'a> Ctx<'a> {
@@ -77,7 +79,9 @@ impl<'a> Ctx<'a> {
             netpol_selected: HashSet::new(),
             sa_no_token,
             kafka_pools,
+            claim_users: HashMap::new(),
         };
+        ctx.claim_users = sto::claim_users(&ctx);
         let pods = ha::pod_label_index(&ctx.objs);
         let pdbs: Vec<usize> = (0..ctx.objs.len())
             .filter(|&i| ctx.objs[i].kind == "PodDisruptionBudget")
