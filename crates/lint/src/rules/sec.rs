@@ -658,7 +658,8 @@ pub(crate) fn inline_secrets(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         }
         return;
     }
-    if o.kind == "Secret" {
+    // Secrets hold credentials by design; a CRD's schema holds no values.
+    if matches!(o.kind, "Secret" | "CustomResourceDefinition") {
         return;
     }
     let envs = crate::model::find_under_keys(o.value, &|k, x| match x {
