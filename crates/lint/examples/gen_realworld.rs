@@ -348,7 +348,7 @@ fn main() -> std::io::Result<()> {
                     &root,
                     &format!("{o}/replicas.yaml"),
                     &format!(
-                        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{i}\nspec:\n  replicas: 3\n"
+                        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{i}\n  namespace: shop\nspec:\n  replicas: 3\n"
                     ),
                     &mut n,
                 )?;
