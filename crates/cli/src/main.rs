@@ -1,6 +1,7 @@
 //! `datalyptica`: the imperative shell around the pure platform core.
 //! Exit codes: 0 success, 1 a check failed or an operation failed, 2 unusable input.
 
+mod availability;
 mod lab_settings;
 mod out;
 mod plan;
@@ -47,6 +48,8 @@ enum Command {
         /// Replace a directory that datalyptica did not create.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        gitops: GitopsArgs,
     },
     /// Print the JSON Schema of the spec (for editors and CI).
     Schema,
@@ -113,6 +116,39 @@ enum Command {
         #[command(flatten)]
         spec: SpecArg,
     },
+    /// Per-component and end-to-end availability from the topology, failure rates and
+    /// failover times (the spec's or measured by drills); exit 1 when a target is out of reach.
+    Availability {
+        #[command(flatten)]
+        args: availability::AvailabilityArgs,
+        #[command(flatten)]
+        spec: SpecArg,
+    },
+}
+
+/// `render --gitops`: the tree plus what a GitOps engine needs to sync it.
+#[derive(clap::Args, Clone)]
+struct GitopsArgs {
+    /// Also write an Argo CD app-of-apps or Flux Kustomizations (into gitops/) and a
+    /// kustomization.yaml in every synced directory. Needs spec.secrets.mode sealed-secrets or
+    /// external-secrets.
+    #[arg(long, value_name = "argocd|flux")]
+    gitops: Option<GitopsEngine>,
+    /// Git repository the tree is committed to (with --gitops).
+    #[arg(long, value_name = "URL", requires = "gitops")]
+    repo: Option<String>,
+    /// Branch, tag or commit to sync (with --gitops).
+    #[arg(long, value_name = "REV", default_value = "main", requires = "gitops")]
+    revision: String,
+    /// Directory of the tree inside the repository (with --gitops; default: the --out name).
+    #[arg(long, value_name = "PATH", requires = "gitops")]
+    path: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum GitopsEngine {
+    Argocd,
+    Flux,
 }
 
 #[derive(clap::Args, Clone)]
@@ -130,21 +166,57 @@ struct SpecArg {
 impl SpecArg {
     /// The validated spec, or the errors printed and exit code 2.
     fn load(&self) -> Result<Platform, ExitCode> {
+        self.load_with_source().map(|(p, _)| p)
+    }
+
+    /// The validated spec and, when it came from a file, the file's name and text.
+    fn load_with_source(&self) -> Result<(Platform, Option<(String, String)>), ExitCode> {
         let Some(path) = &self.file else {
-            return Ok(Platform::default_ha());
+            return Ok((Platform::default_ha(), None));
         };
-        let text = match std::fs::read_to_string(path) {
+        // Never more than the size limit (+1 byte, so that a longer file is refused as such).
+        let text = match datalyptica_yaml::read_bounded(
+            path,
+            datalyptica_yaml::Limits::default().max_bytes,
+        ) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                eprintln!("error: cannot read {e}");
                 return Err(ExitCode::from(2));
             }
         };
         let name = path.display().to_string();
-        datalyptica_platform::load(&name, &text).map_err(|errs| {
-            report_spec_errors(&text, &errs);
-            ExitCode::from(2)
-        })
+        match datalyptica_platform::load(&name, &text) {
+            Ok(p) => Ok((p, Some((name, text)))),
+            Err(errs) => {
+                report_spec_errors(&text, &errs);
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// Availability targets the topology cannot reach, as warnings at their place in the spec
+/// (`render` still renders: the spec is valid, its promise is not).
+fn warn_unreachable_targets(p: &Platform, source: Option<&(String, String)>) {
+    let issues = datalyptica_platform::availability::target_issues(p);
+    let doc = source.and_then(|(_, text)| {
+        datalyptica_yaml::parse(text)
+            .ok()
+            .and_then(|d| d.into_iter().find(|d| !d.value.is_null()))
+    });
+    for i in issues {
+        let path = datalyptica_platform::load::dotted(&i.pointer);
+        match (source, &doc) {
+            (Some((name, _)), Some(d)) => {
+                let pos = d.locate(&i.pointer);
+                eprintln!(
+                    "warning: {name}:{}:{}: {path}: {}",
+                    pos.line, pos.column, i.message
+                );
+            }
+            _ => eprintln!("warning: {path}: {}", i.message),
+        }
     }
 }
 
@@ -152,9 +224,14 @@ fn report_spec_errors(text: &str, errs: &[datalyptica_platform::SpecError]) {
     let lines: Vec<&str> = text.lines().collect();
     for e in errs {
         eprintln!("error: {e}");
+        // At most 160 characters of the line, and a caret only under them (a hostile file may
+        // be one line of 64 MiB).
         if let Some(line) = e.pos.line.checked_sub(1).and_then(|i| lines.get(i)) {
-            eprintln!("  {:>4} | {line}", e.pos.line);
-            eprintln!("       | {}^", " ".repeat(e.pos.column.saturating_sub(1)));
+            let shown: String = line.chars().take(160).collect();
+            eprintln!("  {:>4} | {shown}", e.pos.line);
+            if e.pos.column <= 161 {
+                eprintln!("       | {}^", " ".repeat(e.pos.column.saturating_sub(1)));
+            }
         }
     }
     eprintln!("{} error(s); nothing was written", errs.len());
@@ -164,12 +241,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Init { out, dev, force } => init(&out, dev, force),
-        Command::Render { spec, out, force } => {
-            let p = match spec.load() {
-                Ok(p) => p,
+        Command::Render {
+            spec,
+            out,
+            force,
+            gitops,
+        } => {
+            let (p, source) = match spec.load_with_source() {
+                Ok(x) => x,
                 Err(code) => return code,
             };
-            let tree = datalyptica_platform::render(&p);
+            warn_unreachable_targets(&p, source.as_ref());
+            let tree = match render_tree(&p, &out, &gitops) {
+                Ok(t) => t,
+                Err(msg) => {
+                    eprintln!("error: {msg}; nothing was written");
+                    return ExitCode::from(2);
+                }
+            };
             match out::write_tree(&out, &tree, &p, force) {
                 Ok(n) => {
                     println!("rendered {n} files into {}", out.display());
@@ -258,6 +347,7 @@ fn main() -> ExitCode {
                 lab_settings::from_platform(&p),
             ))
         }
+        Command::Availability { args, spec } => with_spec(&spec, |p| availability::run(&args, p)),
         Command::Drill { args, spec } => {
             let p = match spec.load() {
                 Ok(p) => p,
@@ -269,6 +359,37 @@ fn main() -> ExitCode {
             ))
         }
     }
+}
+
+fn render_tree(
+    p: &Platform,
+    out: &Path,
+    args: &GitopsArgs,
+) -> Result<datalyptica_platform::Tree, String> {
+    use datalyptica_platform::gitops;
+    let Some(engine) = args.gitops else {
+        return Ok(datalyptica_platform::render(p));
+    };
+    let Some(repo) = args.repo.clone() else {
+        return Err(
+            "--gitops needs --repo URL (the Git repository the tree is committed to)".into(),
+        );
+    };
+    let path = args.path.clone().unwrap_or_else(|| {
+        out.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| ".".into())
+    });
+    let opts = gitops::Options {
+        engine: match engine {
+            GitopsEngine::Argocd => gitops::Engine::ArgoCd,
+            GitopsEngine::Flux => gitops::Engine::Flux,
+        },
+        repo,
+        revision: args.revision.clone(),
+        path,
+    };
+    gitops::render(p, &opts).map_err(|e| e.to_string())
 }
 
 fn with_spec(spec: &SpecArg, f: impl FnOnce(&Platform) -> ExitCode) -> ExitCode {

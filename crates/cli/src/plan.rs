@@ -84,9 +84,20 @@ pub fn explain(p: &Platform, name: &str) -> Option<String> {
                 o.display, o.package, o.channel, o.source_namespace, o.source
             );
         }
-        None => {
-            let _ = writeln!(s, "  operator: none (plain Kubernetes workloads)");
-        }
+        None => match c.carried_operator() {
+            Some(o) => {
+                let _ = writeln!(
+                    s,
+                    "  operator: {} {} (upstream manifests in {}/operator-install.yaml, not OLM)",
+                    o.display,
+                    o.version,
+                    c.dir()
+                );
+            }
+            None => {
+                let _ = writeln!(s, "  operator: none (plain Kubernetes workloads)");
+            }
+        },
     }
     let deps: Vec<String> = m.deps_of(c).iter().map(|d| d.to_string()).collect();
     let _ = writeln!(
@@ -118,6 +129,17 @@ pub fn explain(p: &Platform, name: &str) -> Option<String> {
     );
     for n in c.ha_notes(&m) {
         let _ = writeln!(s, "  - {n}");
+    }
+    if r.enabled {
+        use datalyptica_platform::availability as av;
+        let a = av::evaluate_component(&m, c, &av::Rates::from_spec(p), &[]);
+        let _ = writeln!(
+            s,
+            "  modelled availability: {} ({} down a year; {}) — `datalyptica availability` for the details",
+            av::fmt_percent(a.availability),
+            av::fmt_secs(a.downtime_per_year_s),
+            a.model
+        );
     }
     let _ = writeln!(
         s,

@@ -228,3 +228,52 @@ fn lint_reads_stdin_and_reports_its_location() {
     let missing = run(t.path(), &["lint", "no-such-dir"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn render_gitops_refuses_generated_secrets_and_writes_both_engines() {
+    let t = tempfile::tempdir().expect("tmp");
+    let repo = "https://git.example.org/platform.git";
+    let o = run(
+        t.path(),
+        &[
+            "render", "--out", "out", "--gitops", "argocd", "--repo", repo,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("spec.secrets.mode is `generated`") && err.contains("sealed-secrets"),
+        "{err}"
+    );
+    assert!(!t.path().join("out").exists(), "nothing written");
+    let no_repo = run(t.path(), &["render", "--out", "out", "--gitops", "flux"]);
+    assert_eq!(no_repo.status.code(), Some(2));
+    fs::write(
+        t.path().join("p.yaml"),
+        "apiVersion: datalyptica.io/v1alpha1\nkind: Platform\nmetadata:\n  name: lake\nspec:\n  secrets:\n    mode: sealed-secrets\n",
+    )
+    .expect("write");
+    for engine in ["argocd", "flux"] {
+        let o = run(
+            t.path(),
+            &[
+                "render", "-f", "p.yaml", "--out", engine, "--gitops", engine, "--repo", repo,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let files: Vec<String> = tree(&t.path().join(engine))
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert!(files.contains(&"05-nessie/kustomization.yaml".to_string()));
+        assert!(files.contains(&"gitops/README.md".to_string()));
+        let main = if engine == "argocd" {
+            "gitops/argocd/apps/applications.yaml"
+        } else {
+            "gitops/flux/kustomizations.yaml"
+        };
+        let text = fs::read_to_string(t.path().join(engine).join(main)).expect("read");
+        // --path defaults to the --out name: the tree sits at that directory of the repo.
+        assert!(text.contains(&format!("{engine}/05-nessie")), "{text}");
+    }
+}

@@ -143,9 +143,18 @@ pub fn run_preflight(args: &PreflightArgs, p: &Platform) -> ExitCode {
     let m = Model::new(p);
     let req = preflight::requirements(&m, &render(p), &plan);
     let snap = if let Some(path) = &args.snapshot {
-        let text = match std::fs::read_to_string(path) {
+        // A snapshot is JSON (serde_json refuses nesting beyond 128 levels); its size is bounded
+        // like every YAML input.
+        let max = datalyptica_yaml::Limits::default().max_bytes;
+        let text = match datalyptica_yaml::read_bounded(path, max) {
+            Ok(t) if t.len() > max => {
+                return fail_input(format!(
+                    "{}: larger than the limit of {max} bytes; not a snapshot",
+                    path.display()
+                ));
+            }
             Ok(t) => t,
-            Err(e) => return fail_input(format!("{}: {e}", path.display())),
+            Err(e) => return fail_input(e.to_string()),
         };
         match serde_json::from_str(&text) {
             Ok(s) => s,

@@ -732,6 +732,89 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                         "generated"
                     }));
                 }
+                Provision::Issue { ca, request } => {
+                    if live.is_some() {
+                        self.unchanged.set(self.unchanged.get() + 1);
+                        continue;
+                    }
+                    let now = time::OffsetDateTime::now_utc();
+                    let cn = crate::certs::ca_common_name(&r.namespace, ca);
+                    let stored = self
+                        .api
+                        .get(&t, Some(&r.namespace), ca)
+                        .await
+                        .map_err(|e| self.api_err(&step, e))?;
+                    let authority = match stored {
+                        Some(s) => {
+                            let field = |k: &str| {
+                                use base64::Engine;
+                                s["data"][k]
+                                    .as_str()
+                                    .and_then(|b| {
+                                        base64::engine::general_purpose::STANDARD.decode(b).ok()
+                                    })
+                                    .and_then(|b| String::from_utf8(b).ok())
+                                    // A server that has not converted stringData yet.
+                                    .or_else(|| s["stringData"][k].as_str().map(String::from))
+                                    .ok_or_else(|| {
+                                        format!("Secret {}/{ca} has no usable {k}", r.namespace)
+                                    })
+                            };
+                            field("tls.crt")
+                                .and_then(|c| field("tls.key").map(|k| (c, k)))
+                                .and_then(|(c, k)| crate::certs::Ca::from_pem(&cn, &c, &k))
+                                .map_err(|e| self.api_err(&step, ApiError::Other(e)))?
+                        }
+                        None => {
+                            let fresh = crate::certs::Ca::new(&cn, now)
+                                .map_err(|e| self.api_err(&step, ApiError::Other(e)))?;
+                            if !self.opts.dry_run {
+                                let s = secrets::secret_object(
+                                    &r.namespace,
+                                    ca,
+                                    &self.plan.platform,
+                                    fresh.secret_data(),
+                                );
+                                self.api
+                                    .apply(&s, ApplyOptions::default())
+                                    .await
+                                    .map_err(|e| self.api_err(&step, e))?;
+                            }
+                            (self.emit)(&Event::Secret {
+                                step: step.clone(),
+                                namespace: r.namespace.clone(),
+                                name: ca.to_string(),
+                                action: if self.opts.dry_run {
+                                    "would be created (private CA)".into()
+                                } else {
+                                    "created (private CA)".into()
+                                },
+                            });
+                            fresh
+                        }
+                    };
+                    let data = authority
+                        .leaf_data(request, now)
+                        .map_err(|e| self.api_err(&step, ApiError::Other(e)))?;
+                    if !self.opts.dry_run {
+                        let s = secrets::secret_object(
+                            &r.namespace,
+                            &r.name,
+                            &self.plan.platform,
+                            data,
+                        );
+                        self.api
+                            .apply(&s, ApplyOptions::default())
+                            .await
+                            .map_err(|e| self.api_err(&step, e))?;
+                    }
+                    self.changed.set(self.changed.get() + 1);
+                    (self.emit)(&event(if self.opts.dry_run {
+                        "would be issued"
+                    } else {
+                        "issued"
+                    }));
+                }
                 Provision::Copy { namespace, name } => {
                     let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
                     let source = loop {
@@ -872,14 +955,30 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
             step: "operators".into(),
             phase: 0,
         });
-        let n = self
+        let carried: Vec<Value> = self
+            .plan
+            .carried
+            .iter()
+            .flat_map(|c| c.objects.iter().cloned())
+            .collect();
+        let mut n = self
             .apply_all("operators", &self.plan.operator_objects)
             .await?;
+        n += self.apply_all("operators", &carried).await?;
         if !self.opts.dry_run {
             self.operators().await?;
+            for c in &self.plan.carried {
+                self.wait_gate("operators", &c.gate, &c.objects).await?;
+            }
         }
-        self.finish_step("operators", digest(&self.plan.operator_objects), n)
-            .await?;
+        let all: Vec<Value> = self
+            .plan
+            .operator_objects
+            .iter()
+            .cloned()
+            .chain(carried)
+            .collect();
+        self.finish_step("operators", digest(&all), n).await?;
 
         if !self.plan.object_store.is_empty() {
             let n = self

@@ -6,6 +6,7 @@
 //! [`api::ClusterApi`], implemented over `kube::Client`.
 
 pub mod api;
+pub mod certs;
 pub mod cli;
 pub mod deep;
 pub mod deploy;

@@ -461,6 +461,18 @@ pub async fn destroy<A: ClusterApi>(
             del(&step, o).await?;
         }
     }
+    // Carried operators go like OLM ones: the operator, not its CRDs (deleting a CRD deletes
+    // every custom resource of its kind, in any namespace).
+    for c in plan.carried.iter().rev() {
+        for o in c
+            .objects
+            .iter()
+            .rev()
+            .filter(|o| kind_of(o) != "CustomResourceDefinition")
+        {
+            del("operators", o).await?;
+        }
+    }
     let sub_t = TypeRef::new("operators.coreos.com/v1alpha1", "Subscription");
     for o in plan.operator_objects.iter().rev() {
         // OLM leaves the operator running when only the Subscription goes: remove its CSV too.

@@ -1,15 +1,11 @@
 //! The deploy plan: what to apply and what to wait for, in which order. Pure: built from the
 //! resolved model and the rendered tree, so it can be tested without a cluster.
 
-use std::collections::BTreeMap;
-
 use datalyptica_platform::Tree;
 use datalyptica_platform::component::{ComponentId, Gate};
 use datalyptica_platform::components::ALL;
-use datalyptica_platform::docs;
-use datalyptica_platform::k8s;
 use datalyptica_platform::model::Model;
-use datalyptica_platform::prereqs;
+use datalyptica_platform::order;
 use datalyptica_platform::security::{self, SecretEntry};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -23,6 +19,16 @@ pub struct OperatorStep {
     pub source: String,
     pub source_namespace: String,
     pub namespace: String,
+}
+
+/// An operator installed from manifests carried in the tree (its component's
+/// `operator-install.yaml`): applied in the operators step, before any component, and waited
+/// for like a Subscription's CSV, so its CRDs are served before the first custom resource.
+#[derive(Debug, Clone)]
+pub struct CarriedStep {
+    pub component: ComponentId,
+    pub objects: Vec<Value>,
+    pub gate: Gate,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +71,8 @@ pub struct Plan {
     /// OperatorGroup and Subscriptions.
     pub operator_objects: Vec<Value>,
     pub operators: Vec<OperatorStep>,
+    /// Operators from carried upstream manifests (the MinIO Operator).
+    pub carried: Vec<CarriedStep>,
     /// Object-store claims of the non-MinIO backends.
     pub object_store: Vec<Value>,
     pub stages: Vec<Stage>,
@@ -130,14 +138,6 @@ pub fn digest(objects: &[Value]) -> String {
         .collect()
 }
 
-fn objects_in(tree: &Tree, prefix: &str) -> Vec<(String, Value)> {
-    tree.objects()
-        .filter(|(f, _)| f.starts_with(prefix))
-        .filter(|(_, o)| o["metadata"]["annotations"][k8s::TEMPLATE_ANNOTATION] != "true")
-        .map(|(f, o)| (f.to_string(), o.clone()))
-        .collect()
-}
-
 /// The entries of `inventory` that `objects` reference.
 fn secrets_of(m: &Model, inventory: &[SecretEntry], objects: &[Value]) -> Vec<SecretEntry> {
     let objs: Vec<&Value> = objects.iter().collect();
@@ -154,24 +154,19 @@ fn secrets_of(m: &Model, inventory: &[SecretEntry], objects: &[Value]) -> Vec<Se
 }
 
 pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
-    let waves = docs::order(m).map_err(|c| PlanError::Cycle(c.to_string()))?;
+    let order = order::stages(m).map_err(|c| PlanError::Cycle(c.to_string()))?;
     // Over every object, templates included, as the rendered secrets.md and external-secrets.yaml
     // are: deploy and the documents the user follows must agree on where each Secret comes from.
     let all: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
     let inventory = security::secret_inventory(m, &all);
-    let pre_dir = format!("{}/", prereqs::DIR);
-    let mut prerequisites = Vec::new();
-    let mut operator_objects = Vec::new();
-    for (_, o) in objects_in(tree, &pre_dir) {
-        if api_version_of(&o).starts_with("operators.coreos.com/") {
-            operator_objects.push(o);
-        } else {
-            prerequisites.push(o);
-        }
-    }
-    let object_store = objects_in(tree, &format!("{}/", prereqs::OBJECT_STORE_DIR))
+    let (operator_objects, prerequisites): (Vec<Value>, Vec<Value>) =
+        order::prerequisite_objects(tree)
+            .into_iter()
+            .map(|(_, o)| o.clone())
+            .partition(order::is_operator_object);
+    let object_store = order::object_store_objects(tree)
         .into_iter()
-        .map(|(_, o)| o)
+        .map(|(_, o)| o.clone())
         .collect();
     let operators = m
         .enabled_components()
@@ -187,52 +182,46 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
         })
         .collect();
 
-    let mut eff_phase: BTreeMap<ComponentId, u8> = BTreeMap::new();
-    let mut stages: BTreeMap<(u8, usize), Vec<ComponentStep>> = BTreeMap::new();
-    for (wi, wave) in waves.iter().enumerate() {
-        for id in wave {
+    let mut carried = Vec::new();
+    let mut stages = Vec::new();
+    for stage in order {
+        let mut components = Vec::new();
+        for id in &stage.components {
             let Some(c) = ALL.iter().find(|c| c.id() == *id) else {
                 continue;
             };
-            let deps = m.deps_of(*c);
-            let phase = deps
-                .iter()
-                .filter_map(|d| eff_phase.get(d))
-                .copied()
-                .fold(c.phase(), u8::max);
-            eff_phase.insert(*id, phase);
-            let files = objects_in(tree, &format!("{}/", c.dir()));
-            // The component's files in apply order (its manifests, then operations files such
-            // as monitoring.yaml and backup.yaml); any file of its directory not listed goes last
-            // so nothing rendered is silently skipped.
-            let mut names = datalyptica_platform::ops::manifest_names(m, *c);
-            let mut rest: Vec<String> = files
-                .iter()
-                .map(|(f, _)| f.trim_start_matches(&format!("{}/", c.dir())).to_string())
-                .filter(|f| !names.contains(f))
+            let objects: Vec<Value> = order::component_objects(m, tree, *c)
+                .into_iter()
+                .map(|(_, o)| o.clone())
                 .collect();
-            rest.dedup();
-            names.extend(rest);
-            let mut objects = Vec::new();
-            for manifest in &names {
-                let path = format!("{}/{manifest}", c.dir());
-                objects.extend(
-                    files
-                        .iter()
-                        .filter(|(f, o)| *f == path && kind_of(o) != "Subscription")
-                        .map(|(_, o)| o.clone()),
-                );
+            if let Some(op) = c.carried_operator() {
+                carried.push(CarriedStep {
+                    component: *id,
+                    objects: order::carried_operator_objects(tree, *c)
+                        .into_iter()
+                        .cloned()
+                        .collect(),
+                    gate: Gate::deployment_available(
+                        &m.operators_namespace,
+                        op.deployment,
+                        format!("{} {} available", op.display, op.version),
+                    ),
+                });
             }
-            stages.entry((phase, wi)).or_default().push(ComponentStep {
+            components.push(ComponentStep {
                 id: *id,
-                phase,
+                phase: stage.phase,
                 namespace: m.get(*id).namespace.clone(),
-                deps,
+                deps: m.deps_of(*c),
                 secrets: secrets_of(m, &inventory, &objects),
                 objects,
                 gates: c.gates(m),
             });
         }
+        stages.push(Stage {
+            phase: stage.phase,
+            components,
+        });
     }
     let mut namespaces = m.namespaces();
     if !namespaces.contains(&m.operators_namespace) {
@@ -245,11 +234,9 @@ pub fn build(m: &Model, tree: &Tree) -> Result<Plan, PlanError> {
         prerequisites,
         operator_objects,
         operators,
+        carried,
         object_store,
-        stages: stages
-            .into_iter()
-            .map(|((phase, _), components)| Stage { phase, components })
-            .collect(),
+        stages,
         namespaces,
         object_store_secret: m.object_store.credentials_secret.clone(),
         object_store_generated: m.object_store.backend
@@ -298,6 +285,7 @@ impl Plan {
             let packages: Vec<&str> = self.operators.iter().map(|o| o.package.as_str()).collect();
             self.operator_objects
                 .retain(|o| kind_of(o) != "Subscription" || packages.contains(&name_of(o)));
+            self.carried.retain(|c| kept.contains(&c.component));
             // Transitive dependencies outside the selection, in plan order.
             let mut need: Vec<ComponentId> =
                 self.components().flat_map(|c| c.deps.clone()).collect();
@@ -451,6 +439,44 @@ mod tests {
             }),
             Err(PlanError::EmptyPhase(9, _))
         ));
+    }
+
+    /// The MinIO Operator's carried manifests go to the operators step, before any component,
+    /// with a gate on its Deployment; MinIO's own step keeps only the tenant and its files.
+    #[test]
+    fn carried_operators_are_installed_in_the_operators_step() {
+        let plan = plan();
+        assert_eq!(plan.carried.len(), 1);
+        let c = &plan.carried[0];
+        assert_eq!(c.component, ComponentId::Minio);
+        let kinds: Vec<&str> = c.objects.iter().map(kind_of).collect();
+        assert_eq!(&kinds[..2], ["CustomResourceDefinition"; 2]);
+        assert!(kinds.contains(&"Deployment") && kinds.contains(&"ClusterRole"));
+        assert_eq!(
+            (c.gate.kind.as_str(), c.gate.name.as_str()),
+            ("Deployment", "minio-operator")
+        );
+        assert!(
+            !plan
+                .operators
+                .iter()
+                .any(|o| o.component == ComponentId::Minio)
+        );
+        let minio = plan.component(ComponentId::Minio).expect("minio");
+        let kinds: Vec<&str> = minio.objects.iter().map(kind_of).collect();
+        assert!(kinds.contains(&"Tenant"));
+        assert!(!kinds.contains(&"CustomResourceDefinition") && !kinds.contains(&"ClusterRole"));
+        // Selecting another component drops it; selecting MinIO keeps it.
+        let kafka = plan.clone().select(&Selection {
+            phase: None,
+            component: Some("kafka".into()),
+        });
+        assert!(kafka.expect("kafka").carried.is_empty());
+        let minio = plan.select(&Selection {
+            phase: None,
+            component: Some("minio".into()),
+        });
+        assert_eq!(minio.expect("minio").carried.len(), 1);
     }
 
     #[test]

@@ -250,12 +250,14 @@ pub fn requirements(m: &Model, tree: &Tree, plan: &Plan) -> Requirements {
         .prerequisites
         .iter()
         .chain(&plan.operator_objects)
+        .chain(plan.carried.iter().flat_map(|c| &c.objects))
         .chain(&plan.object_store)
     {
         need(o, "prerequisites");
     }
     for c in plan.components() {
-        let has_operator = plan.operators.iter().any(|op| op.component == c.id);
+        let has_operator = plan.operators.iter().any(|op| op.component == c.id)
+            || plan.carried.iter().any(|op| op.component == c.id);
         for o in &c.objects {
             // An operator's own kinds share its API group suffix; everything else (core, apps,
             // monitoring, routes, other operators' kinds) must be served before deploy.

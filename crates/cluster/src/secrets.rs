@@ -29,6 +29,12 @@ pub enum Provision<'a> {
     User(&'a str),
     /// A copy of an operator's Secret (PGO's per-user credentials), made once the source exists.
     Copy { namespace: &'a str, name: &'a str },
+    /// A certificate deploy issues from the private CA in Secret `ca` of the same namespace
+    /// (created on first use), in every `secrets.mode`.
+    Issue {
+        ca: &'a str,
+        request: &'a datalyptica_platform::security::CertRequest,
+    },
     /// An operator or OpenShift creates it.
     Nothing,
 }
@@ -36,6 +42,7 @@ pub enum Provision<'a> {
 pub fn provision<'a>(plan: &Plan, e: &'a SecretEntry) -> Provision<'a> {
     match &e.source {
         SecretSource::Created(_) => Provision::Nothing,
+        SecretSource::Issued { ca, request } => Provision::Issue { ca, request },
         SecretSource::Copy { namespace, name } => Provision::Copy { namespace, name },
         SecretSource::User(why) => Provision::User(why),
         // ODF's bucket claims hold the keys; the inventory cannot tell they must be copied.

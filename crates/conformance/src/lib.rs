@@ -1,7 +1,12 @@
-//! Checks rendered Kubernetes custom resources against the upstream CRD `openAPIV3Schema`s.
+//! Checks rendered Kubernetes custom resources against CRD `openAPIV3Schema`s.
 //!
 //! Other crates' tests use this to prove that every custom resource they render would be accepted
-//! by the API server with the real operator's CRD installed, without needing a cluster.
+//! by the API server with the real operator's CRD installed, without needing a cluster. Which
+//! CRDs are "the real operator's" is the caller's choice: [`CrdCatalog::load`] builds a catalog
+//! from exactly one install (the OpenShift catalog channel heads recorded in
+//! `$DATALYPTICA_SHARED_DIR/catalog/<package>/<version>/`, CRDs a rendered tree carries, and
+//! `$DATALYPTICA_SHARED_DIR/crds/` folders for the cluster's own kinds); [`catalog_for_tests`]
+//! loads all of upstream's latest in `crds/`.
 //!
 //! ```no_run
 //! let Some(catalog) = datalyptica_conformance::catalog_for_tests() else { return };
@@ -157,6 +162,59 @@ impl CrdCatalog {
             }
         }
         Ok(Self { entries })
+    }
+
+    /// The CRDs of an install: every `*.yaml`/`*.yml` below each path (a directory, searched
+    /// recursively, or a file), plus CRD objects already in memory (`(origin, object)`, e.g. the
+    /// CRDs a rendered tree carries). A kind served by two of them is an error naming both, so a
+    /// caller cannot validate against a mixture by accident.
+    pub fn load(paths: &[PathBuf], objects: &[(String, Value)]) -> Result<Self, Error> {
+        let mut files = Vec::new();
+        for path in paths {
+            if path.is_dir() {
+                collect_yaml(path, &mut files)?;
+            } else {
+                files.push(path.clone());
+            }
+        }
+        files.sort();
+        let mut parsed: Vec<(PathBuf, Result<Vec<ServedVersion>, Error>)> =
+            files.iter().cloned().zip(read_all(&files)).collect();
+        for (origin, doc) in objects {
+            let origin = PathBuf::from(origin);
+            let versions = served_versions(doc, &origin);
+            parsed.push((origin, versions));
+        }
+        let mut entries = BTreeMap::new();
+        for (file, crd) in parsed {
+            for (key, openapi) in crd? {
+                if let Some(prev) = entries.get(&key).map(|e: &Entry| e.file.clone()) {
+                    return Err(Error::Schema {
+                        reason: format!(
+                            "{} {} is also defined in {}",
+                            key.0,
+                            key.1,
+                            prev.display()
+                        ),
+                        path: file.clone(),
+                    });
+                }
+                let entry = Entry {
+                    file: file.clone(),
+                    openapi,
+                    compiled: OnceLock::new(),
+                };
+                entries.insert(key, entry);
+            }
+        }
+        Ok(Self { entries })
+    }
+
+    /// The file (or origin) a served kind was loaded from.
+    pub fn source_of(&self, api_version: &str, kind: &str) -> Option<&Path> {
+        self.entries
+            .get(&(api_version.to_owned(), kind.to_owned()))
+            .map(|e| e.file.as_path())
     }
 
     /// Served (`group/version`, kind) pairs, sorted.
@@ -333,6 +391,11 @@ fn read_crd(file: &Path) -> Result<Vec<ServedVersion>, Error> {
         path: file.to_owned(),
         source: Box::new(source),
     })?;
+    served_versions(&doc, file)
+}
+
+/// The served versions of one CRD object, with their `openAPIV3Schema`; `file` names it in errors.
+fn served_versions(doc: &Value, file: &Path) -> Result<Vec<ServedVersion>, Error> {
     let not_crd = |reason: &str| Error::NotACrd {
         path: file.to_owned(),
         reason: reason.to_owned(),
@@ -377,17 +440,44 @@ fn read_crd(file: &Path) -> Result<Vec<ServedVersion>, Error> {
     Ok(served)
 }
 
+/// `$DATALYPTICA_SHARED_DIR`, else `shared` next to the workspace checkout.
+fn shared_root() -> PathBuf {
+    match std::env::var_os("DATALYPTICA_SHARED_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    }
+}
+
+fn locate(dir: PathBuf) -> Located {
+    match dir.canonicalize() {
+        Ok(found) if found.is_dir() => Located::Found(found),
+        _ => Located::Missing(dir),
+    }
+}
+
 /// The shared CRD directory: `$DATALYPTICA_SHARED_DIR/crds`, else `shared/crds` next to the
 /// workspace checkout.
 pub fn crds_dir() -> Located {
-    let shared = match std::env::var_os("DATALYPTICA_SHARED_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let crds = shared.join("crds");
-    match crds.canonicalize() {
-        Ok(found) if found.is_dir() => Located::Found(found),
-        _ => Located::Missing(crds),
+    locate(shared_root().join("crds"))
+}
+
+/// What the OpenShift catalogs deliver: `$DATALYPTICA_SHARED_DIR/catalog` (`index.yaml` and each
+/// channel head's CRDs under `<package>/<bundle version>/`).
+pub fn catalog_dir() -> Located {
+    locate(shared_root().join("catalog"))
+}
+
+/// A located shared directory for a test: `Some` when found; `None` after a loud SKIPPED banner
+/// when missing; a panic when missing and `CI=true`.
+pub fn shared_for_tests(located: Located) -> Option<PathBuf> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match decide(located, ci) {
+        Decision::Load(dir) => Some(dir),
+        Decision::Skip(banner) => {
+            eprintln!("{banner}");
+            None
+        }
+        Decision::Fail(message) => panic!("{message}"),
     }
 }
 

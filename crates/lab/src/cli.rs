@@ -13,7 +13,9 @@ use crate::topology::Component;
 
 #[derive(Debug, Clone, Args)]
 pub struct LabArgs {
-    /// Lab directory (data, configs, logs, pid files). Default: the settings' dir (`./lab`).
+    /// Lab directory (data, configs, logs, pid files). Default: /var/lib/datalyptica/lab as
+    /// root (reachable by the `postgres` user), else $XDG_STATE_HOME/datalyptica/lab
+    /// (~/.local/state/datalyptica/lab).
     #[arg(long, global = true)]
     pub dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -55,7 +57,7 @@ pub struct DrillArgs {
     /// Seconds a `freeze-primary` / `partition-primary` fault lasts.
     #[arg(long, default_value_t = 8)]
     pub fault_secs: u64,
-    /// Lab directory. Default: the settings' dir (`./lab`).
+    /// Lab directory. Default: as for `lab --dir`.
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Start the lab first when it is not running.
@@ -84,6 +86,8 @@ pub fn run_lab(args: LabArgs, mut settings: LabSettings) -> Result<ExitCode> {
     let rt = runtime()?;
     match args.command {
         LabCommand::Up { only } => {
+            // Said first: `up` takes a while, and the dir is where the logs are.
+            println!("lab dir {}", lab.dir.display());
             let comps = if only.is_empty() {
                 Component::ALL.to_vec()
             } else {

@@ -30,13 +30,71 @@ pub struct ProcStatus {
     pub state: &'static str,
 }
 
+/// Where the lab lives unless `--dir` says otherwise: a directory the servers can reach.
+/// As root the servers run as `postgres`, which cannot enter a home of mode 0700 (the usual
+/// case), so the lab goes to `/var/lib/datalyptica/lab` (created 0755, like `/var/lib`).
+/// Otherwise they run as the user, who reaches their own state directory
+/// (`$XDG_STATE_HOME/datalyptica/lab`, else `~/.local/state/datalyptica/lab`).
+pub fn default_dir() -> PathBuf {
+    default_dir_for(
+        nix::unistd::geteuid().is_root(),
+        std::env::var_os("XDG_STATE_HOME").map(PathBuf::from),
+        std::env::var_os("HOME").map(PathBuf::from),
+    )
+}
+
+pub(crate) fn default_dir_for(
+    root: bool,
+    xdg_state_home: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> PathBuf {
+    if root {
+        return PathBuf::from(ROOT_LAB_DIR);
+    }
+    // XDG: a relative value is invalid and must be ignored.
+    match (xdg_state_home.filter(|p| p.is_absolute()), home) {
+        (Some(state), _) => state.join("datalyptica").join("lab"),
+        (None, Some(home)) if home.is_absolute() => home.join(".local/state/datalyptica/lab"),
+        _ => PathBuf::from("lab"),
+    }
+}
+
+pub(crate) const ROOT_LAB_DIR: &str = "/var/lib/datalyptica/lab";
+
+/// Every ancestor of `dir` must let others through (`o+x`): the server user is not its owner.
+pub(crate) fn check_traversable(dir: &Path) -> Result<()> {
+    for a in dir.ancestors().skip(1) {
+        let mode = fs::metadata(a)?.permissions().mode();
+        if mode & 0o001 == 0 {
+            bail!(
+                "{} (mode {:o}) is not traversable by user postgres; put the lab dir elsewhere with --dir, or leave --dir out for the default {ROOT_LAB_DIR}",
+                a.display(),
+                mode & 0o7777
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` and its missing ancestors with mode 0755 whatever the umask, so that a lab
+/// created by root is reachable by the server users.
+fn create_reachable(dir: &Path) -> Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    for d in missing.into_iter().rev() {
+        fs::create_dir(d).with_context(|| format!("creating lab dir {}", d.display()))?;
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("setting mode 0755 on {}", d.display()))?;
+    }
+    Ok(())
+}
+
 impl Lab {
     /// Opens (and creates) the lab directory; the path is made absolute because the servers get it
     /// in their configs and run with other working directories.
     pub fn open(settings: LabSettings) -> Result<Lab> {
         settings.validate()?;
         let dir = &settings.dir;
-        fs::create_dir_all(dir).with_context(|| format!("creating lab dir {}", dir.display()))?;
+        create_reachable(dir)?;
         let dir = fs::canonicalize(dir)?;
         Ok(Lab { dir, settings })
     }
@@ -76,20 +134,14 @@ impl Lab {
         recs
     }
 
+    /// As root, PostgreSQL runs as `postgres` and must reach its data dir through every
+    /// ancestor; otherwise it runs as the user, who owns the path.
     fn ensure_traversable(&self) -> Result<()> {
-        // PostgreSQL runs as `postgres` and must reach its data dir through every ancestor.
-        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o755))?;
-        for a in self.dir.ancestors().skip(1) {
-            let mode = fs::metadata(a)?.permissions().mode();
-            if mode & 0o001 == 0 {
-                bail!(
-                    "{} (mode {:o}) is not traversable by user postgres; put the lab dir elsewhere (--dir)",
-                    a.display(),
-                    mode & 0o7777
-                );
-            }
+        if !nix::unistd::geteuid().is_root() {
+            return Ok(());
         }
-        Ok(())
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o755))?;
+        check_traversable(&self.dir)
     }
 
     /// Starts one process, after its ports are free. Config files Sentinel rewrites are kept.
@@ -461,4 +513,58 @@ pub fn endpoints() -> Vec<(Component, String)> {
 
 pub fn is_lab_dir(dir: &Path) -> bool {
     dir.join("run").is_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_dir_is_one_the_servers_reach() {
+        let home = Some(PathBuf::from("/home/ana"));
+        // root: the servers run as `postgres`, which a 0700 home would shut out.
+        assert_eq!(
+            default_dir_for(true, None, Some(PathBuf::from("/root"))),
+            PathBuf::from("/var/lib/datalyptica/lab")
+        );
+        assert_eq!(
+            default_dir_for(false, None, home.clone()),
+            PathBuf::from("/home/ana/.local/state/datalyptica/lab")
+        );
+        assert_eq!(
+            default_dir_for(false, Some(PathBuf::from("/state")), home.clone()),
+            PathBuf::from("/state/datalyptica/lab")
+        );
+        // A relative XDG_STATE_HOME is invalid (XDG base directory spec) and ignored.
+        assert_eq!(
+            default_dir_for(false, Some(PathBuf::from("rel")), home),
+            PathBuf::from("/home/ana/.local/state/datalyptica/lab")
+        );
+        assert_eq!(default_dir_for(false, None, None), PathBuf::from("lab"));
+        // Every ancestor of the root default lets `postgres` through on a stock system.
+        check_traversable(Path::new("/var/lib/datalyptica")).expect("/var/lib is o+x");
+    }
+
+    #[test]
+    fn a_lab_dir_under_a_private_home_is_refused_and_created_dirs_are_reachable() {
+        // A home directory of mode 0700, the usual case.
+        let home = tempfile::tempdir().expect("tempdir");
+        fs::set_permissions(home.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+        let mode = |p: &Path| fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+        let lab = home.path().join("state/datalyptica/lab");
+        create_reachable(&lab).expect("create");
+        for d in ["state", "state/datalyptica", "state/datalyptica/lab"] {
+            assert_eq!(mode(&home.path().join(d)), 0o755, "{d}");
+        }
+        let e = check_traversable(&lab).expect_err("0700 ancestor");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("(mode 700) is not traversable by user postgres")
+                && msg.contains("default /var/lib/datalyptica/lab"),
+            "{msg}"
+        );
+        // Once the home lets others through, the same dir is fine.
+        fs::set_permissions(home.path(), fs::Permissions::from_mode(0o711)).expect("chmod");
+        check_traversable(&lab).expect("traversable");
+    }
 }

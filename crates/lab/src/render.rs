@@ -295,9 +295,9 @@ mod tests {
         let s = LabSettings::default();
         let y = patroni_yml(&s.postgres, Path::new("/tmp/my lab"), 2);
         assert!(y.contains("name: pg3\n"));
-        assert!(y.contains("    ttl: 20\n"));
-        assert!(y.contains("    loop_wait: 10\n"));
-        assert!(y.contains("    retry_timeout: 5\n"));
+        assert!(y.contains("    ttl: 25\n"));
+        assert!(y.contains("    loop_wait: 5\n"));
+        assert!(y.contains("    retry_timeout: 10\n"));
         assert!(y.contains("    synchronous_mode: true\n"));
         assert!(y.contains("    synchronous_mode_strict: false\n"));
         assert!(y.contains("    primary_start_timeout: 0\n"));
@@ -327,7 +327,7 @@ mod tests {
     fn live_settings() {
         let s = LabSettings::default();
         let patch = patroni_dcs_patch(&s.postgres);
-        assert_eq!(patch["ttl"], 20);
+        assert_eq!(patch["ttl"], 25);
         assert_eq!(patch["synchronous_mode"], true);
         let mut cur = patch.clone();
         cur["postgresql"] = serde_json::json!({"use_pg_rewind": true});

@@ -60,18 +60,20 @@ pub struct LabSettings {
 
 impl Default for PatroniSettings {
     fn default() -> Self {
-        // ttl 20 is Patroni 4's floor. A node crash is noticed when the leader's etcd lease expires,
-        // ttl after its last keepalive, and keepalives go out every loop_wait: RTO ≈ ttl − U(0,
-        // loop_wait) + promotion. Measured in the lab (kill, 4 trials each): loop_wait 2 → 19.3–20.3 s,
-        // loop_wait 5 → 16.3–20.1 s, loop_wait 10 → 11.9–16.5 s; graceful stop stays ~2.5 s either
-        // way (the key is released, replicas watch it). 10 + 2 × 5 = 20 still meets the
-        // loop_wait + 2 × retry_timeout ≤ ttl rule, and etcd elections (~1 s) fit in retry 5.
+        // What the platform derives from RTO 30 s (postgresql::patroni_timing): loop_wait RTO/6,
+        // ttl RTO − loop_wait, retry_timeout the most the loop_wait + 2 × retry_timeout ≤ ttl rule
+        // allows, so a primary rides out a 10 s DCS blip instead of demoting after 5 s. A node crash
+        // is noticed when the leader's lease expires, ttl after its last renewal, and renewals go
+        // out every loop_wait: RTO ≈ ttl − U(0, loop_wait) + promotion. Measured earlier with ttl 20
+        // (kill, 4 trials each): loop_wait 2 → 19.3–20.3 s, loop_wait 5 → 16.3–20.1 s, loop_wait 10
+        // → 11.9–16.5 s; ttl 25 adds 5 s, inside the 30 s RTO. Graceful stop stays ~2.5 s (the key
+        // is released, replicas watch it).
         // Synchronous mode makes failover pick only a standby that confirmed every acknowledged
         // commit (RPO 0); `strict` would also stop writes without a standby (+~5 s RTO).
         Self {
-            ttl_s: 20,
-            loop_wait_s: 10,
-            retry_timeout_s: 5,
+            ttl_s: 25,
+            loop_wait_s: 5,
+            retry_timeout_s: 10,
             synchronous_mode: true,
             synchronous_mode_strict: false,
             maximum_lag_on_failover_bytes: 1024 * 1024,
@@ -122,7 +124,7 @@ impl Default for EtcdSettings {
 impl Default for LabSettings {
     fn default() -> Self {
         Self {
-            dir: PathBuf::from("lab"),
+            dir: crate::lab::default_dir(),
             postgres: PatroniSettings::default(),
             redis: RedisSettings::default(),
             etcd: EtcdSettings::default(),

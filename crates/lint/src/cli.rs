@@ -74,21 +74,39 @@ fn is_manifest(p: &Path) -> bool {
         && p.file_name().and_then(|n| n.to_str()) != Some(CONFIG_FILE)
 }
 
-/// Read every input; any unreadable path is unusable input. Below a directory, symbolic links
-/// are followed when they stay inside it (what a checkout's links do); a link that leaves the
-/// directory or leads back into its own ancestors is not followed and is reported (DL0005).
+/// What a directory entry is when it is neither a directory, a regular file nor a symlink.
+fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else {
+        None
+    }
+}
+
+/// Read every input; any unreadable path is unusable input. No input is read past the size
+/// limit ([`datalyptica_yaml::Limits::max_bytes`]): a longer one (even one that never ends,
+/// such as `/dev/zero` named on the command line) is cut there and reported by the parser.
+/// Below a directory, symbolic links are followed when they stay inside it (what a checkout's
+/// links do); a link that leaves the directory or leads back into its own ancestors is not
+/// followed, and special files (FIFOs, sockets, devices) are not opened: each is reported (DL0005).
 pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
+    let max = datalyptica_yaml::Limits::default().max_bytes;
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             let mut buf = Vec::new();
             std::io::stdin()
+                .take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
                 .read_to_end(&mut buf)
                 .map_err(|e| format!("reading stdin: {e}"))?;
-            out.push(Source::new(
-                "-",
-                datalyptica_yaml::decode(&buf).into_owned(),
-            ));
+            out.push(Source::new("-", text_of(&buf)));
             continue;
         }
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -158,6 +176,11 @@ pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
                 };
                 if e.file_type().is_file() && is_manifest(e.path()) {
                     found.push(read(e.path())?);
+                } else if let Some(what) = special_kind(&e.file_type()) {
+                    found.push(Source::skipped(
+                        e.path(),
+                        format!("{what}, not a regular file: not opened"),
+                    ));
                 }
             }
             if linked.get() {
@@ -205,13 +228,22 @@ fn once_per_file(dir: &Path, root: &Path, found: Vec<Source>) -> Vec<Source> {
 }
 
 fn read(p: &Path) -> Result<Source, String> {
-    let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-    // UTF-8, UTF-16 or UTF-32 (YAML's encodings); invalid bytes become U+FFFD and the parser
-    // reports what no longer makes sense, without stopping the rest of the tree.
-    Ok(Source::new(
-        p,
-        datalyptica_yaml::decode(&bytes).into_owned(),
-    ))
+    let bytes =
+        datalyptica_yaml::read_bounded_bytes(p, datalyptica_yaml::Limits::default().max_bytes)
+            .map_err(|e| e.to_string())?;
+    Ok(Source::new(p, text_of(&bytes)))
+}
+
+/// The text of an input's bytes: UTF-8, UTF-16 or UTF-32 (YAML's encodings); invalid bytes
+/// become U+FFFD and the parser reports what no longer makes sense, without stopping the rest
+/// of the tree. The size limit holds for the bytes, whatever the encoding: an input past it is
+/// kept undecoded (at least as long as its bytes), so the parser refuses it whole.
+fn text_of(bytes: &[u8]) -> String {
+    if bytes.len() > datalyptica_yaml::Limits::default().max_bytes {
+        String::from_utf8_lossy(bytes).into_owned()
+    } else {
+        datalyptica_yaml::decode(bytes).into_owned()
+    }
 }
 
 /// The configuration: `--config`, else `./.datalyptica-lint.yaml`, else the one at the root of
@@ -235,7 +267,8 @@ pub fn load_config(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Config,
             }
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = datalyptica_yaml::read_bounded(&path, datalyptica_yaml::Limits::default().max_bytes)
+        .map_err(|e| e.to_string())?;
     Config::from_yaml(&text).map_err(|e| format!("{}:{e}", path.display()))
 }
 

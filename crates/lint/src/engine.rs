@@ -127,6 +127,8 @@ const KNOWN_KINDS: &[&str] = &[
     "ClickHouseKeeperInstallation",
     "ClickHouseInstallationTemplate",
     "ClickHouseOperatorConfiguration",
+    // datalyptica's own platform spec (rule DL1022)
+    "Platform",
     // etcd operators
     "EtcdCluster",
     "EtcdBackup",
@@ -140,9 +142,25 @@ struct Parsed {
 }
 
 /// Parse a stream; when it fails, parse each `---` chunk on its own so that one broken
-/// document does not hide the others of the file.
-fn parse_source(text: &str) -> Parsed {
-    match datalyptica_yaml::parse(text) {
+/// document does not hide the others of the file. Without `positions` the documents carry no
+/// position index (see [`locate`]); the documents and errors are the same either way.
+fn parse_source(text: &str, positions: bool) -> Parsed {
+    let limits = datalyptica_yaml::Limits::default();
+    let parse = |t: &str| {
+        if positions {
+            datalyptica_yaml::parse_with(t, &limits)
+        } else {
+            datalyptica_yaml::parse_values(t, &limits)
+        }
+    };
+    // An input over the size limit is refused whole, not re-read chunk by chunk.
+    if let Err(e) = limits.check_size(text) {
+        return Parsed {
+            docs: Vec::new(),
+            errors: vec![(e.pos, e.message)],
+        };
+    }
+    match parse(text) {
         Ok(docs) => Parsed {
             docs,
             errors: Vec::new(),
@@ -174,7 +192,7 @@ fn parse_source(text: &str) -> Parsed {
                     line: p.line + a,
                     column: p.column,
                 };
-                match datalyptica_yaml::parse(&chunk) {
+                match parse(&chunk) {
                     Ok(ds) => {
                         for mut d in ds {
                             d.start = shift(d.start);
@@ -246,9 +264,67 @@ struct InputHit {
     src: usize,
     obj: Option<usize>,
     rule: &'static str,
+    /// Where: `pos` itself, or, with a document (its index in the file), `pointer` in it.
     pos: Pos,
+    doc: Option<usize>,
     pointer: String,
     message: String,
+}
+
+/// A finding of a file (index), located later when it names a document (index in the file).
+type Pending = (usize, Option<usize>, Finding);
+
+/// Fill in the line and column of every finding that names a document. The first parse kept
+/// no position index (a JSON pointer per node: the larger half of a parsed file's memory, held
+/// for the whole tree); here each file with such findings is parsed again and each document
+/// dropped as soon as its findings are located, so at most one document's index per thread is
+/// alive at a time (a whole file only when it has a broken document and is read in chunks).
+fn locate(sources: &[Source], parsed: &[Parsed], findings: &mut [Pending]) {
+    let mut wanted: HashMap<usize, HashMap<usize, Vec<usize>>> = HashMap::new();
+    for (i, (src, doc, _)) in findings.iter().enumerate() {
+        if let Some(d) = doc {
+            wanted
+                .entry(*src)
+                .or_default()
+                .entry(*d)
+                .or_default()
+                .push(i);
+        }
+    }
+    let all: &[Pending] = findings;
+    let located: Vec<(usize, Pos)> = wanted
+        .into_par_iter()
+        .flat_map_iter(|(src, docs)| {
+            let mut out = Vec::new();
+            let mut found = |k: usize, d: &Document| {
+                for &i in docs.get(&k).into_iter().flatten() {
+                    out.push((i, d.locate(&all[i].2.pointer)));
+                }
+            };
+            let text = &sources[src].text;
+            if parsed[src].errors.is_empty() {
+                let mut k = 0;
+                // Parsed before without an error: it parses again the same way.
+                let _ = datalyptica_yaml::parse_each(
+                    text,
+                    &datalyptica_yaml::Limits::default(),
+                    &mut |d| {
+                        found(k, &d);
+                        k += 1;
+                    },
+                );
+            } else {
+                for (k, d) in parse_source(text, true).docs.iter().enumerate() {
+                    found(k, d);
+                }
+            }
+            out
+        })
+        .collect();
+    for (i, pos) in located {
+        findings[i].2.line = pos.line;
+        findings[i].2.column = pos.column;
+    }
 }
 
 pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
@@ -260,7 +336,7 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
                 docs: Vec::new(),
                 errors: Vec::new(),
             },
-            None => parse_source(&s.text),
+            None => parse_source(&s.text, false),
         })
         .collect();
     let skip: Vec<Option<String>> = {
@@ -287,6 +363,7 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
                     obj: None,
                     rule: SKIPPED,
                     pos: Pos { line: 1, column: 1 },
+                    doc: None,
                     pointer: String::new(),
                     message: format!("skipped: {why}"),
                 });
@@ -298,6 +375,7 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
                     obj: None,
                     rule: YAML_ERROR,
                     pos: *pos,
+                    doc: None,
                     pointer: String::new(),
                     message: if message.trim().is_empty() {
                         "YAML does not parse (unexpected end of input or syntax error)".to_string()
@@ -306,9 +384,10 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
                     },
                 });
             }
-            for doc in &p.docs {
+            for (k, doc) in p.docs.iter().enumerate() {
                 collect_objects(
                     src,
+                    k,
                     doc,
                     &doc.value,
                     "",
@@ -376,26 +455,26 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
         buf.into_iter().map(move |h| (*k, h))
     }));
 
-    let mut findings: Vec<(usize, Finding)> = hits
+    let mut findings: Vec<Pending> = hits
         .into_par_iter()
         .map(|(k, h)| {
             let (rule, sev) = enabled[k];
             let o = &ctx.objs[h.obj];
             let pointer = format!("{}{}", o.base, h.pointer);
-            let pos = o.doc.locate(&pointer);
             let waiver = waivers[h.obj]
                 .as_ref()
                 .and_then(|w| w.ok.get(rule.id).cloned());
             (
                 o.src,
+                Some(o.doc),
                 Finding {
                     rule: rule.id,
                     severity: sev,
                     message: format!("{}: {}", o.object_ref(), h.message),
                     object: Some(o.object_ref()),
                     file: sources[o.src].path.clone(),
-                    line: pos.line,
-                    column: pos.column,
+                    line: 0,
+                    column: 0,
                     pointer,
                     hint: rule.hint,
                     waiver,
@@ -424,6 +503,7 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
         };
         findings.push((
             ih.src,
+            ih.doc,
             Finding {
                 rule: rule.id,
                 severity: sev,
@@ -439,12 +519,13 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
         ));
     }
 
-    findings.par_sort_by(|(sa, a), (sb, b)| {
+    locate(sources, &parsed, &mut findings);
+    findings.par_sort_by(|(sa, _, a), (sb, _, b)| {
         (sa, a.line, a.column, a.rule, &a.message).cmp(&(sb, b.line, b.column, b.rule, &b.message))
     });
     let (waived, counted): (Vec<Finding>, Vec<Finding>) = findings
         .into_iter()
-        .map(|(_, f)| f)
+        .map(|(_, _, f)| f)
         .partition(|f| f.waiver.is_some());
     let objects = ctx.objs.len();
     // Freeing ~10k documents' position maps is a noticeable share of a run: do it in parallel.
@@ -461,6 +542,7 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
 #[allow(clippy::too_many_arguments)]
 fn collect_objects<'a>(
     src: usize,
+    doc_idx: usize,
     doc: &'a Document,
     value: &'a Value,
     base: &str,
@@ -474,7 +556,8 @@ fn collect_objects<'a>(
             src,
             obj: None,
             rule: NOT_OBJECT,
-            pos: doc.locate(&pointer),
+            pos: doc.start,
+            doc: Some(doc_idx),
             pointer,
             message,
         })
@@ -507,6 +590,7 @@ fn collect_objects<'a>(
             for (i, it) in items.iter().enumerate() {
                 collect_objects(
                     src,
+                    doc_idx,
                     doc,
                     it,
                     &format!("{base}/items/{i}"),
@@ -538,7 +622,7 @@ fn collect_objects<'a>(
     let containers = pod.as_ref().map(find_containers).unwrap_or_default();
     objs.push(Obj {
         src,
-        doc,
+        doc: doc_idx,
         base: base.to_string(),
         value,
         kind,
@@ -560,7 +644,8 @@ fn collect_objects<'a>(
                 src,
                 obj: Some(idx),
                 rule: BAD_WAIVER,
-                pos: doc.locate(&wptr),
+                pos: doc.start,
+                doc: Some(doc_idx),
                 pointer: wptr.clone(),
                 message: p.clone(),
             });
@@ -573,7 +658,8 @@ fn collect_objects<'a>(
             src,
             obj: Some(idx),
             rule: UNKNOWN_KIND,
-            pos: doc.locate(&p),
+            pos: doc.start,
+            doc: Some(doc_idx),
             pointer: p,
             message: format!("unknown kind `{kind}`: only generic rules apply"),
         });
@@ -595,7 +681,7 @@ mod tests {
 
     #[test]
     fn chunked_reparse_keeps_good_documents() {
-        let p = parse_source("a: 1\n---\nb: [\n---\nc: 3\n");
+        let p = parse_source("a: 1\n---\nb: [\n---\nc: 3\n", true);
         assert_eq!(p.docs.len(), 2);
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.docs[1].locate("/c").line, 5);

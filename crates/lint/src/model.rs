@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use datalyptica_yaml::{Document, escape_segment};
+use datalyptica_yaml::escape_segment;
 use serde_json::{Map, Value};
 
 pub(crate) const WAIVE_ANNOTATION: &str = "lint.datalyptica.io/waive";
@@ -10,7 +10,8 @@ pub(crate) const WAIVE_ANNOTATION: &str = "lint.datalyptica.io/waive";
 /// One Kubernetes object: a document, or an item of a `List`.
 pub(crate) struct Obj<'a> {
     pub src: usize,
-    pub doc: &'a Document,
+    /// Index of the document in its file (positions are looked up afterwards, per document).
+    pub doc: usize,
     /// Pointer of the object inside its document (`""`, or `/items/N` in a `List`).
     pub base: String,
     pub value: &'a Value,

@@ -397,6 +397,11 @@ pub fn human(report: &Report, sources: &[Source], color: bool) -> String {
         if let Some(src) = f.line.checked_sub(1).and_then(|l| line_cache.1.get(l)) {
             let shown: String = src.chars().take(160).collect();
             let _ = writeln!(out, "       {} {}", pal.paint("34", "|"), shown);
+        }
+        // A caret only under what was shown (a hostile file may have one line of 64 MiB).
+        if let Some(src) = f.line.checked_sub(1).and_then(|l| line_cache.1.get(l))
+            && f.column <= 161
+        {
             let pad: String = src
                 .chars()
                 .take(f.column.saturating_sub(1))

@@ -325,8 +325,9 @@ addr=$(redis-cli {tls} -h {sentinel}-sentinel.{ns}.svc -p 26379 --raw SENTINEL g
 host=$(echo "$addr" | sed -n 1p)
 port=$(echo "$addr" | sed -n 2p)
 test -n "$host"
-redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
+REDISCLI_AUTH="${pw}" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
 "#,
+        pw = redis::PASSWORD_ENV,
         sentinel = redis::SENTINEL,
         group = redis::MASTER_GROUP,
         tls = redis::cli_tls_flags(),
@@ -335,6 +336,10 @@ redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
     if let Some(mounts) = dump.volume_mounts.as_mut() {
         mounts.push(k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true));
     }
+    // The master requires the password; Sentinel asks none.
+    dump.env
+        .get_or_insert_with(Vec::new)
+        .push(redis::password_env());
     let cj = snapshot_cronjob(
         m,
         id,
@@ -351,29 +356,37 @@ fn etcd_objects(m: &Model) -> Vec<Value> {
     let ns = &m.get(id).namespace;
     let s = etcd_snapshot(m);
     // The etcd image has no shell: etcdctl runs directly. The headless Service name resolves
-    // to every member and is in the serving certificate, so any live member answers.
+    // to every member and is in the member certificate, so any live member answers; etcd
+    // requires a client certificate, the CronJob presents etcd-client-tls.
+    let mut command = vec![
+        "etcdctl".to_string(),
+        format!("--endpoints=https://{}.{ns}.svc:2379", etcd::HEADLESS),
+    ];
+    command.extend(etcd::etcdctl_tls_flags(etcd::CLIENT_DIR));
     let dump = Container {
         name: "snapshot".into(),
         image: Some(m.get(id).image.clone()),
-        command: Some(vec![
-            "etcdctl".into(),
-            format!("--endpoints=https://{}.{ns}.svc:2379", etcd::HEADLESS),
-            "--cacert=/etc/etcd/ca/service-ca.crt".into(),
-            "--dial-timeout=10s".into(),
-            "--command-timeout=300s".into(),
-            "snapshot".into(),
-            "save".into(),
-            "/backup/etcd-snapshot.db".into(),
-        ]),
+        command: Some(
+            command
+                .into_iter()
+                .chain([
+                    "--dial-timeout=10s".into(),
+                    "--command-timeout=300s".into(),
+                    "snapshot".into(),
+                    "save".into(),
+                    "/backup/etcd-snapshot.db".into(),
+                ])
+                .collect(),
+        ),
         resources: Some(k8s::resources(&small_resources())),
         security_context: Some(k8s::container_security(true)),
         volume_mounts: Some(vec![
             k8s::mount("backup", "/backup", false),
-            k8s::mount("ca", "/etc/etcd/ca", true),
+            k8s::mount("tls", etcd::CLIENT_DIR, true),
         ]),
         ..Default::default()
     };
-    let ca = k8s::config_map_volume("ca", "etcd-service-ca");
+    let ca = k8s::secret_volume("tls", etcd::CLIENT_TLS);
     let cj = snapshot_cronjob(m, id, ETCD_CRONJOB, &s, dump, vec![ca]);
     vec![service_account(m, id, ETCD_CRONJOB), k8s::to_value(&cj)]
 }
@@ -1266,7 +1279,7 @@ pub fn disaster_recovery(m: &Model) -> File {
         let ns = &m.get(ComponentId::Etcd).namespace;
         let _ = writeln!(
             s,
-            "## etcd\n\nCronJob `{ETCD_CRONJOB}` runs `etcdctl snapshot save` over TLS (service CA) against any member and uploads to `{}/etcd/`; snapshots older than {} days are pruned.\n\n```bash\noc get cronjob/{ETCD_CRONJOB} -n {ns}\noc create job --from=cronjob/{ETCD_CRONJOB} {ETCD_CRONJOB}-manual -n {ns}\nmc cp store/{}/etcd/<stamp>-etcd-snapshot.db ./snapshot.db\netcdutl snapshot status ./snapshot.db -w table\n```\n\nRestore: follow the runbook in [03-etcd-ha/README.md](03-etcd-ha/README.md#restore-runbook) (scale to 0, `etcdutl snapshot restore` per member with a new cluster token, scale up).\n",
+            "## etcd\n\nCronJob `{ETCD_CRONJOB}` runs `etcdctl snapshot save` over mutual TLS (client certificate `etcd-client-tls` from deploy's etcd CA) against any member and uploads to `{}/etcd/`; snapshots older than {} days are pruned.\n\n```bash\noc get cronjob/{ETCD_CRONJOB} -n {ns}\noc create job --from=cronjob/{ETCD_CRONJOB} {ETCD_CRONJOB}-manual -n {ns}\nmc cp store/{}/etcd/<stamp>-etcd-snapshot.db ./snapshot.db\netcdutl snapshot status ./snapshot.db -w table\n```\n\nRestore: follow the runbook in [03-etcd-ha/README.md](03-etcd-ha/README.md#restore-runbook) (scale to 0, `etcdutl snapshot restore` per member with a new cluster token, scale up).\n",
             bucket("etcd-backups"),
             es.retention_days,
             bucket("etcd-backups"),

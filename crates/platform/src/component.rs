@@ -88,6 +88,23 @@ pub struct OperatorDefaults {
     pub package: &'static str,
     pub channel: &'static str,
     pub source: &'static str,
+    /// The bundle at the head of `channel` in OpenShift's catalog (`../shared/catalog/index.yaml`),
+    /// whose CRDs the rendered custom resources are written for and validated against.
+    pub head: &'static str,
+}
+
+/// An operator installed from its upstream release manifests, pinned by version and carried in
+/// the component's `operator-install.yaml`, because no OpenShift catalog channel serves what the
+/// tree renders (the MinIO Operator left certified-operators in 2025).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CarriedOperator {
+    pub display: &'static str,
+    /// Upstream release tag the manifests are generated for (e.g. `v7.1.1`).
+    pub version: &'static str,
+    /// Name of the operator's Deployment in the operators' namespace.
+    pub deployment: &'static str,
+    /// Why OLM is not used, one sentence for the READMEs.
+    pub why: &'static str,
 }
 
 /// A readiness gate: the condition `deploy` waits for before the next step.
@@ -201,7 +218,13 @@ pub trait Component: Sync {
     fn dir(&self) -> &'static str;
     fn group(&self) -> Group;
     fn deps(&self) -> &'static [Dep];
+    /// Its operator from an OLM catalog (a Subscription), if any.
     fn operator(&self) -> Option<OperatorDefaults>;
+    /// Its operator from upstream release manifests carried in the tree, if any. A component
+    /// has at most one of `operator` and `carried_operator`.
+    fn carried_operator(&self) -> Option<CarriedOperator> {
+        None
+    }
     /// Members form a majority quorum: the `ha` profile demands an odd count ≥ 3.
     fn quorum(&self) -> bool {
         false
@@ -229,4 +252,8 @@ pub trait Component: Sync {
     fn tls(&self, m: &Model) -> Vec<TlsHop>;
     /// What HA means for this component, one line per fact (for READMEs and `explain`).
     fn ha_notes(&self, m: &Model) -> Vec<String>;
+    /// How it stays available: its groups of members, how many of each must be up, what a
+    /// failover costs, its disruption budgets and the user journey it is the entry of.
+    /// `datalyptica availability` and the `slo.availability` check compute from this alone.
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy;
 }

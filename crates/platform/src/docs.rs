@@ -62,8 +62,24 @@ pub fn component_readme(m: &Model, c: &dyn Component, body: &str) -> File {
     if let Some(op) = &r.operator {
         let _ = writeln!(
             s,
-            "Operator: {} — OLM package `{}`, channel `{}`, catalog `{}/{}`.\n",
-            op.display, op.package, op.channel, op.source_namespace, op.source
+            "Operator: {} — OLM package `{}`, channel `{}`, catalog `{}/{}`{}.\n",
+            op.display,
+            op.package,
+            op.channel,
+            op.source_namespace,
+            op.source,
+            match op.head {
+                Some(h) => format!(
+                    "; the channel's head is {h}, and the custom resources here are written for and validated against its CRDs"
+                ),
+                None => "; package or channel set in the spec: check that it serves the fields rendered here".into(),
+            }
+        );
+    } else if let Some(op) = c.carried_operator() {
+        let _ = writeln!(
+            s,
+            "Operator: {} {} — installed from its upstream release manifests, carried in `operator-install.yaml` into `{}`, not from an OLM catalog: {}.\n",
+            op.display, op.version, m.operators_namespace, op.why
         );
     } else {
         let _ = writeln!(
@@ -116,6 +132,12 @@ pub fn component_readme(m: &Model, c: &dyn Component, body: &str) -> File {
             s,
             "\n```bash\n# operator status and logs\noc get csv -n {0} | grep {1}\noc logs -n {0} deploy/$(oc get csv -n {0} -o name | grep {1} | head -1 | cut -d/ -f2 | sed 's/\\.v.*//') --tail=100\n```",
             m.operators_namespace, op.package
+        );
+    } else if let Some(op) = c.carried_operator() {
+        let _ = writeln!(
+            s,
+            "\n```bash\n# operator status and logs\noc get deployment/{1} -n {0}\noc logs -n {0} deploy/{1} --tail=100\n```",
+            m.operators_namespace, op.deployment
         );
     }
     File {
@@ -173,9 +195,21 @@ pub fn top_readme(m: &Model) -> File {
                     o.channel
                 );
             }
-            None => {
-                let _ = writeln!(s, "| {} | none (plain workloads) | | |", c.id());
-            }
+            None => match c.carried_operator() {
+                Some(o) => {
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} {} | upstream manifests in `{}/operator-install.yaml` | — |",
+                        c.id(),
+                        o.display,
+                        o.version,
+                        c.dir()
+                    );
+                }
+                None => {
+                    let _ = writeln!(s, "| {} | none (plain workloads) | | |", c.id());
+                }
+            },
         }
     }
     let _ = writeln!(

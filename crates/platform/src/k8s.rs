@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ExecAction, HTTPGetAction, PersistentVolumeClaimSpec, PodAffinityTerm,
     PodAntiAffinity, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
     SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint,
-    VolumeResourceRequirements,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -80,6 +80,27 @@ pub fn anti_affinity(sel: &BTreeMap<String, String>) -> Affinity {
         }),
         ..Default::default()
     }
+}
+
+/// [`anti_affinity`] plus a preferred term on the zone: for CRDs that take an `affinity` but no
+/// `topologySpreadConstraints` (redis-operator 0.15.1), the same soft zone spreading.
+pub fn anti_affinity_zone_preferred(sel: &BTreeMap<String, String>) -> Affinity {
+    let mut a = anti_affinity(sel);
+    if let Some(anti) = a.pod_anti_affinity.as_mut() {
+        anti.preferred_during_scheduling_ignored_during_execution =
+            Some(vec![WeightedPodAffinityTerm {
+                weight: 100,
+                pod_affinity_term: PodAffinityTerm {
+                    label_selector: Some(LabelSelector {
+                        match_labels: Some(sel.clone()),
+                        ..Default::default()
+                    }),
+                    topology_key: ZONE_KEY.into(),
+                    ..Default::default()
+                },
+            }]);
+    }
+    a
 }
 
 /// Spread across zones, softly: single-zone clusters still schedule, multi-zone ones spread.
@@ -215,6 +236,16 @@ pub fn http_probe(path: &str, port: &str, scheme: &str, period: i32, failures: i
     }
 }
 
+/// [`tcp_probe`] on a port number, for ports the template does not declare itself (an
+/// operator adds them to the pod).
+pub fn tcp_probe_port(port: u16, period: i32, failures: i32) -> Probe {
+    let mut p = tcp_probe("", period, failures);
+    if let Some(t) = p.tcp_socket.as_mut() {
+        t.port = IntOrString::Int(i32::from(port));
+    }
+    p
+}
+
 pub fn tcp_probe(port: &str, period: i32, failures: i32) -> Probe {
     Probe {
         tcp_socket: Some(TCPSocketAction {
@@ -229,13 +260,20 @@ pub fn tcp_probe(port: &str, period: i32, failures: i32) -> Probe {
 }
 
 pub fn exec_probe(cmd: &[&str], period: i32, failures: i32) -> Probe {
+    exec_probe_timeout(cmd, period, failures, 5)
+}
+
+/// An exec probe with its own timeout: a command that starts a Python interpreter and imports
+/// its application (Airflow's `jobs check`, `celery inspect ping`) takes seconds before it does
+/// anything, and upstream charts give those 20–60 s.
+pub fn exec_probe_timeout(cmd: &[&str], period: i32, failures: i32, timeout: i32) -> Probe {
     Probe {
         exec: Some(ExecAction {
             command: Some(cmd.iter().map(|s| s.to_string()).collect()),
         }),
         period_seconds: Some(period),
         failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
+        timeout_seconds: Some(timeout),
         ..Default::default()
     }
 }

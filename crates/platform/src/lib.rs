@@ -1,17 +1,20 @@
 //! The pure core of datalyptica: platform spec → resolved model → rendered manifest tree.
 //! No I/O and no async here; the CLI and the cluster engine sit around it.
 
+pub mod availability;
 pub mod backup;
 pub mod component;
 pub mod components;
 pub mod crs;
 pub mod docs;
+pub mod gitops;
 pub mod graph;
 pub mod k8s;
 pub mod load;
 pub mod model;
 pub mod monitoring;
 pub mod ops;
+pub mod order;
 pub mod prereqs;
 pub mod render;
 pub mod schema;

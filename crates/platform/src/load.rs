@@ -102,7 +102,7 @@ pub fn load(file: &str, text: &str) -> Result<Platform, Vec<SpecError>> {
 }
 
 /// Kubernetes reads `key:` (null) as absent; so do we.
-fn without_nulls(v: Value) -> Value {
+pub(crate) fn without_nulls(v: Value) -> Value {
     match v {
         Value::Object(o) => Value::Object(
             o.into_iter()

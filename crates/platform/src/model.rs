@@ -56,6 +56,9 @@ pub struct Operator {
     pub source: String,
     pub source_namespace: String,
     pub starting_csv: Option<String>,
+    /// The channel head the tree is written for; `None` when the spec chose another package or
+    /// channel (then nothing here was validated against what it installs).
+    pub head: Option<&'static str>,
 }
 
 /// A component after defaults.
@@ -267,10 +270,13 @@ fn resolve(c: &dyn Component, s: CommonSpec<'_>, profile: Profile, namespace: St
         |v: Option<&String>, dflt: Duration| v.and_then(|s| parse_duration(s).ok()).unwrap_or(dflt);
     let operator = c.operator().map(|o: OperatorDefaults| {
         let ov = s.operator;
+        let package = pick(ov.and_then(|x| x.package.as_ref()), o.package);
+        let channel = pick(ov.and_then(|x| x.channel.as_ref()), o.channel);
         Operator {
             display: o.display,
-            package: pick(ov.and_then(|x| x.package.as_ref()), o.package),
-            channel: pick(ov.and_then(|x| x.channel.as_ref()), o.channel),
+            head: (package == o.package && channel == o.channel).then_some(o.head),
+            package,
+            channel,
             source: pick(ov.and_then(|x| x.source.as_ref()), o.source),
             source_namespace: pick(
                 ov.and_then(|x| x.source_namespace.as_ref()),

@@ -66,7 +66,7 @@ pub fn to_yaml(v: &Value) -> String {
 pub const LINT_HA_RULES: &[&str] = &[
     "DL1001", "DL1002", "DL1003", "DL1004", "DL1005", "DL1006", "DL1007", "DL1008", "DL1009",
     "DL1010", "DL1011", "DL1012", "DL1013", "DL1014", "DL1015", "DL1016", "DL1017", "DL1018",
-    "DL1019", "DL1020", "DL1021",
+    "DL1019", "DL1020", "DL1021", "DL1022",
 ];
 
 /// A dev tree says of itself that it is not highly available: its lint policy reports the HA

@@ -73,7 +73,21 @@ pub fn effective_spec(p: &Platform) -> Value {
             "secrets": serde_json::to_value(&spec.secrets).unwrap_or(Value::Null),
             "alerting": effective_alerting(p),
             "network": serde_json::to_value(&spec.network).unwrap_or(Value::Null),
+            "availabilityModel": effective_availability_model(p),
         }
+    })
+}
+
+/// `spec.availabilityModel` with its defaults, so `init` shows the rates in force.
+fn effective_availability_model(p: &Platform) -> Value {
+    let r = crate::availability::Rates::from_spec(p);
+    json!({
+        "nodeMtbf": format_duration(r.node_mtbf),
+        "nodeRepair": format_duration(r.node_repair),
+        "podReschedule": format_duration(r.pod_reschedule),
+        "podRestart": format_duration(r.pod_restart),
+        "drainsPerYear": r.drains_per_year,
+        "zones": r.zones,
     })
 }
 

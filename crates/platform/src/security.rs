@@ -149,7 +149,12 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
         },
         Nessie => Exposure {
             groups: vec![group(n, by_component(id), &[8443], &[9000], false)],
-            peer: PeerPorts::None,
+            // Cache invalidations between replicas, on the management port.
+            peer: if m.get(id).replicas > 1 {
+                PeerPorts::Ports(vec![crate::components::nessie::MANAGEMENT_PORT])
+            } else {
+                PeerPorts::None
+            },
             operator: vec![],
             route: m
                 .platform
@@ -178,23 +183,24 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
             route: None,
         },
         Flink => Exposure {
-            // JobManager leader election (Leases) and TaskManager pod creation.
+            // JobManager leader election (a ConfigMap lock) and TaskManager pod creation.
             groups: vec![group(
                 n,
                 match_labels(&[("app", "flink")]),
-                &[8081],
-                &[9249],
+                &[crate::components::flink::REST_PORT],
+                &[crate::monitoring::FLINK_METRICS_PORT.1 as u16],
                 true,
             )],
             // TaskManager data exchange, TaskManager RPC, JobManager RPC, blob server, REST.
-            peer: PeerPorts::Ports(vec![
-                crate::components::flink::DATA_PORT,
-                6122,
-                6123,
-                6124,
-                8081,
-            ]),
-            operator: vec![8081],
+            peer: PeerPorts::Ports({
+                use crate::components::flink as f;
+                let mut p = vec![f::DATA_PORT];
+                p.extend(f::TASKMANAGER_PORTS.iter().map(|(_, n)| *n));
+                p.extend(f::JOBMANAGER_PORTS.iter().map(|(_, n)| *n));
+                p.sort_unstable();
+                p
+            }),
+            operator: vec![crate::components::flink::REST_PORT],
             route: None,
         },
         Trino => Exposure {
@@ -215,7 +221,7 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
                 ),
                 // Drivers create their executors through the API.
                 group(
-                    "spark-applications",
+                    crate::components::spark::APPLICATIONS_GROUP,
                     json!({"matchExpressions": [{"key": "sparkoperator.k8s.io/app-name", "operator": "Exists"}]}),
                     &[],
                     &[],
@@ -290,6 +296,20 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
             operator: vec![],
             route: None,
         },
+    }
+}
+
+/// The operator pods (selector in the operators' namespace) and ports that a component's own
+/// pods connect to: the MinIO servers fetch new binaries from the operator's upgrade server
+/// (`http://operator.<operators namespace>.svc:4221`) when the tenant's image changes.
+pub fn served_by_operator(id: ComponentId) -> Option<(Value, Vec<u16>)> {
+    use crate::components::minio_operator as mo;
+    match id {
+        ComponentId::Minio => Some((
+            match_labels(&[("name", mo::DEPLOYMENT)]),
+            vec![mo::UPGRADE_PORT],
+        )),
+        _ => None,
     }
 }
 
@@ -463,7 +483,8 @@ fn ip_blocks(cidrs: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// Peers of egress rules that leave the cluster (external S3, DR sites, the DAG repository):
+/// Peers of egress rules that leave the cluster (external S3, DR sites, the DAG repository,
+/// Maven Central for Spark drivers):
 /// `spec.network.externalCidrs`, or any address when none is given (the rule keeps its port).
 pub fn outside_cluster(m: &Model) -> Vec<Value> {
     match m.platform.spec.network.external_cidrs.as_slice() {
@@ -543,10 +564,10 @@ pub fn egress_note(m: &Model) -> String {
         )
     };
     let ext = if n.external_cidrs.is_empty() {
-        "Hops that leave the cluster (external S3, DR sites, the DAG repository) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
+        "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
     } else {
         format!(
-            "Hops that leave the cluster (external S3, DR sites, the DAG repository) may go only to {}, on their port.",
+            "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers) may go only to {}, on their port.",
             list(&n.external_cidrs)
         )
     };
@@ -695,7 +716,7 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                 );
             }
         }
-        if c.operator().is_some() && !e.operator.is_empty() {
+        if (c.operator().is_some() || c.carried_operator().is_some()) && !e.operator.is_empty() {
             for g in e.groups.iter().filter(|g| !g.own_client) {
                 b.ingress(
                     &ns,
@@ -719,6 +740,27 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                     to,
                     Some(&e.operator),
                 );
+            }
+        }
+        // Ports the component's own pods call on its operator (MinIO's upgrade server).
+        if let Some((op_sel, ports)) = served_by_operator(id) {
+            for g in e.groups.iter().filter(|g| !g.own_client) {
+                b.egress(
+                    &ns,
+                    &format!("{}-to-operator", g.name),
+                    &g.selector,
+                    vec![pods_in(&ops_ns, &op_sel)],
+                    Some(&ports),
+                );
+                if owned.contains(&ops_ns) {
+                    b.ingress(
+                        &ops_ns,
+                        &format!("operators-from-{}", g.name),
+                        &op_sel,
+                        vec![pods_in(&ns, &g.selector)],
+                        Some(&ports),
+                    );
+                }
             }
         }
         if let Some(port) = e.route {
@@ -751,6 +793,23 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
                 &g.selector,
                 outside_cluster(m),
                 Some(&[port]),
+            );
+        }
+    }
+    // Spark drivers resolve `spark.jars.packages` (Iceberg, Nessie, hadoop-aws) from Maven
+    // Central when they start: HTTPS out of the cluster, pinned by spec.network.externalCidrs.
+    if m.enabled(ComponentId::Spark) {
+        for g in ex[&ComponentId::Spark]
+            .groups
+            .iter()
+            .filter(|g| g.name == crate::components::spark::APPLICATIONS_GROUP)
+        {
+            b.egress(
+                &ns_of(ComponentId::Spark),
+                &format!("{}-to-maven", g.name),
+                &g.selector,
+                outside_cluster(m),
+                Some(&[crate::components::spark::MAVEN_PORT]),
             );
         }
     }
@@ -820,7 +879,12 @@ pub fn exposure_table(m: &Model) -> String {
                     if g.own_client {
                         "—".into()
                     } else {
-                        list(&e.operator)
+                        match served_by_operator(c.id()) {
+                            Some((_, p)) => {
+                                format!("{}; calls the operator on {}", list(&e.operator), list(&p))
+                            }
+                            None => list(&e.operator),
+                        }
                     },
                     if g.api { "yes" } else { "no" },
                     e.route.map_or("—".into(), |p| p.to_string()),
@@ -972,6 +1036,21 @@ pub enum SecretSource {
     Copy { namespace: String, name: String },
     /// Created by an operator or by OpenShift.
     Created(&'static str),
+    /// A certificate `deploy` issues from a private CA it keeps in the Secret `ca` of the same
+    /// namespace (creating that CA on first use): for TLS that OpenShift's service CA cannot
+    /// give, such as client and peer authentication. Issued in every `secrets.mode`.
+    Issued { ca: String, request: CertRequest },
+}
+
+/// A certificate to issue: subject, names, and what it may authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertRequest {
+    pub common_name: String,
+    pub dns_names: Vec<String>,
+    /// Extended key usage `serverAuth`.
+    pub server: bool,
+    /// Extended key usage `clientAuth`.
+    pub client: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1060,6 +1139,19 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         {
             add(n, None);
         }
+        // Scrape credentials are bare {name, key} selectors too.
+        if kind == "PodMonitor" || kind == "ServiceMonitor" {
+            for list in ["podMetricsEndpoints", "endpoints"] {
+                for ep in o["spec"][list].as_array().into_iter().flatten() {
+                    for field in ["username", "password"] {
+                        let sel = &ep["basicAuth"][field];
+                        if let Some(n) = sel["name"].as_str() {
+                            add(n, sel["key"].as_str());
+                        }
+                    }
+                }
+            }
+        }
         // Receivers name their Secrets as bare {name, key} selectors.
         if kind == "AlertmanagerConfig" {
             for r in o["spec"]["receivers"].as_array().into_iter().flatten() {
@@ -1104,9 +1196,23 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         crate::components::postgresql::CA_SECRET.into(),
         crate::components::postgresql::PGO_ROOT_CA.into(),
     );
+    let etcd_ns = m.get(ComponentId::Etcd).namespace.clone();
+    let redis_ns = m.get(ComponentId::Redis).namespace.clone();
+    let issued: BTreeMap<String, CertRequest> = if m.enabled(ComponentId::Etcd) {
+        crate::components::etcd::certificates(m)
+            .into_iter()
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     refs.into_iter()
         .map(|((namespace, name), keys)| {
-            let source = if let Some(by) = created.get(&(namespace.clone(), name.clone())) {
+            let source = if let Some(req) = issued.get(&name).filter(|_| namespace == etcd_ns) {
+                SecretSource::Issued {
+                    ca: crate::components::etcd::CA_SECRET.into(),
+                    request: req.clone(),
+                }
+            } else if let Some(by) = created.get(&(namespace.clone(), name.clone())) {
                 SecretSource::Created(by)
             } else if name.contains("-pguser-") {
                 SecretSource::Created("Crunchy PGO")
@@ -1114,6 +1220,12 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
                 SecretSource::Created("Strimzi Cluster Operator")
             } else if let Some(why) = user.get(&name) {
                 SecretSource::User(why)
+            } else if name == crate::components::redis::AUTH_SECRET && namespace != redis_ns {
+                // One password for the data nodes and all their clients.
+                SecretSource::Copy {
+                    namespace: redis_ns.clone(),
+                    name: name.clone(),
+                }
             } else if let Some(from) = copies.get(&name) {
                 SecretSource::Copy {
                     namespace: pg_ns.clone(),
@@ -1305,6 +1417,9 @@ pub fn secrets_files(m: &Model, objects: &[&Value]) -> Vec<File> {
             SecretSource::User(why) => format!("user: {why}"),
             SecretSource::Copy { namespace, name } => format!("copy of `{namespace}/{name}`"),
             SecretSource::Created(by) => format!("created by {by}"),
+            SecretSource::Issued { ca, .. } => {
+                format!("certificate issued by `datalyptica deploy` from the CA in `{ca}`")
+            }
         };
         let _ = writeln!(s, "| `{}` | `{}` | {keys} | {src} |", e.namespace, e.name);
     }

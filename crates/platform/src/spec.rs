@@ -75,6 +75,10 @@ pub struct PlatformSpec {
     /// Destinations outside the cluster that network policies must name by address.
     #[serde(default)]
     pub network: NetworkSpec,
+    /// Failure and repair rates `datalyptica availability` computes with, and against which
+    /// `render` checks each component's `slo.availability` (defaults and their sources: README).
+    #[serde(default)]
+    pub availability_model: AvailabilityModelSpec,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -395,6 +399,37 @@ pub struct NetworkSpec {
     /// the DAG repository. Default: any address, on each destination's port only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_cidrs: Vec<String>,
+}
+
+/// The failure model of `datalyptica availability`: node failures, repairs and planned drains.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AvailabilityModelSpec {
+    /// Mean time between failures of one node (default `8760h`, one year: a new cluster sees
+    /// about 1,000 individual machine failures in its first year, J. Dean, Google, 2008/2009;
+    /// for clusters of 1,000–2,000 machines that is 1–2 years, the default takes the low end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_mtbf: Option<String>,
+    /// Time until a stateful member (a pod bound to its volume) runs again after its node
+    /// failed: machine replacement by a MachineHealthCheck, volume re-attach, resync
+    /// (default `1h`; use your measured repair time, e.g. `24h` on bare metal without
+    /// machine remediation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_repair: Option<String>,
+    /// Time until a stateless pod of a failed node runs elsewhere (default `6m`: node
+    /// monitor grace 40–50 s + the 300 s unreachable toleration + start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_reschedule: Option<String>,
+    /// Time a pod evicted by a drain needs to run again on another node (default `1m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_restart: Option<String>,
+    /// Node drains a year; each evicts every pod once (default 12: a monthly cluster update
+    /// drains and reboots every node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drains_per_year: Option<u32>,
+    /// Availability zones the worker nodes span (default 3); members are spread evenly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zones: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -103,6 +103,7 @@ pub fn validate(p: &Platform) -> Vec<Issue> {
     crate::backup::validate(p, &mut out);
     crate::security::validate(p, &mut out);
     crate::monitoring::validate(p, &mut out);
+    crate::availability::validate(p, &mut out);
     let m = Model::new(p);
     for c in components::ALL {
         common_checks(&m, *c, &mut out);

@@ -1,8 +1,23 @@
-//! Every custom resource we render is accepted by the upstream operator's CRD schema.
+//! Every custom resource we render is accepted by the CRDs of the install the tree chooses, and
+//! that install exists: each Subscription's package and channel are in OpenShift's catalogs
+//! (`../shared/catalog/index.yaml`), and its CRs are validated against exactly the CRDs of that
+//! channel's head bundle (`../shared/catalog/<package>/<head>/`), not upstream's latest. An
+//! operator the tree carries as upstream manifests is validated against the CRDs the tree
+//! carries. Kinds without an operator of ours (monitoring, OLM, Routes, Spark's Helm-installed
+//! operator) come from `../shared/crds/`.
 
 mod common;
 
-use datalyptica_conformance::catalog_for_tests;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use datalyptica_conformance::{CrdCatalog, catalog_dir, crds_dir, shared_for_tests};
+use datalyptica_platform::components::{ALL, minio_operator};
+use datalyptica_platform::model::Model;
+use datalyptica_platform::spec::Platform;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// Kinds served by the API server itself (typed through k8s-openapi, so no CRD to check).
 const CORE_GROUPS: &[&str] = &[
@@ -13,6 +28,7 @@ const CORE_GROUPS: &[&str] = &[
     "batch/v1",
     "storage.k8s.io/v1",
     "networking.k8s.io/v1",
+    "apiextensions.k8s.io/v1",
 ];
 
 /// Kinds whose CRD is not among ../shared/crds (see SOURCES.md); checked by shape tests instead.
@@ -22,13 +38,83 @@ const NO_UPSTREAM_CRD: &[(&str, &str)] = &[
     ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"),
 ];
 
+/// `../shared/crds/` folders for kinds no operator of ours serves: the cluster's own
+/// (OpenShift, OLM, the monitoring stack) and the Spark operator, a documented Helm install.
+const CLUSTER_CRDS: &[&str] = &["monitoring", "olm", "openshift", "spark"];
+
+fn dirs() -> Option<(PathBuf, PathBuf)> {
+    let crds = shared_for_tests(crds_dir())?;
+    let catalog = shared_for_tests(catalog_dir())?;
+    Some((crds, catalog))
+}
+
+/// The CRDs of the install a platform's tree chooses: per OLM operator its channel head's
+/// bundle, per carried operator the CRDs in the tree, and the cluster's own kinds. Loaded once
+/// per distinct install (parsing the 8 MB of CRDs is most of this test binary's time).
+fn install_catalog(p: &Platform, tree: &datalyptica_platform::Tree) -> &'static CrdCatalog {
+    static CACHE: Mutex<BTreeMap<String, &'static CrdCatalog>> = Mutex::new(BTreeMap::new());
+    let (paths, carried) = install_sources(p, tree);
+    let key = format!(
+        "{paths:?} {:?}",
+        carried
+            .iter()
+            .map(|(o, v)| (o, v.to_string()))
+            .collect::<Vec<_>>()
+    );
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.entry(key).or_insert_with(|| {
+        Box::leak(Box::new(
+            CrdCatalog::load(&paths, &carried)
+                .unwrap_or_else(|e| panic!("loading the install's CRDs: {e}")),
+        ))
+    })
+}
+
+fn install_sources(
+    p: &Platform,
+    tree: &datalyptica_platform::Tree,
+) -> (Vec<PathBuf>, Vec<(String, Value)>) {
+    let (crds, catalog) = dirs().expect("checked by the caller");
+    let m = Model::new(p);
+    let mut paths: Vec<PathBuf> = CLUSTER_CRDS.iter().map(|d| crds.join(d)).collect();
+    for c in m.enabled_components() {
+        if let Some(op) = &m.get(c.id()).operator {
+            let head = op
+                .head
+                .unwrap_or_else(|| panic!("{}: no channel head known", c.id()));
+            let dir = catalog.join(&op.package).join(head);
+            assert!(dir.is_dir(), "{}: no bundle at {}", c.id(), dir.display());
+            paths.push(dir);
+        }
+    }
+    // Read back from the text `oc apply -f` gets, not from the objects before writing.
+    let files = tree.to_bytes();
+    let mut carried: Vec<(String, Value)> = Vec::new();
+    let crd_files: BTreeSet<&str> = tree
+        .objects()
+        .filter(|(_, o)| common::kind(o) == "CustomResourceDefinition")
+        .map(|(f, _)| f)
+        .collect();
+    for f in crd_files {
+        let docs = datalyptica_yaml::parse(&files[f]).unwrap_or_else(|e| panic!("{f}: {e}"));
+        carried.extend(
+            docs.into_iter()
+                .filter(|d| d.value["kind"] == "CustomResourceDefinition")
+                .map(|d| (format!("{f} (carried)"), d.value)),
+        );
+    }
+    (paths, carried)
+}
+
 #[test]
-fn every_custom_resource_validates_against_its_upstream_crd() {
-    let Some(catalog) = catalog_for_tests() else {
+fn every_custom_resource_validates_against_the_crds_of_the_chosen_install() {
+    if dirs().is_none() {
         return;
-    };
+    }
     let mut checked = 0;
-    for (variant, tree) in common::rendered() {
+    for (variant, p) in common::variants() {
+        let tree = datalyptica_platform::render(&p);
+        let catalog = install_catalog(&p, &tree);
         for (file, o) in tree.objects() {
             let api = o["apiVersion"].as_str().unwrap_or("");
             let kind = common::kind(o);
@@ -37,7 +123,7 @@ fn every_custom_resource_validates_against_its_upstream_crd() {
             }
             assert!(
                 catalog.knows(api, kind),
-                "{variant}: {file}: {api} {kind} has no upstream CRD to validate against"
+                "{variant}: {file}: {api} {kind} is served by no CRD of the chosen install"
             );
             if let Err(v) = catalog.validate(o) {
                 let msgs: Vec<String> = v
@@ -45,44 +131,215 @@ fn every_custom_resource_validates_against_its_upstream_crd() {
                     .map(|x| format!("  {}: {}", x.path, x.message))
                     .collect();
                 panic!(
-                    "{variant}: {file}: {} rejected by its CRD:\n{}",
+                    "{variant}: {file}: {} rejected by {}:\n{}",
                     common::name(o),
+                    catalog
+                        .source_of(api, kind)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                     msgs.join("\n")
                 );
             }
             checked += 1;
         }
     }
-    assert!(checked >= 10, "only {checked} custom resources checked");
+    assert!(checked >= 40, "only {checked} custom resources checked");
 }
 
+/// The catalog's bundles are what the CRs are checked against, and they are stricter than
+/// upstream's latest: a field only newer releases know is refused.
 #[test]
-fn the_validator_rejects_a_broken_postgres_cluster() {
-    let Some(catalog) = catalog_for_tests() else {
+fn the_catalog_heads_refuse_what_only_newer_releases_serve() {
+    let Some((_, catalog)) = dirs() else {
         return;
     };
-    let tree = datalyptica_platform::render(&datalyptica_platform::Platform::default_ha());
-    let (_, pg) = tree
-        .objects()
-        .find(|(_, o)| common::kind(o) == "PostgresCluster")
-        .expect("rendered");
-    let mut bad_type = pg.clone();
+    let p = Platform::default_ha();
+    let tree = datalyptica_platform::render(&p);
+    let cat = install_catalog(&p, &tree);
+    let src = |api: &str, kind: &str| cat.source_of(api, kind).map(Path::to_path_buf);
+    assert_eq!(
+        src("redis.redis.opstreelabs.in/v1beta2", "RedisReplication"),
+        Some(
+            catalog.join(
+                "redis-operator/0.15.1/redisreplications.redis.redis.opstreelabs.in.crd.yaml"
+            )
+        )
+    );
+    // PostgresCluster v1 exists only in PGO 6, which no catalog offers.
+    assert!(!cat.knows("postgres-operator.crunchydata.com/v1", "PostgresCluster"));
+    let find = |kind: &str| {
+        tree.objects()
+            .find(|(_, o)| common::kind(o) == kind)
+            .map(|(_, o)| o.clone())
+            .expect("rendered")
+    };
+    let mut redis = find("RedisReplication");
+    redis["spec"]["pdb"] = serde_json::json!({"enabled": true, "minAvailable": 2});
+    let v = cat.validate(&redis).expect_err("0.15.1 has no spec.pdb");
+    assert!(v.iter().any(|x| x.path == "/spec/pdb"), "{v:?}");
+    let mut pg = find("PostgresCluster");
+    pg["spec"]["instances"][0]["dataVolumeClaimSpec"]["autoGrow"] = serde_json::json!({});
+    let v = cat.validate(&pg).expect_err("5.8.8 has no autoGrow");
+    assert!(v.iter().any(|x| x.message.contains("autoGrow")), "{v:?}");
+    let mut bad_type = find("PostgresCluster");
     bad_type["spec"]["instances"][0]["replicas"] = serde_json::json!("three");
-    let v = catalog
+    let v = cat
         .validate(&bad_type)
         .expect_err("a string replica count must be rejected");
     assert!(
         v.iter().any(|x| x.path == "/spec/instances/0/replicas"),
         "{v:?}"
     );
-    let mut unknown = pg.clone();
-    unknown["spec"]["patroni"]["leaderLeaseSecondz"] = serde_json::json!(20);
-    let v = catalog
-        .validate(&unknown)
-        .expect_err("an unknown field must be rejected");
+    assert!(cat.validate(&find("PostgresCluster")).is_ok());
+}
+
+/// One package entry of `index.yaml`.
+fn package<'a>(index: &'a Value, name: &str) -> Option<&'a Value> {
+    index["packages"]
+        .as_array()?
+        .iter()
+        .find(|p| p["package"] == name)
+}
+
+/// The head of a channel on the newest OpenShift the catalog covers (`head`, or the
+/// `head_by_ocp` entry whose range ends last).
+fn channel_head(channel: &Value) -> Option<String> {
+    if let Some(h) = channel["head"].as_str() {
+        return Some(h.to_string());
+    }
+    let by_ocp = channel["head_by_ocp"].as_object()?;
+    let newest = by_ocp.keys().max_by_key(|range| {
+        let last = range.rsplit('-').next().unwrap_or(range);
+        let v: Vec<u32> = last
+            .trim_start_matches('v')
+            .split('.')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        v
+    })?;
+    by_ocp[newest].as_str().map(str::to_string)
+}
+
+#[test]
+fn every_subscription_names_a_package_and_channel_the_catalogs_serve() {
+    let Some((_, catalog)) = dirs() else {
+        return;
+    };
+    let text = std::fs::read_to_string(catalog.join("index.yaml")).expect("index.yaml");
+    let index: Value = serde_saphyr::from_str(&text).expect("index.yaml parses");
+    let mut subscriptions = 0;
+    for (variant, p) in common::variants() {
+        let tree = datalyptica_platform::render(&p);
+        let m = Model::new(&p);
+        for (file, o) in tree.objects() {
+            if common::kind(o) != "Subscription" {
+                continue;
+            }
+            subscriptions += 1;
+            let name = o["spec"]["name"].as_str().unwrap_or_default();
+            let channel = o["spec"]["channel"].as_str().unwrap_or_default();
+            let pkg = package(&index, name).unwrap_or_else(|| {
+                panic!("{variant}: {file}: package {name} is not in index.yaml")
+            });
+            assert_eq!(
+                pkg["exists"], true,
+                "{variant}: {file}: package {name} no longer exists in the catalog"
+            );
+            assert_eq!(
+                o["spec"]["source"], pkg["catalog_source"],
+                "{variant}: {file}: {name} is served by another catalog"
+            );
+            let ch = &pkg["channels"][channel];
+            assert!(
+                ch.is_object(),
+                "{variant}: {file}: {name} has no channel {channel} (has {:?})",
+                pkg["channels"]
+                    .as_object()
+                    .map(|c| c.keys().collect::<Vec<_>>())
+            );
+            // The head the tree is written for is the channel's head.
+            let c = ALL
+                .iter()
+                .find(|c| c.operator().is_some_and(|op| op.package == name))
+                .expect("a component subscribes to it");
+            let declared = m.get(c.id()).operator.as_ref().and_then(|op| op.head);
+            assert_eq!(
+                declared,
+                channel_head(ch).as_deref(),
+                "{variant}: {file}: {name}/{channel}: the tree is written for another bundle than the channel's head"
+            );
+        }
+        // The MinIO Operator is carried, never subscribed: its package is gone.
+        assert!(
+            !tree
+                .objects()
+                .any(|(_, o)| o["spec"]["name"] == "minio-operator"),
+            "{variant}: a Subscription to the removed minio-operator package blocks every Subscription of its namespace"
+        );
+    }
     assert!(
-        v.iter().any(|x| x.message.contains("leaderLeaseSecondz")),
-        "{v:?}"
+        subscriptions >= 20,
+        "only {subscriptions} Subscriptions seen"
     );
-    assert!(catalog.validate(pg).is_ok());
+    // The index itself says minio-operator is gone: the check above is not vacuous.
+    assert_eq!(
+        package(&index, "minio-operator").expect("listed")["exists"],
+        false
+    );
+}
+
+#[test]
+fn the_carried_minio_crds_are_the_pinned_upstream_release_files() {
+    let Some((crds, _)) = dirs() else {
+        return;
+    };
+    let sha = |b: &[u8]| -> String {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let mut seen = BTreeMap::new();
+    for (file, text) in minio_operator::CRD_FILES {
+        let shared = std::fs::read(crds.join("minio").join(file)).expect("shared copy");
+        assert_eq!(
+            sha(text.as_bytes()),
+            sha(&shared),
+            "{file} differs from ../shared/crds/minio/{file} (minio/operator {})",
+            minio_operator::VERSION
+        );
+        seen.insert(file, ());
+    }
+    assert_eq!(seen.len(), 2);
+    // And the tree carries exactly them, in 04-minio-ha/operator-install.yaml.
+    let tree = datalyptica_platform::render(&Platform::default_ha());
+    let carried: Vec<&str> = tree
+        .objects()
+        .filter(|(_, o)| common::kind(o) == "CustomResourceDefinition")
+        .map(|(f, o)| {
+            assert_eq!(f, "04-minio-ha/operator-install.yaml");
+            o["metadata"]["name"].as_str().unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        carried,
+        ["tenants.minio.min.io", "policybindings.sts.min.io"]
+    );
+    // What the tree writes reads back as the upstream files do: no field lost or retyped.
+    let text = &tree.to_bytes()["04-minio-ha/operator-install.yaml"];
+    let written: Vec<Value> = datalyptica_yaml::parse(text)
+        .expect("parses")
+        .into_iter()
+        .map(|d| d.value)
+        .filter(|v| v["kind"] == "CustomResourceDefinition")
+        .collect();
+    assert_eq!(written.len(), 2);
+    for ((file, _), w) in minio_operator::CRD_FILES.iter().zip(&written) {
+        let shared = std::fs::read_to_string(crds.join("minio").join(file)).expect("read");
+        let upstream: Value = serde_saphyr::from_str(&shared).expect("parses");
+        assert!(
+            upstream == *w,
+            "{file}: the written CRD differs from upstream's"
+        );
+    }
 }

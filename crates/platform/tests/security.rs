@@ -523,9 +523,11 @@ fn every_container_is_restricted() {
 fn pods_have_their_own_service_account_and_tokens_only_with_a_role() {
     for (variant, tree) in common::rendered() {
         let objects: Vec<&Value> = tree.objects().map(|(_, o)| o).collect();
+        // A RoleBinding's subjects default to its namespace; a ClusterRoleBinding's (the carried
+        // MinIO Operator's) name theirs.
         let bound: BTreeSet<(String, String)> = objects
             .iter()
-            .filter(|o| common::kind(o) == "RoleBinding")
+            .filter(|o| matches!(common::kind(o), "RoleBinding" | "ClusterRoleBinding"))
             .flat_map(|o| {
                 let ns = o["metadata"]["namespace"]
                     .as_str()
@@ -535,7 +537,10 @@ fn pods_have_their_own_service_account_and_tokens_only_with_a_role() {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(move |s| s["name"].as_str().map(|n| (ns.clone(), n.to_string())))
+                    .filter_map(move |s| {
+                        let ns = s["namespace"].as_str().map_or(ns.clone(), str::to_string);
+                        s["name"].as_str().map(|n| (ns, n.to_string()))
+                    })
             })
             .collect();
         for o in &objects {
@@ -991,4 +996,142 @@ fn postgresql_consumers_verify_the_server_with_pgos_ca() {
         props.contains("sslrootcert=/etc/pki/postgresql/root.crt"),
         "{props}"
     );
+}
+
+/// Every pod spec (`containers` list) below `v`, Deployments' and operator CRs' templates alike.
+fn pod_specs<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(m) => {
+            if m.get("containers").is_some_and(Value::is_array) {
+                out.push(v);
+            }
+            m.values().for_each(|x| pod_specs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| pod_specs(x, out)),
+        _ => {}
+    }
+}
+
+/// The TCP ports a component's rendered configuration makes its pods listen on: declared
+/// container ports, and the ports set in operator configuration (Flink's `*.port` keys,
+/// ClickHouse `*_port` settings, the Keeper host template's Raft port).
+fn configured_ports(o: &Value) -> BTreeSet<(u16, String)> {
+    let mut out = BTreeSet::new();
+    let num = |v: &Value| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .and_then(|n| u16::try_from(n).ok())
+    };
+    let mut specs = Vec::new();
+    pod_specs(o, &mut specs);
+    for spec in specs {
+        for c in ["initContainers", "containers"]
+            .iter()
+            .flat_map(|l| spec[*l].as_array().into_iter().flatten())
+        {
+            for p in c["ports"].as_array().into_iter().flatten() {
+                if p["protocol"].as_str().unwrap_or("TCP") == "TCP"
+                    && let Some(n) = num(&p["containerPort"])
+                {
+                    out.insert((n, format!("containerPort {}", p["name"])));
+                }
+            }
+        }
+    }
+    match common::kind(o) {
+        "FlinkDeployment" => {
+            for (k, v) in o["spec"]["flinkConfiguration"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if k.ends_with(".port")
+                    && let Some(n) = num(v)
+                {
+                    out.insert((n, format!("flinkConfiguration {k}")));
+                }
+            }
+        }
+        "ClickHouseInstallation" | "ClickHouseKeeperInstallation" => {
+            let settings = o["spec"]["configuration"]["settings"].as_object();
+            for (k, v) in settings.into_iter().flatten() {
+                if (k.ends_with("_port") || k.ends_with("_port_secure"))
+                    && let Some(n) = num(v)
+                {
+                    out.insert((n, format!("settings {k}")));
+                }
+            }
+            for t in o["spec"]["templates"]["hostTemplates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                for (k, v) in t["spec"].as_object().into_iter().flatten() {
+                    if k.ends_with("Port")
+                        && let Some(n) = num(v)
+                    {
+                        out.insert((n, format!("hostTemplate {k}")));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// One source for both sides: every port a component's configuration listens on is a port its
+/// exposure declares (clients, peers, Prometheus, its operator, the router), so the network
+/// policies built from the exposure open it. A listener the policies do not know is either dead
+/// weight or a broken flow (ClickHouse Keeper's Raft on the operator's default 9444 while the
+/// policies opened 9234; Flink ports declared twice).
+#[test]
+fn every_port_the_configuration_listens_on_is_opened_by_the_policies() {
+    use datalyptica_platform::security::PeerPorts;
+    // Listeners no other pod may reach, each with the reason.
+    let local_only: &[(&str, u16, &str)] = &[];
+    let mut gaps = Vec::new();
+    let mut checked = 0;
+    for (variant, p) in common::variants() {
+        let tree = datalyptica_platform::render(&p);
+        let m = Model::new(&p);
+        for c in m.enabled_components() {
+            let e = security::exposure(&m, c.id());
+            let mut open: BTreeSet<u16> = BTreeSet::new();
+            for g in &e.groups {
+                open.extend(&g.client);
+                open.extend(&g.metrics);
+            }
+            let any_peer = matches!(e.peer, PeerPorts::Any);
+            if let PeerPorts::Ports(v) = &e.peer {
+                open.extend(v);
+            }
+            open.extend(&e.operator);
+            open.extend(e.route);
+            for (file, o) in tree.objects() {
+                if o["metadata"]["labels"]["app.kubernetes.io/component"] != c.id().name() {
+                    continue;
+                }
+                for (port, what) in configured_ports(o) {
+                    checked += 1;
+                    if open.contains(&port)
+                        || any_peer
+                        || local_only
+                            .iter()
+                            .any(|(id, n, _)| *id == c.id().name() && *n == port)
+                    {
+                        continue;
+                    }
+                    gaps.push(format!(
+                        "{variant}: {file}: {} listens on {port} ({what}), which no policy of {} opens (open: {open:?})",
+                        common::name(o),
+                        c.id()
+                    ));
+                }
+            }
+        }
+    }
+    gaps.dedup();
+    assert!(gaps.is_empty(), "{}", gaps.join("\n"));
+    assert!(checked > 50, "only {checked} listeners checked");
 }

@@ -5,10 +5,17 @@
 //! value ourselves from parser events and keep a map from JSON pointer to position beside it.
 //! Scalars are resolved with the YAML 1.2 core schema (what Kubernetes' own parser accepts
 //! for manifests); anchors, aliases and `<<` merge keys are resolved; duplicate keys are errors.
+//!
+//! Parsing is bounded ([`Limits`]): input size, nesting depth (counted through aliases) and
+//! alias expansion (count, copied nodes and copied text per document), so a hostile file is an
+//! [`Error`] with a position, never an exhausted machine.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use granit_parser::{Event, Parser, ScalarStyle, Span};
+mod limits;
+pub use limits::{Limits, ReadError, read_bounded, read_bounded_bytes};
+
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
 mod encoding;
@@ -86,27 +93,76 @@ pub fn escape_segment(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Parse a (multi-document) YAML stream. Empty documents are kept as `Value::Null`
-/// so that document numbering matches what the user sees.
+/// Parse a (multi-document) YAML stream within the default [`Limits`]. Empty documents are
+/// kept as `Value::Null` so that document numbering matches what the user sees.
 pub fn parse(src: &str) -> Result<Vec<Document>, Error> {
-    let mut b = Builder::default();
+    parse_with(src, &Limits::default())
+}
+
+/// [`parse`] within explicit limits.
+pub fn parse_with(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
+    let mut docs = Vec::new();
+    run(src, limits, true, &mut |d| docs.push(d))?;
+    Ok(docs)
+}
+
+/// [`parse_with`], handing each document to `each` as soon as it is complete instead of
+/// collecting them: a caller that needs one document at a time holds one at a time. On an
+/// error, the documents before it have been handed over.
+pub fn parse_each(src: &str, limits: &Limits, each: &mut dyn FnMut(Document)) -> Result<(), Error> {
+    run(src, limits, true, each)
+}
+
+/// [`parse_with`] without the position index (every `positions` map empty), for a caller that
+/// holds many documents and locates a few nodes later (with [`parse_each`]). Accepts and
+/// refuses exactly the inputs [`parse_with`] does, with the same errors.
+pub fn parse_values(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
+    let mut docs = Vec::new();
+    run(src, limits, false, &mut |d| docs.push(d))?;
+    Ok(docs)
+}
+
+fn run(
+    src: &str,
+    limits: &Limits,
+    positions: bool,
+    each: &mut dyn FnMut(Document),
+) -> Result<(), Error> {
+    limits.check_size(src)?;
+    let mut b = Builder {
+        limits: *limits,
+        path_budget: limits.path_budget(src.len()),
+        keep_positions: positions,
+        ..Builder::default()
+    };
+    // The scanner enforces the depth limit on the source (before any event of a too-deep
+    // collection), the builder the depth that aliases add.
+    let mut options = granit_parser::options! {
+        flow_nesting_limit: limits.max_depth,
+        block_nesting_limit: limits.max_depth,
+    };
     // Comments carry no data here. Without emitting them the parser also buffers none while
     // it looks ahead, so any number of comment lines between a key and its value is valid YAML
     // (with comment events on, granit-parser stops after 96 buffered comments). Another crate
     // of the workspace enables granit-parser's `comments` feature, so say it explicitly.
-    let mut options = granit_parser::Options::default();
     options.set_emit_comments(false);
     for ev in Parser::new_from_str_with_options(src, options) {
         let (event, span) = ev.map_err(|e| Error {
-            message: e.info(),
+            message: match e.kind() {
+                ErrorKind::RecursionLimitExceeded => limits.depth_message(),
+                _ => e.info(),
+            },
             pos: Pos {
                 line: e.marker().line(),
                 column: e.marker().col() + 1,
             },
         })?;
         b.event(event, span)?;
+        for d in b.docs.drain(..) {
+            each(d);
+        }
     }
-    Ok(b.docs)
+    Ok(())
 }
 
 fn pos_of(span: &Span) -> Pos {
@@ -116,27 +172,75 @@ fn pos_of(span: &Span) -> Pos {
     }
 }
 
+/// What a node costs once built: nodes, scalar and key text, nesting depth (0 for a scalar).
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+    depth: usize,
+}
+
+impl Size {
+    fn scalar(text: &str) -> Size {
+        Size {
+            nodes: 1,
+            bytes: text.len(),
+            depth: 0,
+        }
+    }
+
+    fn add_child(&mut self, c: Size) {
+        self.nodes = self.nodes.saturating_add(c.nodes);
+        self.bytes = self.bytes.saturating_add(c.bytes);
+        self.depth = self.depth.max(c.depth + 1);
+    }
+}
+
 enum Frame {
     Seq {
         items: Vec<Value>,
         anchor: usize,
         pointer: String,
+        size: Size,
     },
     Map {
         map: Map<String, Value>,
         /// Keys that came from merge keys may be overridden by explicit keys, once.
-        merged: Vec<String>,
+        merged: HashSet<String>,
         anchor: usize,
         pointer: String,
         pending_key: Option<(String, Pos)>,
+        size: Size,
     },
+}
+
+impl Frame {
+    fn size_mut(&mut self) -> &mut Size {
+        match self {
+            Frame::Seq { size, .. } | Frame::Map { size, .. } => size,
+        }
+    }
+}
+
+/// Alias expansion spent in the current document.
+#[derive(Default)]
+struct Spent {
+    aliases: usize,
+    nodes: usize,
+    bytes: usize,
 }
 
 #[derive(Default)]
 struct Builder {
+    limits: Limits,
     docs: Vec<Document>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    anchors: HashMap<usize, (Value, Size)>,
+    spent: Spent,
+    /// Bytes of all pointers recorded in the stream, and their budget.
+    path_bytes: usize,
+    path_budget: usize,
+    keep_positions: bool,
     positions: HashMap<String, NodePos>,
     doc_start: Pos,
     root_done: bool,
@@ -176,6 +280,7 @@ impl Builder {
                 self.doc_start = pos;
                 self.anchors.clear();
                 self.positions.clear();
+                self.spent = Spent::default();
             }
             // An empty document produces no node at all; keep it so numbering matches.
             Event::DocumentEnd if !std::mem::take(&mut self.root_done) => {
@@ -187,7 +292,11 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if self.expecting_key() {
-                    if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
+                    if let Some(Frame::Map {
+                        pending_key, size, ..
+                    }) = self.stack.last_mut()
+                    {
+                        size.bytes = size.bytes.saturating_add(text.len());
                         *pending_key = Some((text.into_owned(), pos));
                     }
                     return Ok(());
@@ -196,68 +305,114 @@ impl Builder {
                     .as_ref()
                     .and_then(|t| t.core_suffix().map(str::to_owned));
                 let v = resolve_scalar(&text, style, tag_suffix.as_deref(), pos)?;
+                let size = Size::scalar(&text);
                 if anchor != 0 {
-                    self.anchors.insert(anchor, v.clone());
+                    self.copy(size, pos)?;
+                    self.anchors.insert(anchor, (v.clone(), size));
                 }
-                self.push_value(v, pos)?;
+                self.push_value(v, size, pos)?;
             }
             Event::Alias(id) => {
-                let v = self.anchors.get(&id).cloned().ok_or(Error {
-                    message: "alias to an unknown anchor".into(),
-                    pos,
-                })?;
+                let size = match self.anchors.get(&id) {
+                    Some((_, size)) => *size,
+                    None => {
+                        return Err(Error {
+                            message: "alias to an unknown anchor".into(),
+                            pos,
+                        });
+                    }
+                };
+                self.spent.aliases += 1;
+                if self.spent.aliases > self.limits.max_aliases {
+                    return Err(Error {
+                        message: format!(
+                            "more than {} aliases in one document (limit max_aliases)",
+                            self.limits.max_aliases
+                        ),
+                        pos,
+                    });
+                }
+                self.copy(size, pos)?;
+                self.check_depth(self.stack.len() + size.depth, pos)?;
+                let v = self
+                    .anchors
+                    .get(&id)
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or_default();
                 if self.expecting_key() {
                     let key = match v {
                         Value::String(s) => s,
                         other => other.to_string(),
                     };
-                    if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
+                    if let Some(Frame::Map {
+                        pending_key, size, ..
+                    }) = self.stack.last_mut()
+                    {
+                        size.bytes = size.bytes.saturating_add(key.len());
                         *pending_key = Some((key, pos));
                     }
                     return Ok(());
                 }
-                self.push_value(v, pos)?;
+                self.push_value(v, size, pos)?;
             }
             Event::SequenceStart(_, anchor, _) => {
                 self.reject_complex_key(pos)?;
+                self.check_depth(self.stack.len() + 1, pos)?;
                 let (pointer, key) = self.child_pointer();
-                self.positions
-                    .insert(pointer.clone(), NodePos { key, value: pos });
+                self.record(pointer.clone(), key, pos)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     anchor,
                     pointer,
+                    size: Size::scalar(""),
                 });
             }
             Event::MappingStart(_, anchor, _) => {
                 self.reject_complex_key(pos)?;
+                self.check_depth(self.stack.len() + 1, pos)?;
                 let (pointer, key) = self.child_pointer();
-                self.positions
-                    .insert(pointer.clone(), NodePos { key, value: pos });
+                self.record(pointer.clone(), key, pos)?;
                 self.stack.push(Frame::Map {
                     map: Map::new(),
-                    merged: Vec::new(),
+                    merged: HashSet::new(),
                     anchor,
                     pointer,
                     pending_key: None,
+                    size: Size::scalar(""),
                 });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, anchor, .. }) = self.stack.pop() {
+                if let Some(Frame::Seq {
+                    items,
+                    anchor,
+                    mut size,
+                    ..
+                }) = self.stack.pop()
+                {
+                    size.depth += 1;
                     let v = Value::Array(items);
                     if anchor != 0 {
-                        self.anchors.insert(anchor, v.clone());
+                        self.copy(size, pos)?;
+                        self.anchors.insert(anchor, (v.clone(), size));
                     }
-                    self.attach(v, pos)?;
+                    self.attach(v, size, pos)?;
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { map, anchor, .. }) = self.stack.pop() {
+                if let Some(Frame::Map {
+                    map,
+                    anchor,
+                    mut size,
+                    ..
+                }) = self.stack.pop()
+                {
+                    size.depth += 1;
                     let v = Value::Object(map);
                     if anchor != 0 {
-                        self.anchors.insert(anchor, v.clone());
+                        self.copy(size, pos)?;
+                        self.anchors.insert(anchor, (v.clone(), size));
                     }
-                    self.attach(v, pos)?;
+                    self.attach(v, size, pos)?;
                 }
             }
             _ => {}
@@ -275,15 +430,75 @@ impl Builder {
         Ok(())
     }
 
+    /// Charge a copy of a node (an alias, or the anchor's own stored copy) to the document's
+    /// expansion budget: what stops "billion laughs" long before memory runs out.
+    fn copy(&mut self, size: Size, pos: Pos) -> Result<(), Error> {
+        let l = &self.limits;
+        self.spent.nodes = self.spent.nodes.saturating_add(size.nodes);
+        self.spent.bytes = self.spent.bytes.saturating_add(size.bytes);
+        let over = if self.spent.nodes > l.max_alias_nodes {
+            Some(format!(
+                "{} nodes (limit max_alias_nodes)",
+                l.max_alias_nodes
+            ))
+        } else if self.spent.bytes > l.max_alias_bytes {
+            Some(format!(
+                "{} bytes of text (limit max_alias_bytes)",
+                l.max_alias_bytes
+            ))
+        } else {
+            None
+        };
+        match over {
+            Some(what) => Err(Error {
+                message: format!("anchors and aliases expand to more than {what} in one document"),
+                pos,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Remember where a node is. The pointers are the index's memory: bounded against the input
+    /// (long keys nested deep would otherwise make it grow with the square of the input).
+    fn record(&mut self, pointer: String, key: Option<Pos>, pos: Pos) -> Result<(), Error> {
+        self.path_bytes = self.path_bytes.saturating_add(pointer.len());
+        if self.path_bytes > self.path_budget {
+            return Err(Error {
+                message: format!(
+                    "node paths total more than {} bytes, {} times the input (limit path_factor: long keys nested deep)",
+                    self.path_budget, self.limits.path_factor
+                ),
+                pos,
+            });
+        }
+        if self.keep_positions {
+            self.positions.insert(pointer, NodePos { key, value: pos });
+        }
+        Ok(())
+    }
+
+    fn check_depth(&self, depth: usize, pos: Pos) -> Result<(), Error> {
+        if depth > self.limits.max_depth {
+            return Err(Error {
+                message: self.limits.depth_message(),
+                pos,
+            });
+        }
+        Ok(())
+    }
+
     /// A scalar or alias value: record its position, then attach it to its parent.
-    fn push_value(&mut self, v: Value, pos: Pos) -> Result<(), Error> {
+    fn push_value(&mut self, v: Value, size: Size, pos: Pos) -> Result<(), Error> {
         let (pointer, key) = self.child_pointer();
-        self.positions.insert(pointer, NodePos { key, value: pos });
-        self.attach(v, pos)
+        self.record(pointer, key, pos)?;
+        self.attach(v, size, pos)
     }
 
     /// Attach a finished node to its parent (or make it the document root).
-    fn attach(&mut self, v: Value, pos: Pos) -> Result<(), Error> {
+    fn attach(&mut self, v: Value, size: Size, pos: Pos) -> Result<(), Error> {
+        if let Some(f) = self.stack.last_mut() {
+            f.size_mut().add_child(size);
+        }
         match self.stack.last_mut() {
             None => {
                 self.docs.push(Document {
@@ -321,15 +536,14 @@ impl Builder {
                         };
                         for (k, v) in src {
                             if !map.contains_key(&k) {
-                                merged.push(k.clone());
+                                merged.insert(k.clone());
                                 map.insert(k, v);
                             }
                         }
                     }
                 } else if map.contains_key(&key) {
-                    if let Some(i) = merged.iter().position(|m| *m == key) {
+                    if merged.remove(&key) {
                         // Explicit keys win over merged ones (YAML merge semantics).
-                        merged.swap_remove(i);
                         map.insert(key, v);
                     } else {
                         return Err(Error {

@@ -116,3 +116,168 @@ fn decoded_utf16_parses_and_duplicate_keys_stay_errors() {
     assert!(e.message.contains("duplicate key `a`"), "{e}");
     assert_eq!(e.pos.line, 4);
 }
+
+/// Nine levels of nine aliases: 9^9 copies of "lol" (the classic "billion laughs").
+pub(crate) fn billion_laughs() -> String {
+    let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        s.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn billion_laughs_stops_at_the_alias_budget_with_its_line() {
+    let e = parse(&billion_laughs()).expect_err("alias bomb");
+    assert!(e.message.contains("max_alias_nodes"), "{e}");
+    assert!(e.message.contains("400000"), "{e}");
+    // Line i+1 copies about 20 × 9^i nodes: the budget runs out around line 6, at once.
+    assert!((5..=8).contains(&e.pos.line), "{e}");
+    // The same shape, small, is fine.
+    let ok = parse("a: &a [x, y]\nb: &b [*a, *a]\nc: [*b, *b]\n").expect("small aliasing");
+    assert_eq!(
+        ok[0].value["c"],
+        json!([[["x", "y"], ["x", "y"]], [["x", "y"], ["x", "y"]]])
+    );
+}
+
+#[test]
+fn alias_count_and_copied_text_are_bounded() {
+    let limits = Limits {
+        max_aliases: 3,
+        ..Limits::default()
+    };
+    assert!(parse_with("a: &a 1\nb: [*a, *a, *a]\n", &limits).is_ok());
+    let e = parse_with("a: &a 1\nb: [*a, *a,\n  *a, *a]\n", &limits).expect_err("4 aliases");
+    assert!(e.message.contains("more than 3 aliases"), "{e}");
+    assert_eq!(e.pos, Pos { line: 3, column: 7 });
+    // A few aliases of one long string pass the node count but not the text budget.
+    let big = "x".repeat(1 << 20);
+    let src = format!("a: &a {big}\nb: [{}]\n", vec!["*a"; 20].join(", "));
+    let e = parse(&src).expect_err("20 MiB of copied text");
+    assert!(e.message.contains("max_alias_bytes"), "{e}");
+    assert_eq!(e.pos.line, 2);
+    // The budget is per document: the next document starts afresh.
+    let doc = "a: &a 1\nb: [*a, *a, *a]\n";
+    assert_eq!(
+        parse_with(&format!("{doc}---\n{doc}"), &limits)
+            .expect("two docs")
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn nesting_depth_is_bounded_also_through_aliases() {
+    let deep = |n: usize| format!("{}1{}\n", "[".repeat(n), "]".repeat(n));
+    assert!(parse(&deep(100)).is_ok());
+    let e = parse(&deep(101)).expect_err("101 levels");
+    assert!(e.message.contains("deeper than 100 levels"), "{e}");
+    assert_eq!(
+        e.pos,
+        Pos {
+            line: 1,
+            column: 101
+        }
+    );
+    // 60 levels anchored, then aliased 60 levels down: 120 levels from 2 lines.
+    let src = format!(
+        "a: &a {}1{}\nb: {}*a{}\n",
+        "[".repeat(60),
+        "]".repeat(60),
+        "[".repeat(59),
+        "]".repeat(59)
+    );
+    let e = parse(&src).expect_err("deep through an alias");
+    assert!(e.message.contains("max_depth"), "{e}");
+    assert_eq!(e.pos.line, 2);
+}
+
+#[test]
+fn input_size_is_bounded_with_the_line_of_the_cut() {
+    let limits = Limits {
+        max_bytes: 20,
+        ..Limits::default()
+    };
+    assert!(parse_with("a: 1\nb: 2\n", &limits).is_ok());
+    let e = parse_with("a: 1\nb: 2\nc: 3\nd: 4\ne: 5\n", &limits).expect_err("25 bytes");
+    assert!(e.message.contains("limit of 20 bytes"), "{e}");
+    assert_eq!(e.pos, Pos { line: 5, column: 1 });
+}
+
+#[test]
+fn reading_a_path_that_never_ends_stops_past_the_limit() {
+    let text = read_bounded(std::path::Path::new("/dev/zero"), 1000).expect("readable");
+    assert_eq!(text.len(), 1001);
+    let limits = Limits {
+        max_bytes: 1000,
+        ..Limits::default()
+    };
+    let e = parse_with(&text, &limits).expect_err("too long");
+    assert!(e.message.contains("max_bytes"), "{e}");
+    let missing = read_bounded(std::path::Path::new("/nonexistent/x.yaml"), 10).expect_err("gone");
+    assert!(
+        missing.to_string().starts_with("/nonexistent/x.yaml: "),
+        "{missing}"
+    );
+}
+
+#[test]
+fn merge_keys_stay_linear() {
+    // Many merged keys, each overridden: the bookkeeping is a set, not a list scanned per key.
+    let mut src = String::from("base: &b {");
+    for i in 0..5_000 {
+        src.push_str(&format!("k{i}: 1, "));
+    }
+    src.push_str("}\nm:\n  <<: *b\n");
+    for i in 0..5_000 {
+        src.push_str(&format!("  k{i}: 2\n"));
+    }
+    let d = one(&src);
+    assert_eq!(d.value["m"]["k4999"], json!(2));
+}
+
+#[test]
+fn long_keys_nested_deep_are_bounded_by_the_path_budget() {
+    // 40 levels of 1 KB keys, then 5,000 items: 5,000 pointers of 40 KB each (200 MB) from
+    // 60 KB of input.
+    let key = "k".repeat(1000);
+    let mut src = String::new();
+    for d in 0..40 {
+        src.push_str(&" ".repeat(d));
+        src.push_str(&format!("{key}{d}:\n"));
+    }
+    src.push_str(&" ".repeat(40));
+    src.push_str(&format!("[{}]\n", vec!["1"; 5000].join(",")));
+    let e = parse(&src).expect_err("path budget");
+    assert!(e.message.contains("path_factor"), "{e}");
+    assert_eq!(e.pos.line, 41);
+}
+
+#[test]
+fn values_only_and_one_at_a_time_parse_alike() {
+    let src = "a: &x [1, 2]\nb: *x\n---\n---\nc: {d: 3}\n";
+    let all = parse(src).expect("valid");
+    let values = parse_values(src, &Limits::default()).expect("valid");
+    assert_eq!(values.len(), all.len());
+    for (v, a) in values.iter().zip(&all) {
+        assert_eq!((&v.value, v.start), (&a.value, a.start));
+        assert!(v.positions.is_empty());
+    }
+    let mut each = Vec::new();
+    parse_each(src, &Limits::default(), &mut |d| each.push(d)).expect("valid");
+    assert_eq!(each.len(), 3);
+    assert_eq!(each[2].locate("/c/d"), all[2].locate("/c/d"));
+    // The same refusals, and the documents before an error are handed over.
+    let bad = format!("a: 1\n---\n{}", billion_laughs());
+    assert_eq!(
+        parse_values(&bad, &Limits::default()).expect_err("bomb"),
+        parse(&bad).expect_err("bomb")
+    );
+    let mut before = 0;
+    assert!(parse_each(&bad, &Limits::default(), &mut |_| before += 1).is_err());
+    assert_eq!(before, 1);
+}

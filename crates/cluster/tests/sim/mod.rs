@@ -93,6 +93,23 @@ pub const RESOURCES: &[Res] = &[
         true,
         false,
     ),
+    // The carried MinIO Operator's rights.
+    r(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+        false,
+    ),
+    r(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        false,
+    ),
     r(
         "networking.k8s.io",
         "v1",
@@ -320,7 +337,6 @@ pub fn package_crds(pkg: &str) -> Vec<&'static Res> {
     let groups: &[&str] = match pkg {
         "crunchy-postgres-operator" => &["postgres-operator.crunchydata.com"],
         "redis-operator" => &["redis.redis.opstreelabs.in"],
-        "minio-operator" => &["minio.min.io"],
         "strimzi-kafka-operator" => &["kafka.strimzi.io"],
         "flink-kubernetes-operator" => &["flink.apache.org"],
         "clickhouse" => &["clickhouse.altinity.com", "clickhouse-keeper.altinity.com"],

@@ -356,7 +356,7 @@ pub(crate) fn pdb_exists(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
             .and_then(as_int)
             .unwrap_or(if o.kind == "RedisSentinel" { 3 } else { 1 });
         let on = o.get(&["spec", "pdb", "enabled"]).and_then(Value::as_bool) == Some(true);
-        if n >= 2 && !on {
+        if n >= 2 && !on && !redis_pods_budgeted(ctx, o) {
             out.push(Hit {
                 obj: i,
                 pointer: "/spec/pdb/enabled".into(),
@@ -613,6 +613,27 @@ fn lookup<'s, 'k>(
     key: (&'k str, &'k str, &'k str),
 ) -> &'s [usize] {
     m.get(&key).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// A PodDisruptionBudget of our own selects the pods redis-operator makes from `o` (its
+/// RedisReplication CRD before v0.16 has no `spec.pdb`). The operator labels them with the CR's
+/// labels plus `app`, `redis_setup_type` and `role` (`getRedisLabels` in `k8sutils/labels.go`):
+/// `app: <name>` and role `replication` for a RedisReplication, `app: <name>-sentinel` and role
+/// `sentinel` for a RedisSentinel.
+fn redis_pods_budgeted(ctx: &Ctx, o: &Obj) -> bool {
+    let mut labels = o.labels().cloned().unwrap_or_default();
+    let (app, setup, role) = if o.kind == "RedisSentinel" {
+        (format!("{}-sentinel", o.name), "sentinel", "sentinel")
+    } else {
+        (o.name.to_string(), "replication", "replication")
+    };
+    labels.insert("app".into(), Value::String(app));
+    labels.insert("redis_setup_type".into(), setup.into());
+    labels.insert("role".into(), role.into());
+    ctx.of_kind(o.ns(), "PodDisruptionBudget").any(|p| {
+        let sel = p.get(&["spec", "selector"]);
+        !selector_is_empty(sel) && sel.is_some_and(|s| selector_matches(s, Some(&labels)))
+    })
 }
 
 /// Replicated workloads (index, replicas) a PDB selects; computed once per run.

@@ -2,8 +2,10 @@
 //! fixture directory `tests/fixtures/<ID>/`.
 
 mod ha;
+mod listkeys;
 mod operators;
 mod sec;
+mod spec;
 mod sto;
 
 use std::collections::{HashMap, HashSet};
@@ -241,6 +243,16 @@ pub static RULES: &[Rule] = &[
         "Nothing to fix if the file is what the note says; otherwise give each object apiVersion, kind and metadata, or lint the built/rendered output.",
         "# values.yaml of a chart\nreplicaCount: 2"
     ),
+    r!(
+        "DL0010",
+        Category::Input,
+        E,
+        Object(listkeys::duplicate_list_keys),
+        "duplicate key in a pod spec list map",
+        "Containers (by name), a container's env (by name), ports (by containerPort and protocol, and by name), volume mounts (by mountPath) and volumes (by name) are list maps: server-side apply refuses an object that repeats a key, although client-side apply let the last entry win. Operators that build pods from a template add ports of their own (Flink's rest, jobmanager-rpc, blobserver, taskmanager-rpc): declaring those in the template makes the same duplicate, in the operator's object.",
+        "Keep one entry per key; for ports an operator adds, declare none in the template and refer to them by number (probes) or by the operator's name.",
+        "env:\n- {name: MODE, value: a}\n- {name: MODE, value: b}   # duplicate key name=MODE"
+    ),
     // --- HA -----------------------------------------------------------------------------
     r!(
         "DL1001",
@@ -451,6 +463,16 @@ pub static RULES: &[Rule] = &[
         "A ClickHouseInstallation cluster with replicasCount 1 loses data with a node; replicated tables need ZooKeeper/Keeper configured, and a keeper node list of more than one host must be an odd count of at least 3.",
         "Set layout.replicasCount: 2 (or more) and point configuration.zookeeper.nodes at a 3-node Keeper.",
         "clusters:\n- name: main\n  layout:\n    replicasCount: 1   # DL1021"
+    ),
+    r!(
+        "DL1022",
+        Ha,
+        W,
+        Object(spec::availability_targets),
+        "platform spec promises an availability its topology cannot reach",
+        "A datalyptica platform spec (kind Platform) among the linted files is checked like `render` checks it: each component's slo.availability against what its replicas, quorum, erasure coding, failover times and disruption budgets deliver under the spec's failure rates (spec.availabilityModel, defaults in the README). The rendered manifests carry neither the targets nor the rates, so this rule reads the spec itself.",
+        "Add redundancy, shorten the failover (slo.rto), or lower slo.availability to what `datalyptica availability` shows.",
+        "kind: Platform\nspec:\n  components:\n    trino:\n      slo: {availability: 99.9999}   # DL1022: the coordinator is a single point of failure"
     ),
     // --- Security (OpenShift restricted-v2) ---------------------------------------------
     r!(

@@ -42,6 +42,9 @@ const API_TLS_DIR: &str = "/etc/airflow/tls";
 pub fn celery_module() -> String {
     format!(
         r#"# Rendered by datalyptica: Celery through Redis Sentinel over TLS.
+import os
+from urllib.parse import quote
+
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 
 # Verified against the OpenShift service CA; Sentinel names the master by pod IP, which no
@@ -49,8 +52,15 @@ from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CON
 _TLS = {tls}
 _SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
 
+# The data nodes require a password; Sentinel does not (its kwargs carry none). kombu gives the
+# URL's password to the master connections only.
+_BROKER = DEFAULT_CELERY_CONFIG["broker_url"].replace(
+    "sentinel://", "sentinel://:" + quote(os.environ["{pw}"], safe="") + "@", 1
+)
+
 CELERY_CONFIG = {{
     **DEFAULT_CELERY_CONFIG,
+    "broker_url": _BROKER,
     "broker_use_ssl": _SSL,
     "broker_transport_options": {{
         **DEFAULT_CELERY_CONFIG.get("broker_transport_options", {{}}),
@@ -61,8 +71,14 @@ CELERY_CONFIG = {{
 "#,
         tls = redis::python_tls_kwargs(),
         master = redis::MASTER_GROUP,
+        pw = redis::PASSWORD_ENV,
     )
 }
+
+/// The FAB auth manager of the `apache-airflow-providers-fab` package (in the upstream image).
+const FAB_AUTH_MANAGER: &str = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
+/// Timeout of exec probes that run Airflow's Python CLIs (the upstream chart's 20 s).
+const PYTHON_PROBE_TIMEOUT: i32 = 20;
 
 const GIT_SYNC_IMAGE: &str = "registry.k8s.io/git-sync/git-sync:v4.4.2";
 
@@ -256,12 +272,18 @@ impl Component for Airflow {
             ),
             ("AIRFLOW__CORE__DAGS_FOLDER".into(), dags_folder),
             ("AIRFLOW__CORE__LOAD_EXAMPLES".into(), "False".into()),
+            // Airflow 3's default SimpleAuthManager writes generated passwords into a file per
+            // pod (an emptyDir here): every API server would have other users. FAB keeps users
+            // and roles in the metadata database, and `airflow db migrate` runs its migrations
+            // when it is the configured auth manager.
+            (
+                "AIRFLOW__CORE__AUTH_MANAGER".into(),
+                FAB_AUTH_MANAGER.into(),
+            ),
             // The root filesystem is read-only: do not try to write bytecode next to the code.
             ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-            (
-                "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR".into(),
-                "True".into(),
-            ),
+            // No `[scheduler] standalone_dag_processor`: Airflow 3 removed it (`airflow config
+            // lint` flags it); the DAG processor always runs on its own, here as its Deployment.
             (
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL".into(),
                 format!("https://{NAME}-api-server.{ns}.svc:8080/execution/"),
@@ -309,6 +331,8 @@ impl Component for Airflow {
                 k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE),
             ]
             .into_iter()
+            // The Celery settings module authenticates to Redis with it.
+            .chain((executor == Executor::Celery).then(redis::password_env))
             // psycopg verifies PostgreSQL's certificate against PGO's CA.
             .chain(postgresql::libpq_verify_env())
             .collect()
@@ -396,8 +420,10 @@ impl Component for Airflow {
                 ..Default::default()
             }
         };
+        // Python CLIs: interpreter start and Airflow's imports take seconds on a busy node; the
+        // upstream chart gives these checks 20 s.
         let job_check = |job: &str| {
-            k8s::exec_probe(
+            k8s::exec_probe_timeout(
                 &[
                     "sh",
                     "-c",
@@ -405,6 +431,7 @@ impl Component for Airflow {
                 ],
                 30,
                 5,
+                PYTHON_PROBE_TIMEOUT,
             )
         };
         let volumes = || {
@@ -516,9 +543,11 @@ impl Component for Airflow {
                     k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 5, 3),
                 );
                 c.ports = Some(vec![k8s::container_port("https", 8080)]);
-                // Later entries win over the shared CA setting: the server presents its own
-                // certificate (which carries the service CA for its own client calls).
+                // The server presents its own certificate (which carries the service CA for its
+                // own client calls): it replaces the shared CA setting in place, because a second
+                // entry of one name is a duplicate list-map key that server-side apply refuses.
                 if let Some(env) = c.env.as_mut() {
+                    env.retain(|e| e.name != "AIRFLOW__API__SSL_CERT");
                     env.push(k8s::env(
                         "AIRFLOW__API__SSL_CERT",
                         format!("{API_TLS_DIR}/tls.crt"),
@@ -556,7 +585,7 @@ impl Component for Airflow {
                     job_check("DagProcessorJob"),
                 ),
                 _ => {
-                    let ping = k8s::exec_probe(
+                    let ping = k8s::exec_probe_timeout(
                         &[
                             "sh",
                             "-c",
@@ -564,6 +593,7 @@ impl Component for Airflow {
                         ],
                         60,
                         5,
+                        PYTHON_PROBE_TIMEOUT,
                     );
                     container(role, &["celery", "worker"], ping.clone(), ping)
                 }
@@ -765,12 +795,29 @@ impl Component for Airflow {
         v.push("state (runs, task instances) is in PostgreSQL: Airflow's RPO is the PostgreSQL cluster's; the Celery broker's loss only re-queues tasks".into());
         v
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        let mut tiers = vec![
+            Tier::replicated("api servers", r.replicas, Recovery::Reschedule)
+                .with_max_unavailable(1),
+        ];
+        for (knob, _, n) in roles(m) {
+            // Schedulers run active-active: any one keeps scheduling.
+            tiers.push(Tier::replicated(knob, n, Recovery::Reschedule).with_max_unavailable(1));
+        }
+        Redundancy {
+            tiers,
+            journey: Some("orchestration"),
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {
     let c = cfg(m);
     format!(
-        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## DAGs\n\n{}\n\n## First admin user\n\n`oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin …` (with the FAB auth manager), or configure SSO.\n\n",
+        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## DAGs\n\n{}\n\n## Users\n\nThe FAB auth manager (`[core] auth_manager`) keeps users and roles in the metadata database, shared by every API server replica. First admin: `oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin --username admin --firstname Admin --lastname User --email admin@example.com --password '<password>'`, or configure SSO in FAB.\n\n",
         match c.executor.unwrap_or_default() {
             Executor::Celery => format!("CeleryExecutor with the broker `sentinel://{}` (master group `{}`): the broker follows Redis failovers through Sentinel. The result backend is the metadata database.", redis_sentinel(m), redis::MASTER_GROUP),
             Executor::Kubernetes => "KubernetesExecutor: the schedulers launch one pod per task (Role `airflow-pod-launcher`). No Celery workers are rendered.".into(),

@@ -29,7 +29,10 @@ pub const NATIVE_TLS_PORT: u16 = 9440;
 pub const INTERSERVER_PORT: u16 = 9009;
 /// Keeper's client port over TLS; the plain 2181 is removed.
 pub const KEEPER_TLS_PORT: u16 = 9281;
+/// Keeper's Raft port, set explicitly through the host template [`KEEPER_HOST_TEMPLATE`] (the
+/// operator's own default is 9444) and opened between Keeper peers by the network policies.
 pub const KEEPER_RAFT_PORT: u16 = 9234;
+pub const KEEPER_HOST_TEMPLATE: &str = "keeper-host";
 /// Serving certificates of the installation's Service and of the Keeper's client Service.
 const TLS_SECRET: &str = "clickhouse-tls";
 const KEEPER_TLS_SECRET: &str = "clickhouse-keeper-tls";
@@ -162,6 +165,7 @@ impl Component for Clickhouse {
             package: "clickhouse",
             channel: "latest",
             source: "community-operators",
+            head: "0.27.2",
         })
     }
     fn defaults(&self, profile: Profile) -> Defaults {
@@ -290,11 +294,12 @@ impl Component for Clickhouse {
             name: "data".into(),
             spec: k8s::pvc_spec(&m.rwo_class, size, "ReadWriteOnce"),
         };
-        let refs = || cr::Defaults {
+        let refs = |host_template: Option<&str>| cr::Defaults {
             templates: cr::TemplateRefs {
                 pod_template: "pod".into(),
                 data_volume_claim_template: "data".into(),
                 service_template: Some("service".into()),
+                host_template: host_template.map(str::to_string),
             },
         };
         let keeper_res = Resources {
@@ -329,7 +334,7 @@ impl Component for Clickhouse {
             kind: cr::CHK.1,
             metadata: k8s::meta(m, id, CHK, CHK),
             spec: cr::InstallationSpec {
-                defaults: refs(),
+                defaults: refs(Some(KEEPER_HOST_TEMPLATE)),
                 configuration: cr::Configuration {
                     zookeeper: None,
                     settings: keeper_settings,
@@ -372,6 +377,17 @@ impl Component for Clickhouse {
                         KEEPER_TLS_SECRET,
                         &[("zk-secure", KEEPER_TLS_PORT)],
                     )],
+                    // The Raft port, explicit: the operator's default (9444) is not the one
+                    // the peer policies open; both read KEEPER_RAFT_PORT.
+                    host_templates: vec![cr::HostTemplate {
+                        name: KEEPER_HOST_TEMPLATE.into(),
+                        port_distribution: vec![cr::PortDistribution {
+                            type_: "Unspecified",
+                        }],
+                        spec: cr::HostSpec {
+                            raft_port: KEEPER_RAFT_PORT,
+                        },
+                    }],
                 },
             },
         };
@@ -422,7 +438,7 @@ impl Component for Clickhouse {
             kind: cr::CHI.1,
             metadata: k8s::meta(m, id, CHI, CHI),
             spec: cr::InstallationSpec {
-                defaults: refs(),
+                defaults: refs(None),
                 configuration: cr::Configuration {
                     zookeeper: Some(cr::Zookeeper {
                         nodes: vec![cr::ZkNode {
@@ -469,6 +485,7 @@ impl Component for Clickhouse {
                         TLS_SECRET,
                         &[("https", HTTPS_PORT), ("secureclient", NATIVE_TLS_PORT)],
                     )],
+                    host_templates: vec![],
                 },
             },
         };
@@ -583,6 +600,28 @@ impl Component for Clickhouse {
             "replication is asynchronous: use insert_quorum=2 (or insert_quorum='auto') for RPO 0 on acknowledged inserts".into(),
             "PodDisruptionBudgets (maxUnavailable 1) are created by the operator for both installations".into(),
         ]
+    }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        let shards = cfg(m).shards.unwrap_or(1);
+        let mut tiers: Vec<Tier> = (0..shards)
+            .map(|s| {
+                Tier::replicated(
+                    format!("shard {s} replicas"),
+                    r.replicas,
+                    Recovery::NodeRepair,
+                )
+                .with_max_unavailable(1)
+            })
+            .collect();
+        // Without a Keeper majority replicated tables turn read-only: writes are down.
+        tiers.push(Tier::quorum("keeper", keepers(m)).with_max_unavailable(1));
+        Redundancy {
+            tiers,
+            journey: None,
+        }
     }
 }
 
@@ -743,6 +782,28 @@ mod tests {
             .map(|h| h.ports)
             .collect();
         assert_eq!(plain, ["9234 (Keeper Raft)", "9363 (metrics)"]);
+    }
+
+    /// The operator's default Raft port (9444) is not what the peer policies open: the CHK
+    /// names its Raft port through a host template every host uses.
+    #[test]
+    fn keeper_raft_port_is_explicit_on_every_host() {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let chk = CLICKHOUSE
+            .render(&m)
+            .iter()
+            .flat_map(|f| f.objects().to_vec())
+            .find(|o| o["kind"] == cr::CHK.1)
+            .expect("rendered");
+        assert_eq!(
+            chk["spec"]["defaults"]["templates"]["hostTemplate"],
+            KEEPER_HOST_TEMPLATE
+        );
+        let t = &chk["spec"]["templates"]["hostTemplates"][0];
+        assert_eq!(t["name"], KEEPER_HOST_TEMPLATE);
+        assert_eq!(t["portDistribution"][0]["type"], "Unspecified");
+        assert_eq!(t["spec"]["raftPort"], KEEPER_RAFT_PORT);
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! etcd as a StatefulSet we render ourselves: the CoreOS etcd operator is archived and no
 //! maintained etcd operator is on OperatorHub, while a static 3-member StatefulSet is what the
-//! etcd project documents. TLS comes from OpenShift's service CA (no cert-manager needed).
+//! etcd project documents. TLS comes from a private CA that `datalyptica deploy` creates and
+//! keeps in a Secret: with `--trusted-ca-file` etcd requires and verifies client certificates on
+//! both listeners, which OpenShift's service CA (server-auth serving certificates only) cannot
+//! give, and no extra operator is needed.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource,
-    ObjectFieldSelector, PersistentVolumeClaim, PodSpec, PodTemplateSpec, SecretVolumeSource,
-    ServiceAccount, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
+    PodSpec, PodTemplateSpec, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use schemars::JsonSchema;
@@ -26,8 +28,61 @@ use crate::validate::Issue;
 
 pub const NAME: &str = "etcd";
 pub const HEADLESS: &str = "etcd-headless";
-const TLS: &str = "etcd-tls";
-const CA: &str = "etcd-service-ca";
+/// The private CA (`tls.crt`, `tls.key`) deploy issues the certificates below from.
+pub const CA_SECRET: &str = "etcd-ca";
+/// The members' certificate (`tls.crt`, `tls.key`, `ca.crt`): server and client auth, for every
+/// member name, used on the client and the peer listener and when members dial each other.
+pub const MEMBER_TLS: &str = "etcd-member-tls";
+/// The clients' certificate (client auth only): the backup CronJob and any other etcd client.
+pub const CLIENT_TLS: &str = "etcd-client-tls";
+/// Where the member certificate is mounted in the etcd pods.
+pub const MEMBER_DIR: &str = "/etc/etcd/tls";
+/// Where clients mount [`CLIENT_TLS`].
+pub const CLIENT_DIR: &str = "/etc/etcd/client";
+
+/// The certificates deploy issues from [`CA_SECRET`], by Secret name.
+pub fn certificates(m: &Model) -> Vec<(String, crate::security::CertRequest)> {
+    let ns = &m.get(ComponentId::Etcd).namespace;
+    let replicas = m.get(ComponentId::Etcd).replicas;
+    let mut dns = vec![
+        format!("{HEADLESS}.{ns}.svc"),
+        format!("*.{HEADLESS}.{ns}.svc"),
+        format!("{HEADLESS}.{ns}.svc.cluster.local"),
+        format!("*.{HEADLESS}.{ns}.svc.cluster.local"),
+    ];
+    // Wildcards match one label; the exact member names keep verifiers that skip wildcards happy.
+    dns.extend((0..replicas).map(|i| format!("{NAME}-{i}.{HEADLESS}.{ns}.svc")));
+    dns.push("localhost".into());
+    vec![
+        (
+            MEMBER_TLS.into(),
+            crate::security::CertRequest {
+                common_name: format!("{NAME}-member"),
+                dns_names: dns,
+                server: true,
+                client: true,
+            },
+        ),
+        (
+            CLIENT_TLS.into(),
+            crate::security::CertRequest {
+                common_name: format!("{NAME}-client"),
+                dns_names: vec![],
+                server: false,
+                client: true,
+            },
+        ),
+    ]
+}
+
+/// etcdctl's TLS flags for a certificate Secret mounted at `dir` (keys `ca.crt`, `tls.crt`, `tls.key`).
+pub fn etcdctl_tls_flags(dir: &str) -> [String; 3] {
+    [
+        format!("--cacert={dir}/ca.crt"),
+        format!("--cert={dir}/tls.crt"),
+        format!("--key={dir}/tls.key"),
+    ]
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -169,14 +224,18 @@ impl Component for Etcd {
             ),
             "--auto-compaction-mode=periodic".into(),
             "--auto-compaction-retention=1h".into(),
-            // One certificate serves peers and clients: it names every member under the
-            // headless Service, which is also what clients connect to (they list all members).
-            "--cert-file=/etc/etcd/tls/server/tls.crt".into(),
-            "--key-file=/etc/etcd/tls/server/tls.key".into(),
-            "--peer-cert-file=/etc/etcd/tls/server/tls.crt".into(),
-            "--peer-key-file=/etc/etcd/tls/server/tls.key".into(),
-            "--peer-trusted-ca-file=/etc/etcd/ca/service-ca.crt".into(),
-            "--trusted-ca-file=/etc/etcd/ca/service-ca.crt".into(),
+            // One certificate (server and client auth) serves peers and clients: it names every
+            // member under the headless Service, which is also what clients connect to. With a
+            // trusted CA etcd requires and verifies client certificates on both listeners;
+            // the explicit flags say so.
+            format!("--cert-file={MEMBER_DIR}/tls.crt"),
+            format!("--key-file={MEMBER_DIR}/tls.key"),
+            format!("--trusted-ca-file={MEMBER_DIR}/ca.crt"),
+            "--client-cert-auth=true".into(),
+            format!("--peer-cert-file={MEMBER_DIR}/tls.crt"),
+            format!("--peer-key-file={MEMBER_DIR}/tls.key"),
+            format!("--peer-trusted-ca-file={MEMBER_DIR}/ca.crt"),
+            "--peer-client-cert-auth=true".into(),
         ];
         let mount = |name: &str, path: &str| VolumeMount {
             name: name.into(),
@@ -224,8 +283,7 @@ impl Component for Etcd {
             security_context: Some(k8s::container_security(true)),
             volume_mounts: Some(vec![
                 mount("data", "/var/lib/etcd"),
-                mount("tls", "/etc/etcd/tls/server"),
-                mount("ca", "/etc/etcd/ca"),
+                mount("tls", MEMBER_DIR),
             ]),
             ..Default::default()
         };
@@ -264,17 +322,7 @@ impl Component for Etcd {
                         security_context: Some(k8s::pod_security()),
                         termination_grace_period_seconds: Some(30),
                         containers: vec![container],
-                        volumes: Some(vec![
-                            secret_vol("tls", TLS),
-                            Volume {
-                                name: "ca".into(),
-                                config_map: Some(ConfigMapVolumeSource {
-                                    name: CA.into(),
-                                    ..Default::default()
-                                }),
-                                ..Default::default()
-                            },
-                        ]),
+                        volumes: Some(vec![secret_vol("tls", MEMBER_TLS)]),
                         ..Default::default()
                     }),
                 },
@@ -295,16 +343,8 @@ impl Component for Etcd {
             k8s::service_port("peer", 2380),
             k8s::service_port("metrics", 2381),
         ];
-        // The headless Service's certificate covers *.etcd-headless.<ns>.svc: every member.
-        let headless = k8s::service(
-            m,
-            id,
-            HEADLESS,
-            NAME,
-            ports,
-            true,
-            k8s::serving_cert_annotation(TLS),
-        );
+        // The member certificate covers *.etcd-headless.<ns>.svc: every member.
+        let headless = k8s::service(m, id, HEADLESS, NAME, ports, true, BTreeMap::new());
         let client = k8s::service(
             m,
             id,
@@ -314,15 +354,6 @@ impl Component for Etcd {
             false,
             BTreeMap::new(),
         );
-        let mut ca_meta = k8s::meta(m, id, CA, NAME);
-        ca_meta.annotations = Some(BTreeMap::from([(
-            "service.beta.openshift.io/inject-cabundle".to_string(),
-            "true".to_string(),
-        )]));
-        let ca = ConfigMap {
-            metadata: ca_meta,
-            ..Default::default()
-        };
         let sa = ServiceAccount {
             metadata: k8s::meta(m, id, NAME, NAME),
             automount_service_account_token: Some(false),
@@ -330,7 +361,6 @@ impl Component for Etcd {
         };
         let mut objects = vec![
             k8s::to_value(&sa),
-            k8s::to_value(&ca),
             k8s::to_value(&headless),
             k8s::to_value(&client),
             k8s::to_value(&sts),
@@ -344,7 +374,7 @@ impl Component for Etcd {
                 path: format!("{dir}/etcd-cluster.yaml"),
                 content: Content::Objects {
                     header: format!(
-                        "etcd: {} members, heartbeat {} ms, election timeout {} ms, peer and client TLS from the service CA.",
+                        "etcd: {} members, heartbeat {} ms, election timeout {} ms, peer and client TLS with client certificates from deploy's etcd CA.",
                         r.replicas, t.heartbeat_ms, t.election_ms
                     ),
                     objects,
@@ -371,7 +401,8 @@ impl Component for Etcd {
         vec![HealthCheck {
             what: "members, leader and raft index of every endpoint".into(),
             command: format!(
-                "oc exec -n {ns} {NAME}-0 -- etcdctl --cacert=/etc/etcd/ca/service-ca.crt --endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379 endpoint status --cluster -w table"
+                "oc exec -n {ns} {NAME}-0 -- etcdctl {} --endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379 endpoint status --cluster -w table",
+                etcdctl_tls_flags(MEMBER_DIR).join(" ")
             ),
         }]
     }
@@ -381,7 +412,7 @@ impl Component for Etcd {
             TlsHop::new(
                 "2379, 2380 (client, peer)",
                 true,
-                "service-CA certificate for every member, clients verify it",
+                "certificates from deploy's etcd CA (`etcd-ca`): members verify each other and every client presents a client certificate (`etcd-client-tls`)",
             ),
             TlsHop::new(
                 "2381 (metrics, health)",
@@ -415,11 +446,39 @@ impl Component for Etcd {
         }
         notes
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Redundancy, Tier};
+        use std::time::Duration;
+        let r = m.get(self.id());
+        let t = timing(m);
+        Redundancy {
+            tiers: vec![
+                Tier::quorum("members", r.replicas)
+                    .with_failover(Failover {
+                        active: 1,
+                        // Followers wait a randomized timeout in [election, 2 × election).
+                        unplanned: Duration::from_millis(
+                            u64::from(2 * t.election_ms + t.heartbeat_ms),
+                        ),
+                        // A stopping leader hands leadership over first.
+                        planned: Duration::from_millis(u64::from(t.election_ms)),
+                        source: format!(
+                            "spec timing: 2 × election timeout {} ms + heartbeat {} ms after a leader loss; a stopping leader transfers leadership within one election timeout",
+                            t.election_ms, t.heartbeat_ms
+                        ),
+                    })
+                    .with_min_available(k8s::majority(r.replicas)),
+            ],
+            journey: None,
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Etcd).namespace;
     format!(
-        "## Why no operator\n\nThe seed names an \"etcd Operator\"; the CoreOS operator is archived and no maintained etcd operator is published on OperatorHub. A static StatefulSet with `podManagementPolicy: Parallel`, stable peer names through the headless Service and a PDB is the layout the etcd project documents for Kubernetes.\n\n## TLS\n\nPeer and client traffic is TLS. OpenShift's service CA issues the certificate into `{TLS}` (for `{HEADLESS}.{ns}.svc` and `*.{HEADLESS}.{ns}.svc`) and injects its CA into the ConfigMap `{CA}`. The `{NAME}` Service exposes only the plain-HTTP metrics and health listener. Service-CA certificates are server certificates, so peers authenticate the server side; network policies restrict who may connect.\n\nClient endpoints: `https://{NAME}-0.{HEADLESS}.{ns}.svc:2379,https://{NAME}-1.{HEADLESS}.{ns}.svc:2379,…` (list every member: clients fail over between them).\n\n## Restore runbook\n\n1. Scale to 0: `oc scale statefulset/{NAME} -n {ns} --replicas=0`.\n2. For each member, restore the snapshot into a fresh data dir with `etcdutl snapshot restore` using the same `--initial-cluster` and a new `--initial-cluster-token`.\n3. Scale back up and check `endpoint status --cluster`.\n\n"
+        "## Why no operator\n\nThe seed names an \"etcd Operator\"; the CoreOS operator is archived and no maintained etcd operator is published on OperatorHub. A static StatefulSet with `podManagementPolicy: Parallel`, stable peer names through the headless Service and a PDB is the layout the etcd project documents for Kubernetes.\n\n## TLS\n\nPeer and client traffic is TLS with mutual authentication: with `--trusted-ca-file` etcd requires and verifies a client certificate on both listeners, and OpenShift's service CA issues server-auth-only certificates, so it cannot serve here. `datalyptica deploy` creates a private CA in the Secret `{CA_SECRET}` (first deploy only; it stays in the cluster) and issues from it `{MEMBER_TLS}` (server and client auth, for `{HEADLESS}.{ns}.svc`, `*.{HEADLESS}.{ns}.svc` and every member name) and `{CLIENT_TLS}` (client auth only, for the backup CronJob and your own clients); each holds `tls.crt`, `tls.key` and `ca.crt`. The `{NAME}` Service exposes only the plain-HTTP metrics and health listener.\n\nFrom a member pod: `etcdctl {} --endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379 endpoint health --cluster`. To renew, delete `{MEMBER_TLS}` and `{CLIENT_TLS}` and run deploy again (it reissues from `{CA_SECRET}`), then restart the members one at a time.\n\nClient endpoints: `https://{NAME}-0.{HEADLESS}.{ns}.svc:2379,https://{NAME}-1.{HEADLESS}.{ns}.svc:2379,…` (list every member: clients fail over between them).\n\n## Restore runbook\n\n1. Scale to 0: `oc scale statefulset/{NAME} -n {ns} --replicas=0`.\n2. For each member, restore the snapshot into a fresh data dir with `etcdutl snapshot restore` using the same `--initial-cluster` and a new `--initial-cluster-token`.\n3. Scale back up and check `endpoint status --cluster`.\n\n",
+        etcdctl_tls_flags(MEMBER_DIR).join(" ")
     )
 }

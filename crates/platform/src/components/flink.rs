@@ -23,6 +23,20 @@ use crate::validate::Issue;
 
 /// `taskmanager.data.port`: fixed so that network policies can admit it.
 pub const DATA_PORT: u16 = 6121;
+/// The S3 plugin's own directory under Flink's plugins dir (an emptyDir the init container fills).
+const S3_PLUGIN_DIR: &str = "/opt/flink/plugins/s3-fs-presto";
+/// The ports Flink's own pod decorators add to the main container (flink-kubernetes
+/// `InitJobManagerDecorator`: `rest`, `jobmanager-rpc`, `blobserver`; `InitTaskManagerDecorator`:
+/// `taskmanager-rpc`), with the numbers of the configuration keys set below. The pod templates
+/// must not declare them again: a second `rest` port or a second 6122/TCP is a duplicate key of
+/// the container's `ports` list, which server-side apply refuses.
+pub const JOBMANAGER_PORTS: [(&str, u16); 3] = [
+    ("rest", REST_PORT),
+    ("jobmanager-rpc", 6123),
+    ("blobserver", 6124),
+];
+pub const TASKMANAGER_PORTS: [(&str, u16); 1] = [("taskmanager-rpc", 6122)];
+pub const REST_PORT: u16 = 8081;
 pub const NAME: &str = "flink";
 const SA: &str = "flink";
 /// A Service that routes nothing: it exists so that the service CA issues the certificate
@@ -43,7 +57,8 @@ const KEYSTORE_PASSWORD: &str = "not-a-secret";
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum HaMode {
-    /// Leader election by Lease, metadata in ConfigMaps (no extra service).
+    /// Leader election and HA metadata in ConfigMaps (Flink's `KubernetesLeaderElector` locks a
+    /// ConfigMap, not a Lease; no extra service).
     #[default]
     Kubernetes,
     /// ZooKeeper HA services (needs `zookeeperQuorum`).
@@ -169,6 +184,7 @@ impl Component for Flink {
             package: "flink-kubernetes-operator",
             channel: "alpha",
             source: "community-operators",
+            head: "1.14.0",
         })
     }
     fn defaults(&self, profile: Profile) -> Defaults {
@@ -280,6 +296,10 @@ impl Component for Flink {
         );
         set("s3.endpoint", os.endpoint.clone());
         set("s3.path.style.access", "true".into());
+        // Presto's S3 client (mirrored from `s3.*` to `presto.s3.*`) asks the EC2 metadata
+        // endpoint for credentials unless told otherwise; off, it falls through to the AWS default
+        // chain, which reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the pod environment.
+        set("s3.use-instance-credentials", "false".into());
         set(
             "taskmanager.numberOfTaskSlots",
             c.task_slots.unwrap_or(2).to_string(),
@@ -291,6 +311,16 @@ impl Component for Flink {
         // TaskManagers exchange shuffle data on this port; Flink's default (0, random) would be
         // blocked by the peer NetworkPolicy, which names ports.
         set("taskmanager.data.port", DATA_PORT.to_string());
+        // The ports Flink declares on the pods, explicit: the network policies open these very
+        // numbers (security.rs reads the same constants).
+        for (key, port) in [
+            ("rest.port", JOBMANAGER_PORTS[0].1),
+            ("jobmanager.rpc.port", JOBMANAGER_PORTS[1].1),
+            ("blob.server.port", JOBMANAGER_PORTS[2].1),
+            ("taskmanager.rpc.port", TASKMANAGER_PORTS[0].1),
+        ] {
+            set(key, port.to_string());
+        }
         // Prometheus reporter for the PodMonitor in monitoring.yaml (port `metrics`).
         set(
             "metrics.reporter.prom.factory.class",
@@ -314,38 +344,52 @@ impl Component for Flink {
             ])
         };
         // The S3 plugin reads credentials from the environment (AWS default provider chain).
-        let main = |probe_port: (&str, i32)| Container {
+        // Not ENABLE_BUILT_IN_PLUGINS: the image's entrypoint links the jar into
+        // /opt/flink/plugins, owned by uid 9999, which OpenShift's random UID cannot write (the
+        // failure is silent and s3:// then has no filesystem). An init container copies the jar
+        // into an emptyDir mounted as the plugin's own directory instead.
+        let s3_jar = format!("flink-s3-fs-presto-{}.jar", r.version);
+        let main = |probe_port: u16| Container {
             name: "flink-main-container".into(),
-            env: Some(
-                [
-                    vec![k8s::env(
-                        "ENABLE_BUILT_IN_PLUGINS",
-                        format!("flink-s3-fs-presto-{}.jar", r.version),
-                    )],
-                    k8s::s3_credentials(&os.credentials_secret),
-                ]
-                .concat(),
-            ),
-            ports: Some(vec![
-                k8s::container_port(probe_port.0, probe_port.1),
-                k8s::container_port(
-                    crate::monitoring::FLINK_METRICS_PORT.0,
-                    crate::monitoring::FLINK_METRICS_PORT.1,
-                ),
-            ]),
-            liveness_probe: Some(k8s::tcp_probe(probe_port.0, 10, 6)),
-            readiness_probe: Some(k8s::tcp_probe(probe_port.0, 5, 3)),
+            env: Some(k8s::s3_credentials(&os.credentials_secret)),
+            // Only the metrics port: Flink adds its own (JOBMANAGER_PORTS, TASKMANAGER_PORTS).
+            ports: Some(vec![k8s::container_port(
+                crate::monitoring::FLINK_METRICS_PORT.0,
+                crate::monitoring::FLINK_METRICS_PORT.1,
+            )]),
+            // By number: the named port is Flink's, not in this template.
+            liveness_probe: Some(k8s::tcp_probe_port(probe_port, 10, 6)),
+            readiness_probe: Some(k8s::tcp_probe_port(probe_port, 5, 3)),
             resources: Some(k8s::resources(&r.resources)),
             security_context: Some(k8s::container_security(false)),
             volume_mounts: Some(vec![
                 k8s::mount("keystore", KEYSTORE_DIR, true),
                 k8s::mount("truststore", TRUSTSTORE_DIR, true),
+                k8s::mount("s3-plugin", S3_PLUGIN_DIR, true),
             ]),
+            ..Default::default()
+        };
+        let plugin_init = Container {
+            name: "s3-plugin".into(),
+            image: Some(r.image.clone()),
+            command: Some(vec![
+                "cp".into(),
+                format!("/opt/flink/opt/{s3_jar}"),
+                "/plugin/".into(),
+            ]),
+            resources: Some(k8s::resources(&crate::model::Resources {
+                cpu_request: "50m".into(),
+                memory_request: "32Mi".into(),
+                cpu_limit: "200m".into(),
+                memory_limit: "64Mi".into(),
+            })),
+            security_context: Some(k8s::container_security(true)),
+            volume_mounts: Some(vec![k8s::mount("s3-plugin", "/plugin", false)]),
             ..Default::default()
         };
         // Per role, not in the shared template: the operator merges container lists by
         // position, and JobManagers and TaskManagers both need the keystore.
-        let pod = |component: &str, port: (&str, i32)| cr::PodTemplate {
+        let pod = |component: &str, port: u16| cr::PodTemplate {
             metadata: None,
             spec: PodSpec {
                 affinity: Some(k8s::anti_affinity(&sel(component))),
@@ -353,6 +397,7 @@ impl Component for Flink {
                 security_context: Some(k8s::pod_security()),
                 // Flink reads keystores, not the PEM pair the service CA issues.
                 init_containers: Some(vec![
+                    plugin_init.clone(),
                     // Checkpoints and HA metadata go to the object store over https: MinIO's
                     // certificate chains to the cluster CA, which the JDK does not know.
                     k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
@@ -375,6 +420,7 @@ impl Component for Flink {
                     k8s::memory_dir_volume("keystore"),
                     k8s::ca_trust_volume("ca"),
                     k8s::empty_dir_volume("truststore"),
+                    k8s::empty_dir_volume("s3-plugin"),
                 ]),
                 ..Default::default()
             },
@@ -404,12 +450,12 @@ impl Component for Flink {
                 job_manager: cr::ManagerSpec {
                     replicas: Some(r.replicas),
                     resource: flink_resource(&r.resources),
-                    pod_template: pod("jobmanager", ("rest", 8081)),
+                    pod_template: pod("jobmanager", REST_PORT),
                 },
                 task_manager: cr::ManagerSpec {
                     replicas: None,
                     resource: flink_resource(&r.resources),
-                    pod_template: pod("taskmanager", ("rpc", 6122)),
+                    pod_template: pod("taskmanager", TASKMANAGER_PORTS[0].1),
                 },
             },
         };
@@ -427,7 +473,6 @@ impl Component for Flink {
             rules: Some(vec![
                 // HA metadata and leader ConfigMaps, TaskManager pods, the REST service.
                 rule(&[""], &["configmaps", "pods", "services"], &all),
-                rule(&["coordination.k8s.io"], &["leases"], &all),
                 rule(&["apps"], &["deployments"], &["get", "list", "watch"]),
                 rule(&["apps"], &["deployments/finalizers"], &["update"]),
             ]),
@@ -448,7 +493,7 @@ impl Component for Flink {
         };
         let sa = ServiceAccount {
             metadata: k8s::meta(m, id, SA, NAME),
-            // Stated, not defaulted: JobManagers (HA leases) and TaskManagers (leader
+            // Stated, not defaulted: JobManagers (HA ConfigMaps) and TaskManagers (leader
             // ConfigMaps) call the API, limited by the `flink-ha` Role.
             automount_service_account_token: Some(true),
             ..Default::default()
@@ -474,7 +519,7 @@ impl Component for Flink {
             docs::operator_install_file(m, self, dir),
             k8s::objects_file(
                 format!("{dir}/flink-rbac.yaml"),
-                "ServiceAccount and Role for Flink's HA services (leader Leases, HA ConfigMaps) and TaskManager pods.".into(),
+                "ServiceAccount and Role for Flink's HA services (the leader ConfigMap lock, HA ConfigMaps) and TaskManager pods.".into(),
                 vec![k8s::to_value(&sa), k8s::to_value(&role), k8s::to_value(&binding)],
             ),
             k8s::objects_file(
@@ -510,9 +555,9 @@ impl Component for Flink {
         let ns = &m.get(self.id()).namespace;
         vec![
             HealthCheck {
-                what: "JobManager leader (Lease holder)".into(),
+                what: "JobManager leader (holder of the leader ConfigMap's lock)".into(),
                 command: format!(
-                    "oc get lease -n {ns} -l app={NAME} -o custom-columns=NAME:.metadata.name,HOLDER:.spec.holderIdentity"
+                    "oc get configmap -n {ns} -l app={NAME},configmap-type=high-availability -o custom-columns='NAME:.metadata.name,LEADER:.metadata.annotations.control-plane\\.alpha\\.kubernetes\\.io/leader'"
                 ),
             },
             HealthCheck {
@@ -550,11 +595,40 @@ impl Component for Flink {
         let r = m.get(self.id());
         let c = cfg(m);
         vec![
-            format!("{} JobManagers: one leader, the others standby; leadership by {} HA services", r.replicas, match c.ha_mode.unwrap_or_default() { HaMode::Kubernetes => "Kubernetes (Lease + ConfigMaps)", HaMode::Zookeeper => "ZooKeeper" }),
+            format!("{} JobManagers: one leader, the others standby; leadership by {} HA services", r.replicas, match c.ha_mode.unwrap_or_default() { HaMode::Kubernetes => "Kubernetes (a ConfigMap lock for the leader, ConfigMaps for the HA metadata)", HaMode::Zookeeper => "ZooKeeper" }),
             "a JobManager failover recovers running jobs from the last completed checkpoint: RPO ≤ checkpoint interval for exactly-once sinks".into(),
             format!("checkpoints, savepoints and HA metadata live in s3://{}/, so they survive the loss of every Flink pod", m.object_store.bucket("flink")),
             "TaskManagers are allocated on demand; a lost TaskManager restarts the affected jobs from the checkpoint".into(),
         ]
+    }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Recovery, Redundancy, Tier};
+        use std::time::Duration;
+        let r = m.get(self.id());
+        let (takeover, how) = match cfg(m).ha_mode.unwrap_or_default() {
+            HaMode::Kubernetes => (
+                20,
+                "Kubernetes HA: lease-duration 15 s + retry-period 5 s (Flink defaults)",
+            ),
+            HaMode::Zookeeper => (
+                60,
+                "ZooKeeper HA: client session timeout 60 s (Flink default)",
+            ),
+        };
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("jobmanagers", r.replicas, Recovery::Reschedule)
+                    .with_failover(Failover {
+                        active: 1,
+                        unplanned: Duration::from_secs(takeover),
+                        planned: Duration::from_secs(takeover),
+                        source: format!("{how} before a standby JobManager leads and restores the jobs from the last checkpoint"),
+                    })
+                    .with_max_unavailable(1),
+            ],
+            journey: Some("streaming"),
+        }
     }
 }
 

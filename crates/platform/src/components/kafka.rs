@@ -108,8 +108,9 @@ impl Component for Kafka {
         Some(OperatorDefaults {
             display: "Strimzi",
             package: "strimzi-kafka-operator",
-            channel: "stable",
+            channel: "strimzi-1.x",
             source: "community-operators",
+            head: "1.2.0",
         })
     }
     fn min_ha_replicas(&self) -> u32 {
@@ -326,6 +327,10 @@ impl Component for Kafka {
                         },
                         cruise_control_container: container(),
                     },
+                    auto_rebalance: ["add-brokers", "remove-brokers"]
+                        .into_iter()
+                        .map(|mode| cr::AutoRebalance { mode })
+                        .collect(),
                 },
             },
         };
@@ -471,8 +476,42 @@ impl Component for Kafka {
                 rep.factor.saturating_sub(rep.min_isr)
             ),
             "unclean leader election is off: an out-of-sync replica never becomes leader (RPO 0 for acks=all)".into(),
-            "one PodDisruptionBudget (maxUnavailable 1) over all Kafka pods; Cruise Control rebalances after scaling".into(),
+            "one PodDisruptionBudget (maxUnavailable 1) over all Kafka pods; Cruise Control rebalances automatically when brokers are added (onto them) and before brokers are removed (off them): `cruiseControl.autoRebalance` with modes add-brokers and remove-brokers, default goals".into(),
         ]
+    }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Recovery, Redundancy, Tier};
+        use std::time::Duration;
+        let rep = replication(m);
+        let spare = rep.factor.saturating_sub(rep.min_isr);
+        Redundancy {
+            tiers: vec![
+                Tier::quorum("controllers", rep.controllers).with_max_unavailable(1),
+                Tier::new(
+                    "brokers",
+                    rep.brokers,
+                    rep.brokers.saturating_sub(spare),
+                    Recovery::NodeRepair,
+                    format!(
+                        "replication factor {}, min.insync.replicas {}: acks=all writes need {} in-sync replicas of every partition, so any {} broker loss(es) may stop one",
+                        rep.factor,
+                        rep.min_isr,
+                        rep.min_isr,
+                        spare + 1
+                    ),
+                )
+                .with_failover(Failover {
+                    // Every broker leads partitions of a topic spread over all of them.
+                    active: rep.brokers,
+                    unplanned: Duration::from_secs(9),
+                    planned: Duration::from_secs(1),
+                    source: "Kafka defaults: a lost broker's partitions get new leaders after broker.session.timeout.ms (9 s); a drained broker moves its leaders away first (controlled shutdown)".into(),
+                })
+                .with_max_unavailable(1),
+            ],
+            journey: None,
+        }
     }
 }
 

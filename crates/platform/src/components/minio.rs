@@ -1,18 +1,21 @@
-//! MinIO in distributed mode through the MinIO Operator's `Tenant`. The community edition was
-//! archived in 2026 and its public images withdrawn: the image is a spec setting and must point
-//! at a registry the cluster can pull from (a mirror or a commercial build).
+//! MinIO in distributed mode through the MinIO Operator's `Tenant`. The community edition is
+//! archived (no fixes) and its images left Docker Hub; quay.io serves the frozen releases, which
+//! the tree pins. The operator comes from its upstream manifests ([`super::minio_operator`]).
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{EnvVar, PersistentVolumeClaim};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    CarriedOperator, Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck,
+    OperatorDefaults, TlsHop,
 };
-use crate::components::{self, spec_pointer};
+use crate::components::{self, minio_operator, spec_pointer};
 use crate::crs::{Cr, minio as cr};
 use crate::docs;
 use crate::k8s;
@@ -30,8 +33,9 @@ pub struct MinioConfig {
     /// Drives (PVCs) per server (default 4; `storage` is the size of each drive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes_per_server: Option<u32>,
-    /// Erasure-coding parity of the STANDARD storage class (default: MinIO's own choice for the
-    /// erasure-set size: 2 for 4–5 drives, 3 for 6–7, 4 for 8–16).
+    /// Erasure-coding parity of the STANDARD storage class (default: half the erasure set,
+    /// EC:N/2, the seed's choice: reads survive the loss of half the servers, writes one server
+    /// fewer; MinIO's own default, EC:4 for 16 drives, loses reads when two of four servers drain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parity: Option<u32>,
 }
@@ -58,6 +62,15 @@ impl Erasure {
             self.parity
         }
     }
+    /// Drives of one erasure set that one server holds (sets span all servers evenly).
+    pub fn drives_per_server_in_set(&self) -> u32 {
+        (self.set_size / self.servers.max(1)).max(1)
+    }
+    /// Servers that may be down at once (a drain, a node loss) while every set still accepts
+    /// writes: what the PodDisruptionBudget allows.
+    pub fn servers_tolerated(&self) -> u32 {
+        self.write_tolerance() / self.drives_per_server_in_set()
+    }
     pub fn usable_fraction(&self) -> f64 {
         f64::from(self.set_size - self.parity) / f64::from(self.set_size)
     }
@@ -73,12 +86,8 @@ pub fn erasure(m: &Model) -> Erasure {
         .rev()
         .find(|s| drives.is_multiple_of(*s))
         .unwrap_or(drives.max(1));
-    let default_parity = match set_size {
-        0..=3 => set_size / 2,
-        4..=5 => 2,
-        6..=7 => 3,
-        _ => 4,
-    };
+    // N/2 (the seed's "4 nodes with N/2 erasure coding"), at least 1.
+    let default_parity = (set_size / 2).max(1);
     Erasure {
         servers,
         drives,
@@ -110,11 +119,14 @@ impl Component for Minio {
         &[]
     }
     fn operator(&self) -> Option<OperatorDefaults> {
-        Some(OperatorDefaults {
+        None
+    }
+    fn carried_operator(&self) -> Option<CarriedOperator> {
+        Some(CarriedOperator {
             display: "MinIO Operator",
-            package: "minio-operator",
-            channel: "stable",
-            source: "certified-operators",
+            version: minio_operator::VERSION,
+            deployment: minio_operator::DEPLOYMENT,
+            why: "the `minio-operator` package was deleted from certified-operators in October 2025 (its last bundle never served OpenShift 4.16+, and a Subscription OLM cannot resolve blocks every Subscription of its namespace); the successor `minio-object-store-operator` is commercial and serves no `Tenant`",
         })
     }
     fn min_ha_replicas(&self) -> u32 {
@@ -150,6 +162,12 @@ impl Component for Minio {
 
     fn validate(&self, m: &Model, out: &mut Vec<Issue>) {
         let base = spec_pointer(self.id());
+        if m.platform.spec.components.minio.operator.is_some() {
+            out.push(Issue::new(
+                format!("{base}/operator"),
+                format!("the MinIO Operator is installed from its upstream {} manifests carried in the tree, not from an OLM catalog (expected no `operator` block: no package or channel to choose)", minio_operator::VERSION),
+            ));
+        }
         if m.object_store.backend != ObjectStoreBackend::Minio {
             out.push(Issue::new(
                 format!("{base}/enabled"),
@@ -178,7 +196,7 @@ impl Component for Minio {
             ));
         } else if m.ha() {
             // Losing a server loses all its drives at once; each set must keep its write quorum.
-            let per_server_in_set = (e.set_size / e.servers.max(1)).max(1);
+            let per_server_in_set = e.drives_per_server_in_set();
             if e.write_tolerance() < per_server_in_set {
                 out.push(Issue::new(
                     format!("{base}/config/parity"),
@@ -259,12 +277,23 @@ impl Component for Minio {
         };
         let dir = self.dir();
         vec![
-            docs::operator_install_file(m, self, dir),
+            File {
+                path: format!("{dir}/operator-install.yaml"),
+                content: Content::Objects {
+                    header: format!(
+                        "MinIO Operator {v} from its upstream release manifests (minio/operator, tag {v}), carried here because no OpenShift catalog offers it: the two CRDs verbatim, then the ServiceAccount, ClusterRole, binding, Service and Deployment of resources/base/ rendered for restricted-v2 (no fixed UID, read-only root), STS off, images from quay.io.\nInstalled in {ns}; `oc apply -f` on a connected or an offline cluster installs the same thing. Wait: oc rollout status deployment/{d} -n {ns}\nThe community edition is archived and receives no fixes: prefer spec.objectStore.backend odf or external.",
+                        v = minio_operator::VERSION,
+                        ns = m.operators_namespace,
+                        d = minio_operator::DEPLOYMENT,
+                    ),
+                    objects: minio_operator::objects(m),
+                },
+            },
             File {
                 path: format!("{dir}/minio-tenant.yaml"),
                 content: Content::Objects {
                     header: format!(
-                        "MinIO tenant: {} servers × {} drives, erasure sets of {}, parity EC:{} ({:.0} % usable).\nImage {} — the community images are withdrawn: mirror it or set components.minio.image.\nRoot credentials: Secret {CONFIG_SECRET} (key config.env), referenced, never rendered.",
+                        "MinIO tenant: {} servers × {} drives, erasure sets of {}, parity EC:{} ({:.0} % usable).\nImage {} (quay.io: the community images left Docker Hub; the edition is archived, without fixes).\nRoot credentials: Secret {CONFIG_SECRET} (key config.env), referenced, never rendered.",
                         e.servers,
                         e.drives / e.servers.max(1),
                         e.set_size,
@@ -272,7 +301,10 @@ impl Component for Minio {
                         e.usable_fraction() * 100.0,
                         r.image
                     ),
-                    objects: vec![k8s::to_value(&tenant)],
+                    objects: [k8s::to_value(&tenant)]
+                        .into_iter()
+                        .chain(pdb(m, e).map(|p| k8s::to_value(&p)))
+                        .collect(),
                 },
             },
             docs::component_readme(m, self, &readme_body(m, e)),
@@ -317,12 +349,78 @@ impl Component for Minio {
             "no failover: every server serves every request (RTO 0), and erasure coding loses nothing acknowledged (RPO 0)".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let e = erasure(m);
+        let servers = e.servers.max(1);
+        // MinIO spreads each erasure set evenly over the servers: losing a server loses this
+        // many drives of every set.
+        let per_server = e.set_size.div_ceil(servers).max(1);
+        let lost_servers = (e.write_tolerance() / per_server).min(servers);
+        let read_servers = (e.read_tolerance() / per_server).min(servers);
+        Redundancy {
+            tiers: vec![Tier::new(
+                "servers",
+                e.servers,
+                e.servers - lost_servers,
+                Recovery::NodeRepair,
+                format!(
+                    "EC:{} over sets of {} drives, {} per server: writes survive {} lost drives per set, so {} server(s) (reads {}); the model counts writes",
+                    e.parity, e.set_size, per_server, e.write_tolerance(), lost_servers, read_servers
+                ),
+            )
+            // The operator's own PodDisruptionBudget per pool: minAvailable servers/2 + 1.
+            .with_min_available(e.servers / 2 + 1)],
+            journey: None,
+        }
+    }
+}
+
+/// The operator renders no PodDisruptionBudget: ours lets drains take only as many servers as
+/// every erasure set can lose and still accept writes (at least one, or no node could drain).
+fn pdb(m: &Model, e: Erasure) -> Option<PodDisruptionBudget> {
+    if e.servers < 2 {
+        return None;
+    }
+    let sel = std::collections::BTreeMap::from([
+        ("v1.min.io/tenant".to_string(), TENANT.to_string()),
+        ("v1.min.io/pool".to_string(), POOL.to_string()),
+    ]);
+    Some(PodDisruptionBudget {
+        metadata: k8s::meta(m, ComponentId::Minio, TENANT, TENANT),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(e.servers_tolerated().max(1) as i32)),
+            selector: Some(LabelSelector {
+                match_labels: Some(sel),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }
 
 fn readme_body(m: &Model, e: Erasure) -> String {
     let ns = &m.get(ComponentId::Minio).namespace;
     format!(
-        "## Image: read this first\n\nThe MinIO community project was archived in 2026 and its public container images were withdrawn. `components.minio.image` must name an image your cluster can pull — a mirror in your registry or a commercially supported build. Alternatives without MinIO: `spec.objectStore.backend: odf` (OpenShift Data Foundation) or `external`.\n\n## Erasure coding\n\nParity EC:{} over sets of {} drives. Endpoint for consumers: `https://minio.{ns}.svc` (TLS from the operator's auto-cert).\n\n",
-        e.parity, e.set_size
+        "## The community edition is archived\n\nThe MinIO community project is archived: it receives no fixes, security fixes included, and its images left Docker Hub in 2026 (quay.io still serves the frozen releases: the tenant runs `{img}`, the operator `{op}`). Its operator is no longer in any OpenShift catalog, so `operator-install.yaml` carries the upstream {v} install manifests (CRDs verbatim; Deployment, RBAC and Service rendered for `restricted-v2`) and installs it in `{ops}`. The maintained backends are `spec.objectStore.backend: odf` (OpenShift Data Foundation) and `external` (any S3 endpoint); choose one of them for anything you cannot rebuild.\n\n## Erasure coding and drains\n\nParity EC:{} over sets of {} drives{}. Reads survive {} lost drives per set, writes {}: with {} drives of each set per server, {} server(s) may be down while writes continue. The PodDisruptionBudget `{TENANT}` lets drains take that many servers at once (at least one). Endpoint for consumers: `https://minio.{ns}.svc`. Tenant upgrades: the servers download the new binary from the operator's Service `{svc}` on port {port}, which the network policies admit.\n\n",
+        e.parity,
+        e.set_size,
+        if e.parity * 2 == e.set_size {
+            " (N/2)"
+        } else {
+            ""
+        },
+        e.read_tolerance(),
+        e.write_tolerance(),
+        e.drives_per_server_in_set(),
+        e.servers_tolerated().max(1),
+        img = m.get(ComponentId::Minio).image,
+        op = minio_operator::IMAGE,
+        v = minio_operator::VERSION,
+        ops = m.operators_namespace,
+        svc = minio_operator::SERVICE,
+        port = minio_operator::UPGRADE_PORT,
     )
 }

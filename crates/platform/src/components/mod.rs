@@ -10,6 +10,7 @@ pub mod etcd;
 pub mod flink;
 pub mod kafka;
 pub mod minio;
+pub mod minio_operator;
 pub mod nessie;
 pub mod postgresql;
 pub mod redis;

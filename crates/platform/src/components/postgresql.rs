@@ -23,6 +23,8 @@ use crate::validate::Issue;
 /// Patroni floors ttl at 20 s since 4.0 (it silently raises lower values).
 pub const PATRONI_MIN_TTL: u32 = 20;
 pub const CLUSTER: &str = "postgresql";
+/// PGO's annotation asking for a schema per user, named and owned by the user.
+pub const AUTO_CREATE_USER_SCHEMA: &str = "postgres-operator.crunchydata.com/autoCreateUserSchema";
 pub const INSTANCE_SET: &str = "pgha1";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -84,21 +86,26 @@ impl PatroniTiming {
     }
 }
 
-/// Timing from the RTO target unless set explicitly. The shortest lease Patroni 4 allows (20 s)
-/// with the longest loop_wait that keeps ttl + loop_wait within the RTO: the lab measured
-/// 20/10/5 at RTO p95 15.9 s on node kills, against ≈ 20 s for 20/2/3 (crates/lab README), because
-/// replicas that poll less often race less over the leader key after it expires.
+/// Timing from the RTO target unless set explicitly, split so that `ttl + loop_wait` (the worst
+/// failover) fits the RTO and retry_timeout gets what Patroni's rule `loop_wait + 2 ×
+/// retry_timeout ≤ ttl` leaves: with PGO the DCS is the Kubernetes API, and a primary that cannot
+/// update its leader object for retry_timeout demotes itself, so a short retry_timeout turns an
+/// API-server blip into a failover. loop_wait = RTO/6 (2–10 s), ttl = RTO − loop_wait (at least
+/// 20 s, Patroni 4's floor), retry_timeout = (ttl − loop_wait)/2: RTO 30 s gives 25/5/10, riding
+/// out a 10 s blip where the former 20/10/5 demoted after 5 s. The lab measured 20/10/5 at RTO
+/// p95 15.9 s on node kills and loop_wait 5 at 16–20 s with ttl 20 (crates/lab README): a longer
+/// lease costs failover time that the RTO still covers.
 pub fn patroni_timing(cfg: &PostgresConfig, rto: Duration) -> PatroniTiming {
     let rto_s = u32::try_from(rto.as_secs()).unwrap_or(u32::MAX);
     let loop_wait = cfg
         .sync_period_seconds
-        .unwrap_or_else(|| rto_s.saturating_sub(PATRONI_MIN_TTL).clamp(2, 10));
+        .unwrap_or_else(|| (rto_s / 6).clamp(2, 10));
     let ttl = cfg
         .leader_lease_seconds
         .unwrap_or_else(|| rto_s.saturating_sub(loop_wait).max(PATRONI_MIN_TTL));
     let retry_timeout = cfg
         .retry_timeout_seconds
-        .unwrap_or_else(|| loop_wait.min(ttl.saturating_sub(loop_wait) / 2).max(1));
+        .unwrap_or_else(|| (ttl.saturating_sub(loop_wait) / 2).max(1));
     PatroniTiming {
         ttl,
         loop_wait,
@@ -175,7 +182,8 @@ pub fn primary_host(m: &Model) -> String {
 
 /// What the lab measured for the default timing (crates/lab: `cargo run --release -p datalyptica-lab --example bench 10`).
 pub const LAB_MEASURED: &str = "lab-measured with this timing (`datalyptica drill postgresql`, Patroni 4 + PostgreSQL 15, synchronous mode, 10 trials each): node kill RTO p50 13.9 s / p95 15.9 s, graceful stop p95 2.7 s, 0 acknowledged writes lost";
-/// The timing the lab measured (what the default RTO of 30 s derives).
+/// The timing the lab measured (what the default RTO of 30 s derived before retry_timeout got
+/// the longest value Patroni's rule allows).
 pub const LAB_TIMING: PatroniTiming = PatroniTiming {
     ttl: 20,
     loop_wait: 10,
@@ -212,6 +220,7 @@ impl Component for Postgresql {
             package: "crunchy-postgres-operator",
             channel: "v5",
             source: "certified-operators",
+            head: "5.8.8",
         })
     }
     fn defaults(&self, profile: Profile) -> Defaults {
@@ -340,7 +349,8 @@ impl Component for Postgresql {
             "maximum_lag_on_failover": c.maximum_lag_on_failover.unwrap_or(1_048_576),
             // Fail over at once when PostgreSQL itself crashes under a live Patroni, instead of
             // retrying locally for 5 minutes (Patroni's default would blow the RTO).
-            "master_start_timeout": 0,
+            // `primary_start_timeout` since Patroni 3.0 (`master_start_timeout` is the old name).
+            "primary_start_timeout": 0,
             "postgresql": {
                 "parameters": {
                     "synchronous_commit": if sync { "on" } else { "local" },
@@ -364,7 +374,19 @@ impl Component for Postgresql {
         let cluster = Cr {
             api_version: pgo::POSTGRES_CLUSTER.0,
             kind: pgo::POSTGRES_CLUSTER.1,
-            metadata: k8s::meta(m, self.id(), CLUSTER, CLUSTER),
+            metadata: {
+                let mut meta = k8s::meta(m, self.id(), CLUSTER, CLUSTER);
+                // From PostgreSQL 15 ordinary users may not create in schema `public`, and PGO
+                // grants only on the database. With this annotation (and PGO's
+                // AutoCreateUserSchema feature gate, Beta and on by default) PGO runs `CREATE
+                // SCHEMA IF NOT EXISTS "<user>" AUTHORIZATION "<user>"` in each of the user's
+                // databases, which the default search_path `"$user", public` picks first.
+                meta.annotations = Some(BTreeMap::from([(
+                    AUTO_CREATE_USER_SCHEMA.to_string(),
+                    "true".to_string(),
+                )]));
+                meta
+            },
             spec: pgo::PostgresClusterSpec {
                 postgres_version: r.version.parse().unwrap_or(16),
                 image: (!r.image.is_empty()).then(|| r.image.clone()),
@@ -546,6 +568,40 @@ impl Component for Postgresql {
         }
         notes
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Failover, Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        let c = cfg(m);
+        let t = patroni_timing(c, r.slo.rto);
+        let strict = synchronous(m) && c.synchronous_mode_strict.unwrap_or(false);
+        let bouncers = c.pgbouncer_replicas.unwrap_or(if m.ha() { 2 } else { 1 });
+        let (needed, rule) = if strict && r.replicas > 1 {
+            (
+                2,
+                "synchronous_mode_strict: the primary refuses writes without a synchronous standby",
+            )
+        } else {
+            (1, "any instance can be promoted")
+        };
+        Redundancy {
+            tiers: vec![
+                Tier::new("instances", r.replicas, needed, Recovery::NodeRepair, rule)
+                    .with_failover(Failover {
+                        active: 1,
+                        unplanned: t.worst_case_failover(),
+                        planned: std::time::Duration::from_secs(u64::from(t.loop_wait)),
+                        source: format!(
+                            "spec timing: Patroni ttl {} s + loop_wait {} s after a primary loss; a drained primary releases the leader key and a replica takes it within loop_wait",
+                            t.ttl, t.loop_wait
+                        ),
+                    })
+                    .with_min_available(r.replicas.saturating_sub(1)),
+                Tier::replicated("pgbouncer", bouncers, Recovery::Reschedule).with_min_available(1),
+            ],
+            journey: None,
+        }
+    }
 }
 
 impl Postgresql {
@@ -557,7 +613,8 @@ impl Postgresql {
             "| Patroni setting | PGO field | Value |\n|---|---|---|\n| ttl | `spec.patroni.leaderLeaseDurationSeconds` | {} s |\n| loop_wait | `spec.patroni.syncPeriodSeconds` | {} s |\n| retry_timeout | `dynamicConfiguration.retry_timeout` | {} s |\n\n",
             t.ttl, t.loop_wait, t.retry_timeout
         ));
-        s.push_str("Derived from `slo.rto` unless set in `components.postgresql.config`: loop_wait = RTO/10 (2–10 s), ttl = RTO − loop_wait (at least 20 s: Patroni 4 raises smaller values), and Patroni's rule `ttl ≥ loop_wait + 2 × retry_timeout` is checked.\n\n");
+        s.push_str("Derived from `slo.rto` unless set in `components.postgresql.config`: loop_wait = RTO/6 (2–10 s), ttl = RTO − loop_wait (at least 20 s: Patroni 4 raises smaller values), retry_timeout = (ttl − loop_wait)/2, the most Patroni's rule `ttl ≥ loop_wait + 2 × retry_timeout` allows: the Kubernetes API is Patroni's DCS here, and a primary that cannot renew its leader object within retry_timeout demotes itself, so the longest retry_timeout rides out the longest API-server blip.\n\n");
+        s.push_str("## Schemas\n\nFrom PostgreSQL 15 ordinary users may not create objects in schema `public`. The PostgresCluster carries `postgres-operator.crunchydata.com/autoCreateUserSchema: \"true\"`, so PGO creates in each user's database a schema named after and owned by the user; the default `search_path` (`\"$user\", public`) puts every consumer's tables there. No consumer overrides the search path (Nessie's JDBC URL, Airflow's `sql_alchemy_conn` and Superset's URI are PGO's, unchanged).\n\n");
         s.push_str("## Credentials\n\nPGO writes each user's credentials to `postgresql-pguser-<user>` in this namespace. Consumers in other namespaces read a copy named `<user>-postgresql` in their own namespace (keys `host`, `port`, `dbname`, `user`, `password`, `jdbc-uri`), which `datalyptica deploy` creates. By hand:\n\n");
         for u in consumers(m) {
             let target = &m.get(u).namespace;

@@ -23,6 +23,12 @@ use crate::spec::Profile;
 use crate::validate::Issue;
 
 pub const HISTORY: &str = "spark-history-server";
+/// Pod group of the drivers and executors (security.rs).
+pub const APPLICATIONS_GROUP: &str = "spark-applications";
+/// `spark.jars.packages` are resolved by Ivy from Maven Central (`https://repo1.maven.org`,
+/// Spark's default `central` resolver) when the driver starts: the one egress out of the
+/// cluster Spark applications get, on this port.
+pub const MAVEN_PORT: u16 = 443;
 pub const TEMPLATE: &str = "spark-iceberg-example";
 const SA: &str = "spark";
 /// The History Server's HTTPS port: Spark's own choice for it (the UI port + 400), set
@@ -505,12 +511,24 @@ impl Component for Spark {
             "run the operator's controller with 2 replicas and leader election (Helm values below) so submissions survive a node loss".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("history servers", r.replicas, Recovery::Reschedule)
+                    .with_max_unavailable(1),
+            ],
+            journey: None,
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Spark).namespace;
     format!(
-        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2\n```\n\nThe chart's pods run without fixed UIDs and are admitted by restricted-v2.\n\n## Applications\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`. Keep `openssl` in the image (the base image has it): an init container builds the History Server's keystore with it.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
+        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2 \\\n  --set controller.podSecurityContext.fsGroup=null --set webhook.podSecurityContext.fsGroup=null\n```\n\nThe chart's values give the controller and the webhook `podSecurityContext.fsGroup: 185` (chart {OPERATOR_CHART_VERSION}, `values.yaml`), which restricted-v2 refuses (fsGroup must come from the namespace's range); the two `=null` settings delete that key, the chart then renders no pod security context and the SCC assigns the IDs. The containers' own contexts (non-root, read-only root, no capabilities) are admitted as they are.\n\n## Applications\n\nDrivers resolve `spark.jars.packages` from Maven Central (Spark's default Ivy resolver) at start: the network policy `spark-applications-to-maven` lets them reach port 443 outside the cluster, limited to `spec.network.externalCidrs` when set (include Maven Central's or your mirror's addresses; a mirror is set with `spark.jars.repositories`). For clusters without egress, bake the jars into `components.spark.image` and drop `spark.jars.packages`.\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`. Keep `openssl` in the image (the base image has it): an init container builds the History Server's keystore with it.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
         trino::nessie_uri(m),
         m.object_store.bucket("warehouse"),
         m.object_store.endpoint,

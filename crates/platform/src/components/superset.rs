@@ -72,6 +72,7 @@ fn superset_config(m: &Model) -> String {
     format!(
         r#"# Rendered by datalyptica. Secrets come from the environment, never from this file.
 import os
+from urllib.parse import quote
 
 SQLALCHEMY_DATABASE_URI = os.environ["SUPERSET_DB_URI"]
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
@@ -80,6 +81,9 @@ SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
 # TLS only; the chain is verified against the OpenShift service CA, the host name is not
 # (Sentinel names the master by pod IP, which no serving certificate carries).
 _SENTINELS = [("{host}", {port})]
+# The data nodes require this password; Sentinel asks none (the `sentinel_` options carry none).
+_REDIS_PASSWORD = os.environ["{pw}"]
+_AUTH = ":" + quote(_REDIS_PASSWORD, safe="") + "@"
 _TLS = {tls}
 _SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
 CACHE_CONFIG = {{
@@ -87,6 +91,7 @@ CACHE_CONFIG = {{
     "CACHE_REDIS_SENTINELS": _SENTINELS,
     "CACHE_REDIS_SENTINEL_MASTER": "{master}",
     "CACHE_REDIS_DB": 1,
+    "CACHE_REDIS_PASSWORD": os.environ["{pw}"],
     "CACHE_KEY_PREFIX": "superset_",
     "CACHE_DEFAULT_TIMEOUT": 300,
     # Flask-Caching passes these to redis-py: plain keys to the master, `sentinel_` ones to
@@ -99,10 +104,10 @@ EXPLORE_FORM_DATA_CACHE_CONFIG = {{**CACHE_CONFIG, "CACHE_KEY_PREFIX": "superset
 
 
 class CeleryConfig:
-    broker_url = "sentinel://{host}:{port}/2"
+    broker_url = "sentinel://" + _AUTH + "{host}:{port}/2"
     broker_use_ssl = _SSL
     broker_transport_options = {{"master_name": "{master}", "sentinel_kwargs": _TLS}}
-    result_backend = "sentinel://{host}:{port}/3"
+    result_backend = "sentinel://" + _AUTH + "{host}:{port}/3"
     redis_backend_use_ssl = _SSL
     result_backend_transport_options = {{"master_name": "{master}", "sentinel_kwargs": _TLS}}
     imports = ("superset.sql_lab", "superset.tasks.scheduler")
@@ -129,6 +134,7 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
 "#,
         tls = redis::python_tls_kwargs(),
         trino_host = trino::host(m),
+        pw = redis::PASSWORD_ENV,
     )
 }
 
@@ -238,6 +244,7 @@ impl Component for Superset {
                         k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
                         k8s::env("PYTHONDONTWRITEBYTECODE", "1"),
                         k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(m)),
+                        redis::password_env(),
                     ]
                     .into_iter()
                     // psycopg verifies PostgreSQL's certificate against PGO's CA.
@@ -289,7 +296,9 @@ impl Component for Superset {
         if let Some(v) = web_c.volume_mounts.as_mut() {
             v.push(k8s::mount("tls", TLS_DIR, true));
         }
-        let ping = k8s::exec_probe(
+        // A Python CLI that imports Superset before it pings: the upstream chart gives the
+        // worker's probe 60 s.
+        let ping = k8s::exec_probe_timeout(
             &[
                 "sh",
                 "-c",
@@ -297,6 +306,7 @@ impl Component for Superset {
             ],
             60,
             5,
+            30,
         );
         let worker_c = container(
             "worker",
@@ -447,7 +457,8 @@ impl Component for Superset {
             HealthCheck {
                 what: "web health".into(),
                 command: format!(
-                    "oc exec -n {ns} deploy/{NAME}-web -- curl -sf http://localhost:{PORT}/health"
+                    // gunicorn serves TLS only, with the service-CA certificate of the Service.
+                    "oc exec -n {ns} deploy/{NAME}-web -- curl -sf --cacert {SERVICE_CA} https://{NAME}.{ns}.svc:{PORT}/health"
                 ),
             },
             HealthCheck {
@@ -484,6 +495,19 @@ impl Component for Superset {
             "dashboards and charts live in PostgreSQL: RPO is the PostgreSQL cluster's".into(),
             "queries run on Trino: a Trino coordinator restart interrupts dashboards (Trino's single point of failure)".into(),
         ]
+    }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        Redundancy {
+            tiers: vec![
+                Tier::replicated("web", r.replicas, Recovery::Reschedule).with_max_unavailable(1),
+                Tier::replicated("workers", workers(m), Recovery::Reschedule)
+                    .with_max_unavailable(1),
+            ],
+            journey: Some("dashboards"),
+        }
     }
 }
 

@@ -512,6 +512,20 @@ impl Component for Trino {
             "state lives in Nessie and the object store: nothing to recover on the Trino side (RPO 0)".into(),
         ]
     }
+
+    fn redundancy(&self, m: &Model) -> crate::availability::Redundancy {
+        use crate::availability::{Recovery, Redundancy, Tier};
+        let r = m.get(self.id());
+        Redundancy {
+            tiers: vec![
+                // No standby coordinator exists in Trino, and no PDB over one pod.
+                Tier::replicated("coordinator", 1, Recovery::Reschedule),
+                Tier::replicated("workers", r.replicas, Recovery::Reschedule)
+                    .with_max_unavailable(1),
+            ],
+            journey: Some("SQL"),
+        }
+    }
 }
 
 fn readme_body(m: &Model) -> String {

@@ -35,6 +35,9 @@ pub struct TemplateRefs {
     /// Template of the Service that covers the whole installation (its client entry point).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_template: Option<String>,
+    /// Template of every host (its ports), from `templates.hostTemplates`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_template: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,6 +97,33 @@ pub struct Templates {
     pub volume_claim_templates: Vec<VolumeClaimTemplate>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_templates: Vec<ServiceTemplate>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_templates: Vec<HostTemplate>,
+}
+
+/// A host template. The operator applies `spec`'s ports only through a port distribution
+/// (`hostApplyHostTemplatePortDistribution` in `pkg/model/chk/normalizer/normalizer-host.go`):
+/// `Unspecified` gives every host the same numbers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostTemplate {
+    pub name: String,
+    pub port_distribution: Vec<PortDistribution>,
+    pub spec: HostSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortDistribution {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+}
+
+/// Ports of a Keeper host. `raftPort` is what the operator writes into every member's
+/// `raft_configuration` and declares as the container port `raft` (default 9444).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostSpec {
+    pub raft_port: u16,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,6 +3,7 @@
 
 pub mod clickhouse;
 pub mod flink;
+pub mod gitops;
 pub mod minio;
 pub mod obc;
 pub mod olm;

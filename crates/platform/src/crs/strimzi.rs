@@ -126,6 +126,15 @@ pub struct SimplePodTemplate {
 pub struct CruiseControl {
     pub resources: ResourceRequirements,
     pub template: CruiseControlTemplate,
+    /// Rebalance on scaling: the operator runs a KafkaRebalance (default Cruise Control goals,
+    /// no template) after brokers are added and before brokers are removed.
+    pub auto_rebalance: Vec<AutoRebalance>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoRebalance {
+    /// `add-brokers` or `remove-brokers`.
+    pub mode: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

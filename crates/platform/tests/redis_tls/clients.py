@@ -69,4 +69,15 @@ try:
 except redis.exceptions.ConnectionError:
     out["plain_tcp_refused"] = "ok"
 
+# The data nodes refuse a client without the password.
+master_host, master_port = redis.sentinel.Sentinel(
+    [(host, port)], sentinel_kwargs=superset_config._TLS
+).discover_master(os.environ["MASTER_GROUP"])
+try:
+    redis.Redis(host=master_host, port=master_port, socket_timeout=3, **superset_config._SSL, ssl=True).ping()
+    raise AssertionError("the master answered a client without the password")
+except (redis.exceptions.AuthenticationError, redis.exceptions.ResponseError) as e:
+    assert "NOAUTH" in str(e) or "Authentication" in str(e), e
+    out["unauthenticated_refused"] = "ok"
+
 print(json.dumps(out, sort_keys=True))
