@@ -100,6 +100,10 @@ enum Command {
         #[command(flatten)]
         spec: SpecArg,
     },
+    /// A real Kubernetes control plane on this machine (etcd, kube-apiserver, controller
+    /// manager, scheduler, kwok workers; OLM and operators played by stand-ins) to rehearse
+    /// preflight, deploy, status and destroy without a cluster.
+    Sandbox(datalyptica_cluster::SandboxArgs),
     /// Lint any tree of Kubernetes/OpenShift YAML for HA and security.
     Lint(datalyptica_lint::LintArgs),
     /// Run a local lab of real etcd, PostgreSQL/Patroni and Redis Sentinel processes.
@@ -336,6 +340,7 @@ fn main() -> ExitCode {
         Command::Destroy { args, spec } => {
             with_spec(&spec, |p| datalyptica_cluster::run_destroy(&args, p))
         }
+        Command::Sandbox(args) => datalyptica_cluster::run_sandbox(&args),
         Command::Lint(args) => datalyptica_lint::run_lint(args),
         Command::Lab { args, spec } => {
             let p = match spec.load() {

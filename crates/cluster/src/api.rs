@@ -47,11 +47,57 @@ impl std::fmt::Display for TypeRef {
     }
 }
 
+/// Why the API server at an address could not be talked to at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Nothing listens there (TCP connection refused).
+    ConnectionRefused,
+    /// The host name does not resolve.
+    Dns(String),
+    /// The TLS handshake failed (certificate not trusted, wrong name, not TLS at all…).
+    Tls(String),
+    /// The server answered 401: the kubeconfig's credentials are not accepted.
+    Unauthorized(String),
+    /// The connection could not be opened in time.
+    Timeout,
+    /// Any other failure to connect.
+    Other(String),
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreachable::ConnectionRefused => {
+                write!(f, "connection refused (nothing listens there)")
+            }
+            Unreachable::Dns(d) => write!(f, "DNS: the host name does not resolve ({d})"),
+            Unreachable::Tls(d) => write!(f, "TLS handshake failed ({d})"),
+            Unreachable::Unauthorized(d) => write!(
+                f,
+                "401 Unauthorized: the kubeconfig's credentials are not accepted (log in again){}",
+                if d.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {d}")
+                }
+            ),
+            Unreachable::Timeout => write!(f, "connection timed out"),
+            Unreachable::Other(d) => write!(f, "{d}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// The API server does not serve the kind (yet): its CRD or operator is missing.
     #[error("the cluster does not serve {0} (is its operator installed?)")]
     UnknownKind(String),
+    /// Nothing usable answers at the kubeconfig's server address: fatal, named precisely.
+    #[error("cannot reach the API server at {server}: {cause}")]
+    Unreachable { server: String, cause: Unreachable },
+    /// A failure that retrying may cure: 429/502/503/504, a connection dropped mid-request.
+    #[error("the API server at {server} failed transiently: {detail}")]
+    Transient { server: String, detail: String },
     #[error("field manager conflict on {0}: {1} (rerun with --force-conflicts to take ownership)")]
     Conflict(String, String),
     #[error("{0}")]
@@ -103,11 +149,112 @@ pub trait ClusterApi {
 /// [`ClusterApi`] over kube-rs, with discovery results cached per kind.
 pub struct KubeApi {
     client: kube::Client,
+    /// The server URL, for error messages ("the API server").
+    server: String,
     cache: Mutex<HashMap<TypeRef, (ApiResource, ApiCapabilities)>>,
 }
 
-fn other(e: kube::Error) -> ApiError {
+/// Every message of an error's source chain, lower-cased, for classification.
+fn chain(e: &(dyn std::error::Error + 'static)) -> (String, Option<std::io::ErrorKind>) {
+    let mut text = String::new();
+    let mut io = None;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(i) = c.downcast_ref::<std::io::Error>() {
+            io.get_or_insert(i.kind());
+        }
+        text.push_str(&c.to_string().to_lowercase());
+        text.push_str(" | ");
+        cur = c.source();
+    }
+    (text, io)
+}
+
+/// The innermost message of an error chain (the most specific one).
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(s) = cur.source() {
+        cur = s;
+    }
+    cur.to_string()
+}
+
+/// Keeps the kind of a kube-rs error: unreachable (and why), transient, or other.
+pub fn classify(e: kube::Error, server: &str) -> ApiError {
+    use std::io::ErrorKind as K;
+    let server = server.to_string();
+    let unreachable = |cause| ApiError::Unreachable {
+        server: server.clone(),
+        cause,
+    };
+    if let kube::Error::Api(s) = &e {
+        return match s.code {
+            401 => unreachable(Unreachable::Unauthorized(s.message.clone())),
+            // Not 500: server-side apply answers 500 for an object its schema rejects.
+            429 | 502 | 503 | 504 => ApiError::Transient {
+                server,
+                detail: format!("{} {} {}", s.code, s.reason, s.message)
+                    .trim()
+                    .into(),
+            },
+            _ => ApiError::Other(e.to_string()),
+        };
+    }
+    if matches!(e, kube::Error::Discovery(_) | kube::Error::SerdeError(_)) {
+        return ApiError::Other(e.to_string());
+    }
+    let (text, io) = chain(&e);
+    let inner = innermost(&e);
+    if io == Some(K::ConnectionRefused) || text.contains("connection refused") {
+        return unreachable(Unreachable::ConnectionRefused);
+    }
+    if text.contains("dns error")
+        || text.contains("failed to lookup address")
+        || text.contains("name or service not known")
+        || text.contains("no address associated")
+    {
+        return unreachable(Unreachable::Dns(inner));
+    }
+    // A connection closed midway (also during the TLS handshake: "tls handshake eof") was
+    // dropped, not refused by TLS: retrying may cure it.
+    if matches!(
+        io,
+        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof)
+    ) || text.contains("connection closed")
+        || text.contains("connection reset")
+        || text.contains("incomplete message")
+        || text.contains("channel closed")
+        || text.contains("sendrequest")
+        || text.contains("eof")
+    {
+        return ApiError::Transient {
+            server,
+            detail: format!("connection dropped ({inner})"),
+        };
+    }
+    if matches!(e, kube::Error::RustlsTls(_))
+        || text.contains("certificate")
+        || text.contains("tls")
+        || text.contains("handshake")
+        || text.contains("corrupt message")
+        || text.contains("invalid content type")
+    {
+        return unreachable(Unreachable::Tls(inner));
+    }
+    if matches!(io, Some(K::TimedOut)) || text.contains("timed out") || text.contains("elapsed") {
+        return unreachable(Unreachable::Timeout);
+    }
+    if text.contains("connect") {
+        return unreachable(Unreachable::Other(inner));
+    }
     ApiError::Other(e.to_string())
+}
+
+impl ApiError {
+    /// Whether retrying (with backoff) may cure it.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Transient { .. })
+    }
 }
 
 fn code(e: &kube::Error) -> Option<u16> {
@@ -119,18 +266,108 @@ fn code(e: &kube::Error) -> Option<u16> {
 
 impl KubeApi {
     pub fn new(client: kube::Client) -> Self {
+        Self::with_server(client, "the configured address")
+    }
+
+    /// `server` names the API server in error messages (the kubeconfig's cluster URL).
+    pub fn with_server(client: kube::Client, server: &str) -> Self {
         KubeApi {
             client,
+            server: server.to_string(),
             cache: Mutex::new(HashMap::new()),
         }
     }
 
     /// The current kubeconfig context (or in-cluster config), like `oc`.
     pub async fn from_env() -> Result<Self, ApiError> {
-        let client = kube::Client::try_default()
+        let config = kube::Config::infer()
             .await
             .map_err(|e| ApiError::Other(format!("no usable kubeconfig: {e}")))?;
-        Ok(Self::new(client))
+        Self::from_config(config)
+    }
+
+    pub fn from_config(mut config: kube::Config) -> Result<Self, ApiError> {
+        let server = config.cluster_url.to_string();
+        let server = server.trim_end_matches('/').to_string();
+        // Fail within seconds when nothing answers (an unroutable address would wait for the
+        // OS's TCP timeout otherwise).
+        if config
+            .connect_timeout
+            .is_none_or(|t| t > std::time::Duration::from_secs(10))
+        {
+            config.connect_timeout = Some(std::time::Duration::from_secs(10));
+        }
+        let client = kube::Client::try_from(config)
+            .map_err(|e| ApiError::Other(format!("no usable kubeconfig: {e}")))?;
+        Ok(Self::with_server(client, &server))
+    }
+
+    /// The server URL errors name.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn err(&self, e: kube::Error) -> ApiError {
+        classify(e, &self.server)
+    }
+
+    /// GET of a raw path (e.g. `/readyz`), as text.
+    pub async fn raw_get(&self, path: &str) -> Result<String, ApiError> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| ApiError::Other(e.to_string()))?;
+        self.client.request_text(req).await.map_err(|e| self.err(e))
+    }
+
+    /// Server-side apply (strict) under another field manager: the sandbox's stand-ins write
+    /// as themselves, never as [`FIELD_MANAGER`].
+    pub async fn apply_as(&self, obj: &Value, manager: &str) -> Result<Value, ApiError> {
+        let t = TypeRef::of(obj);
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let api = self.api(&t, obj["metadata"]["namespace"].as_str()).await?;
+        let pp = PatchParams::apply(manager).force().validation_strict();
+        api.patch(name, &pp, &Patch::Apply(obj))
+            .await
+            .map(|o| to_value(o, &t))
+            .map_err(|e| self.err(e))
+    }
+
+    /// A merge patch of the status subresource (what a controller writes).
+    pub async fn patch_status(
+        &self,
+        t: &TypeRef,
+        ns: Option<&str>,
+        name: &str,
+        status: &Value,
+    ) -> Result<Value, ApiError> {
+        let api = self.api(t, ns).await?;
+        let patch = serde_json::json!({ "status": status });
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(|o| to_value(o, t))
+            .map_err(|e| self.err(e))
+    }
+
+    /// A merge patch of the object itself.
+    pub async fn patch_merge(
+        &self,
+        t: &TypeRef,
+        ns: Option<&str>,
+        name: &str,
+        patch: &Value,
+    ) -> Result<Value, ApiError> {
+        let api = self.api(t, ns).await?;
+        api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map(|o| to_value(o, t))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets the discovery cache (a CRD was just installed or removed).
+    pub fn forget(&self) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.clear();
+        }
     }
 
     async fn resolve(&self, t: &TypeRef) -> Result<(ApiResource, ApiCapabilities), ApiError> {
@@ -139,11 +376,15 @@ impl KubeApi {
         {
             return Ok(hit.clone());
         }
+        // Only a 404 for the group version or a kind missing from its list means "not served";
+        // a connection failure keeps its own kind.
         let r = pinned_kind(&self.client, &t.gvk())
             .await
-            .map_err(|e| match code(&e) {
-                Some(404) | None => ApiError::UnknownKind(t.to_string()),
-                _ => other(e),
+            .map_err(|e| match (&e, code(&e)) {
+                (_, Some(404)) | (kube::Error::Discovery(_), _) => {
+                    ApiError::UnknownKind(t.to_string())
+                }
+                _ => self.err(e),
             })?;
         if let Ok(mut c) = self.cache.lock() {
             c.insert(t.clone(), r.clone());
@@ -172,7 +413,11 @@ fn to_value(o: DynamicObject, t: &TypeRef) -> Value {
 
 impl ClusterApi for KubeApi {
     async fn version(&self) -> Result<Value, ApiError> {
-        let info = self.client.apiserver_version().await.map_err(other)?;
+        let info = self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(|e| self.err(e))?;
         Ok(serde_json::to_value(info).unwrap_or(Value::Null))
     }
 
@@ -194,7 +439,7 @@ impl ClusterApi for KubeApi {
         Ok(api
             .get_opt(name)
             .await
-            .map_err(other)?
+            .map_err(|e| self.err(e))?
             .map(|o| to_value(o, t)))
     }
 
@@ -212,7 +457,7 @@ impl ClusterApi for KubeApi {
         Ok(api
             .list(&lp)
             .await
-            .map_err(other)?
+            .map_err(|e| self.err(e))?
             .items
             .into_iter()
             .map(|o| to_value(o, t))
@@ -223,7 +468,9 @@ impl ClusterApi for KubeApi {
         let t = TypeRef::of(obj);
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let api = self.api(&t, obj["metadata"]["namespace"].as_str()).await?;
-        let mut pp = PatchParams::apply(FIELD_MANAGER);
+        // Strict: a field the server does not know (or a duplicate list-map key) is an error,
+        // not a warning with the field silently dropped.
+        let mut pp = PatchParams::apply(FIELD_MANAGER).validation_strict();
         if opts.force {
             pp = pp.force();
         }
@@ -233,7 +480,7 @@ impl ClusterApi for KubeApi {
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 Err(ApiError::Conflict(format!("{t} {name}"), s.message.clone()))
             }
-            Err(e) => Err(other(e)),
+            Err(e) => Err(self.err(e)),
         }
     }
 
@@ -245,7 +492,7 @@ impl ClusterApi for KubeApi {
         api.create(&PostParams::default(), &d)
             .await
             .map(|o| to_value(o, &t))
-            .map_err(other)
+            .map_err(|e| self.err(e))
     }
 
     async fn delete(&self, t: &TypeRef, ns: Option<&str>, name: &str) -> Result<bool, ApiError> {
@@ -253,7 +500,7 @@ impl ClusterApi for KubeApi {
         match api.delete(name, &DeleteParams::background()).await {
             Ok(_) => Ok(true),
             Err(e) if code(&e) == Some(404) => Ok(false),
-            Err(e) => Err(other(e)),
+            Err(e) => Err(self.err(e)),
         }
     }
 
@@ -271,7 +518,7 @@ impl ClusterApi for KubeApi {
             tail_lines: Some(2000),
             ..Default::default()
         };
-        api.logs(pod, &lp).await.map_err(other)
+        api.logs(pod, &lp).await.map_err(|e| self.err(e))
     }
 }
 

@@ -410,3 +410,139 @@ pub fn run_destroy(args: &DestroyArgs, p: &Platform) -> ExitCode {
         }
     })
 }
+
+/// `datalyptica sandbox …`: a real Kubernetes control plane on this machine.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub command: SandboxCommand,
+    /// Where the sandbox keeps certificates, kubeconfig, etcd data and logs.
+    #[arg(long, global = true, value_name = "DIR", default_value_os_t = default_sandbox_dir())]
+    pub dir: PathBuf,
+}
+
+fn default_sandbox_dir() -> PathBuf {
+    std::env::temp_dir().join("datalyptica-sandbox")
+}
+
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum SandboxCommand {
+    /// Start etcd, kube-apiserver, controller manager, scheduler and kwok workers, print the
+    /// `export KUBECONFIG=…` line, and run the OLM/operator stand-ins until Ctrl-C or
+    /// `sandbox down`.
+    Up {
+        /// Worker nodes (labelled node-role.kubernetes.io/worker).
+        #[arg(long, default_value_t = 10)]
+        nodes: u32,
+        /// Zones the workers are spread over (topology.kubernetes.io/zone).
+        #[arg(long, default_value_t = 3)]
+        zones: u32,
+        /// Allocatable CPU of each worker.
+        #[arg(long, default_value = "16")]
+        node_cpu: String,
+        /// Allocatable memory of each worker.
+        #[arg(long, default_value = "64Gi")]
+        node_memory: String,
+        /// Clone the nodes of `oc get nodes -o json` (capacity, labels, taints) instead.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["nodes", "zones", "node_cpu", "node_memory"])]
+        nodes_from: Option<PathBuf>,
+    },
+    /// Show the sandbox's processes and whether its API server answers.
+    Status,
+    /// Stop every process of the sandbox.
+    Down,
+}
+
+pub fn run_sandbox(args: &SandboxArgs) -> ExitCode {
+    use crate::sandbox;
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    match &args.command {
+        SandboxCommand::Status => match rt.block_on(sandbox::status(&args.dir)) {
+            Ok((ok, text)) => {
+                print!("{text}");
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => fail_input(e),
+        },
+        SandboxCommand::Down => match sandbox::down(&args.dir) {
+            Ok(m) => {
+                eprintln!("{m}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail_input(e),
+        },
+        SandboxCommand::Up {
+            nodes,
+            zones,
+            node_cpu,
+            node_memory,
+            nodes_from,
+        } => {
+            let mut spec = sandbox::Spec::new(&args.dir);
+            spec.nodes = *nodes;
+            spec.zones = *zones;
+            spec.node_cpu = node_cpu.clone();
+            spec.node_memory = node_memory.clone();
+            if let Some(f) = nodes_from {
+                let parsed = std::fs::read_to_string(f)
+                    .map_err(|e| format!("{}: {e}", f.display()))
+                    .and_then(|t| {
+                        serde_json::from_str::<serde_json::Value>(&t).map_err(|e| {
+                            format!("{}:{}:{}: not JSON: {e}", f.display(), e.line(), e.column())
+                        })
+                    });
+                match parsed {
+                    Ok(v) => spec.nodes_from = Some(v),
+                    Err(e) => return fail_input(e),
+                }
+            }
+            if args.dir.join(sandbox::STATE_FILE).exists() {
+                return fail_input(format!(
+                    "a sandbox is already recorded in {} (`datalyptica sandbox down` first)",
+                    args.dir.display()
+                ));
+            }
+            rt.block_on(async {
+                eprintln!("sandbox: starting in {} …", args.dir.display());
+                let mut sb = match sandbox::Sandbox::start(&spec).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("error: sandbox: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                eprintln!(
+                    "sandbox: API server {} ({} {}), {} Ready workers; OLM and operators are STAND-INS (see `datalyptica sandbox --help`). Ctrl-C or `datalyptica sandbox down` stops it.",
+                    sb.server,
+                    sandbox::K8S_VERSION,
+                    sandbox::OPENSHIFT_VERSION,
+                    spec.nodes_from.as_ref().map_or(spec.nodes as usize, |l| l["items"].as_array().map_or(0, Vec::len)),
+                );
+                println!("{}", sb.export_line());
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("error: sandbox: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                eprintln!("sandbox: stopping");
+                sb.stop();
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}

@@ -139,7 +139,12 @@ struct Deployer<'a, A: ClusterApi> {
     unchanged: Cell<usize>,
     keys: RefCell<Option<ObjectStoreKeys>>,
     done: RefCell<BTreeMap<String, String>>,
+    /// Transient API failures in a row while waiting on a gate: each doubles the next sleep.
+    retries: Cell<u32>,
 }
+
+/// The longest sleep between gate polls after transient API failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 fn obj_label(o: &Value) -> String {
     match namespace_of(o) {
@@ -297,7 +302,34 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
     }
 
     async fn sleep(&self) {
-        tokio::time::sleep(self.opts.poll).await;
+        tokio::time::sleep(self.backoff()).await;
+    }
+
+    /// The poll interval, doubled for each transient API failure in a row (at most
+    /// [`MAX_BACKOFF`], never below the poll interval).
+    fn backoff(&self) -> Duration {
+        let n = self.retries.get().min(10);
+        (self.opts.poll * 2u32.pow(n)).min(MAX_BACKOFF.max(self.opts.poll))
+    }
+
+    /// A gate poll's API result: a transient failure (503, dropped connection) becomes a
+    /// waiting state that says it is retried; anything else resets the backoff.
+    fn retry_transient<T>(&self, r: Result<T, ApiError>) -> Result<Result<T, String>, ApiError> {
+        match r {
+            Ok(v) => {
+                self.retries.set(0);
+                Ok(Ok(v))
+            }
+            Err(e) if e.is_transient() => {
+                self.retries.set(self.retries.get() + 1);
+                Ok(Err(format!(
+                    "{e}; retry {} in {:?}",
+                    self.retries.get(),
+                    self.backoff()
+                )))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn findings(&self, ns: &str, selector: &BTreeMap<String, String>) -> Vec<Finding> {
@@ -373,9 +405,23 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
             // A kind not served yet is an object not created yet: its operator may still be
             // registering the CRD.
             let obj = match self.api.get(&t, Some(&gate.namespace), &target).await {
-                Ok(o) => o,
                 Err(ApiError::UnknownKind(_)) => None,
-                Err(e) => return Err(self.api_err(step, e)),
+                r => match self.retry_transient(r) {
+                    Ok(Ok(o)) => o,
+                    Ok(Err(why)) => {
+                        if Instant::now() >= deadline {
+                            return Err(self.gate_failed(step, label, why, vec![]));
+                        }
+                        (self.emit)(&Event::GateWaiting {
+                            step: step.into(),
+                            gate: label.clone(),
+                            detail: why,
+                        });
+                        self.sleep().await;
+                        continue;
+                    }
+                    Err(e) => return Err(self.api_err(step, e)),
+                },
             };
             let sel = gates::pod_selector(&gate.kind, &target, obj.as_ref());
             let pods = if sel.is_empty() {
@@ -451,10 +497,13 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
             let mut still = Vec::new();
             for pkg in waiting {
                 let gate = format!("operator {pkg} (CSV Succeeded, CRDs established)");
-                let state = self
-                    .operator_state(pkg, ns, &sub_t, &csv_t, &crd_t)
-                    .await
-                    .map_err(|e| self.api_err(step, e))?;
+                let state = match self
+                    .retry_transient(self.operator_state(pkg, ns, &sub_t, &csv_t, &crd_t).await)
+                    .map_err(|e| self.api_err(step, e))?
+                {
+                    Ok(s) => s,
+                    Err(why) => GateState::Waiting(why),
+                };
                 match state {
                     GateState::Ready(d) => (self.emit)(&Event::GatePassed {
                         step: step.into(),
@@ -1027,6 +1076,7 @@ pub async fn deploy<A: ClusterApi>(
         unchanged: Cell::new(0),
         keys: RefCell::new(None),
         done: RefCell::new(BTreeMap::new()),
+        retries: Cell::new(0),
     };
     let result = d.run().await;
     let changed = d.changed.get();

@@ -69,7 +69,7 @@ fn condition<'a>(obj: &'a Value, ty: &str) -> Option<&'a Value> {
         .find(|c| c["type"] == ty)
 }
 
-fn condition_true(obj: &Value, ty: &str) -> bool {
+pub fn condition_true(obj: &Value, ty: &str) -> bool {
     condition(obj, ty).is_some_and(|c| c["status"] == "True")
 }
 

@@ -17,9 +17,11 @@ pub mod ops;
 pub mod plan;
 pub mod preflight;
 pub mod progress;
+pub mod sandbox;
 pub mod secrets;
 
 pub use cli::{
     DeployArgs, DestroyArgs, PreflightArgs, StatusArgs, TroubleshootArgs, run_deploy, run_destroy,
     run_preflight, run_status, run_troubleshoot,
 };
+pub use cli::{SandboxArgs, run_sandbox};
