@@ -22,10 +22,7 @@ fn rendered_trees_have_no_lint_errors() {
         let sources: Vec<Source> = files
             .into_iter()
             .filter(|(path, _)| path.ends_with(".yaml") && !path.starts_with('.'))
-            .map(|(path, text)| Source {
-                path: path.into(),
-                text,
-            })
+            .map(|(path, text)| Source::new(path, text))
             .collect();
         let report = lint_sources(&sources, &config);
         let errors: Vec<String> = report

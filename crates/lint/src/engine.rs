@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::model::{Obj, WAIVE_ANNOTATION, find_containers, find_images, find_pod_spec, ptr};
 use crate::rules::{
-    self, BAD_WAIVER, Check, Ctx, Hit, NOT_OBJECT, RULES, Rule, UNKNOWN_KIND, YAML_ERROR,
+    self, BAD_WAIVER, Check, Ctx, Hit, NOT_OBJECT, RULES, Rule, SKIPPED, UNKNOWN_KIND, YAML_ERROR,
 };
 use crate::{Config, Finding, Report, Severity, Source};
 
@@ -330,8 +330,25 @@ fn locate(sources: &[Source], parsed: &[Parsed], findings: &mut [Pending]) {
 pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
     let parsed: Vec<Parsed> = sources
         .par_iter()
-        .map(|s| parse_source(&s.text, false))
+        .map(|s| match s.skip {
+            // Nothing to parse in a file the reader already set aside.
+            Some(_) => Parsed {
+                docs: Vec::new(),
+                errors: Vec::new(),
+            },
+            None => parse_source(&s.text, false),
+        })
         .collect();
+    let skip: Vec<Option<String>> = {
+        let docs: Vec<&[Document]> = parsed.iter().map(|p| p.docs.as_slice()).collect();
+        let failed: Vec<bool> = parsed.iter().map(|p| !p.errors.is_empty()).collect();
+        let found = crate::classify::classify(sources, &docs, &failed);
+        sources
+            .iter()
+            .zip(found)
+            .map(|(s, f)| s.skip.clone().or(f))
+            .collect()
+    };
 
     // Objects are collected per file in parallel; object indexes are made global afterwards.
     type PerFile<'p> = (Vec<Obj<'p>>, Vec<InputHit>, Vec<Option<Waivers>>);
@@ -340,6 +357,18 @@ pub fn lint_sources(sources: &[Source], config: &Config) -> Report {
         .enumerate()
         .map(|(src, p)| {
             let (mut objs, mut inputs, mut waivers) = (Vec::new(), Vec::new(), Vec::new());
+            if let Some(why) = &skip[src] {
+                inputs.push(InputHit {
+                    src,
+                    obj: None,
+                    rule: SKIPPED,
+                    pos: Pos { line: 1, column: 1 },
+                    doc: None,
+                    pointer: String::new(),
+                    message: format!("skipped: {why}"),
+                });
+                return (objs, inputs, waivers);
+            }
             for (pos, message) in &p.errors {
                 inputs.push(InputHit {
                     src,

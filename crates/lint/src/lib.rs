@@ -4,6 +4,7 @@
 //! [`Report`]; reading files, stdin and writing output live in [`cli`]. Rules are registered in
 //! one table ([`rules::RULES`]); each has a stable id, a default severity and an explanation.
 
+pub mod classify;
 pub mod cli;
 mod config;
 mod engine;
@@ -26,6 +27,9 @@ pub use rules::{Category, Rule, rule, rules};
 pub struct Source {
     pub path: PathBuf,
     pub text: String,
+    /// Set aside by the reader (a symbolic link out of the tree or in a loop, a file that a
+    /// kustomize build covers): reported as a DL0005 note with this reason, not linted.
+    pub skip: Option<String>,
 }
 
 impl Source {
@@ -33,6 +37,16 @@ impl Source {
         Self {
             path: path.into(),
             text: text.into(),
+            skip: None,
+        }
+    }
+
+    /// A file that is reported as skipped, for `why`.
+    pub fn skipped(path: impl Into<PathBuf>, why: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            text: String::new(),
+            skip: Some(why.into()),
         }
     }
 }

@@ -120,3 +120,19 @@ pub fn tree(objects: usize, files: usize) -> Vec<Source> {
     }
     out
 }
+
+/// `groups` Deployments, each with its own NetworkPolicy and PodDisruptionBudget (3 objects a
+/// group), spread round-robin over `namespaces` namespaces, one file per group. Every selector
+/// shares a `part-of` pair with all pods and differs by `app`, as kustomize's commonLabels
+/// make it: matching must not degrade when all of them share one namespace.
+pub fn crowd(groups: usize, namespaces: usize) -> Vec<Source> {
+    (0..groups)
+        .map(|i| {
+            let ns = format!("ns-{}", i % namespaces.max(1));
+            let text = format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i}\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{part-of: shop, app: app-{i}}}\n  template:\n    metadata:\n      labels: {{part-of: shop, app: app-{i}}}\n    spec:\n      containers:\n      - name: app\n        image: quay.io/org/app:1.{i}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: app-{i}\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{part-of: shop, app: app-{i}}}\n  policyTypes: [Ingress]\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: app-{i}\n  namespace: {ns}\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels: {{part-of: shop, app: app-{i}}}\n"
+            );
+            Source::new(format!("{ns}/app-{i}.yaml"), text)
+        })
+        .collect()
+}

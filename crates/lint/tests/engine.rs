@@ -370,6 +370,7 @@ fn args(paths: Vec<PathBuf>) -> LintArgs {
         explain: None,
         list_rules: false,
         no_color: true,
+        kustomize: false,
     }
 }
 

@@ -16,6 +16,7 @@ fn args(paths: Vec<PathBuf>) -> LintArgs {
         config: None,
         explain: None,
         list_rules: false,
+        kustomize: false,
         no_color: true,
     }
 }
@@ -129,7 +130,7 @@ fn a_named_path_that_never_ends_is_cut_at_the_size_limit() {
 }
 
 #[test]
-fn special_files_under_a_directory_are_skipped_with_a_note() {
+fn special_files_under_a_directory_are_skipped_with_an_info() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     std::fs::write(d.join("pod.yaml"), POD).expect("write");
@@ -142,12 +143,41 @@ fn special_files_under_a_directory_are_skipped_with_a_note() {
     // Reading the FIFO would block forever (nobody writes): the run must not even open it.
     let (code, j, err) = run(vec![d.to_path_buf()]);
     assert_eq!(code, 1, "{err}");
-    assert_eq!(j["summary"]["files"], 1, "{j}");
-    assert!(
-        err.contains(&format!(
-            "note: skipped {}: a FIFO, not a regular file",
-            fifo.display()
-        )),
-        "{err}"
+    // The FIFO is reported as a skipped file (DL0005, info), not read.
+    assert_eq!(
+        findings(&j, "DL0005"),
+        vec![(
+            "pipe.yaml".to_string(),
+            1,
+            "skipped: a FIFO, not a regular file: not opened".to_string()
+        )],
+        "{j}"
     );
+    assert!(
+        !findings(&j, "DL0001").iter().any(|f| f.0 == "pipe.yaml"),
+        "{j}"
+    );
+}
+
+#[test]
+fn the_size_limit_counts_bytes_whatever_the_encoding() {
+    // 64 MiB + 1 bytes of UTF-32 decode to about 16 Mi characters: still refused whole.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("wide.yaml");
+    let max = datalyptica_yaml::Limits::default().max_bytes;
+    let mut bytes = vec![0xFF, 0xFE, 0, 0];
+    let unit: Vec<u8> = "# x\n"
+        .chars()
+        .flat_map(|c| (c as u32).to_le_bytes())
+        .collect();
+    while bytes.len() <= max {
+        bytes.extend_from_slice(&unit);
+    }
+    bytes.truncate(max + 1);
+    std::fs::write(&f, &bytes).expect("write");
+    let (code, j, err) = run(vec![f]);
+    assert_eq!(code, 1, "{err}");
+    let e = findings(&j, "DL0001");
+    assert_eq!(e.len(), 1, "{j}");
+    assert!(e[0].2.contains("limit max_bytes"), "{j}");
 }

@@ -13,10 +13,13 @@
 use std::collections::{HashMap, HashSet};
 
 mod limits;
-pub use limits::{Limits, ReadError, read_bounded};
+pub use limits::{Limits, ReadError, read_bounded, read_bounded_bytes};
 
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
+
+mod encoding;
+pub use encoding::decode;
 
 /// 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -134,10 +137,15 @@ fn run(
     };
     // The scanner enforces the depth limit on the source (before any event of a too-deep
     // collection), the builder the depth that aliases add.
-    let options = granit_parser::options! {
+    let mut options = granit_parser::options! {
         flow_nesting_limit: limits.max_depth,
         block_nesting_limit: limits.max_depth,
     };
+    // Comments carry no data here. Without emitting them the parser also buffers none while
+    // it looks ahead, so any number of comment lines between a key and its value is valid YAML
+    // (with comment events on, granit-parser stops after 96 buffered comments). Another crate
+    // of the workspace enables granit-parser's `comments` feature, so say it explicitly.
+    options.set_emit_comments(false);
     for ev in Parser::new_from_str_with_options(src, options) {
         let (event, span) = ev.map_err(|e| Error {
             message: match e.kind() {

@@ -91,6 +91,16 @@ pub struct ReadError {
 /// [`Limits::check_size`] (and so [`crate::parse_with`]) then refuses with the line of the cut.
 /// Invalid UTF-8 is replaced (U+FFFD) so that the parser can point at it.
 pub fn read_bounded(path: &Path, max_bytes: usize) -> Result<String, ReadError> {
+    let buf = read_bounded_bytes(path, max_bytes)?;
+    Ok(match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// [`read_bounded`] without the decoding: at most `max_bytes + 1` bytes of the file, for a
+/// caller that decodes other encodings (UTF-16/32, see [`crate::decode`]) itself.
+pub fn read_bounded_bytes(path: &Path, max_bytes: usize) -> Result<Vec<u8>, ReadError> {
     let err = |source| ReadError {
         path: path.display().to_string(),
         source,
@@ -101,8 +111,5 @@ pub fn read_bounded(path: &Path, max_bytes: usize) -> Result<String, ReadError> 
         .unwrap_or(u64::MAX)
         .saturating_add(1);
     f.take(cap).read_to_end(&mut buf).map_err(err)?;
-    Ok(match String::from_utf8(buf) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    Ok(buf)
 }

@@ -86,6 +86,37 @@ fn pointer_segments_are_escaped() {
     );
 }
 
+#[test]
+fn any_number_of_comments_between_a_key_and_its_value() {
+    // A long commented-out block under a key (common in upstream examples).
+    let mut src = String::from("spec:\n");
+    for i in 0..500 {
+        src.push_str(&format!("  # option {i}: commented out\n"));
+    }
+    src.push_str("  replicas: 3\n");
+    let d = one(&src);
+    assert_eq!(d.value, json!({"spec": {"replicas": 3}}));
+    assert_eq!(d.positions["/spec/replicas"].value.line, 502);
+    // Also between list items and before a document's first key.
+    let mut src = String::from("items:\n- a\n");
+    src.push_str(&"# x\n".repeat(300));
+    src.push_str("- b\n");
+    assert_eq!(one(&src).value, json!({"items": ["a", "b"]}));
+}
+
+#[test]
+fn decoded_utf16_parses_and_duplicate_keys_stay_errors() {
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in "kind: ConfigMap\nname: ü\n".encode_utf16() {
+        bytes.extend(u.to_le_bytes());
+    }
+    let d = one(&decode(&bytes));
+    assert_eq!(d.value, json!({"kind": "ConfigMap", "name": "ü"}));
+    let e = parse("a: 1\n# c\nb: 2\na: 3\n").expect_err("duplicate key");
+    assert!(e.message.contains("duplicate key `a`"), "{e}");
+    assert_eq!(e.pos.line, 4);
+}
+
 /// Nine levels of nine aliases: 9^9 copies of "lol" (the classic "billion laughs").
 pub(crate) fn billion_laughs() -> String {
     let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");

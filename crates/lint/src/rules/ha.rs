@@ -1,5 +1,6 @@
 //! HA rules for plain workloads and PodDisruptionBudgets.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -12,6 +13,15 @@ use crate::model::{
 
 const HOSTNAME: &str = "kubernetes.io/hostname";
 const ZONE: &str = "topology.kubernetes.io/zone";
+/// Topology keys whose domains each hold whole nodes: pods kept apart on one of them are on
+/// different nodes.
+const SEPARATES_NODES: &[&str] = &[
+    HOSTNAME,
+    ZONE,
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region",
+];
 
 /// Effective replica count of a replicated workload (an HPA's minReplicas wins).
 pub(crate) fn workload_replicas(ctx: &Ctx, o: &Obj) -> Option<(i64, String)> {
@@ -259,10 +269,16 @@ pub(crate) fn anti_affinity(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
             continue;
         }
         let terms = anti_affinity_terms(g.holder, "requiredDuringSchedulingIgnoredDuringExecution");
+        // Required anti-affinity on a zone (or region) key separates the pods at least as
+        // far as the hostname key does: a zone never spans less than one node.
         let host_terms: Vec<&Value> = terms
             .iter()
             .copied()
-            .filter(|t| t.get("topologyKey").and_then(Value::as_str) == Some(HOSTNAME))
+            .filter(|t| {
+                t.get("topologyKey")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| SEPARATES_NODES.contains(&k))
+            })
             .collect();
         let pointer = format!(
             "{}/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution",
@@ -273,7 +289,7 @@ pub(crate) fn anti_affinity(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
                 obj: i,
                 pointer,
                 message: format!(
-                    "{} has {} replicas but no required pod anti-affinity on {HOSTNAME}; they may all land on one node",
+                    "{} has {} replicas but no required pod anti-affinity on {HOSTNAME} (or a zone); they may all land on one node",
                     g.what, g.replicas
                 ),
             });
@@ -367,6 +383,238 @@ pub(crate) fn pdb_exists(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     }
 }
 
+/// Pods an operator creates from a custom resource: their labels (what the operator puts on
+/// them, plus the labels the CR asks for), how many, and whether they form a quorum.
+pub(crate) struct OperatorPods<'a> {
+    pub ns: &'a str,
+    pub labels: Map<String, Value>,
+    pub replicas: i64,
+    pub what: String,
+    pub quorum: Option<&'static str>,
+}
+
+fn labels_of(pairs: &[(&str, &str)], extra: &[Option<&Value>]) -> Map<String, Value> {
+    let mut m: Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), Value::String((*v).to_string())))
+        .collect();
+    for e in extra.iter().flatten() {
+        if let Some(o) = e.as_object() {
+            for (k, v) in o {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    m
+}
+
+/// The pods of known operators' custom resources: Prometheus, Alertmanager and ThanosRuler
+/// (prometheus-operator), PostgresCluster instance sets (Crunchy PGO), KafkaNodePools
+/// (Strimzi) and MinIO Tenant pools, with the labels each operator sets on its pods.
+pub(crate) fn operator_pods<'a>(objs: &[Obj<'a>]) -> Vec<OperatorPods<'a>> {
+    let mut v = Vec::new();
+    for o in objs {
+        let n = o.name;
+        let mut push = |labels: Map<String, Value>, replicas: i64, what: String, quorum| {
+            v.push(OperatorPods {
+                ns: o.ns(),
+                labels,
+                replicas,
+                what,
+                quorum,
+            })
+        };
+        let api = o.get(&["apiVersion"]).and_then(Value::as_str).unwrap_or("");
+        let int = |path: &[&str], d: i64| o.get(path).and_then(as_int).unwrap_or(d);
+        match o.kind {
+            "Prometheus" | "Alertmanager" | "ThanosRuler"
+                if api.starts_with("monitoring.coreos.com/") =>
+            {
+                let (app, key) = match o.kind {
+                    "Prometheus" => ("prometheus", "prometheus"),
+                    "Alertmanager" => ("alertmanager", "alertmanager"),
+                    _ => ("thanos-ruler", "thanos-ruler"),
+                };
+                let mut pairs = vec![
+                    ("app.kubernetes.io/name", app),
+                    ("app.kubernetes.io/instance", n),
+                    ("app.kubernetes.io/managed-by", "prometheus-operator"),
+                    (key, n),
+                ];
+                if o.kind == "Prometheus" {
+                    pairs.push(("operator.prometheus.io/name", n));
+                }
+                // Shards are separate StatefulSets of `replicas` pods each, with the same
+                // labels but the shard number; a budget over the name covers them all.
+                let shards = if o.kind == "Prometheus" {
+                    int(&["spec", "shards"], 1).max(1)
+                } else {
+                    1
+                };
+                push(
+                    labels_of(&pairs, &[o.get(&["spec", "podMetadata", "labels"])]),
+                    int(&["spec", "replicas"], 1).saturating_mul(shards),
+                    format!("pods of {}/{n}", o.kind),
+                    None,
+                );
+            }
+            "PostgresCluster" => {
+                let inst = o.get(&["spec", "instances"]).and_then(Value::as_array);
+                for x in inst.into_iter().flatten() {
+                    let set = x.get("name").and_then(Value::as_str).unwrap_or("");
+                    push(
+                        labels_of(
+                            &[
+                                ("postgres-operator.crunchydata.com/cluster", n),
+                                ("postgres-operator.crunchydata.com/instance-set", set),
+                                ("postgres-operator.crunchydata.com/data", "postgres"),
+                            ],
+                            &[
+                                o.get(&["spec", "metadata", "labels"]),
+                                get(x, &["metadata", "labels"]),
+                            ],
+                        ),
+                        x.get("replicas").and_then(as_int).unwrap_or(1),
+                        format!("instance set `{set}` of PostgresCluster/{n}"),
+                        None,
+                    );
+                }
+            }
+            "KafkaNodePool" => {
+                let Some(cluster) = o
+                    .get(&["metadata", "labels", "strimzi.io/cluster"])
+                    .and_then(Value::as_str)
+                else {
+                    continue;
+                };
+                let controller = o
+                    .get(&["spec", "roles"])
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("controller")));
+                push(
+                    labels_of(
+                        &[
+                            ("strimzi.io/cluster", cluster),
+                            ("strimzi.io/pool-name", n),
+                            ("strimzi.io/kind", "Kafka"),
+                            ("app.kubernetes.io/name", "kafka"),
+                            ("app.kubernetes.io/instance", cluster),
+                        ],
+                        &[o.get(&["spec", "template", "pod", "metadata", "labels"])],
+                    ),
+                    int(&["spec", "replicas"], 0),
+                    format!("pods of KafkaNodePool/{n}"),
+                    controller.then_some("KRaft controller"),
+                );
+            }
+            "Tenant" if api.starts_with("minio.min.io/") => {
+                let pools = o.get(&["spec", "pools"]).and_then(Value::as_array);
+                for p in pools.into_iter().flatten() {
+                    let pool = p.get("name").and_then(Value::as_str).unwrap_or("");
+                    push(
+                        labels_of(
+                            &[("v1.min.io/tenant", n), ("v1.min.io/pool", pool)],
+                            &[o.get(&["spec", "poolsMetadata", "labels"])],
+                        ),
+                        p.get("servers").and_then(as_int).unwrap_or(0),
+                        format!("pool `{pool}` of Tenant/{n}"),
+                        None,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// The items (by index) whose labels a selector can match: the smallest set that surely
+/// holds every match, taken from one `matchLabels` pair or one `In` expression, else `all`.
+/// Matching against this set instead of a whole namespace keeps matching linear when
+/// thousands of selectors and pods share a namespace.
+pub(crate) fn candidates<'s>(
+    sel: &'s Value,
+    bucket: &dyn Fn(&'s str, &'s str) -> &'s [usize],
+    all: &'s [usize],
+) -> Cow<'s, [usize]> {
+    let mut best: Cow<'s, [usize]> = Cow::Borrowed(all);
+    if let Some(ml) = sel.get("matchLabels").and_then(Value::as_object) {
+        for (k, v) in ml {
+            let Some(v) = v.as_str() else {
+                // A label value that is not a string matches no pod.
+                return Cow::Borrowed(&[]);
+            };
+            let b = bucket(k, v);
+            if b.len() < best.len() {
+                best = Cow::Borrowed(b);
+            }
+        }
+    }
+    for e in sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if e.get("operator").and_then(Value::as_str) != Some("In") {
+            continue;
+        }
+        let Some(k) = e.get("key").and_then(Value::as_str) else {
+            continue;
+        };
+        let values = e.get("values").and_then(Value::as_array);
+        let buckets: Vec<&[usize]> = values
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|v| bucket(k, v))
+            .collect();
+        if buckets.iter().map(|b| b.len()).sum::<usize>() < best.len() {
+            let mut u: Vec<usize> = buckets.concat();
+            u.sort_unstable();
+            u.dedup();
+            best = Cow::Owned(u);
+        }
+    }
+    best
+}
+
+/// Objects with a pod template, by (namespace, label key, label value) of their pods and by
+/// namespace (in tree order).
+pub(crate) struct PodLabels<'a> {
+    pub by_pair: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    pub by_ns: HashMap<&'a str, Vec<usize>>,
+}
+
+pub(crate) fn pod_label_index<'a>(objs: &[Obj<'a>]) -> PodLabels<'a> {
+    let mut by_pair: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, o) in objs.iter().enumerate() {
+        let Some(ps) = o.pod else { continue };
+        by_ns.entry(o.ns()).or_default().push(i);
+        for (k, v) in ps.labels.into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                by_pair.entry((o.ns(), k.as_str(), v)).or_default().push(i);
+            }
+        }
+    }
+    PodLabels { by_pair, by_ns }
+}
+
+impl<'a> PodLabels<'a> {
+    pub fn candidates<'s>(&'s self, ns: &'a str, sel: &'s Value) -> Cow<'s, [usize]> {
+        let all = self.by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[]);
+        candidates(sel, &|k, v| lookup(&self.by_pair, (ns, k, v)), all)
+    }
+}
+
+fn lookup<'s, 'k>(
+    m: &'s HashMap<(&'k str, &'k str, &'k str), Vec<usize>>,
+    key: (&'k str, &'k str, &'k str),
+) -> &'s [usize] {
+    m.get(&key).map(Vec::as_slice).unwrap_or(&[])
+}
+
 /// A PodDisruptionBudget of our own selects the pods redis-operator makes from `o` (its
 /// RedisReplication CRD before v0.16 has no `spec.pdb`). The operator labels them with the CR's
 /// labels plus `app`, `redis_setup_type` and `role` (`getRedisLabels` in `k8sutils/labels.go`):
@@ -389,36 +637,12 @@ fn redis_pods_budgeted(ctx: &Ctx, o: &Obj) -> bool {
 }
 
 /// Replicated workloads (index, replicas) a PDB selects; computed once per run.
-pub(crate) fn compute_pdb_targets(
-    ctx: &Ctx,
-    by_label: &HashMap<(&str, &str, &str), Vec<usize>>,
-    pdb: &Obj,
-) -> Vec<(usize, i64)> {
+pub(crate) fn compute_pdb_targets(ctx: &Ctx, index: &PodLabels, pdb: &Obj) -> Vec<(usize, i64)> {
     let Some(sel) = pdb.get(&["spec", "selector"]) else {
         return Vec::new();
     };
-    // Narrow the candidates with one matchLabels pair when there is one.
-    let first = sel
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .and_then(|m| m.iter().next())
-        .and_then(|(k, v)| Some((k.as_str(), v.as_str()?)));
-    let all: Vec<usize>;
-    let candidates: &[usize] = match first {
-        Some((k, v)) => by_label
-            .get(&(pdb.ns(), k, v))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-        None => {
-            all = REPLICATED_KINDS
-                .iter()
-                .flat_map(|kind| ctx.index.of_kind(pdb.ns(), kind).iter().copied())
-                .collect();
-            &all
-        }
-    };
     let mut v = Vec::new();
-    for &k in candidates {
+    for &k in index.candidates(pdb.ns(), sel).iter() {
         let w = &ctx.objs[k];
         if let (Some(ps), Some((n, _))) = (pod_spec(w), workload_replicas(ctx, w))
             && n > 0
@@ -430,22 +654,24 @@ pub(crate) fn compute_pdb_targets(
     v
 }
 
-/// (namespace, label key, label value) → replicated workloads whose pod template has it.
-pub(crate) fn label_index<'a>(
-    objs: &[Obj<'a>],
-) -> HashMap<(&'a str, &'a str, &'a str), Vec<usize>> {
-    let mut m: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
-    for (i, o) in objs.iter().enumerate() {
-        if !REPLICATED_KINDS.contains(&o.kind) {
-            continue;
-        }
-        for (k, v) in o.pod.and_then(|p| p.labels).into_iter().flatten() {
-            if let Some(v) = v.as_str() {
-                m.entry((o.ns(), k.as_str(), v)).or_default().push(i);
-            }
-        }
+/// Operator pod groups (indexes into `ctx.operator_pods`) a PDB selects.
+pub(crate) fn compute_pdb_operator_targets(ctx: &Ctx, pdb: &Obj) -> Vec<usize> {
+    let Some(sel) = pdb.get(&["spec", "selector"]) else {
+        return Vec::new();
+    };
+    // An empty selector selects every pod of the namespace; only a selector that names
+    // labels stands for an operator's pods.
+    if selector_is_empty(Some(sel)) {
+        return Vec::new();
     }
-    m
+    ctx.operator_pods
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| {
+            g.ns == pdb.ns() && g.replicas > 0 && selector_matches(sel, Some(&g.labels))
+        })
+        .map(|(k, _)| k)
+        .collect()
 }
 
 fn pdb_targets<'c, 'a>(ctx: &'c Ctx<'a>, i: usize) -> impl Iterator<Item = (&'c Obj<'a>, i64)> {
@@ -501,6 +727,18 @@ fn budgets(ctx: &Ctx, i: usize, o: &Obj) -> Vec<Budget> {
                         pointer: field.into(),
                         target: format!("{}/{}", w.kind, w.name),
                         quorum: quorum_component(w),
+                    });
+                }
+            }
+            for &g in ctx.pdb_operator_targets.get(&i).into_iter().flatten() {
+                let g = &ctx.operator_pods[g];
+                if let Some((d, field)) = allowed(o, g.replicas) {
+                    v.push(Budget {
+                        n: g.replicas,
+                        d,
+                        pointer: field.into(),
+                        target: g.what.clone(),
+                        quorum: g.quorum,
                     });
                 }
             }
@@ -621,6 +859,7 @@ pub(crate) fn pdb_blocks(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         && let Some(v) = o.get(&["spec", "maxUnavailable"])
         && scaled(v, 100) == Some(0)
         && pdb_targets(ctx, i).next().is_none()
+        && !ctx.pdb_operator_targets.contains_key(&i)
     {
         out.push(Hit {
             obj: i,
@@ -674,45 +913,36 @@ pub(crate) fn probe_ports(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         return;
     }
     for (p, c, _) in o.containers.iter().map(Container::tuple) {
-        let ports = c.get("ports").and_then(Value::as_array);
-        let names: Vec<&str> = ports
+        let names: Vec<&str> = c
+            .get("ports")
+            .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|x| x.get("name").and_then(Value::as_str))
             .collect();
-        let numbers: Vec<i64> = ports
-            .into_iter()
-            .flatten()
-            .filter_map(|x| x.get("containerPort").and_then(as_int))
-            .collect();
         for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
             for handler in ["httpGet", "tcpSocket", "grpc"] {
-                let Some(port) = c
+                // Only a named port must be declared: the kubelet resolves a name against
+                // the container's ports, while a number is dialled as it is (a process may
+                // well listen on a port it does not declare, e.g. a metrics or health port).
+                let Some(Value::String(s)) = c
                     .get(probe)
                     .and_then(|x| x.get(handler))
                     .and_then(|h| h.get("port"))
                 else {
                     continue;
                 };
-                let pointer = format!("{p}/{probe}/{handler}/port");
-                let bad = match port {
-                    Value::String(s) if s.parse::<i64>().is_err() => {
-                        (!names.contains(&s.as_str())).then(|| format!("named port `{s}`"))
-                    }
-                    v => as_int(v).and_then(|n| {
-                        (!numbers.is_empty() && !numbers.contains(&n)).then(|| format!("port {n}"))
-                    }),
-                };
-                if let Some(what) = bad {
-                    out.push(Hit {
-                        obj: i,
-                        pointer,
-                        message: format!(
-                            "{probe} of container `{}` targets {what}, which the container does not declare",
-                            container_name(c)
-                        ),
-                    });
+                if s.trim().parse::<i64>().is_ok() || names.contains(&s.as_str()) {
+                    continue;
                 }
+                out.push(Hit {
+                    obj: i,
+                    pointer: format!("{p}/{probe}/{handler}/port"),
+                    message: format!(
+                        "{probe} of container `{}` targets named port `{s}`, which the container does not declare",
+                        container_name(c)
+                    ),
+                });
             }
         }
     }

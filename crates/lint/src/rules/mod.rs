@@ -42,31 +42,68 @@ pub(crate) struct Ctx<'a> {
     pub pdb_targets: HashMap<usize, Vec<(usize, i64)>>,
     /// Workloads selected by at least one PodDisruptionBudget.
     pub pdb_covered: HashSet<usize>,
+    /// Pods that known operators create from custom resources of the tree.
+    pub operator_pods: Vec<ha::OperatorPods<'a>>,
+    /// PodDisruptionBudget index → the operator pod groups it selects.
+    pub pdb_operator_targets: HashMap<usize, Vec<usize>>,
+    /// Objects with a pod template that at least one NetworkPolicy selects.
+    pub netpol_selected: HashSet<usize>,
+    /// Service accounts (namespace, name) that turn token automounting off.
+    pub sa_no_token: HashSet<(&'a str, &'a str)>,
     /// Strimzi node pools per (namespace, cluster).
     pub kafka_pools: HashMap<(&'a str, &'a str), operators::Pools>,
+    /// Pods (by replica count) mounting each claim, by (namespace, claim).
+    pub claim_users: HashMap<(&'a str, &'a str), i64>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(objs: Vec<Obj<'a>>) -> Self {
         let index = Index::build(&objs);
         let kafka_pools = operators::pools(&objs);
+        let operator_pods = ha::operator_pods(&objs);
+        let sa_no_token = objs
+            .iter()
+            .filter(|o| {
+                o.kind == "ServiceAccount"
+                    && o.get(&["automountServiceAccountToken"])
+                        .and_then(crate::model::as_bool)
+                        == Some(false)
+            })
+            .map(|o| (o.ns(), o.name))
+            .collect();
         let mut ctx = Ctx {
             objs,
             index,
             pdb_targets: HashMap::new(),
             pdb_covered: HashSet::new(),
+            operator_pods,
+            pdb_operator_targets: HashMap::new(),
+            netpol_selected: HashSet::new(),
+            sa_no_token,
             kafka_pools,
+            claim_users: HashMap::new(),
         };
-        let by_label = ha::label_index(&ctx.objs);
-        let targets: HashMap<usize, Vec<(usize, i64)>> = ctx
-            .objs
-            .par_iter()
-            .enumerate()
-            .filter(|(_, o)| o.kind == "PodDisruptionBudget")
-            .map(|(i, o)| (i, ha::compute_pdb_targets(&ctx, &by_label, o)))
+        ctx.claim_users = sto::claim_users(&ctx);
+        let pods = ha::pod_label_index(&ctx.objs);
+        let pdbs: Vec<usize> = (0..ctx.objs.len())
+            .filter(|&i| ctx.objs[i].kind == "PodDisruptionBudget")
             .collect();
+        let targets: HashMap<usize, Vec<(usize, i64)>> = pdbs
+            .par_iter()
+            .map(|&i| (i, ha::compute_pdb_targets(&ctx, &pods, &ctx.objs[i])))
+            .collect();
+        let op_targets: HashMap<usize, Vec<usize>> = if ctx.operator_pods.is_empty() {
+            HashMap::new()
+        } else {
+            pdbs.par_iter()
+                .map(|&i| (i, ha::compute_pdb_operator_targets(&ctx, &ctx.objs[i])))
+                .filter(|(_, v)| !v.is_empty())
+                .collect()
+        };
+        ctx.netpol_selected = sec::compute_netpol_selected(&ctx, &pods);
         ctx.pdb_covered = targets.values().flatten().map(|(k, _)| *k).collect();
         ctx.pdb_targets = targets;
+        ctx.pdb_operator_targets = op_targets;
         ctx
     }
 }
@@ -153,6 +190,7 @@ pub(crate) const YAML_ERROR: &str = "DL0001";
 pub(crate) const NOT_OBJECT: &str = "DL0002";
 pub(crate) const UNKNOWN_KIND: &str = "DL0003";
 pub(crate) const BAD_WAIVER: &str = "DL0004";
+pub(crate) const SKIPPED: &str = "DL0005";
 
 pub static RULES: &[Rule] = &[
     r!(
@@ -196,6 +234,16 @@ pub static RULES: &[Rule] = &[
         "metadata:\n  annotations:\n    lint.datalyptica.io/waive: \"DL9999\""
     ),
     r!(
+        "DL0005",
+        Category::Input,
+        I,
+        Check::Input,
+        "file skipped: not a Kubernetes manifest",
+        "Trees hold more than objects to apply: kustomizations and the patches and configs they read, Helm charts' Chart.yaml, values and templates, CI workflows and application config. Linting them as objects only produces false errors, so each is skipped with a note saying what it was taken for. With --kustomize, each kustomization root is linted from the output of `kustomize build`; a Helm chart is linted from `helm template`'s output. Symbolic links that leave the tree or form a loop are skipped with this note too.",
+        "Nothing to fix if the file is what the note says; otherwise give each object apiVersion, kind and metadata, or lint the built/rendered output.",
+        "# values.yaml of a chart\nreplicaCount: 2"
+    ),
+    r!(
         "DL0010",
         Category::Input,
         E,
@@ -232,7 +280,7 @@ pub static RULES: &[Rule] = &[
         E,
         Object(ha::anti_affinity),
         "replicas are not spread across nodes by required anti-affinity",
-        "Without a required pod anti-affinity on kubernetes.io/hostname the scheduler may place all replicas on one node, and that node's loss takes the whole set down. The term's labelSelector must match the pods' own labels.",
+        "Without a required pod anti-affinity on kubernetes.io/hostname (or on a zone key, which separates them even further) the scheduler may place all replicas on one node, and that node's loss takes the whole set down. The term's labelSelector must match the pods' own labels.",
         "Add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution with topologyKey kubernetes.io/hostname and a labelSelector matching the pod labels.",
         "affinity:\n  podAntiAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution:\n    - topologyKey: kubernetes.io/hostname\n      labelSelector: {matchLabels: {app: x}}"
     ),
@@ -292,8 +340,8 @@ pub static RULES: &[Rule] = &[
         E,
         Object(ha::probe_ports),
         "probe targets a port the container does not have",
-        "A probe on a named port that the container does not declare fails validation or never succeeds; a numeric port that is not among the declared containerPorts is usually a typo, and the probe then keeps the pod unready or restarts it forever.",
-        "Point the probe at a declared containerPort (by name or number).",
+        "A probe on a named port is resolved against the container's declared ports: a name the container does not declare never resolves, so the probe keeps the pod unready or restarts it forever. Numeric ports are dialled as written and need no declaration (processes often serve health or metrics on an undeclared port).",
+        "Declare the named port in the container's ports, or point the probe at a declared name or a number.",
         "ports: [{name: http, containerPort: 8080}]\nreadinessProbe:\n  httpGet: {port: metrics}   # DL1009"
     ),
     r!(
@@ -433,7 +481,7 @@ pub static RULES: &[Rule] = &[
         E,
         Object(sec::run_as_non_root),
         "container may run as root",
-        "restricted-v2 requires non-root; runAsNonRoot: true makes the kubelet refuse an image whose user is root instead of silently running it as root elsewhere.",
+        "restricted-v2 requires non-root; runAsNonRoot: true makes the kubelet refuse an image whose user is root instead of silently running it as root elsewhere. A non-zero runAsUser also keeps the process off root (DL2002 judges pinning a UID on OpenShift).",
         "Set securityContext.runAsNonRoot: true on the pod (or each container).",
         "securityContext:\n  runAsNonRoot: true"
     ),

@@ -279,9 +279,21 @@ pub(crate) fn kafka_min_isr(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
 }
 
 pub(crate) fn kafka_rf(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
-    let mut check = |rf: i64, brokers: Option<i64>, pointer: String, what: &str| {
-        let message = if rf < 3 {
-            format!("{what} {rf} < 3: one broker loss leaves no room for min.insync.replicas 2")
+    // `isr` is the min.insync.replicas that applies to the topic(s), with its name: the
+    // message says what it really is, not what it should be.
+    let mut check = |rf: i64,
+                     brokers: Option<i64>,
+                     (isr_name, isr): (&str, i64),
+                     pointer: String,
+                     what: &str| {
+        let message = if rf < 3 && isr >= rf {
+            format!(
+                "{what} {rf} < 3: with {isr_name} {isr}, one broker loss blocks acks=all producers"
+            )
+        } else if rf < 3 {
+            format!(
+                "{what} {rf} < 3: with {isr_name} {isr}, an acknowledged write may live on {isr} broker(s) only, and one broker loss leaves no room to raise it"
+            )
         } else if let Some(b) = brokers.filter(|b| rf > *b) {
             format!("{what} {rf} exceeds the {b} brokers: topic creation fails")
         } else {
@@ -293,23 +305,57 @@ pub(crate) fn kafka_rf(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
             message,
         });
     };
+    const MIN_ISR: &str = "min.insync.replicas";
+    const TX_MIN_ISR: &str = "transaction.state.log.min.isr";
     match o.kind {
         "Kafka" => {
             let cfg = kafka_cfg(o);
+            let f = |k: &str, d: i64| cfg.and_then(|c| c.get(k)).and_then(as_int).unwrap_or(d);
             let brokers = brokers(ctx, o.ns(), o.name);
-            for (k, d) in [
-                ("default.replication.factor", 1),
-                ("offsets.topic.replication.factor", 3),
-                ("transaction.state.log.replication.factor", 3),
+            // Broker defaults: min.insync.replicas 1, transaction.state.log.min.isr 2.
+            for (k, d, isr) in [
+                ("default.replication.factor", 1, (MIN_ISR, f(MIN_ISR, 1))),
+                (
+                    "offsets.topic.replication.factor",
+                    3,
+                    (MIN_ISR, f(MIN_ISR, 1)),
+                ),
+                (
+                    "transaction.state.log.replication.factor",
+                    3,
+                    (TX_MIN_ISR, f(TX_MIN_ISR, 2)),
+                ),
             ] {
-                let rf = cfg.and_then(|c| c.get(k)).and_then(as_int).unwrap_or(d);
-                check(rf, brokers, ptr("", &["spec", "kafka", "config", k]), k);
+                check(
+                    f(k, d),
+                    brokers,
+                    isr,
+                    ptr("", &["spec", "kafka", "config", k]),
+                    k,
+                );
             }
         }
         "KafkaTopic" => {
             if let Some(rf) = o.get(&["spec", "replicas"]).and_then(as_int) {
-                let brokers = topic_cluster(ctx, o).and_then(|k| brokers(ctx, k.ns(), k.name));
-                check(rf, brokers, "/spec/replicas".into(), "topic replicas");
+                let cluster = topic_cluster(ctx, o);
+                let isr = o
+                    .get(&["spec", "config", MIN_ISR])
+                    .and_then(as_int)
+                    .or_else(|| {
+                        cluster
+                            .and_then(kafka_cfg)
+                            .and_then(|c| c.get(MIN_ISR))
+                            .and_then(as_int)
+                    })
+                    .unwrap_or(1);
+                let brokers = cluster.and_then(|k| brokers(ctx, k.ns(), k.name));
+                check(
+                    rf,
+                    brokers,
+                    (MIN_ISR, isr),
+                    "/spec/replicas".into(),
+                    "topic replicas",
+                );
             }
         }
         _ => {}

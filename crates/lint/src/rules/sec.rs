@@ -1,13 +1,14 @@
 //! Security rules, aligned with OpenShift's restricted-v2 SCC.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::{Ctx, Hit};
 use crate::model::{
-    Container, Obj, PodSpec, as_bool, container_name, get, pod_spec, ptr, selector_is_empty,
-    selector_matches,
+    Container, Obj, PodSpec, as_bool, as_int, container_name, get, pod_spec, ptr,
+    selector_is_empty, selector_matches,
 };
 
 /// A securityContext field that may be set on the pod and overridden per container. Reports
@@ -67,15 +68,59 @@ fn who(c: Option<&str>) -> String {
 
 pub(crate) fn run_as_non_root(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     let Some(ps) = pod_spec(o) else { return };
-    pod_or_containers(
-        o,
-        &ps,
-        i,
-        &["runAsNonRoot"],
-        |v| v.and_then(as_bool) == Some(true),
-        &|c| format!("{} does not set runAsNonRoot: true", who(c)),
-        out,
-    );
+    let pod_sc = ps.spec.get("securityContext");
+    // A container's own field wins over the pod's. The process is not root when the kubelet
+    // is told to refuse root (runAsNonRoot: true) or is given a non-zero UID to run as.
+    fn field<'v>(c: &'v Value, pod_sc: Option<&'v Value>, f: &str) -> Option<&'v Value> {
+        c.get("securityContext")
+            .and_then(|s| s.get(f))
+            .filter(|v| !v.is_null())
+            .or_else(|| pod_sc.and_then(|s| s.get(f)).filter(|v| !v.is_null()))
+    }
+    let non_root = |c: Option<&Value>| {
+        let (nr, uid) = match c {
+            Some(c) => (
+                field(c, pod_sc, "runAsNonRoot"),
+                field(c, pod_sc, "runAsUser"),
+            ),
+            None => (
+                pod_sc.and_then(|s| s.get("runAsNonRoot")),
+                pod_sc.and_then(|s| s.get("runAsUser")),
+            ),
+        };
+        nr.and_then(as_bool) == Some(true) || uid.and_then(as_int).is_some_and(|u| u > 0)
+    };
+    let bad: Vec<&Container> = o
+        .containers
+        .iter()
+        .filter(|c| !non_root(Some(c.value)))
+        .collect();
+    if bad.is_empty() {
+        return;
+    }
+    let any_container_sets = o.containers.iter().any(|c| {
+        c.value
+            .get("securityContext")
+            .is_some_and(|s| s.get("runAsNonRoot").is_some() || s.get("runAsUser").is_some())
+    });
+    if !any_container_sets && !non_root(None) {
+        out.push(Hit {
+            obj: i,
+            pointer: format!("{}/securityContext/runAsNonRoot", ps.ptr),
+            message: "pod sets neither runAsNonRoot: true nor a non-zero runAsUser".into(),
+        });
+        return;
+    }
+    for c in bad {
+        out.push(Hit {
+            obj: i,
+            pointer: format!("{}/securityContext/runAsNonRoot", c.ptr),
+            message: format!(
+                "container `{}` sets neither runAsNonRoot: true nor a non-zero runAsUser",
+                container_name(c.value)
+            ),
+        });
+    }
 }
 
 pub(crate) fn seccomp(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
@@ -377,7 +422,10 @@ pub(crate) fn resources(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     }
 }
 
-/// Names that hold credentials; `*_FILE`/`*_PATH`/`*_NAME` and references are not secrets.
+/// Names that hold credentials. A name says what it holds by its last words: after the
+/// credential word, a qualifier (`DB_PASSWORD_FILE`, `OIDC_TOKEN_ENDPOINT_AUTH_METHOD`,
+/// `ID_TOKEN_SIGNING_ALG`, `TOKEN_TTL`) makes it a setting about the credential, not the
+/// credential. `TOKEN` counts as a whole word only (`MAX_TOKENS`, `TOKENIZER` are not).
 fn sensitive_name(name: &str) -> bool {
     let n: String = name
         .chars()
@@ -390,47 +438,6 @@ fn sensitive_name(name: &str) -> bool {
         })
         .collect();
     let n = n.trim_matches('_');
-    const SUFFIX_OK: &[&str] = &[
-        "_FILE",
-        "_PATH",
-        "_NAME",
-        "_REF",
-        "_KEY_REF",
-        "_SECRET_NAME",
-        "_LOCATION",
-        "_DIR",
-        "_ENABLED",
-        "_TTL",
-        "_TIMEOUT",
-        "_TYPE",
-        "_MODE",
-        "_HEADER",
-        "_URL",
-        "_ENDPOINT",
-        "_ALGORITHM",
-        "_LENGTH",
-        "_EXPIRY",
-        "_LIFESPAN",
-        "_SIZE",
-        "_COUNT",
-        "_PORT",
-        "_HOST",
-        "_USER",
-        "_USERNAME",
-        "_ISSUER",
-        "_AUDIENCE",
-        "_SCOPE",
-        "_SCOPES",
-        "_PROVIDER",
-        "_CLASS",
-        "_FORMAT",
-        "_ENCODING",
-        "_KIND",
-        "_INTERVAL",
-    ];
-    if SUFFIX_OK.iter().any(|s| n.ends_with(s)) {
-        return false;
-    }
     const WORDS: &[&str] = &[
         "PASSWORD",
         "PASSWD",
@@ -443,7 +450,103 @@ fn sensitive_name(name: &str) -> bool {
         "CREDENTIAL",
         "SECRET_KEY",
     ];
-    WORDS.iter().any(|w| n.contains(w))
+    // End of the last credential word in the name.
+    let mut end = None;
+    for w in WORDS {
+        for (at, _) in n.match_indices(w) {
+            let after = &n[at + w.len()..];
+            let whole = *w != "TOKEN" || after.is_empty() || after.starts_with('_');
+            if whole {
+                end = end.max(Some(at + w.len()));
+            }
+        }
+    }
+    let Some(end) = end else {
+        return false;
+    };
+    const QUALIFIERS: &[&str] = &[
+        "FILE",
+        "FILES",
+        "PATH",
+        "NAME",
+        "REF",
+        "LOCATION",
+        "DIR",
+        "ENABLED",
+        "ENABLE",
+        "DISABLED",
+        "TTL",
+        "TIMEOUT",
+        "TYPE",
+        "MODE",
+        "HEADER",
+        "URL",
+        "URI",
+        "ENDPOINT",
+        "ALGORITHM",
+        "ALG",
+        "LENGTH",
+        "EXPIRY",
+        "EXPIRATION",
+        "EXPIRE",
+        "EXPIRES",
+        "LIFESPAN",
+        "LIFETIME",
+        "DURATION",
+        "PERIOD",
+        "SIZE",
+        "COUNT",
+        "PORT",
+        "HOST",
+        "USER",
+        "USERNAME",
+        "ISSUER",
+        "AUDIENCE",
+        "SCOPE",
+        "SCOPES",
+        "PROVIDER",
+        "CLASS",
+        "FORMAT",
+        "ENCODING",
+        "KIND",
+        "INTERVAL",
+        "METHOD",
+        "VERSION",
+        "ROTATION",
+        "LOOKUP",
+        "SOURCE",
+        "STORE",
+        "MOUNT",
+        "NAMESPACE",
+        "FIELD",
+        "PREFIX",
+    ];
+    !n[end..].split('_').any(|seg| QUALIFIERS.contains(&seg))
+}
+
+/// `30s`, `5m`, `1h30m`, `720h`: a duration, never a credential.
+fn duration(v: &str) -> bool {
+    let mut digits = false;
+    let mut unit = false;
+    let mut rest = v;
+    while !rest.is_empty() {
+        let d = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if d == 0 {
+            return false;
+        }
+        rest = &rest[d..];
+        digits = true;
+        let u = rest.len()
+            - rest
+                .trim_start_matches(['n', 'u', 'µ', 'm', 's', 'h', 'd'])
+                .len();
+        if u == 0 || u > 2 {
+            return false;
+        }
+        rest = &rest[u..];
+        unit = true;
+    }
+    digits && unit
 }
 
 /// A literal that is not a placeholder, reference, boolean or number.
@@ -456,7 +559,11 @@ fn literal_secret(v: &str) -> bool {
     if ["true", "false", "null", "none", "changeme-in-secret"].contains(&lower.as_str()) {
         return false;
     }
-    if v.parse::<f64>().is_ok() {
+    if v.parse::<f64>().is_ok() || duration(v) {
+        return false;
+    }
+    // A URL without a password in it is an address (url_credentials() judges the others).
+    if v.contains("://") && !url_credentials(v) {
         return false;
     }
     !(v.starts_with('$')
@@ -551,7 +658,8 @@ pub(crate) fn inline_secrets(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         }
         return;
     }
-    if o.kind == "Secret" {
+    // Secrets hold credentials by design; a CRD's schema holds no values.
+    if matches!(o.kind, "Secret" | "CustomResourceDefinition") {
         return;
     }
     let envs = crate::model::find_under_keys(o.value, &|k, x| match x {
@@ -694,15 +802,54 @@ pub(crate) fn default_deny(ctx: &Ctx, out: &mut Vec<Hit>) {
     }
 }
 
+/// Objects with a pod template that some NetworkPolicy of their namespace selects. Each
+/// distinct selector of a namespace is matched once, against only the pods that can match it
+/// (see `ha::candidates`), so the work grows with the tree, not with policies × workloads.
+pub(crate) fn compute_netpol_selected(ctx: &Ctx, pods: &super::ha::PodLabels) -> HashSet<usize> {
+    // Per namespace: whether a policy selects every pod, else its distinct selectors.
+    let mut per_ns: HashMap<&str, (bool, HashMap<String, &Value>)> = HashMap::new();
+    for np in ctx.objs.iter().filter(|o| o.kind == "NetworkPolicy") {
+        let e = per_ns.entry(np.ns()).or_default();
+        if e.0 {
+            continue;
+        }
+        match np.get(&["spec", "podSelector"]) {
+            Some(sel) if !selector_is_empty(Some(sel)) => {
+                e.1.entry(sel.to_string()).or_insert(sel);
+            }
+            _ => e.0 = true,
+        }
+    }
+    let mut work: Vec<(&str, &Value)> = Vec::new();
+    let mut out: HashSet<usize> = HashSet::new();
+    for (ns, (all, sels)) in &per_ns {
+        if *all {
+            out.extend(pods.by_ns.get(ns).into_iter().flatten().copied());
+        } else {
+            work.extend(sels.values().map(|s| (*ns, *s)));
+        }
+    }
+    let matched: Vec<Vec<usize>> = work
+        .par_iter()
+        .map(|(ns, sel)| {
+            pods.candidates(ns, sel)
+                .iter()
+                .copied()
+                .filter(|&k| {
+                    ctx.objs[k]
+                        .pod
+                        .is_some_and(|ps| selector_matches(sel, ps.labels))
+                })
+                .collect()
+        })
+        .collect();
+    out.extend(matched.into_iter().flatten());
+    out
+}
+
 pub(crate) fn netpol_selected(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
     let Some(ps) = pod_spec(o) else { return };
-    let selected =
-        ctx.of_kind(o.ns(), "NetworkPolicy")
-            .any(|np| match np.get(&["spec", "podSelector"]) {
-                None => true,
-                Some(sel) => selector_is_empty(Some(sel)) || selector_matches(sel, ps.labels),
-            });
-    if !selected {
+    if !ctx.netpol_selected.contains(&i) {
         out.push(Hit {
             obj: i,
             pointer: format!("{}/metadata/labels", ps.ptr.trim_end_matches("/spec")),
@@ -727,9 +874,7 @@ pub(crate) fn sa_token(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
         .or_else(|| ps.spec.get("serviceAccount"))
         .and_then(Value::as_str)
         .unwrap_or("default");
-    let sa_off = ctx.of_kind(o.ns(), "ServiceAccount").any(|s| {
-        s.name == sa && s.get(&["automountServiceAccountToken"]).and_then(as_bool) == Some(false)
-    });
+    let sa_off = ctx.sa_no_token.contains(&(o.ns(), sa));
     if !sa_off {
         out.push(Hit {
             obj: i,

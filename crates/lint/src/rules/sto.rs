@@ -1,5 +1,7 @@
 //! Storage rules.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::ha::workload_replicas;
@@ -52,38 +54,53 @@ fn rwx(spec: &Value) -> bool {
         .is_some_and(|a| a.iter().any(|m| m.as_str() == Some("ReadWriteMany")))
 }
 
-/// Pods (by replica count) in the namespace that mount the claim; None if nothing mounts it.
-fn claim_pods<'a>(ctx: &Ctx<'a>, ns: &'a str, claim: &str) -> Option<i64> {
-    let mut total = None;
+/// Pods (by replica count) that mount each claim, by (namespace, claim name); built once per
+/// run so that checking a claim does not scan the namespace's workloads.
+pub(crate) fn claim_users<'a>(ctx: &Ctx<'a>) -> HashMap<(&'a str, &'a str), i64> {
+    let mut m: HashMap<(&str, &str), i64> = HashMap::new();
     let kinds = REPLICATED_KINDS
         .iter()
         .chain(["DaemonSet", "Job", "CronJob", "Pod"].iter());
-    for o in kinds.flat_map(|k| ctx.of_kind(ns, k)) {
+    for o in ctx
+        .objs
+        .iter()
+        .filter(|o| kinds.clone().any(|k| *k == o.kind))
+    {
         let Some(ps) = pod_spec(o) else { continue };
-        let uses = ps
+        let mut claims: Vec<&str> = ps
             .spec
             .get("volumes")
             .and_then(Value::as_array)
-            .is_some_and(|vs| {
-                vs.iter().any(|v| {
-                    v.get("persistentVolumeClaim")
-                        .and_then(|p| p.get("claimName"))
-                        .and_then(Value::as_str)
-                        == Some(claim)
-                })
-            });
-        if uses {
-            // DaemonSets and Jobs may run many pods: count them as shared.
-            let n = match workload_replicas(ctx, o) {
-                Some((n, _)) => n,
-                None if o.kind == "Pod" => 1,
-                None => 2,
-            };
-            let t = total.get_or_insert(0);
+            .into_iter()
+            .flatten()
+            .filter_map(|v| {
+                v.get("persistentVolumeClaim")
+                    .and_then(|p| p.get("claimName"))
+                    .and_then(Value::as_str)
+            })
+            .collect();
+        claims.sort_unstable();
+        claims.dedup();
+        if claims.is_empty() {
+            continue;
+        }
+        // DaemonSets and Jobs may run many pods: count them as shared.
+        let n = match workload_replicas(ctx, o) {
+            Some((n, _)) => n,
+            None if o.kind == "Pod" => 1,
+            None => 2,
+        };
+        for c in claims {
+            let t = m.entry((o.ns(), c)).or_insert(0);
             *t = i64::saturating_add(*t, n);
         }
     }
-    total
+    m
+}
+
+/// Pods (by replica count) in the namespace that mount the claim; None if nothing mounts it.
+fn claim_pods<'a>(ctx: &Ctx<'a>, ns: &'a str, claim: &str) -> Option<i64> {
+    ctx.claim_users.get(&(ns, claim)).copied()
 }
 
 pub(crate) fn rwx_check(ctx: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
