@@ -198,7 +198,7 @@ async fn resource_versions(
 /// PostgreSQL's gate: the gate retries the dropped connections with backoff and PostgreSQL's
 /// step completes; what it deployed is placed by the real scheduler as the tree requires.
 /// (This test asserted the catalog's redis-operator 0.15.1 rejecting the RedisReplication until
-/// the tree rendered for 0.15.1; the full run past Redis is the ignored test below.)
+/// the tree rendered for 0.15.1; the full run past Redis is the test below.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connections_during_a_gate_are_retried_on_the_real_server() {
     let Some(sb) = common::start("catalog-defect", 10, 3).await else {
