@@ -703,6 +703,32 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         Ok(present)
     }
 
+    /// Writes a Secret deploy made (unless a dry run), counts it as changed and reports it with
+    /// `verbs[0]`, or `verbs[1]` on a dry run. The values never enter the event.
+    async fn write_secret(
+        &self,
+        step: &str,
+        r: &SecretEntry,
+        data: BTreeMap<String, String>,
+        verbs: [&str; 2],
+    ) -> Result<(), DeployError> {
+        if !self.opts.dry_run {
+            let s = secrets::secret_object(&r.namespace, &r.name, &self.plan.platform, data);
+            self.api
+                .apply(&s, ApplyOptions::default())
+                .await
+                .map_err(|e| self.api_err(step, e))?;
+        }
+        self.changed.set(self.changed.get() + 1);
+        (self.emit)(&Event::Secret {
+            step: step.into(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            action: verbs[usize::from(self.opts.dry_run)].into(),
+        });
+        Ok(())
+    }
+
     async fn ensure_secrets(&self, c: &ComponentStep) -> Result<(), DeployError> {
         let step = c.key();
         let t = TypeRef::new("v1", "Secret");
@@ -762,24 +788,8 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                         secrets::generated_data(r, &self.plan.object_store_secret, k)
                             .map_err(|e| self.api_err(&step, ApiError::Other(e)))?
                     };
-                    if !self.opts.dry_run {
-                        let s = secrets::secret_object(
-                            &r.namespace,
-                            &r.name,
-                            &self.plan.platform,
-                            data,
-                        );
-                        self.api
-                            .apply(&s, ApplyOptions::default())
-                            .await
-                            .map_err(|e| self.api_err(&step, e))?;
-                    }
-                    self.changed.set(self.changed.get() + 1);
-                    (self.emit)(&event(if self.opts.dry_run {
-                        "would be generated"
-                    } else {
-                        "generated"
-                    }));
+                    self.write_secret(&step, r, data, ["generated", "would be generated"])
+                        .await?;
                 }
                 Provision::Issue { ca, request } => {
                     if live.is_some() {
@@ -845,24 +855,8 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     let data = authority
                         .leaf_data(request, now)
                         .map_err(|e| self.api_err(&step, ApiError::Other(e)))?;
-                    if !self.opts.dry_run {
-                        let s = secrets::secret_object(
-                            &r.namespace,
-                            &r.name,
-                            &self.plan.platform,
-                            data,
-                        );
-                        self.api
-                            .apply(&s, ApplyOptions::default())
-                            .await
-                            .map_err(|e| self.api_err(&step, e))?;
-                    }
-                    self.changed.set(self.changed.get() + 1);
-                    (self.emit)(&event(if self.opts.dry_run {
-                        "would be issued"
-                    } else {
-                        "issued"
-                    }));
+                    self.write_secret(&step, r, data, ["issued", "would be issued"])
+                        .await?;
                 }
                 Provision::Copy { namespace, name } => {
                     let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
