@@ -135,33 +135,7 @@ impl std::fmt::Debug for CrdCatalog {
 impl CrdCatalog {
     /// Loads every `*.yaml` / `*.yml` below `dir`, recursively; each must be one CRD.
     pub fn load_dir(dir: &Path) -> Result<Self, Error> {
-        let mut files = Vec::new();
-        collect_yaml(dir, &mut files)?;
-        // Sorted so that a duplicate kind is always reported against the same file.
-        files.sort();
-        let mut entries = BTreeMap::new();
-        for (file, crd) in files.iter().zip(read_all(&files)) {
-            for (key, openapi) in crd? {
-                if let Some(prev) = entries.get(&key).map(|e: &Entry| e.file.clone()) {
-                    return Err(Error::Schema {
-                        reason: format!(
-                            "{} {} is also defined in {}",
-                            key.0,
-                            key.1,
-                            prev.display()
-                        ),
-                        path: file.clone(),
-                    });
-                }
-                let entry = Entry {
-                    file: file.clone(),
-                    openapi,
-                    compiled: OnceLock::new(),
-                };
-                entries.insert(key, entry);
-            }
-        }
-        Ok(Self { entries })
+        Self::load(&[dir.to_path_buf()], &[])
     }
 
     /// The CRDs of an install: every `*.yaml`/`*.yml` below each path (a directory, searched
@@ -177,6 +151,7 @@ impl CrdCatalog {
                 files.push(path.clone());
             }
         }
+        // Sorted so that a duplicate kind is always reported against the same file.
         files.sort();
         let mut parsed: Vec<(PathBuf, Result<Vec<ServedVersion>, Error>)> =
             files.iter().cloned().zip(read_all(&files)).collect();
