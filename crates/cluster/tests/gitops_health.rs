@@ -1,7 +1,7 @@
 //! The Argo CD health checks `render --gitops argocd` writes, run by Argo CD's own Lua runtime
-//! (gopher-lua with Argo CD's libraries: `.ci/install-argocd-lua.sh`, `$DATALYPTICA_ARGOCD_LUA`),
+//! (gopher-lua with Argo CD's libraries: `.ci/install-go-runner.sh argocd-lua`, `$DATALYPTICA_ARGOCD_LUA`),
 //! and the Flux `healthCheckExprs` of `render --gitops flux`, run by cel-go in kustomize-
-//! controller's environment (`.ci/install-flux-cel.sh`, `$DATALYPTICA_FLUX_CEL`), against status
+//! controller's environment (`.ci/install-go-runner.sh flux-cel`, `$DATALYPTICA_FLUX_CEL`), against status
 //! objects shaped as the operators write them, and compared with the deploy gate of the same
 //! object: Ready ⇔ Healthy / Current, Waiting ⇔ Progressing / InProgress, Failed ⇔ Degraded /
 //! Failed.
@@ -30,26 +30,28 @@ use datalyptica_platform::gitops::health::{self, APPLICATION_LUA};
 use serde_json::{Value, json};
 
 /// Some(the tool named by `var`) or None after announcing the skip; panics in CI.
-fn tool(var: &str, script: &str) -> Option<String> {
+fn tool(var: &str, runner: &str) -> Option<String> {
     if let Ok(bin) = std::env::var(var)
         && std::path::Path::new(&bin).is_file()
     {
         return Some(bin);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("${var} is missing in CI (eval \"$(bash .ci/{script})\")");
+        panic!(
+            "${var} is missing in CI (eval \"$(bash .ci/install-go-runner.sh {runner} {var})\")"
+        );
     }
     let _ = writeln!(
         std::io::stderr(),
         "\n**************************************************************************\n\
-         SKIPPED: ${var} not set (eval \"$(bash .ci/{script})\")\n\
+         SKIPPED: ${var} not set (eval \"$(bash .ci/install-go-runner.sh {runner} {var})\")\n\
          **************************************************************************"
     );
     None
 }
 
 fn runner() -> Option<String> {
-    tool("DATALYPTICA_ARGOCD_LUA", "install-argocd-lua.sh")
+    tool("DATALYPTICA_ARGOCD_LUA", "argocd-lua")
 }
 
 /// (status, message) of each (script, object), run in one process.
@@ -414,7 +416,7 @@ fn run_cel(bin: &str, jobs: &[Value]) -> Vec<Result<String, String>> {
 
 #[test]
 fn flux_health_expressions_agree_with_the_deploy_gates() {
-    let Some(bin) = tool("DATALYPTICA_FLUX_CEL", "install-flux-cel.sh") else {
+    let Some(bin) = tool("DATALYPTICA_FLUX_CEL", "flux-cel") else {
         return;
     };
     let cases = cases();
