@@ -3,24 +3,15 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use datalyptica_lab::analysis::{Attempt, Outcome, TrialLog, analyze};
 use datalyptica_lab::drill::{DrillSummary, Fault, TrialReport, finish};
 use datalyptica_lab::{Component, LabSettings};
 use serde_json::Value;
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datalyptica"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run datalyptica")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{run, text};
 
 fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).expect("JSON on stdout")

@@ -1,20 +1,9 @@
 //! Hostile input through the binary: a bounded error with file, line and limit, never an abort.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datalyptica"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run datalyptica")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{run, text};
 
 /// A spec whose labels would hold 9^9 copies of "lol".
 fn bomb_spec() -> String {

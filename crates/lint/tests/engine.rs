@@ -1,6 +1,9 @@
 //! Engine behaviour across files: bad input never stops the run, cross-file context, config,
 //! waivers, output formats and CLI exit codes.
 
+mod common;
+use common::args;
+
 use std::path::{Path, PathBuf};
 
 use datalyptica_lint::cli::execute;
@@ -359,19 +362,6 @@ fn junit_is_escaped_and_counts_failures() {
     );
     let never = junit(&r, &files, None);
     assert!(!never.contains("<failure"));
-}
-
-fn args(paths: Vec<PathBuf>) -> LintArgs {
-    LintArgs {
-        paths,
-        format: Format::Json,
-        fail_on: FailOn::Error,
-        config: None,
-        explain: None,
-        list_rules: false,
-        no_color: true,
-        kustomize: false,
-    }
 }
 
 fn run(a: &LintArgs) -> (u8, String, String) {

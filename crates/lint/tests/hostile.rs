@@ -2,24 +2,13 @@
 //! end, special files in a tree. Each is a finding with a location (exit 1) or a note, never an
 //! abort, and the rest of the tree is still linted.
 
+mod common;
+use common::args;
+
 use std::path::{Path, PathBuf};
 
 use datalyptica_lint::cli::execute;
-use datalyptica_lint::{FailOn, Format, LintArgs};
 use serde_json::Value;
-
-fn args(paths: Vec<PathBuf>) -> LintArgs {
-    LintArgs {
-        paths,
-        format: Format::Json,
-        fail_on: FailOn::Error,
-        config: None,
-        explain: None,
-        list_rules: false,
-        kustomize: false,
-        no_color: true,
-    }
-}
 
 fn run(paths: Vec<PathBuf>) -> (u8, Value, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());

@@ -2,10 +2,13 @@
 //! under PodDisruptionBudgets, symbolic links, other encodings, `--kustomize` with the real
 //! kustomize binary.
 
+mod common;
+use common::args;
+
 use std::path::{Path, PathBuf};
 
 use datalyptica_lint::cli::execute;
-use datalyptica_lint::{Config, FailOn, Format, LintArgs, Report, Severity, Source, lint_sources};
+use datalyptica_lint::{Config, FailOn, LintArgs, Report, Severity, Source, lint_sources};
 use serde_json::Value;
 
 fn lint(files: &[(&str, &str)]) -> Report {
@@ -354,19 +357,6 @@ fn policies_selecting_by_expressions_and_shared_labels_are_matched() {
     let mut got = unselected.clone();
     got.sort_by_key(|n| n[1..].parse::<u32>().unwrap_or(0));
     assert_eq!(got, want);
-}
-
-fn args(paths: Vec<PathBuf>) -> LintArgs {
-    LintArgs {
-        paths,
-        format: Format::Json,
-        fail_on: FailOn::Error,
-        config: None,
-        explain: None,
-        list_rules: false,
-        no_color: true,
-        kustomize: false,
-    }
 }
 
 fn run(a: &LintArgs) -> (u8, Value, String) {

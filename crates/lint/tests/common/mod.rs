@@ -1,0 +1,18 @@
+//! Shared by the lint test binaries: the arguments of `datalyptica lint --format json PATH…`.
+
+use std::path::PathBuf;
+
+use datalyptica_lint::{FailOn, Format, LintArgs};
+
+pub fn args(paths: Vec<PathBuf>) -> LintArgs {
+    LintArgs {
+        paths,
+        format: Format::Json,
+        fail_on: FailOn::Error,
+        config: None,
+        explain: None,
+        list_rules: false,
+        no_color: true,
+        kustomize: false,
+    }
+}
