@@ -141,6 +141,8 @@ struct Deployer<'a, A: ClusterApi> {
     done: RefCell<BTreeMap<String, String>>,
     /// Transient API failures in a row while waiting on a gate: each doubles the next sleep.
     retries: Cell<u32>,
+    /// Dry run: whether each namespace exists in the cluster (asked once).
+    namespaces: RefCell<BTreeMap<String, bool>>,
 }
 
 /// The longest sleep between gate polls after transient API failures.
@@ -249,6 +251,25 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
             }
             Err(e) => return Err(self.api_err(step, e)),
         };
+        if self.opts.dry_run
+            && let Some(ns) = namespace_of(obj)
+            && !self.namespace_exists(step, ns).await?
+        {
+            // The API server refuses even a dry-run apply into a namespace that does not exist
+            // yet (404), so the diff is the whole object, checked locally only.
+            let mut d = diff(None, obj);
+            d.insert(
+                0,
+                format!("+ (whole object; namespace {ns} does not exist yet, so the server cannot check it)"),
+            );
+            (self.emit)(&Event::DryRun {
+                step: step.into(),
+                object: obj_label(obj),
+                diff: d,
+            });
+            self.changed.set(self.changed.get() + 1);
+            return Ok(true);
+        }
         let opts = ApplyOptions {
             dry_run: self.opts.dry_run,
             force: self.opts.force_conflicts,
@@ -287,6 +308,20 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         };
         c.set(c.get() + 1);
         Ok(changed)
+    }
+
+    async fn namespace_exists(&self, step: &str, ns: &str) -> Result<bool, DeployError> {
+        if let Some(e) = self.namespaces.borrow().get(ns) {
+            return Ok(*e);
+        }
+        let e = self
+            .api
+            .get(&TypeRef::new("v1", "Namespace"), None, ns)
+            .await
+            .map_err(|e| self.api_err(step, e))?
+            .is_some();
+        self.namespaces.borrow_mut().insert(ns.to_string(), e);
+        Ok(e)
     }
 
     async fn apply_all(&self, step: &str, objects: &[Value]) -> Result<usize, DeployError> {
@@ -1071,6 +1106,7 @@ pub async fn deploy<A: ClusterApi>(
         keys: RefCell::new(None),
         done: RefCell::new(BTreeMap::new()),
         retries: Cell::new(0),
+        namespaces: RefCell::new(BTreeMap::new()),
     };
     let result = d.run().await;
     let changed = d.changed.get();
