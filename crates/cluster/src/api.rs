@@ -1,6 +1,6 @@
 //! The engine's view of the cluster: a handful of dynamic operations on JSON objects. The real
 //! implementation sits on `kube::Client` (current kubeconfig context, like `oc`); the tests point
-//! the same implementation at a simulated API server.
+//! the same implementation at the sandbox's real API server.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -577,11 +577,20 @@ impl crate::deep::PodExec for KubeApi {
             };
             let _ = p.join().await;
             match status {
-                Some(s) if s.status.as_deref() == Some("Failure") => {
+                // The command ran and exited non-zero: the check's own verdict.
+                Some(s)
+                    if s.status.as_deref() == Some("Failure")
+                        && s.reason.as_deref() == Some("NonZeroExitCode") =>
+                {
                     let first = err.lines().next().unwrap_or_default();
                     let msg = s.message.unwrap_or_default();
                     Err(ExecError::Failed(format!("{msg} {first}").trim().into()))
                 }
+                // Any other failure (the kubelet unreachable, the container not running): the
+                // command never ran, so nothing is known about the service.
+                Some(s) if s.status.as_deref() == Some("Failure") => Err(ExecError::Unavailable(
+                    format!("exec not possible: {}", s.message.unwrap_or_default()),
+                )),
                 _ => Ok(out),
             }
         };
