@@ -9,7 +9,7 @@
 //! - Operator stand-ins: each custom resource the tree creates gets the pods its operator
 //!   would run (created as plain pods with the CR's labels, resources and affinity, placed by
 //!   the real scheduler, made Ready by kwok) and, once they are Ready, the status its operator
-//!   writes. Redis' operator creates StatefulSets, so that stand-in does too.
+//!   writes. Redis' and MinIO's operators create StatefulSets, so their stand-ins do too.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -250,21 +250,8 @@ type StandIn = (
 async fn operators(api: &KubeApi) -> Result<(), ApiError> {
     postgres(api).await?;
     redis(api).await?;
-    let simple: [StandIn; 5] = [
-        ("minio.min.io/v2", "Tenant", "v1.min.io/tenant", |o| {
-            let n: i64 = o["spec"]["pools"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| p["servers"].as_i64().unwrap_or(1))
-                .sum();
-            // The Tenant CRD requires certificates, pools, revision and syncVersion in status.
-            let pools: Vec<Value> = o["spec"]["pools"].as_array().into_iter().flatten()
-                    .map(|p| json!({"ssName": format!("{}-{}", o["metadata"]["name"].as_str().unwrap_or("minio"), p["name"].as_str().unwrap_or("pool-0")), "state": "PoolInitialized"}))
-                    .collect();
-            json!({"currentState": "Initialized", "healthStatus": "green", "availableReplicas": n,
-                    "pools": pools, "revision": 0, "syncVersion": "v5.0.0", "certificates": {}})
-        }),
+    minio(api).await?;
+    let simple: [StandIn; 4] = [
         ("kafka.strimzi.io/v1", "Kafka", "strimzi.io/cluster", |o| {
             json!({"observedGeneration": o["metadata"]["generation"], "kafkaMetadataState": "KRaft",
                 "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}]})
@@ -377,29 +364,128 @@ async fn redis(api: &KubeApi) -> Result<(), ApiError> {
             if o["metadata"]["deletionTimestamp"].is_string() {
                 continue;
             }
-            let (ns, name) = (s(&o, "/metadata/namespace"), s(&o, "/metadata/name"));
+            let name = s(&o, "/metadata/name");
             let sts_name = format!("{name}{suffix}");
-            let t = TypeRef::new("apps/v1", "StatefulSet");
-            if api.get(&t, Some(ns), &sts_name).await?.is_some() {
-                continue;
-            }
-            let n = o["spec"]["clusterSize"].as_i64().unwrap_or(3);
-            let mut tpl = json!({"metadata": {"labels": {"app": sts_name, "redis_setup_type": if suffix.is_empty() { "replication" } else { "sentinel" }}},
-                "spec": {"containers": [{"name": sts_name, "image": "sandbox.invalid/operator-stand-in:1"}]}});
+            let setup = if suffix.is_empty() {
+                "replication"
+            } else {
+                "sentinel"
+            };
             let k = &o["spec"]["kubernetesConfig"];
-            if k["resources"].is_object() {
-                tpl["spec"]["containers"][0]["resources"] = k["resources"].clone();
+            ensure_statefulset(
+                api,
+                &o,
+                &sts_name,
+                o["spec"]["clusterSize"].as_i64().unwrap_or(3),
+                json!({"app": sts_name, "redis_setup_type": setup}),
+                &json!({"resources": k["resources"], "affinity": o["spec"]["affinity"]}),
+            )
+            .await?;
+            if suffix.is_empty() {
+                label_redis_roles(api, s(&o, "/metadata/namespace"), &sts_name).await?;
             }
-            if o["spec"]["affinity"].is_object() {
-                tpl["spec"]["affinity"] = o["spec"]["affinity"].clone();
-            }
-            let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
-                "metadata": {"name": sts_name, "namespace": ns, "ownerReferences": [owner(&o)],
-                    "annotations": {"datalyptica.io/sandbox-stand-in": "operator"}},
-                "spec": {"replicas": n, "serviceName": format!("{sts_name}-headless"),
-                    "selector": {"matchLabels": {"app": sts_name}}, "template": tpl}});
-            api.create(&sts).await?;
         }
     }
     Ok(())
+}
+
+/// The operator labels each replication pod `redis-role` (master or slave); the first is the
+/// master here, as after a fresh start.
+async fn label_redis_roles(api: &KubeApi, ns: &str, sts: &str) -> Result<(), ApiError> {
+    let pod_t = TypeRef::new("v1", "Pod");
+    for p in api
+        .list(&pod_t, Some(ns), Some(&format!("app={sts}")))
+        .await?
+    {
+        let name = s(&p, "/metadata/name");
+        let role = if name == format!("{sts}-0") {
+            "master"
+        } else {
+            "slave"
+        };
+        if p["metadata"]["labels"]["redis-role"] != role {
+            let patch = json!({"metadata": {"labels": {"redis-role": role}}});
+            api.patch_merge(&pod_t, Some(ns), name, &patch).await?;
+        }
+    }
+    Ok(())
+}
+
+/// MinIO operator: a StatefulSet `<tenant>-<pool>` per pool (pods labelled with the tenant and
+/// the pool, started in parallel, with the pool's resources, affinity and zone spread); the
+/// Tenant's status once every server of every pool is Ready.
+async fn minio(api: &KubeApi) -> Result<(), ApiError> {
+    let sts_t = TypeRef::new("apps/v1", "StatefulSet");
+    for o in list_if_served(api, "minio.min.io/v2", "Tenant").await? {
+        if o["metadata"]["deletionTimestamp"].is_string() {
+            continue;
+        }
+        let (ns, tenant) = (s(&o, "/metadata/namespace"), s(&o, "/metadata/name"));
+        let (mut servers, mut ready) = (0, 0);
+        let mut pools = Vec::new();
+        for p in o["spec"]["pools"].as_array().into_iter().flatten() {
+            let pool = p["name"].as_str().unwrap_or("pool-0");
+            let n = p["servers"].as_i64().unwrap_or(4);
+            let sts_name = format!("{tenant}-{pool}");
+            ensure_statefulset(
+                api,
+                &o,
+                &sts_name,
+                n,
+                json!({"v1.min.io/tenant": tenant, "v1.min.io/pool": pool}),
+                p,
+            )
+            .await?;
+            servers += n;
+            ready += api
+                .get(&sts_t, Some(ns), &sts_name)
+                .await?
+                .and_then(|x| x["status"]["readyReplicas"].as_i64())
+                .unwrap_or(0);
+            pools.push(json!({"ssName": sts_name, "state": "PoolInitialized"}));
+        }
+        if servers > 0 && ready >= servers {
+            // The Tenant CRD requires certificates, pools, revision and syncVersion in status.
+            let status = json!({"currentState": "Initialized", "healthStatus": "green",
+                "availableReplicas": ready, "pools": pools, "revision": 0,
+                "syncVersion": "v5.0.0", "certificates": {}});
+            set_status(api, &o, status).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the StatefulSet an operator would (once; the real controllers take it from there),
+/// its pods labelled `labels`, with `resources`, `affinity` and `topologySpreadConstraints`
+/// taken from `pod` where set.
+async fn ensure_statefulset(
+    api: &KubeApi,
+    owner_cr: &Value,
+    name: &str,
+    replicas: i64,
+    labels: Value,
+    pod: &Value,
+) -> Result<(), ApiError> {
+    let ns = s(owner_cr, "/metadata/namespace");
+    let t = TypeRef::new("apps/v1", "StatefulSet");
+    if api.get(&t, Some(ns), name).await?.is_some() {
+        return Ok(());
+    }
+    let mut tpl = json!({"metadata": {"labels": labels},
+        "spec": {"containers": [{"name": "main", "image": "sandbox.invalid/operator-stand-in:1"}]}});
+    if pod["resources"].is_object() {
+        tpl["spec"]["containers"][0]["resources"] = pod["resources"].clone();
+    }
+    for k in ["affinity", "topologySpreadConstraints"] {
+        if pod[k].is_object() || pod[k].is_array() {
+            tpl["spec"][k] = pod[k].clone();
+        }
+    }
+    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": ns, "ownerReferences": [owner(owner_cr)],
+            "annotations": {"datalyptica.io/sandbox-stand-in": "operator"}},
+        "spec": {"replicas": replicas, "serviceName": format!("{name}-hl"),
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": labels}, "template": tpl}});
+    api.create(&sts).await.map(|_| ())
 }
