@@ -21,6 +21,15 @@ pub fn plan_of(p: &Platform) -> Plan {
 /// A started sandbox, or None after a loud SKIPPED banner when its binaries or the shared CRDs
 /// are absent. Panics instead when CI=true.
 pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Sandbox> {
+    start_with(name, |spec| {
+        spec.nodes = nodes;
+        spec.zones = zones;
+    })
+    .await
+}
+
+/// [`start`] with the sandbox's spec shaped by `shape` (nodes from a file, say).
+pub async fn start_with(name: &str, shape: impl FnOnce(&mut Spec)) -> Option<Sandbox> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let shared = sandbox::crds::shared_dir();
     let missing = match sandbox::assets() {
@@ -43,8 +52,7 @@ pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Sandbox> {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     let mut spec = Spec::new(&dir);
-    spec.nodes = nodes;
-    spec.zones = zones;
+    shape(&mut spec);
     match Sandbox::start(&spec).await {
         Ok(sb) => Some(sb),
         Err(e) => panic!("sandbox {name} did not start: {e}"),
@@ -53,10 +61,15 @@ pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Sandbox> {
 
 /// What the user creates before deploying: every Secret only they can provide.
 pub async fn provide_user_secrets(api: &KubeApi, plan: &Plan) {
+    provide_user_secrets_but(api, plan, &[]).await
+}
+
+/// [`provide_user_secrets`], except those named in `but` (the user forgot them).
+pub async fn provide_user_secrets_but(api: &KubeApi, plan: &Plan, but: &[&str]) {
     use datalyptica_platform::security::SecretSource;
     let ns_t = datalyptica_cluster::api::TypeRef::new("v1", "Namespace");
     for e in plan.components().flat_map(|c| &c.secrets) {
-        if !matches!(e.source, SecretSource::User(_)) {
+        if !matches!(e.source, SecretSource::User(_)) || but.contains(&e.name.as_str()) {
             continue;
         }
         if api
