@@ -190,7 +190,9 @@ pub fn classify(e: kube::Error, server: &str) -> ApiError {
     if let kube::Error::Api(s) = &e {
         return match s.code {
             401 => unreachable(Unreachable::Unauthorized(s.message.clone())),
-            // Not 500: server-side apply answers 500 for an object its schema rejects.
+            // Not 500: server-side apply answers 500 for an object its schema rejects. The
+            // client has already repeated 429/503/504 (kube's default server-aware retry, with
+            // backoff and Retry-After); one that reaches here outlasted that.
             429 | 502 | 503 | 504 => ApiError::Transient {
                 server,
                 detail: format!("{} {} {}", s.code, s.reason, s.message)

@@ -362,6 +362,60 @@ async fn ha_default_on_ten_workers_in_three_zones() {
         "{retried:?}"
     );
 
+    // A 503 during a gate is retried (inside the client: kube's server-aware policy repeats
+    // 429/503/504 with backoff, honouring Retry-After), and slow answers only slow it: through
+    // an HTTP proxy that answers the next three connections 503 just before airflow's gate and
+    // delays the next three by two seconds just before superset's.
+    let http = common::HttpFaultProxy::start(&sb).await;
+    let via = common::api_via(&sb, &http.url).await;
+    let objects_of = |id: &str| {
+        plan.components()
+            .find(|c| c.id.to_string() == id)
+            .map(|c| c.objects.len())
+            .expect("component")
+    };
+    let (airflow, superset) = (objects_of("airflow"), objects_of("superset"));
+    let applied = Mutex::new(BTreeMap::<String, usize>::new());
+    let on = |e: &Event| {
+        if let Event::Applied { step, .. } = e {
+            let mut a = applied.lock().expect("lock");
+            let n = a.entry(step.clone()).or_default();
+            *n += 1;
+            if step == "component.airflow" && *n == airflow {
+                http.unavailable(3);
+            }
+            if step == "component.superset" && *n == superset {
+                http.slow(3, Duration::from_secs(2));
+            }
+        }
+    };
+    let (r, events) = run(&via, &plan, &opts(), &on).await;
+    assert!(r.is_ok(), "a 503 or a slow answer was fatal: {r:?}");
+    let refused = http.refused.lock().expect("lock").clone();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    // The same request three times: each 503 was answered by asking again, not by giving up.
+    assert!(
+        refused.iter().all(|l| *l == refused[0]) && refused[0].starts_with("GET /apis/batch/v1/"),
+        "{refused:?}"
+    );
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::GateFailed { .. }))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    for step in ["component.airflow", "component.superset"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::StepDone { step: s, .. } if s == step)),
+            "{step} not done"
+        );
+    }
+    assert!(
+        http.slowed.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "nothing slowed"
+    );
+
     // Status: every gate ready; roles from the pods' labels.
     let rows = ops::status(&api, &plan).await.expect("status");
     let not_ready: Vec<_> = rows.iter().filter(|r| r.state != "ready").collect();

@@ -46,7 +46,21 @@ pub async fn start_with(name: &str, shape: impl FnOnce(&mut Spec)) -> Option<San
         eprintln!("{rule}\nSKIPPED {name}: {why}\n{rule}");
         return None;
     }
-    let dir = std::env::temp_dir().join(format!(
+    // Each run keeps its directory (logs to read after a failure) until the next run of the
+    // same test, which removes those of runs no longer alive.
+    let tmp = std::env::temp_dir();
+    for e in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+        let file = e.file_name().to_string_lossy().to_string();
+        let pid = file
+            .strip_prefix("datalyptica-sandbox-test-")
+            .and_then(|r| r.strip_suffix(&format!("-{name}")))
+            .and_then(|p| p.parse::<i32>().ok());
+        // SAFETY: signal 0 only asks whether the process exists.
+        if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    let dir = tmp.join(format!(
         "datalyptica-sandbox-test-{}-{name}",
         std::process::id()
     ));
@@ -156,6 +170,175 @@ impl FaultProxy {
         self.refuse.store(next_connections, Ordering::SeqCst);
         self.sever.send_modify(|n| *n += 1);
     }
+}
+
+/// An HTTP proxy in front of the real API server, on the sandbox's address with the API
+/// server's own serving certificate (so clients verify it as they would the server), talking
+/// to the server as the sandbox's admin. `unavailable(n)` severs the open connections and
+/// answers the first request of each of the next `n` connections `503 Service Unavailable`
+/// (as an overloaded API server or its load balancer does), recording its request line in
+/// `refused`; `slow(n, d)` delays the next `n` connections by `d` before anything is forwarded.
+pub struct HttpFaultProxy {
+    pub url: String,
+    unavailable: Arc<AtomicUsize>,
+    slow: Arc<AtomicUsize>,
+    delay: Arc<std::sync::Mutex<Duration>>,
+    sever: watch::Sender<u64>,
+    pub refused: Arc<std::sync::Mutex<Vec<String>>>,
+    pub slowed: Arc<AtomicUsize>,
+}
+
+impl HttpFaultProxy {
+    pub async fn start(sb: &Sandbox) -> HttpFaultProxy {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let certs = |f: &str| -> Vec<CertificateDer<'static>> {
+            CertificateDer::pem_file_iter(sb.dir.join(f))
+                .expect("pem")
+                .collect::<Result<_, _>>()
+                .expect("certificates")
+        };
+        let key = |f: &str| PrivateKeyDer::from_pem_file(sb.dir.join(f)).expect("key");
+        let mut server = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(certs("server.crt"), key("server.key"))
+            .expect("server config");
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let mut roots = rustls::RootCertStore::empty();
+        for c in certs("ca.crt") {
+            roots.add(c).expect("root");
+        }
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_client_auth_cert(certs("admin.crt"), key("admin.key"))
+            .expect("client config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let upstream = sb.server.trim_start_matches("https://").to_string();
+        let name = ServerName::from(std::net::IpAddr::V4(sb.ip));
+        let listener = TcpListener::bind((sb.ip, 0)).await.expect("bind proxy");
+        let addr = listener.local_addr().expect("addr");
+        let p = HttpFaultProxy {
+            url: format!("https://{addr}"),
+            unavailable: Arc::new(AtomicUsize::new(0)),
+            slow: Arc::new(AtomicUsize::new(0)),
+            delay: Arc::new(std::sync::Mutex::new(Duration::ZERO)),
+            sever: watch::channel(0u64).0,
+            refused: Arc::new(std::sync::Mutex::new(Vec::new())),
+            slowed: Arc::new(AtomicUsize::new(0)),
+        };
+        let (unavailable, slow, delay, n503, nslow) = (
+            p.unavailable.clone(),
+            p.slow.clone(),
+            p.delay.clone(),
+            p.refused.clone(),
+            p.slowed.clone(),
+        );
+        let rx = p.sever.subscribe();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let take = |c: &AtomicUsize| {
+                    c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                };
+                let fail = take(&unavailable);
+                let wait = (!fail && take(&slow)).then(|| *delay.lock().expect("lock"));
+                let (acceptor, connector, upstream, name) = (
+                    acceptor.clone(),
+                    connector.clone(),
+                    upstream.clone(),
+                    name.clone(),
+                );
+                let (n503, nslow, mut rx) = (n503.clone(), nslow.clone(), rx.clone());
+                tokio::spawn(async move {
+                    let Ok(mut down) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    if fail {
+                        if let Ok(line) = answer_503(&mut down).await {
+                            n503.lock().expect("lock").push(line);
+                        }
+                        return;
+                    }
+                    if let Some(d) = wait {
+                        nslow.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(d).await;
+                    }
+                    let Ok(tcp) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let Ok(mut up) = connector.connect(name, tcp).await else {
+                        return;
+                    };
+                    rx.borrow_and_update();
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut down, &mut up) => {}
+                        _ = rx.changed() => {}
+                    }
+                });
+            }
+        });
+        p
+    }
+
+    pub fn unavailable(&self, next_connections: usize) {
+        self.unavailable.store(next_connections, Ordering::SeqCst);
+        self.sever.send_modify(|n| *n += 1);
+    }
+
+    pub fn slow(&self, next_connections: usize, delay: Duration) {
+        *self.delay.lock().expect("lock") = delay;
+        self.slow.store(next_connections, Ordering::SeqCst);
+        self.sever.send_modify(|n| *n += 1);
+    }
+}
+
+/// Reads one request (head, and the body its Content-Length announces) and answers it with a
+/// 503 and a Kubernetes Status, then closes. Returns the request line.
+async fn answer_503<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    s: &mut S,
+) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let raw = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let line = raw.lines().next().unwrap_or_default().to_string();
+    let len: usize = raw
+        .to_ascii_lowercase()
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server is currently unable to handle the request","reason":"ServiceUnavailable","code":503}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(answer.as_bytes()).await?;
+    s.shutdown().await?;
+    Ok(line)
 }
 
 /// A client of the sandbox through another server URL (the proxy), same credentials.
