@@ -100,6 +100,15 @@ pub enum ApiError {
     Transient { server: String, detail: String },
     #[error("field manager conflict on {0}: {1} (rerun with --force-conflicts to take ownership)")]
     Conflict(String, String),
+    /// A write carrying a resourceVersion the object no longer has (someone wrote in between).
+    #[error("{0} changed since it was read")]
+    Stale(String),
+    /// A create of an object that exists.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// A write into a namespace (or of an object) that does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
     #[error("{0}")]
     Other(String),
 }
@@ -479,8 +488,17 @@ impl ClusterApi for KubeApi {
         pp.dry_run = opts.dry_run;
         match api.patch(name, &pp, &Patch::Apply(obj)).await {
             Ok(o) => Ok(to_value(o, &t)),
+            // A resourceVersion precondition that failed, not a field owned by someone else.
+            Err(kube::Error::Api(s))
+                if s.code == 409 && s.message.contains("has been modified") =>
+            {
+                Err(ApiError::Stale(format!("{t} {name}")))
+            }
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 Err(ApiError::Conflict(format!("{t} {name}"), s.message.clone()))
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                Err(ApiError::NotFound(format!("{t} {name}: {}", s.message)))
             }
             Err(e) => Err(self.err(e)),
         }
@@ -491,10 +509,14 @@ impl ClusterApi for KubeApi {
         let api = self.api(&t, obj["metadata"]["namespace"].as_str()).await?;
         let d: DynamicObject = serde_json::from_value(obj.clone())
             .map_err(|e| ApiError::Other(format!("not an object: {e}")))?;
-        api.create(&PostParams::default(), &d)
-            .await
-            .map(|o| to_value(o, &t))
-            .map_err(|e| self.err(e))
+        match api.create(&PostParams::default(), &d).await {
+            Ok(o) => Ok(to_value(o, &t)),
+            Err(kube::Error::Api(s)) if s.code == 409 => Err(ApiError::Exists(format!(
+                "{t} {}",
+                obj["metadata"]["name"].as_str().unwrap_or_default()
+            ))),
+            Err(e) => Err(self.err(e)),
+        }
     }
 
     async fn delete(&self, t: &TypeRef, ns: Option<&str>, name: &str) -> Result<bool, ApiError> {

@@ -51,6 +51,9 @@ pub struct DeployArgs {
     /// Approve our operators' pending OLM install plans (installPlanApproval Manual).
     #[arg(long)]
     pub approve_install_plans: bool,
+    /// When another deploy or destroy holds the cluster lock, wait for it instead of exiting 3.
+    #[arg(long)]
+    pub wait: bool,
     /// One JSON event per line.
     #[arg(long)]
     pub json: bool,
@@ -103,6 +106,52 @@ pub struct DestroyArgs {
     pub delete_data: bool,
     #[arg(long)]
     pub json: bool,
+    /// When another deploy or destroy holds the cluster lock, wait for it instead of exiting 3.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Exit code of a run that found the cluster lock held by another one.
+pub const EXIT_BUSY: u8 = 3;
+
+/// Runs `work` holding the cluster lock (see [`crate::lock`]), renewed while it runs.
+async fn locked<T>(
+    api: &KubeApi,
+    plan: &Plan,
+    command: &str,
+    wait: bool,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, ExitCode> {
+    use crate::lock::{LEASE_DURATION, Lock, LockError, identity};
+    let on_wait = |e: &LockError| eprintln!("waiting: {e}");
+    let mut lock = match Lock::acquire(
+        api,
+        &plan.operators_namespace,
+        &identity(command),
+        LEASE_DURATION,
+        wait.then_some(Duration::from_secs(5)),
+        &on_wait,
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(e @ LockError::Held { .. }) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(EXIT_BUSY));
+        }
+        Err(e) => {
+            eprintln!("error: cannot take the cluster lock: {e}");
+            return Err(ExitCode::from(1));
+        }
+    };
+    let r = lock.hold(api, work).await;
+    if let Err(e) = lock.release(api).await {
+        eprintln!("warning: the cluster lock was not released ({e}); it expires by itself");
+    }
+    r.map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })
 }
 
 fn fail_input(msg: impl std::fmt::Display) -> ExitCode {
@@ -233,7 +282,16 @@ pub fn run_deploy(args: &DeployArgs, p: &Platform) -> ExitCode {
             None => println!("{}", serde_json::to_string(e).unwrap_or_default()),
             Some(p) => p.handle(e),
         };
-        let report = deploy::deploy(&api, &plan, &opts, &emit).await;
+        let run = deploy::deploy(&api, &plan, &opts, &emit);
+        // A dry run writes nothing, so it neither needs nor blocks on the lock.
+        let report = if opts.dry_run {
+            run.await
+        } else {
+            match locked(&api, &plan, "deploy", args.wait, run).await {
+                Ok(r) => r,
+                Err(c) => return c,
+            }
+        };
         if report.result.is_ok() {
             ExitCode::SUCCESS
         } else {
@@ -392,16 +450,19 @@ pub fn run_destroy(args: &DestroyArgs, p: &Platform) -> ExitCode {
                 }
             }
         };
-        match ops::destroy(
+        let run = ops::destroy(
             &api,
             &plan,
             DestroyOptions {
                 delete_data: args.delete_data,
             },
             &emit,
-        )
-        .await
-        {
+        );
+        let result = match locked(&api, &plan, "destroy", args.wait, run).await {
+            Ok(r) => r,
+            Err(c) => return c,
+        };
+        match result {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

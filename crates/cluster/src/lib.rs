@@ -12,6 +12,7 @@ pub mod deep;
 pub mod deploy;
 pub mod diagnose;
 pub mod gates;
+pub mod lock;
 pub mod monitoring;
 pub mod ops;
 pub mod plan;

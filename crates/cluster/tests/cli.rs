@@ -101,6 +101,7 @@ fn destroy_refuses_without_confirmation_when_not_interactive() {
         yes: false,
         delete_data: false,
         json: false,
+        wait: false,
     };
     assert_eq!(
         run_destroy(&args, &Platform::default_ha()),

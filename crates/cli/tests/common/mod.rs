@@ -1,4 +1,6 @@
 //! What every test of the binary needs: run it as a user would, read its output as text.
+// Not every test binary uses every helper.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::{Command, Output};
