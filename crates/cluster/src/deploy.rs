@@ -83,6 +83,13 @@ pub enum Event {
         name: String,
         action: String,
     },
+    /// A read or write of `object` failed transiently (dropped connection, 503 outlasting the
+    /// client's own retries) and is tried again.
+    Retrying {
+        step: String,
+        object: String,
+        detail: String,
+    },
     GateWaiting {
         step: String,
         gate: String,
@@ -147,6 +154,9 @@ struct Deployer<'a, A: ClusterApi> {
 
 /// The longest sleep between gate polls after transient API failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Transient failures in a row one read or write survives; server-side apply is idempotent, so
+/// repeating one is safe.
+const MAX_CALL_RETRIES: u32 = 5;
 
 fn obj_label(o: &Value) -> String {
     match namespace_of(o) {
@@ -234,9 +244,50 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         }
     }
 
+    /// `call`, repeated with backoff while it fails transiently (at most [`MAX_CALL_RETRIES`]
+    /// times in a row), each repetition reported.
+    async fn retrying<T, F>(
+        &self,
+        step: &str,
+        object: &str,
+        call: impl Fn() -> F,
+    ) -> Result<T, ApiError>
+    where
+        F: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Err(e) if e.is_transient() && attempt < MAX_CALL_RETRIES => {
+                    attempt += 1;
+                    self.retries.set(self.retries.get() + 1);
+                    let wait = self.backoff();
+                    (self.emit)(&Event::Retrying {
+                        step: step.into(),
+                        object: object.into(),
+                        detail: format!("{e}; retry {attempt} in {wait:?}"),
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+                r => {
+                    if r.is_ok() {
+                        self.retries.set(0);
+                    }
+                    return r;
+                }
+            }
+        }
+    }
+
     async fn apply_one(&self, step: &str, obj: &Value) -> Result<bool, DeployError> {
         let t = TypeRef::of(obj);
-        let live = match self.api.get(&t, namespace_of(obj), name_of(obj)).await {
+        let label = obj_label(obj);
+        let live = match self
+            .retrying(step, &label, || {
+                self.api.get(&t, namespace_of(obj), name_of(obj))
+            })
+            .await
+        {
             Ok(l) => l,
             Err(ApiError::UnknownKind(k)) if self.opts.dry_run => {
                 (self.emit)(&Event::DryRun {
@@ -275,8 +326,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
             force: self.opts.force_conflicts,
         };
         let new = self
-            .api
-            .apply(obj, opts)
+            .retrying(step, &label, || self.api.apply(obj, opts))
             .await
             .map_err(|e| self.api_err(step, e))?;
         let changed = if self.opts.dry_run {
@@ -1186,6 +1236,7 @@ pub fn render_event(e: &Event) -> String {
             ..
         } => format!("   Secret/{name} -n {namespace}: {action} (value not shown)"),
         Event::GateWaiting { gate, detail, .. } => format!("   waiting: {gate}: {detail}"),
+        Event::Retrying { object, detail, .. } => format!("   retrying {object}: {detail}"),
         Event::GatePassed { gate, detail, .. } => format!("   ready:   {gate}: {detail}"),
         Event::GateFailed {
             gate,

@@ -79,6 +79,14 @@ impl DeployProgress {
             Event::Secret { step, name, .. } => {
                 self.bar(step).set_message(format!("Secret/{name}"));
             }
+            Event::Retrying {
+                step,
+                object,
+                detail,
+            } => {
+                self.bar(step)
+                    .set_message(format!("retrying {object}: {detail}"));
+            }
             Event::GateWaiting { step, gate, detail } => {
                 self.bar(step)
                     .set_message(format!("waiting for {gate}: {detail}"));

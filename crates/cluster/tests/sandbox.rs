@@ -416,6 +416,40 @@ async fn ha_default_on_ten_workers_in_three_zones() {
         "nothing slowed"
     );
 
+    // A connection dropped mid-apply is retried too (server-side apply is idempotent): the
+    // TCP proxy severs everything and refuses three connections after kafka's first object.
+    let via = common::api_via(&sb, &proxy.url).await;
+    let applied_kafka = std::sync::atomic::AtomicUsize::new(0);
+    let on = |e: &Event| {
+        if let Event::Applied { step, .. } = e
+            && step == "component.kafka"
+            && applied_kafka.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+        {
+            proxy.fault(3);
+        }
+    };
+    let (r, events) = run(&via, &plan, &opts(), &on).await;
+    assert!(r.is_ok(), "a connection dropped mid-apply was fatal: {r:?}");
+    let retried: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Retrying { step, detail, .. } if step == "component.kafka" => Some(detail),
+            _ => None,
+        })
+        .collect();
+    assert!(!retried.is_empty(), "no apply retried");
+    assert!(
+        retried
+            .iter()
+            .all(|d| d.contains("failed transiently") && d.contains("retry")),
+        "{retried:?}"
+    );
+    assert_eq!(
+        applied_kafka.load(std::sync::atomic::Ordering::SeqCst),
+        objects_of("kafka"),
+        "every kafka object applied once"
+    );
+
     // Status: every gate ready; roles from the pods' labels.
     let rows = ops::status(&api, &plan).await.expect("status");
     let not_ready: Vec<_> = rows.iter().filter(|r| r.state != "ready").collect();
