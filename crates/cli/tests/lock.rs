@@ -4,49 +4,14 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use datalyptica_cluster::api::{ApplyOptions, ClusterApi, KubeApi, TypeRef};
 use datalyptica_cluster::lock::{LEASE_NAME, Lock, LockError};
 use datalyptica_cluster::plan;
-use datalyptica_cluster::sandbox::{self, Sandbox, Spec};
 use datalyptica_platform::model::Model;
 use datalyptica_platform::{Platform, render};
-
-fn sandbox_or_skip(rt: &tokio::runtime::Runtime) -> Option<Sandbox> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let missing = match sandbox::assets() {
-        Err(e) => Some(e),
-        Ok(_) if !sandbox::crds::shared_dir().join("crds/olm").is_dir() => Some(format!(
-            "{} has no crds/olm (set DATALYPTICA_SHARED_DIR)",
-            sandbox::crds::shared_dir().display()
-        )),
-        Ok(_) => None,
-    };
-    if let Some(why) = missing {
-        assert!(!ci, "the lock test cannot run and CI=true: {why}");
-        let rule = "=".repeat(78);
-        eprintln!("{rule}\nSKIPPED cluster lock: {why}\n{rule}");
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!("datalyptica-lock-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut spec = Spec::new(&dir);
-    spec.nodes = 1;
-    spec.zones = 1;
-    spec.standins = false;
-    Some(
-        rt.block_on(Sandbox::start(&spec))
-            .unwrap_or_else(|e| panic!("sandbox did not start: {e}")),
-    )
-}
-
-fn datalyptica(sb: &Sandbox, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_datalyptica"));
-    c.args(args).env("KUBECONFIG", &sb.kubeconfig);
-    c
-}
 
 async fn lease(api: &KubeApi, ns: &str) -> serde_json::Value {
     api.get(
@@ -62,7 +27,11 @@ async fn lease(api: &KubeApi, ns: &str) -> serde_json::Value {
 #[test]
 fn one_deploy_or_destroy_at_a_time() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let Some(sb) = sandbox_or_skip(&rt) else {
+    let Some(sb) = common::sandbox_or_skip(&rt, "lock", |spec| {
+        spec.nodes = 1;
+        spec.zones = 1;
+        spec.standins = false;
+    }) else {
         return;
     };
     let api = rt.block_on(sb.api()).expect("api");
@@ -85,7 +54,7 @@ fn one_deploy_or_destroy_at_a_time() {
 
     // Held: deploy and destroy exit 3 and say who holds it since when; nothing is written.
     for args in [&["deploy"][..], &["destroy", "--yes"][..]] {
-        let out = datalyptica(&sb, args).output().expect("run");
+        let out = common::datalyptica(&sb, args).output().expect("run");
         let err = common::text(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
         assert!(
@@ -100,7 +69,7 @@ fn one_deploy_or_destroy_at_a_time() {
         .expect("list subscriptions");
     assert!(subs.is_empty(), "a blocked deploy wrote {subs:?}");
     // A dry run writes nothing: the lock does not concern it.
-    let out = datalyptica(&sb, &["deploy", "--dry-run", "--json"])
+    let out = common::datalyptica(&sb, &["deploy", "--dry-run", "--json"])
         .output()
         .expect("run");
     assert!(
@@ -123,7 +92,7 @@ fn one_deploy_or_destroy_at_a_time() {
     }
 
     // --wait queues behind the holder and runs once it releases.
-    let waiting = datalyptica(&sb, &["destroy", "--yes", "--wait"])
+    let waiting = common::datalyptica(&sb, &["destroy", "--yes", "--wait"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -153,12 +122,12 @@ fn one_deploy_or_destroy_at_a_time() {
         ))
         .expect("free");
     drop(crashed);
-    let out = datalyptica(&sb, &["destroy", "--yes"])
+    let out = common::datalyptica(&sb, &["destroy", "--yes"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(3), "{}", common::text(&out.stderr));
     std::thread::sleep(Duration::from_millis(2500));
-    let out = datalyptica(&sb, &["destroy", "--yes"])
+    let out = common::datalyptica(&sb, &["destroy", "--yes"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));

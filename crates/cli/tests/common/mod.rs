@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use datalyptica_cluster::sandbox::{self, Sandbox, Spec};
+
 pub fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_datalyptica"))
         .args(args)
@@ -15,4 +17,45 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
 
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// A started sandbox (a real control plane; see `datalyptica sandbox`), shaped by `shape`, or
+/// None after a loud SKIPPED banner when its binaries or the shared CRDs are absent. Panics
+/// instead when CI=true. Its directory (logs) stays until the next run of the same test.
+pub fn sandbox_or_skip(
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    shape: impl FnOnce(&mut Spec),
+) -> Option<Sandbox> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let shared = sandbox::crds::shared_dir();
+    let missing = match sandbox::assets() {
+        Err(e) => Some(e),
+        Ok(_) if !shared.join("crds/olm").is_dir() => Some(format!(
+            "{} has no crds/olm (set DATALYPTICA_SHARED_DIR)",
+            shared.display()
+        )),
+        Ok(_) => None,
+    };
+    if let Some(why) = missing {
+        assert!(!ci, "sandbox test {name} cannot run and CI=true: {why}");
+        let rule = "=".repeat(78);
+        eprintln!("{rule}\nSKIPPED {name}: {why}\n{rule}");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("datalyptica-cli-test-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut spec = Spec::new(&dir);
+    shape(&mut spec);
+    Some(
+        rt.block_on(Sandbox::start(&spec))
+            .unwrap_or_else(|e| panic!("sandbox {name} did not start: {e}")),
+    )
+}
+
+/// The binary, as a user of the sandbox runs it (its kubeconfig).
+pub fn datalyptica(sb: &Sandbox, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_datalyptica"));
+    c.args(args).env("KUBECONFIG", &sb.kubeconfig);
+    c
 }

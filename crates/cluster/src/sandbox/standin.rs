@@ -342,9 +342,11 @@ async fn postgres(api: &KubeApi) -> Result<(), ApiError> {
         ensure_secret(api, ns, "pgo-root-cacert", json!({"root.crt": b64("sandbox stand-in CA"), "root.key": b64("sandbox stand-in key")}), &own).await?;
         for u in o["spec"]["users"].as_array().into_iter().flatten() {
             let user = u["name"].as_str().unwrap_or("postgres");
-            ensure_secret(api, ns, &format!("{cluster}-pguser-{user}"), json!({"user": b64(user), "password": b64("sandbox-stand-in"),
+            // Random, as PGO's are: a fixed value would show up wherever the stand-in's name does.
+            let password = crate::secrets::random_token(24).map_err(ApiError::Other)?;
+            ensure_secret(api, ns, &format!("{cluster}-pguser-{user}"), json!({"user": b64(user), "password": b64(&password),
                 "host": b64(&format!("{cluster}-primary.{ns}.svc")), "port": b64("5432"),
-                "uri": b64(&format!("postgresql://{user}@{cluster}-primary.{ns}.svc:5432/{user}"))}), &own).await?;
+                "uri": b64(&format!("postgresql://{user}:{password}@{cluster}-primary.{ns}.svc:5432/{user}"))}), &own).await?;
         }
         let total: i64 = sets.iter().map(|(_, n)| n).sum();
         if ready as i64 >= total {
