@@ -385,6 +385,55 @@ pub fn secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Vo
     }
 }
 
+/// Secret keys as files of one volume: `(secret, key, file)` each. What an image can read from a
+/// file stays out of the environment, which every child process inherits and crash reports and
+/// `env` dumps print.
+pub fn secret_files_volume(
+    name: &str,
+    files: &[(&str, &str, &str)],
+) -> k8s_openapi::api::core::v1::Volume {
+    use k8s_openapi::api::core::v1::{
+        KeyToPath, ProjectedVolumeSource, SecretProjection, Volume, VolumeProjection,
+    };
+    // One projection per Secret, in first-use order: the volume reads the same whatever the
+    // order of `files` within a Secret.
+    let mut secrets: Vec<&str> = Vec::new();
+    for (secret, _, _) in files {
+        if !secrets.contains(secret) {
+            secrets.push(secret);
+        }
+    }
+    let sources = secrets
+        .iter()
+        .map(|secret| VolumeProjection {
+            secret: Some(SecretProjection {
+                name: (*secret).into(),
+                items: Some(
+                    files
+                        .iter()
+                        .filter(|(s, _, _)| s == secret)
+                        .map(|(_, key, file)| KeyToPath {
+                            key: (*key).into(),
+                            path: (*file).into(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    Volume {
+        name: name.into(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(sources),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// The object store's S3 keys from `secret`, as the AWS SDKs read them.
 pub fn s3_credentials(secret: &str) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
     ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]

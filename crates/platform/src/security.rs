@@ -1130,8 +1130,17 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
                     None => add(n, None),
                 }
             }
-            if let Some(n) = mp.get("secret").and_then(|s| s["name"].as_str()) {
-                add(n, None);
+            // A projected volume's Secret: only its `items` keys when it lists them.
+            if let Some(sec) = mp.get("secret")
+                && let Some(n) = sec["name"].as_str()
+            {
+                match sec["items"].as_array() {
+                    Some(items) => items
+                        .iter()
+                        .filter_map(|i| i["key"].as_str())
+                        .for_each(|k| add(n, Some(k))),
+                    None => add(n, None),
+                }
             }
         });
         if kind == "Tenant"

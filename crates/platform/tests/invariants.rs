@@ -225,7 +225,9 @@ fn no_secret_material_anywhere() {
                         .find(|(p, _)| *p == path.replace("/value", "/name"))
                         .and_then(|(_, n)| n.as_str().map(str::to_lowercase))
                         .unwrap_or_default();
-                    if suspicious.iter().any(|s| env_name.contains(s)) {
+                    // Airflow's `…_CMD` options name a command that reads a mounted file.
+                    let reads_file = env_name.ends_with("_cmd") && v.starts_with("cat /");
+                    if suspicious.iter().any(|s| env_name.contains(s)) && !reads_file {
                         assert!(
                             v.starts_with("urn:") || v.starts_with("$("),
                             "{variant}: {file}: {path} holds a literal for {env_name}"

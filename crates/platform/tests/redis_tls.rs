@@ -248,7 +248,62 @@ fn rendered_redis_tls_serves_and_the_rendered_clients_connect() {
         datalyptica_platform::components::redis::AUTH_SECRET
     );
 
+    // Airflow's Celery module and superset_config.py read their secrets from the files their
+    // pods mount: found from the rendered pods (the volume projecting the Redis Secret, and where
+    // it is mounted), each written to a local directory that the settings are rewritten to.
+    let mut secret_dirs: Vec<(String, PathBuf)> = Vec::new();
+    for deployment in ["airflow-worker", "superset-web"] {
+        let w = objs
+            .iter()
+            .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == deployment)
+            .unwrap_or_else(|| panic!("no {deployment}"));
+        let pod = &w["spec"]["template"]["spec"];
+        let volume = pod["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| {
+                v["projected"]["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s["secret"]["name"] == auth["name"])
+            })
+            .unwrap_or_else(|| panic!("{deployment} mounts no Redis password file"));
+        let mount = pod["containers"][0]["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["name"] == volume["name"])
+            .and_then(|m| m["mountPath"].as_str())
+            .expect("the password file's mount")
+            .to_string();
+        let local_dir = dir.join("secrets").join(deployment);
+        std::fs::create_dir_all(&local_dir).expect("secrets dir");
+        for src in volume["projected"]["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for item in src["secret"]["items"].as_array().into_iter().flatten() {
+                let value = match (src["secret"]["name"] == auth["name"], item["key"].as_str()) {
+                    (true, _) => password,
+                    (false, Some("uri")) => "sqlite://",
+                    _ => "test-only-not-a-secret",
+                };
+                let file = item["path"].as_str().expect("path");
+                std::fs::write(local_dir.join(file), value).expect("secret file");
+            }
+        }
+        secret_dirs.push((mount, local_dir));
+    }
+
     let local = |text: &str| {
+        let text = secret_dirs
+            .iter()
+            .fold(text.to_string(), |t, (mount, dir)| {
+                t.replace(&format!("{mount}/"), &format!("{}/", dir.display()))
+            });
         text.replace("/tls/", &format!("{}/", tls_dir.display()))
             .replace(&format!("{ca_mount}/"), &format!("{}/", ca_dir.display()))
             .replace("/etc/pki/service-ca/", &format!("{}/", ca_dir.display()))
@@ -421,10 +476,8 @@ fn rendered_redis_tls_serves_and_the_rendered_clients_connect() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redis_tls/clients.py");
     let out = Command::new(venv().join("bin/python"))
         .arg(&script)
-        .env(
-            datalyptica_platform::components::redis::PASSWORD_ENV,
-            password,
-        )
+        // No password in the environment: the settings must read the files.
+        .env_remove(datalyptica_platform::components::redis::PASSWORD_ENV)
         .env("CONF_DIR", &conf)
         .env("WRONG_CA", &wrong_ca)
         .env("MASTER_GROUP", group)

@@ -362,8 +362,10 @@ fn no_rendered_object_carries_secret_material() {
                         .find(|(p, _)| *p == format!("{base}/value"))
                         .map(|(_, v)| *v);
                     if let Some(v) = literal {
+                        // Airflow's `…_CMD` options: a command reading a mounted Secret file.
+                        let reads_file = n.ends_with("_CMD") && v.starts_with("cat /");
                         assert!(
-                            v.starts_with("$(") || v.starts_with("urn:"),
+                            v.starts_with("$(") || v.starts_with("urn:") || reads_file,
                             "{who}: {base} = literal for {n}"
                         );
                     }
@@ -949,12 +951,34 @@ fn postgresql_consumers_verify_the_server_with_pgos_ca() {
         }
         let pod = &o["spec"]["template"]["spec"];
         for c in pod["containers"].as_array().into_iter().flatten() {
-            let reads_db = c["env"].as_array().into_iter().flatten().any(|v| {
-                matches!(
-                    v["name"].as_str(),
-                    Some("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" | "SUPERSET_DB_URI")
-                )
-            });
+            // A database client mounts a volume that projects a `…-postgresql` Secret's `uri`.
+            let db_volumes: Vec<&Value> = pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| {
+                    v["projected"]["sources"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|s| {
+                            s["secret"]["name"]
+                                .as_str()
+                                .is_some_and(|n| n.ends_with("-postgresql"))
+                                && s["secret"]["items"]
+                                    .as_array()
+                                    .into_iter()
+                                    .flatten()
+                                    .any(|i| i["key"] == "uri")
+                        })
+                })
+                .map(|v| &v["name"])
+                .collect();
+            let reads_db = c["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| db_volumes.contains(&&m["name"]));
             if !reads_db {
                 continue;
             }

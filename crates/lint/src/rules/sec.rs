@@ -520,8 +520,27 @@ fn sensitive_name(name: &str) -> bool {
         "NAMESPACE",
         "FIELD",
         "PREFIX",
+        // A command that prints the credential (Airflow's `…_CMD`): see `echoed_secret`.
+        "CMD",
+        "COMMAND",
     ];
     !n[end..].split('_').any(|seg| QUALIFIERS.contains(&seg))
+}
+
+/// A command option (`AIRFLOW__CORE__FERNET_KEY_CMD`) whose command only echoes a literal
+/// credential; `cat /run/secrets/x` reads one and is fine.
+fn echoed_secret(name: &str, val: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let command = upper.ends_with("_CMD") || upper.ends_with("_COMMAND");
+    let stem = &upper[..upper.rfind('_').unwrap_or(0)];
+    if !command || !sensitive_name(stem) {
+        return false;
+    }
+    let mut words = val.split_whitespace();
+    matches!(words.next(), Some("echo" | "printf"))
+        && words
+            .filter(|w| !w.starts_with('-'))
+            .any(|w| literal_secret(w.trim_matches(['"', '\''])))
 }
 
 /// `30s`, `5m`, `1h30m`, `720h`: a duration, never a credential.
@@ -672,7 +691,10 @@ pub(crate) fn inline_secrets(_: &Ctx, i: usize, o: &Obj, out: &mut Vec<Hit>) {
             let Some(val) = e.get("value").and_then(Value::as_str) else {
                 continue;
             };
-            if (sensitive_name(name) && literal_secret(val)) || url_credentials(val) {
+            if (sensitive_name(name) && literal_secret(val))
+                || url_credentials(val)
+                || echoed_secret(name, val)
+            {
                 out.push(Hit {
                     obj: i,
                     pointer: format!("{at}/{j}/value"),

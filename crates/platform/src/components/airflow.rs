@@ -34,6 +34,59 @@ const CELERY_MODULE: &str = "datalyptica_celery";
 /// Airflow puts `$AIRFLOW_HOME/config` on `sys.path`; PYTHONPATH says it again for Celery.
 const CELERY_MODULE_DIR: &str = "/opt/airflow/config";
 /// Serving certificate of the API server (OpenShift service CA).
+/// Where every Airflow container reads its secrets: files of one projected volume. Airflow runs
+/// `AIRFLOW__{SECTION}__{KEY}_CMD` for the options its config.yml marks sensitive (all four of
+/// [`secret_options`]: `sensitive_config_values` in airflow/configuration.py, 3.0.2), and the
+/// image's entrypoint evaluates the database one to wait for PostgreSQL, so the values stay out
+/// of the environment that every task process inherits.
+const SECRETS_DIR: &str = "/run/secrets/airflow";
+const REDIS_PASSWORD_FILE: &str = "redis-password";
+
+fn secret_file(file: &str) -> String {
+    format!("{SECRETS_DIR}/{file}")
+}
+
+/// (option, Secret, key, file) of each sensitive option.
+fn secret_options(db: &str) -> [(&'static str, &str, &'static str, &'static str); 4] {
+    [
+        (
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+            db,
+            "uri",
+            "sql-alchemy-conn",
+        ),
+        (
+            "AIRFLOW__CORE__FERNET_KEY",
+            SECRETS,
+            "fernet-key",
+            "fernet-key",
+        ),
+        (
+            "AIRFLOW__API__SECRET_KEY",
+            SECRETS,
+            "api-secret-key",
+            "api-secret-key",
+        ),
+        (
+            "AIRFLOW__API_AUTH__JWT_SECRET",
+            SECRETS,
+            "jwt-secret",
+            "jwt-secret",
+        ),
+    ]
+}
+
+fn secrets_volume(db: &str, celery: bool) -> k8s_openapi::api::core::v1::Volume {
+    let mut files: Vec<(&str, &str, &str)> = secret_options(db)
+        .iter()
+        .map(|(_, secret, key, file)| (*secret, *key, *file))
+        .collect();
+    if celery {
+        files.push((redis::AUTH_SECRET, redis::AUTH_KEY, REDIS_PASSWORD_FILE));
+    }
+    k8s::secret_files_volume("secrets", &files)
+}
+
 const API_TLS_SECRET: &str = "airflow-api-server-tls";
 const API_TLS_DIR: &str = "/etc/airflow/tls";
 
@@ -42,7 +95,6 @@ const API_TLS_DIR: &str = "/etc/airflow/tls";
 pub fn celery_module() -> String {
     format!(
         r#"# Rendered by datalyptica: Celery through Redis Sentinel over TLS.
-import os
 from urllib.parse import quote
 
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
@@ -53,9 +105,12 @@ _TLS = {tls}
 _SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
 
 # The data nodes require a password; Sentinel does not (its kwargs carry none). kombu gives the
-# URL's password to the master connections only.
+# URL's password to the master connections only. Read from the mounted Secret, not the
+# environment that every task process inherits.
+with open("{pw}") as f:
+    _PASSWORD = f.read()
 _BROKER = DEFAULT_CELERY_CONFIG["broker_url"].replace(
-    "sentinel://", "sentinel://:" + quote(os.environ["{pw}"], safe="") + "@", 1
+    "sentinel://", "sentinel://:" + quote(_PASSWORD, safe="") + "@", 1
 )
 
 CELERY_CONFIG = {{
@@ -71,7 +126,7 @@ CELERY_CONFIG = {{
 "#,
         tls = redis::python_tls_kwargs(),
         master = redis::MASTER_GROUP,
-        pw = redis::PASSWORD_ENV,
+        pw = secret_file(REDIS_PASSWORD_FILE),
     )
 }
 
@@ -322,20 +377,19 @@ impl Component for Airflow {
         settings.insert("AIRFLOW__METRICS__STATSD_PREFIX".into(), "airflow".into());
         let cm = k8s::config_map(m, id, "airflow-config", NAME, settings);
         let env = || -> Vec<EnvVar> {
-            vec![
-                k8s::env_secret("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", &db, "uri"),
-                k8s::env_secret("AIRFLOW__CORE__FERNET_KEY", SECRETS, "fernet-key"),
-                k8s::env_secret("AIRFLOW__API__SECRET_KEY", SECRETS, "api-secret-key"),
-                k8s::env_secret("AIRFLOW__API_AUTH__JWT_SECRET", SECRETS, "jwt-secret"),
+            secret_options(&db)
+                .iter()
+                .map(|(option, _, _, file)| {
+                    k8s::env(
+                        &format!("{option}_CMD"),
+                        format!("cat {}", secret_file(file)),
+                    )
+                })
                 // The task SDK trusts this file for the execution API (https, service CA).
-                k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE),
-            ]
-            .into_iter()
-            // The Celery settings module authenticates to Redis with it.
-            .chain((executor == Executor::Celery).then(redis::password_env))
-            // psycopg verifies PostgreSQL's certificate against PGO's CA.
-            .chain(postgresql::libpq_verify_env())
-            .collect()
+                .chain([k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE)])
+                // psycopg verifies PostgreSQL's certificate against PGO's CA.
+                .chain(postgresql::libpq_verify_env())
+                .collect()
         };
         let env_from = || {
             vec![k8s_openapi::api::core::v1::EnvFromSource {
@@ -367,6 +421,7 @@ impl Component for Airflow {
                     k8s::mount("logs", "/opt/airflow/logs", false),
                     k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
                     postgresql::ca_mount("postgresql-ca"),
+                    k8s::mount("secrets", SECRETS_DIR, true),
                 ];
                 if executor == Executor::Celery {
                     let mut mt = k8s::mount(
@@ -442,6 +497,7 @@ impl Component for Airflow {
                 k8s::empty_dir_volume("logs"),
                 k8s::service_ca_volume("service-ca"),
                 postgresql::ca_volume("postgresql-ca"),
+                secrets_volume(&db, executor == Executor::Celery),
             ];
             if executor == Executor::Celery {
                 v.push(k8s::config_map_volume("celery-config", CELERY_CONFIG));
@@ -676,12 +732,14 @@ impl Component for Airflow {
                             k8s::empty_dir_volume("airflow-home"),
                             k8s::empty_dir_volume("tmp"),
                             postgresql::ca_volume("postgresql-ca"),
+                            secrets_volume(&db, false),
                         ]),
                         containers: vec![Container {
                             volume_mounts: Some(vec![
                                 k8s::mount("airflow-home", "/opt/airflow", false),
                                 k8s::mount("tmp", "/tmp", false),
                                 postgresql::ca_mount("postgresql-ca"),
+                                k8s::mount("secrets", SECRETS_DIR, true),
                             ]),
                             liveness_probe: None,
                             readiness_probe: None,

@@ -27,6 +27,11 @@ const PORT: i32 = 8088;
 /// Serving certificate of the `superset` Service (OpenShift service CA).
 const TLS_SECRET: &str = "superset-tls";
 const TLS_DIR: &str = "/etc/superset/tls";
+/// Where every Superset container reads its secrets (superset_config.py opens them).
+const SECRETS_DIR: &str = "/run/secrets/superset";
+const DB_URI_FILE: &str = "db-uri";
+const SECRET_KEY_FILE: &str = "secret-key";
+const REDIS_PASSWORD_FILE: &str = "redis-password";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -70,19 +75,25 @@ fn superset_config(m: &Model) -> String {
     let (host, port) = sentinel.rsplit_once(':').unwrap_or((&sentinel, "26379"));
     let master = redis::MASTER_GROUP;
     format!(
-        r#"# Rendered by datalyptica. Secrets come from the environment, never from this file.
-import os
+        r#"# Rendered by datalyptica. Secrets come from the files of mounted Secrets, never from this
+# file, and not from the environment, which every child process inherits.
 from urllib.parse import quote
 
-SQLALCHEMY_DATABASE_URI = os.environ["SUPERSET_DB_URI"]
-SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
+
+def _secret(name):
+    with open("{secrets_dir}/" + name) as f:
+        return f.read()
+
+
+SQLALCHEMY_DATABASE_URI = _secret("{db_file}")
+SECRET_KEY = _secret("{key_file}")
 
 # Through Sentinel: the cache and the broker follow Redis failovers. Redis and Sentinel speak
 # TLS only; the chain is verified against the OpenShift service CA, the host name is not
 # (Sentinel names the master by pod IP, which no serving certificate carries).
 _SENTINELS = [("{host}", {port})]
 # The data nodes require this password; Sentinel asks none (the `sentinel_` options carry none).
-_REDIS_PASSWORD = os.environ["{pw}"]
+_REDIS_PASSWORD = _secret("{pw_file}")
 _AUTH = ":" + quote(_REDIS_PASSWORD, safe="") + "@"
 _TLS = {tls}
 _SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
@@ -91,7 +102,7 @@ CACHE_CONFIG = {{
     "CACHE_REDIS_SENTINELS": _SENTINELS,
     "CACHE_REDIS_SENTINEL_MASTER": "{master}",
     "CACHE_REDIS_DB": 1,
-    "CACHE_REDIS_PASSWORD": os.environ["{pw}"],
+    "CACHE_REDIS_PASSWORD": _secret("{pw_file}"),
     "CACHE_KEY_PREFIX": "superset_",
     "CACHE_DEFAULT_TIMEOUT": 300,
     # Flask-Caching passes these to redis-py: plain keys to the master, `sentinel_` ones to
@@ -134,7 +145,10 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
 "#,
         tls = redis::python_tls_kwargs(),
         trino_host = trino::host(m),
-        pw = redis::PASSWORD_ENV,
+        secrets_dir = SECRETS_DIR,
+        db_file = DB_URI_FILE,
+        key_file = SECRET_KEY_FILE,
+        pw_file = REDIS_PASSWORD_FILE,
     )
 }
 
@@ -237,14 +251,11 @@ impl Component for Superset {
                 command: Some(cmd.iter().map(|s| s.to_string()).collect()),
                 env: Some(
                     vec![
-                        k8s::env_secret("SUPERSET_DB_URI", &db, "uri"),
-                        k8s::env_secret("SUPERSET_SECRET_KEY", SECRETS, "secret-key"),
                         // Explicit variables, not envFrom: the ConfigMap also holds the Python file,
                         // whose key is not a portable variable name.
                         k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
                         k8s::env("PYTHONDONTWRITEBYTECODE", "1"),
                         k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(m)),
-                        redis::password_env(),
                     ]
                     .into_iter()
                     // psycopg verifies PostgreSQL's certificate against PGO's CA.
@@ -263,6 +274,7 @@ impl Component for Superset {
                     k8s::mount("home", "/app/superset_home", false),
                     k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
                     postgresql::ca_mount("postgresql-ca"),
+                    k8s::mount("secrets", SECRETS_DIR, true),
                 ]),
                 ..Default::default()
             }
@@ -274,6 +286,14 @@ impl Component for Superset {
                 k8s::empty_dir_volume("home"),
                 k8s::service_ca_volume("service-ca"),
                 postgresql::ca_volume("postgresql-ca"),
+                k8s::secret_files_volume(
+                    "secrets",
+                    &[
+                        (&db, "uri", DB_URI_FILE),
+                        (SECRETS, "secret-key", SECRET_KEY_FILE),
+                        (redis::AUTH_SECRET, redis::AUTH_KEY, REDIS_PASSWORD_FILE),
+                    ],
+                ),
             ]
         };
         let web_app = format!("{NAME}-web");

@@ -11,8 +11,6 @@ import sys
 import uuid
 
 sys.path.insert(0, os.environ["CONF_DIR"])
-os.environ.setdefault("SUPERSET_DB_URI", "sqlite://")
-os.environ.setdefault("SUPERSET_SECRET_KEY", "test-only-not-a-secret")
 
 import redis
 import redis.sentinel
