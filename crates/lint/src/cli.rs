@@ -145,7 +145,8 @@ pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
                     }
                     true
                 });
-            let mut found = Vec::new();
+            // A file to read (Err: its path, read below), or a note about one not read.
+            let mut found: Vec<Result<Source, PathBuf>> = Vec::new();
             for e in walker {
                 let e = match e {
                     Ok(e) => e,
@@ -175,14 +176,23 @@ pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
                     },
                 };
                 if e.file_type().is_file() && is_manifest(e.path()) {
-                    found.push(read(e.path())?);
+                    found.push(Err(e.into_path()));
                 } else if let Some(what) = special_kind(&e.file_type()) {
-                    found.push(Source::skipped(
+                    found.push(Ok(Source::skipped(
                         e.path(),
                         format!("{what}, not a regular file: not opened"),
-                    ));
+                    )));
                 }
             }
+            // The walk is sequential; reading and decoding the files is not (order is kept).
+            use rayon::prelude::*;
+            let mut found = found
+                .into_par_iter()
+                .map(|f| match f {
+                    Ok(skipped) => Ok(skipped),
+                    Err(path) => read(&path),
+                })
+                .collect::<Result<Vec<Source>, String>>()?;
             if linked.get() {
                 found = once_per_file(p, &root, found);
             }
@@ -231,7 +241,21 @@ fn read(p: &Path) -> Result<Source, String> {
     let bytes =
         datalyptica_yaml::read_bounded_bytes(p, datalyptica_yaml::Limits::default().max_bytes)
             .map_err(|e| e.to_string())?;
-    Ok(Source::new(p, text_of(&bytes)))
+    Ok(Source::new(p, text_of_owned(bytes)))
+}
+
+/// [`text_of`], without copying the common case: UTF-8 without a byte order mark.
+fn text_of_owned(bytes: Vec<u8>) -> String {
+    if bytes.len() <= datalyptica_yaml::Limits::default().max_bytes
+        && datalyptica_yaml::plain_utf8(&bytes)
+    {
+        match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => text_of(e.as_bytes()),
+        }
+    } else {
+        text_of(&bytes)
+    }
 }
 
 /// The text of an input's bytes: UTF-8, UTF-16 or UTF-32 (YAML's encodings); invalid bytes

@@ -1,6 +1,6 @@
 //! Parse sources, build the object set, run the rules in parallel, turn hits into findings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use datalyptica_yaml::{Document, NodePos, Pos};
 use rayon::prelude::*;
@@ -302,12 +302,43 @@ fn locate(sources: &[Source], parsed: &[Parsed], findings: &mut [Pending]) {
                 }
             };
             let text = &sources[src].text;
-            if parsed[src].errors.is_empty() {
+            // Documents without anchors, aliases or merge keys kept every node's position in
+            // document order: located from their values, without reading the file again.
+            let docs_of = &parsed[src].docs;
+            let ordered = parsed[src].errors.is_empty()
+                && docs
+                    .keys()
+                    .all(|&k| docs_of.get(k).is_some_and(|d| !d.order.is_empty()));
+            if ordered {
+                for (&k, is) in &docs {
+                    let d = &docs_of[k];
+                    for &i in is {
+                        let pos = d.locate_by_order(&all[i].2.pointer).unwrap_or(d.start);
+                        out.push((i, pos));
+                    }
+                }
+            } else if parsed[src].errors.is_empty() {
+                // Positions of the findings' nodes and their ancestors only: no pointer is built
+                // for the rest of the file.
+                let keep: HashMap<usize, HashSet<&str>> = docs
+                    .iter()
+                    .map(|(k, is)| {
+                        let mut set = HashSet::from([""]);
+                        for &i in is {
+                            let p = all[i].2.pointer.as_str();
+                            set.extend(p.match_indices('/').map(|(at, _)| &p[..at]));
+                            set.insert(p);
+                        }
+                        (*k, set)
+                    })
+                    .collect();
+                let wanted = |d: usize, p: &str| keep.get(&d).is_some_and(|s| s.contains(p));
                 let mut k = 0;
                 // Parsed before without an error: it parses again the same way.
-                let _ = datalyptica_yaml::parse_each(
+                let _ = datalyptica_yaml::parse_each_keeping(
                     text,
                     &datalyptica_yaml::Limits::default(),
+                    &wanted,
                     &mut |d| {
                         found(k, &d);
                         k += 1;

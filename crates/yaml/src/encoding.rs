@@ -30,6 +30,12 @@ fn detect(b: &[u8]) -> (Encoding, usize) {
     }
 }
 
+/// Whether the bytes are UTF-8 without a byte order mark as far as YAML's detection goes (not
+/// UTF-16/32 by their zero bytes): then they are their own text if they are valid UTF-8.
+pub fn plain_utf8(bytes: &[u8]) -> bool {
+    matches!(detect(bytes), (Encoding::Utf8, 0))
+}
+
 /// Decode a YAML stream's bytes to text, without its byte-order mark. Invalid sequences become
 /// U+FFFD (the parser then reports what no longer makes sense; the rest of a tree is not held
 /// up by one file's bytes).

@@ -19,7 +19,7 @@ use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
 mod encoding;
-pub use encoding::decode;
+pub use encoding::{decode, plain_utf8};
 
 /// 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -49,6 +49,11 @@ pub struct Document {
     pub start: Pos,
     /// JSON pointer (RFC 6901, `""` for the root) → position.
     pub positions: HashMap<String, NodePos>,
+    /// From [`parse_values`]: the position of every node in document order, when the document
+    /// has no anchor, alias or merge key (else empty). Its value's nodes are then in the same
+    /// order, which [`Document::locate_by_order`] walks: positions without a second parse and
+    /// without a pointer per node.
+    pub order: Vec<NodePos>,
 }
 
 impl Document {
@@ -65,6 +70,51 @@ impl Document {
                 None => return self.start,
             }
         }
+    }
+
+    /// [`Document::locate`] from [`Document::order`]; None when the document has no order (it
+    /// used anchors, aliases or merge keys, or came without it).
+    pub fn locate_by_order(&self, pointer: &str) -> Option<Pos> {
+        // Nodes of a subtree, itself included.
+        fn size(v: &Value) -> usize {
+            match v {
+                Value::Array(a) => 1 + a.iter().map(size).sum::<usize>(),
+                Value::Object(m) => 1 + m.values().map(size).sum::<usize>(),
+                _ => 1,
+            }
+        }
+        let node = |i: usize| self.order.get(i).map(|n| n.key.unwrap_or(n.value));
+        if self.order.is_empty() {
+            return None;
+        }
+        let mut at = 0;
+        let mut v = &self.value;
+        for seg in pointer.split('/').skip(1) {
+            let seg = seg.replace("~1", "/").replace("~0", "~");
+            let mut before = 0;
+            let next = match v {
+                Value::Object(m) => m.iter().find_map(|(k, c)| {
+                    if *k == seg {
+                        Some(c)
+                    } else {
+                        before += size(c);
+                        None
+                    }
+                }),
+                Value::Array(a) => match seg.parse::<usize>() {
+                    Ok(i) if i < a.len() => {
+                        before = a[..i].iter().map(size).sum();
+                        Some(&a[i])
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            at += 1 + before;
+            v = next;
+        }
+        node(at)
     }
 
     /// Position of a node's value (not its key), falling back like [`Document::locate`].
@@ -118,21 +168,49 @@ pub fn parse_each(src: &str, limits: &Limits, each: &mut dyn FnMut(Document)) ->
 /// refuses exactly the inputs [`parse_with`] does, with the same errors.
 pub fn parse_values(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
     let mut docs = Vec::new();
-    run(src, limits, false, &mut |d| docs.push(d))?;
+    run(src, limits, Keep::Order, &mut |d| docs.push(d))?;
     Ok(docs)
 }
 
-fn run(
+/// Positions only, of the nodes `keep(document index, pointer)` asks for: the documents carry
+/// no values (`Value::Null`, or partial), only positions. `keep` must be closed under
+/// prefixes: a node it refuses is not asked about again, nor are any of its descendants (whose
+/// pointers are not even built). For a caller that locates a few nodes of a stream it parsed
+/// before: a set of pointers and all their ancestors (`""` included). The limits hold as in
+/// [`parse_with`].
+pub fn parse_each_keeping(
     src: &str,
     limits: &Limits,
-    positions: bool,
+    keep: &dyn Fn(usize, &str) -> bool,
+    each: &mut dyn FnMut(Document),
+) -> Result<(), Error> {
+    run(src, limits, Keep::Some(keep), each)
+}
+
+/// Which positions a parse records.
+#[derive(Clone, Copy, Default)]
+enum Keep<'a> {
+    #[default]
+    None,
+    /// No pointers; every node's position in document order (see `Document::order`).
+    Order,
+    All,
+    Some(&'a dyn Fn(usize, &str) -> bool),
+}
+
+fn run<'k>(
+    src: &str,
+    limits: &Limits,
+    keep: impl Into<Keep<'k>>,
     each: &mut dyn FnMut(Document),
 ) -> Result<(), Error> {
     limits.check_size(src)?;
+    let keep = keep.into();
     let mut b = Builder {
         limits: *limits,
         path_budget: limits.path_budget(src.len()),
-        keep_positions: positions,
+        keep,
+        lean: matches!(keep, Keep::Some(_)),
         ..Builder::default()
     };
     // The scanner enforces the depth limit on the source (before any event of a too-deep
@@ -199,19 +277,46 @@ impl Size {
 enum Frame {
     Seq {
         items: Vec<Value>,
+        /// Items so far (also when they are not kept: see `build`).
+        count: usize,
+        /// Whether the node's value is built: always, except in a positions-only parse
+        /// ([`parse_each_keeping`]) outside anchored nodes, whose values aliases copy.
+        build: bool,
         anchor: usize,
+        /// Built only while positions are kept for this node; `plen` always (the path budget).
         pointer: String,
+        plen: usize,
+        live: bool,
         size: Size,
     },
     Map {
         map: Map<String, Value>,
         /// Keys that came from merge keys may be overridden by explicit keys, once.
         merged: HashSet<String>,
+        build: bool,
         anchor: usize,
         pointer: String,
+        plen: usize,
+        live: bool,
         pending_key: Option<(String, Pos)>,
         size: Size,
     },
+}
+
+impl From<bool> for Keep<'_> {
+    fn from(all: bool) -> Self {
+        if all { Keep::All } else { Keep::None }
+    }
+}
+
+/// Decimal digits of a sequence index (its length in a pointer).
+fn digits(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// Length of a key once escaped as a pointer segment.
+fn escaped_len(k: &str) -> usize {
+    k.len() + k.bytes().filter(|b| matches!(b, b'~' | b'/')).count()
 }
 
 impl Frame {
@@ -231,7 +336,7 @@ struct Spent {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'k> {
     limits: Limits,
     docs: Vec<Document>,
     stack: Vec<Frame>,
@@ -240,26 +345,76 @@ struct Builder {
     /// Bytes of all pointers recorded in the stream, and their budget.
     path_bytes: usize,
     path_budget: usize,
-    keep_positions: bool,
+    keep: Keep<'k>,
+    /// Positions only: documents come out without values (see `Frame::Seq::build`).
+    lean: bool,
     positions: HashMap<String, NodePos>,
+    order: Vec<NodePos>,
+    /// Whether the document so far has no anchor, alias or merge key (its order is usable).
+    plain: bool,
+    /// Index in the stream of the document being built.
+    doc_index: usize,
     doc_start: Pos,
     root_done: bool,
 }
 
 const MERGE_KEY: &str = "<<";
 
-impl Builder {
-    /// Pointer of the node about to be produced, and the key position if it is a map value.
-    fn child_pointer(&self) -> (String, Option<Pos>) {
-        match self.stack.last() {
-            None => (String::new(), None),
-            Some(Frame::Seq { items, pointer, .. }) => (format!("{pointer}/{}", items.len()), None),
+/// Where the node about to be produced is: its pointer's length (always: the path budget
+/// counts it), the pointer itself when its position is kept (else empty, not built), and the
+/// key position if it is a map value.
+struct Child {
+    len: usize,
+    pointer: Option<String>,
+    key: Option<Pos>,
+}
+
+impl Builder<'_> {
+    fn child_pointer(&self) -> Child {
+        let (len, key, parent_live) = match self.stack.last() {
+            None => (0, None, true),
+            Some(Frame::Seq {
+                count, plen, live, ..
+            }) => (plen + 1 + digits(*count), None, *live),
             Some(Frame::Map {
-                pointer,
+                plen,
+                live,
                 pending_key: Some((k, kp)),
                 ..
-            }) => (format!("{pointer}/{}", escape_segment(k)), Some(*kp)),
-            Some(Frame::Map { pointer, .. }) => (pointer.clone(), None),
+            }) => (plen + 1 + escaped_len(k), Some(*kp), *live),
+            Some(Frame::Map { plen, live, .. }) => (*plen, None, *live),
+        };
+        let pointer = match self.keep {
+            Keep::None | Keep::Order => None,
+            Keep::All => Some(self.build_pointer()),
+            Keep::Some(keep) if parent_live => {
+                Some(self.build_pointer()).filter(|p| keep(self.doc_index, p))
+            }
+            Keep::Some(_) => None,
+        };
+        Child { len, pointer, key }
+    }
+
+    /// Whether a node about to start (with this anchor) needs its value built.
+    fn builds(&self, anchor: usize) -> bool {
+        !self.lean
+            || anchor != 0
+            || match self.stack.last() {
+                Some(Frame::Seq { build, .. } | Frame::Map { build, .. }) => *build,
+                None => false,
+            }
+    }
+
+    fn build_pointer(&self) -> String {
+        match self.stack.last() {
+            None => String::new(),
+            Some(Frame::Seq { count, pointer, .. }) => format!("{pointer}/{count}"),
+            Some(Frame::Map {
+                pointer,
+                pending_key: Some((k, _)),
+                ..
+            }) => format!("{pointer}/{}", escape_segment(k)),
+            Some(Frame::Map { pointer, .. }) => pointer.clone(),
         }
     }
 
@@ -280,6 +435,8 @@ impl Builder {
                 self.doc_start = pos;
                 self.anchors.clear();
                 self.positions.clear();
+                self.order.clear();
+                self.plain = true;
                 self.spent = Spent::default();
             }
             // An empty document produces no node at all; keep it so numbering matches.
@@ -288,7 +445,9 @@ impl Builder {
                     value: Value::Null,
                     start: self.doc_start,
                     positions: std::mem::take(&mut self.positions),
+                    order: Vec::new(),
                 });
+                self.doc_index += 1;
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if self.expecting_key() {
@@ -301,10 +460,14 @@ impl Builder {
                     }
                     return Ok(());
                 }
-                let tag_suffix = tag
-                    .as_ref()
-                    .and_then(|t| t.core_suffix().map(str::to_owned));
-                let v = resolve_scalar(&text, style, tag_suffix.as_deref(), pos)?;
+                let v = if self.builds(anchor) {
+                    let tag_suffix = tag
+                        .as_ref()
+                        .and_then(|t| t.core_suffix().map(str::to_owned));
+                    resolve_scalar(&text, style, tag_suffix.as_deref(), pos)?
+                } else {
+                    Value::Null
+                };
                 let size = Size::scalar(&text);
                 if anchor != 0 {
                     self.copy(size, pos)?;
@@ -313,6 +476,8 @@ impl Builder {
                 self.push_value(v, size, pos)?;
             }
             Event::Alias(id) => {
+                // A copy of another subtree: the value's nodes no longer follow the events.
+                self.plain = false;
                 let size = match self.anchors.get(&id) {
                     Some((_, size)) => *size,
                     None => {
@@ -334,11 +499,14 @@ impl Builder {
                 }
                 self.copy(size, pos)?;
                 self.check_depth(self.stack.len() + size.depth, pos)?;
-                let v = self
-                    .anchors
-                    .get(&id)
-                    .map(|(v, _)| v.clone())
-                    .unwrap_or_default();
+                let v = if self.expecting_key() || self.builds(0) {
+                    self.anchors
+                        .get(&id)
+                        .map(|(v, _)| v.clone())
+                        .unwrap_or_default()
+                } else {
+                    Value::Null
+                };
                 if self.expecting_key() {
                     let key = match v {
                         Value::String(s) => s,
@@ -358,25 +526,36 @@ impl Builder {
             Event::SequenceStart(_, anchor, _) => {
                 self.reject_complex_key(pos)?;
                 self.check_depth(self.stack.len() + 1, pos)?;
-                let (pointer, key) = self.child_pointer();
-                self.record(pointer.clone(), key, pos)?;
+                let c = self.child_pointer();
+                let live = c.pointer.is_some();
+                let pointer = self.record(c, pos)?;
+                let build = self.builds(anchor);
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
+                    count: 0,
+                    build,
                     anchor,
-                    pointer,
+                    pointer: pointer.0,
+                    plen: pointer.1,
+                    live,
                     size: Size::scalar(""),
                 });
             }
             Event::MappingStart(_, anchor, _) => {
                 self.reject_complex_key(pos)?;
                 self.check_depth(self.stack.len() + 1, pos)?;
-                let (pointer, key) = self.child_pointer();
-                self.record(pointer.clone(), key, pos)?;
+                let c = self.child_pointer();
+                let live = c.pointer.is_some();
+                let pointer = self.record(c, pos)?;
+                let build = self.builds(anchor);
                 self.stack.push(Frame::Map {
                     map: Map::new(),
                     merged: HashSet::new(),
+                    build,
                     anchor,
-                    pointer,
+                    pointer: pointer.0,
+                    plen: pointer.1,
+                    live,
                     pending_key: None,
                     size: Size::scalar(""),
                 });
@@ -460,8 +639,15 @@ impl Builder {
 
     /// Remember where a node is. The pointers are the index's memory: bounded against the input
     /// (long keys nested deep would otherwise make it grow with the square of the input).
-    fn record(&mut self, pointer: String, key: Option<Pos>, pos: Pos) -> Result<(), Error> {
-        self.path_bytes = self.path_bytes.saturating_add(pointer.len());
+    /// Returns the pointer (empty when not kept) and its length, for a collection's frame.
+    fn record(&mut self, c: Child, pos: Pos) -> Result<(String, usize), Error> {
+        if matches!(self.keep, Keep::Order) && self.plain {
+            self.order.push(NodePos {
+                key: c.key,
+                value: pos,
+            });
+        }
+        self.path_bytes = self.path_bytes.saturating_add(c.len);
         if self.path_bytes > self.path_budget {
             return Err(Error {
                 message: format!(
@@ -471,10 +657,19 @@ impl Builder {
                 pos,
             });
         }
-        if self.keep_positions {
-            self.positions.insert(pointer, NodePos { key, value: pos });
-        }
-        Ok(())
+        Ok(match c.pointer {
+            Some(p) => {
+                self.positions.insert(
+                    p.clone(),
+                    NodePos {
+                        key: c.key,
+                        value: pos,
+                    },
+                );
+                (p, c.len)
+            }
+            None => (String::new(), c.len),
+        })
     }
 
     fn check_depth(&self, depth: usize, pos: Pos) -> Result<(), Error> {
@@ -489,30 +684,54 @@ impl Builder {
 
     /// A scalar or alias value: record its position, then attach it to its parent.
     fn push_value(&mut self, v: Value, size: Size, pos: Pos) -> Result<(), Error> {
-        let (pointer, key) = self.child_pointer();
-        self.record(pointer, key, pos)?;
+        let c = self.child_pointer();
+        self.record(c, pos)?;
         self.attach(v, size, pos)
     }
 
     /// Attach a finished node to its parent (or make it the document root).
     fn attach(&mut self, v: Value, size: Size, pos: Pos) -> Result<(), Error> {
+        // Merged entries are copies and `<<` itself is no entry: the value's nodes no longer
+        // follow the events.
+        if let Some(Frame::Map {
+            pending_key: Some((k, _)),
+            ..
+        }) = self.stack.last()
+            && k == MERGE_KEY
+        {
+            self.plain = false;
+        }
         if let Some(f) = self.stack.last_mut() {
             f.size_mut().add_child(size);
         }
         match self.stack.last_mut() {
             None => {
+                let order = std::mem::take(&mut self.order);
                 self.docs.push(Document {
                     value: v,
                     start: self.doc_start,
                     positions: std::mem::take(&mut self.positions),
+                    order: if self.plain { order } else { Vec::new() },
                 });
+                self.doc_index += 1;
                 self.root_done = true;
             }
-            Some(Frame::Seq { items, .. }) => items.push(v),
+            Some(Frame::Seq {
+                items,
+                count,
+                build,
+                ..
+            }) => {
+                *count += 1;
+                if *build {
+                    items.push(v);
+                }
+            }
             Some(Frame::Map {
                 map,
                 merged,
                 pending_key,
+                build,
                 ..
             }) => {
                 let Some((key, kpos)) = pending_key.take() else {
@@ -521,6 +740,9 @@ impl Builder {
                         pos,
                     });
                 };
+                if !*build {
+                    return Ok(());
+                }
                 if key == MERGE_KEY {
                     let sources = match v {
                         Value::Array(a) => a,

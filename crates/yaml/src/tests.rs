@@ -281,3 +281,98 @@ fn values_only_and_one_at_a_time_parse_alike() {
     assert!(parse_each(&bad, &Limits::default(), &mut |_| before += 1).is_err());
     assert_eq!(before, 1);
 }
+
+/// Every node of every document of `src`: [`Document::locate_by_order`] and a positions-only
+/// parse ([`parse_each_keeping`] asked for that one pointer and its ancestors) agree with the
+/// full index; and a document with an alias or a merge key has no order.
+fn three_ways_agree(name: &str, src: &str) -> usize {
+    let Ok(full) = parse(src) else { return 0 };
+    let ordered = parse_values(src, &Limits::default()).expect("parses as parse does");
+    let mut checked = 0;
+    for (k, (f, o)) in full.iter().zip(&ordered).enumerate() {
+        let copies = src.contains('*') || src.contains("<<");
+        if o.order.is_empty() {
+            assert!(
+                copies || f.value.is_null(),
+                "{name} doc {k}: no order without an alias or merge key"
+            );
+            continue;
+        }
+        for pointer in f.positions.keys() {
+            let want = f.locate(pointer);
+            assert_eq!(
+                o.locate_by_order(pointer),
+                Some(want),
+                "{name} doc {k} {pointer}"
+            );
+            // A pointer below a scalar, and a missing key, fall back like `locate`.
+            for extra in ["/no-such-key", "/0/x"] {
+                let p = format!("{pointer}{extra}");
+                assert_eq!(o.locate_by_order(&p), Some(f.locate(&p)), "{name} {p}");
+            }
+            checked += 1;
+        }
+    }
+    // Positions only, for one pointer per document (with its ancestors).
+    for (k, f) in full.iter().enumerate() {
+        let Some(pointer) = f.positions.keys().max_by_key(|p| p.len()) else {
+            continue;
+        };
+        let mut wanted: HashSet<&str> = pointer
+            .match_indices('/')
+            .map(|(at, _)| &pointer[..at])
+            .collect();
+        wanted.insert(pointer);
+        let mut docs = Vec::new();
+        parse_each_keeping(
+            src,
+            &Limits::default(),
+            &|d, p| d == k && wanted.contains(p),
+            &mut |d| docs.push(d),
+        )
+        .expect("valid");
+        assert_eq!(
+            docs[k].locate(pointer),
+            f.locate(pointer),
+            "{name} doc {k} {pointer}"
+        );
+        assert!(
+            docs[k].positions.len() <= wanted.len(),
+            "{name}: kept more than asked"
+        );
+    }
+    checked
+}
+
+#[test]
+fn document_order_and_kept_positions_locate_as_the_full_index() {
+    let cases = [
+        "a: 1\nb:\n  c: [x, {y: 2}]\n  'd/e~f': q\n---\n- 1\n- [2, 3]\n",
+        "a: &x {p: 1}\nb: *x\n",
+        "base: &b {p: 1}\nderived:\n  <<: *b\n  q: 2\n",
+        "---\n---\nk: v\n",
+        "k: v\n...\n--- |\n  text\n",
+    ];
+    let mut checked = 0;
+    for (i, c) in cases.iter().enumerate() {
+        checked += three_ways_agree(&format!("case {i}"), c);
+    }
+    // The lint crate's rule fixtures: real-world manifest shapes.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lint/tests/fixtures");
+    let mut files = 0;
+    for dir in std::fs::read_dir(&root).expect("lint fixtures").flatten() {
+        for f in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let Ok(text) = std::fs::read_to_string(f.path()) else {
+                continue;
+            };
+            files += 1;
+            checked += three_ways_agree(&f.path().display().to_string(), &text);
+        }
+    }
+    assert!(files > 100, "only {files} fixture files");
+    assert!(checked > 2000, "only {checked} nodes checked");
+}
