@@ -53,7 +53,42 @@ pub struct Document {
     /// has no anchor, alias or merge key (else empty). Its value's nodes are then in the same
     /// order, which [`Document::locate_by_order`] walks: positions without a second parse and
     /// without a pointer per node.
-    pub order: Vec<NodePos>,
+    pub order: Vec<PackedPos>,
+}
+
+/// A [`NodePos`] in 16 bytes instead of 40: one is held for every node of every document a
+/// caller keeps (lines and columns beyond `u32::MAX` saturate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedPos {
+    value: (u32, u32),
+    /// (0, 0): none (positions are 1-based).
+    key: (u32, u32),
+}
+
+impl PackedPos {
+    fn pack(n: NodePos) -> Self {
+        let p = |p: Pos| {
+            (
+                u32::try_from(p.line).unwrap_or(u32::MAX),
+                u32::try_from(p.column).unwrap_or(u32::MAX),
+            )
+        };
+        PackedPos {
+            value: p(n.value),
+            key: n.key.map(p).unwrap_or((0, 0)),
+        }
+    }
+
+    pub fn unpack(self) -> NodePos {
+        let p = |(line, column): (u32, u32)| Pos {
+            line: line as usize,
+            column: column as usize,
+        };
+        NodePos {
+            value: p(self.value),
+            key: (self.key != (0, 0)).then(|| p(self.key)),
+        }
+    }
 }
 
 impl Document {
@@ -83,7 +118,12 @@ impl Document {
                 _ => 1,
             }
         }
-        let node = |i: usize| self.order.get(i).map(|n| n.key.unwrap_or(n.value));
+        let node = |i: usize| {
+            self.order.get(i).map(|n| {
+                let n = n.unpack();
+                n.key.unwrap_or(n.value)
+            })
+        };
         if self.order.is_empty() {
             return None;
         }
@@ -349,7 +389,7 @@ struct Builder<'k> {
     /// Positions only: documents come out without values (see `Frame::Seq::build`).
     lean: bool,
     positions: HashMap<String, NodePos>,
-    order: Vec<NodePos>,
+    order: Vec<PackedPos>,
     /// Whether the document so far has no anchor, alias or merge key (its order is usable).
     plain: bool,
     /// Index in the stream of the document being built.
@@ -642,10 +682,10 @@ impl Builder<'_> {
     /// Returns the pointer (empty when not kept) and its length, for a collection's frame.
     fn record(&mut self, c: Child, pos: Pos) -> Result<(String, usize), Error> {
         if matches!(self.keep, Keep::Order) && self.plain {
-            self.order.push(NodePos {
+            self.order.push(PackedPos::pack(NodePos {
                 key: c.key,
                 value: pos,
-            });
+            }));
         }
         self.path_bytes = self.path_bytes.saturating_add(c.len);
         if self.path_bytes > self.path_budget {
@@ -706,7 +746,9 @@ impl Builder<'_> {
         }
         match self.stack.last_mut() {
             None => {
-                let order = std::mem::take(&mut self.order);
+                let mut order = std::mem::take(&mut self.order);
+                // Held as long as the document: no spare capacity.
+                order.shrink_to_fit();
                 self.docs.push(Document {
                     value: v,
                     start: self.doc_start,
