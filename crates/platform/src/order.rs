@@ -130,13 +130,23 @@ pub fn carried_operator_objects<'a>(
     tree: &'a Tree,
     c: &dyn crate::component::Component,
 ) -> Vec<&'a Value> {
+    carried_install(tree, c)
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect()
+}
+
+/// [`carried_operator_objects`] with the file each comes from.
+pub fn carried_install<'a>(
+    tree: &'a Tree,
+    c: &dyn crate::component::Component,
+) -> Vec<(&'a str, &'a Value)> {
     let Some(install) = carried_install_path(c) else {
         return Vec::new();
     };
     objects_in(tree, &format!("{}/", c.dir()))
         .into_iter()
         .filter(|(f, _)| *f == install)
-        .map(|(_, o)| o)
         .collect()
 }
 

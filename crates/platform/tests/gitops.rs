@@ -136,6 +136,53 @@ fn named<'a>(tree: &'a Tree, file: &str, kind: &str) -> Vec<&'a Value> {
 }
 
 #[test]
+fn the_carried_minio_operator_is_installed_first_by_the_minio_unit() {
+    let p = &variants()[0].1;
+    let m = Model::new(p);
+    let units = gitops::units(&m, &datalyptica_platform::render(p)).expect("units");
+    let minio = units
+        .iter()
+        .find(|u| u.component == Some(ComponentId::Minio))
+        .expect("the minio unit");
+    assert_eq!(
+        minio.files.first().map(String::as_str),
+        Some("operator-install.yaml"),
+        "{:?}",
+        minio.files
+    );
+    let kinds: Vec<&str> = minio
+        .objects
+        .iter()
+        .filter_map(|o| o["kind"].as_str())
+        .collect();
+    let at = |k: &str| kinds.iter().position(|x| *x == k);
+    assert!(
+        at("CustomResourceDefinition") < at("Tenant") && at("Deployment") < at("Tenant"),
+        "{kinds:?}"
+    );
+    // No other unit carries an operator install; OLM's Subscriptions stay in prerequisites.
+    for u in &units {
+        if u.component != Some(ComponentId::Minio) {
+            assert!(
+                !u.files.iter().any(|f| f == "operator-install.yaml"),
+                "{}",
+                u.name
+            );
+        }
+    }
+    // Without MinIO, nothing is carried.
+    let mut odf = p.clone();
+    odf.spec.object_store.backend = Some(datalyptica_platform::spec::ObjectStoreBackend::Odf);
+    let m = Model::new(&odf);
+    let units = gitops::units(&m, &datalyptica_platform::render(&odf)).expect("units");
+    assert!(
+        units
+            .iter()
+            .all(|u| !u.files.iter().any(|f| f == "operator-install.yaml"))
+    );
+}
+
+#[test]
 fn argocd_waves_follow_the_deploy_order() {
     let p = &variants()[0].1;
     let m = Model::new(p);
@@ -238,7 +285,16 @@ fn argocd_waves_follow_the_deploy_order() {
         .iter()
         .filter_map(|g| g["kind"].as_str())
         .collect();
-    assert_eq!(cluster, ["Namespace"]);
+    // Namespaces, and what the carried MinIO Operator's install needs (no catalog offers it).
+    assert_eq!(
+        cluster,
+        [
+            "Namespace",
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "ClusterRoleBinding"
+        ]
+    );
     let dests: Vec<&str> = proj["spec"]["destinations"]
         .as_array()
         .expect("destinations")

@@ -6,6 +6,8 @@
 //! when the backend is not MinIO, then each component directory. Each unit directory gets a
 //! `kustomization.yaml` listing exactly the files `deploy` applies from it (templates and the
 //! per-component copy of the Subscription, `operator-install.yaml`, stay out), in apply order.
+//! A carried operator's `operator-install.yaml` (MinIO's: no catalog offers it) is the one
+//! install that is synced, first in its component's unit.
 
 pub mod argocd;
 pub mod flux;
@@ -168,7 +170,12 @@ pub fn units(m: &Model, tree: &Tree) -> Result<Vec<Unit>, GitopsError> {
             let Some(c) = ALL.iter().find(|c| c.id() == *id) else {
                 continue;
             };
-            let objs = order::component_objects(m, tree, *c);
+            // A carried operator has no Subscription for the prerequisites unit to sync: its
+            // component's unit installs it, first. Both engines apply CustomResourceDefinitions
+            // before the custom resources of the same sync (Argo CD skips their dry run; Flux
+            // applies CRDs in a stage of their own), and the unit's gates wait for the rest.
+            let mut objs = order::carried_install(tree, *c);
+            objs.extend(order::component_objects(m, tree, *c));
             // Files of the directory holding only the Subscription copy or templates are not
             // synced at all; the rest must be wholly synced.
             let synced_files = files_of(tree, c.dir(), &objs)?;
@@ -319,7 +326,7 @@ pub fn files(m: &Model, tree: &Tree, opts: &Options) -> Result<Vec<File>, Gitops
             }
         ));
     }
-    readme.push_str("\nNot synced: templates (`spark-application-template.yaml`), the per-component copy of each Subscription (`operator-install.yaml`; the prerequisites unit applies them all), Markdown.\n\n");
+    readme.push_str("\nNot synced: templates (`spark-application-template.yaml`), the per-component copy of each Subscription (`operator-install.yaml`; the prerequisites unit applies them all), Markdown. A carried operator's `operator-install.yaml` (upstream manifests, no Subscription) is synced first in its component's unit.\n\n");
     readme.push_str(&secrets_section(m, tree));
     out.push(File {
         path: format!("{DIR}/README.md"),
