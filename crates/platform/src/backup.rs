@@ -314,6 +314,9 @@ fn snapshot_cronjob(
     }
 }
 
+const REDIS_SECRETS_DIR: &str = "/run/secrets/redis";
+const REDIS_PASSWORD_FILE: &str = "/run/secrets/redis/password";
+
 fn redis_objects(m: &Model) -> Vec<Value> {
     let id = ComponentId::Redis;
     let ns = &m.get(id).namespace;
@@ -325,9 +328,9 @@ addr=$(redis-cli {tls} -h {sentinel}-sentinel.{ns}.svc -p 26379 --raw SENTINEL g
 host=$(echo "$addr" | sed -n 1p)
 port=$(echo "$addr" | sed -n 2p)
 test -n "$host"
-REDISCLI_AUTH="${pw}" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
+REDISCLI_AUTH="$(cat {pw})" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
 "#,
-        pw = redis::PASSWORD_ENV,
+        pw = REDIS_PASSWORD_FILE,
         sentinel = redis::SENTINEL,
         group = redis::MASTER_GROUP,
         tls = redis::cli_tls_flags(),
@@ -335,18 +338,23 @@ REDISCLI_AUTH="${pw}" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.r
     let mut dump = container("dump", &m.get(id).image, script);
     if let Some(mounts) = dump.volume_mounts.as_mut() {
         mounts.push(k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true));
+        // The master requires the password; Sentinel asks none. A file, read by the one
+        // command that needs it, not a variable of the container.
+        mounts.push(k8s::mount("redis-auth", REDIS_SECRETS_DIR, true));
     }
-    // The master requires the password; Sentinel asks none.
-    dump.env
-        .get_or_insert_with(Vec::new)
-        .push(redis::password_env());
     let cj = snapshot_cronjob(
         m,
         id,
         REDIS_CRONJOB,
         &s,
         dump,
-        vec![k8s::service_ca_volume("service-ca")],
+        vec![
+            k8s::service_ca_volume("service-ca"),
+            k8s::secret_files_volume(
+                "redis-auth",
+                &[(redis::AUTH_SECRET, redis::AUTH_KEY, "password")],
+            ),
+        ],
     );
     vec![service_account(m, id, REDIS_CRONJOB), k8s::to_value(&cj)]
 }

@@ -526,14 +526,39 @@ fn rendered_redis_tls_serves_and_the_rendered_clients_connect() {
         .flatten()
         .find(|c| c["name"] == "dump")
         .expect("dump container");
+    // The password: a file of the projected Redis Secret, where the container mounts it.
+    let volume = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| {
+            v["projected"]["sources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["secret"]["name"] == auth["name"])
+        })
+        .expect("the backup mounts the Redis password as a file");
+    let file = volume["projected"]["sources"][0]["secret"]["items"][0]["path"]
+        .as_str()
+        .expect("file name");
+    let mount = dump["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == volume["name"])
+        .and_then(|m| m["mountPath"].as_str())
+        .expect("mount of the password file");
+    let backup_secrets = dir.join("backup-secrets");
+    std::fs::create_dir_all(&backup_secrets).expect("dir");
+    std::fs::write(backup_secrets.join(file), password).expect("password file");
     assert!(
-        dump["env"]
+        !dump["env"]
             .as_array()
             .into_iter()
             .flatten()
-            .any(|e| e["name"] == "REDIS_PASSWORD"
-                && e["valueFrom"]["secretKeyRef"]["name"] == auth["name"]),
-        "the backup reads the password"
+            .any(|e| e["valueFrom"]["secretKeyRef"].is_object()),
+        "no secret in the backup's environment"
     );
     let script = dump["command"]
         .as_array()
@@ -545,10 +570,16 @@ fn rendered_redis_tls_serves_and_the_rendered_clients_connect() {
         .expect("backup script");
     let backup_dir = dir.join("backup");
     std::fs::create_dir_all(&backup_dir).expect("backup dir");
-    let script = local(script).replace("/backup/", &format!("{}/", backup_dir.display()));
+    let script = local(script)
+        .replace(
+            &format!("{mount}/"),
+            &format!("{}/", backup_secrets.display()),
+        )
+        .replace("/backup/", &format!("{}/", backup_dir.display()));
     let out = Command::new("sh")
         .args(["-c", &script])
-        .env("REDIS_PASSWORD", password)
+        .env_remove("REDIS_PASSWORD")
+        .env_remove("REDISCLI_AUTH")
         .output()
         .expect("sh");
     assert!(
