@@ -192,7 +192,7 @@ pub fn parse(src: &str) -> Result<Vec<Document>, Error> {
 /// [`parse`] within explicit limits.
 pub fn parse_with(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
     let mut docs = Vec::new();
-    run(src, limits, true, &mut |d| docs.push(d))?;
+    run(src, limits, Keep::All, &mut |d| docs.push(d))?;
     Ok(docs)
 }
 
@@ -200,7 +200,7 @@ pub fn parse_with(src: &str, limits: &Limits) -> Result<Vec<Document>, Error> {
 /// collecting them: a caller that needs one document at a time holds one at a time. On an
 /// error, the documents before it have been handed over.
 pub fn parse_each(src: &str, limits: &Limits, each: &mut dyn FnMut(Document)) -> Result<(), Error> {
-    run(src, limits, true, each)
+    run(src, limits, Keep::All, each)
 }
 
 /// [`parse_with`] without the position index (every `positions` map empty), for a caller that
@@ -230,27 +230,24 @@ pub fn parse_each_keeping(
 /// Which positions a parse records.
 #[derive(Clone, Copy, Default)]
 enum Keep<'a> {
-    #[default]
-    None,
     /// No pointers; every node's position in document order (see `Document::order`).
+    #[default]
     Order,
     All,
     Some(&'a dyn Fn(usize, &str) -> bool),
 }
 
-fn run<'k>(
+fn run(
     src: &str,
     limits: &Limits,
-    keep: impl Into<Keep<'k>>,
+    keep: Keep<'_>,
     each: &mut dyn FnMut(Document),
 ) -> Result<(), Error> {
     limits.check_size(src)?;
-    let keep = keep.into();
     let mut b = Builder {
         limits: *limits,
         path_budget: limits.path_budget(src.len()),
         keep,
-        lean: matches!(keep, Keep::Some(_)),
         ..Builder::default()
     };
     // The scanner enforces the depth limit on the source (before any event of a too-deep
@@ -343,12 +340,6 @@ enum Frame {
     },
 }
 
-impl From<bool> for Keep<'_> {
-    fn from(all: bool) -> Self {
-        if all { Keep::All } else { Keep::None }
-    }
-}
-
 /// Decimal digits of a sequence index (its length in a pointer).
 fn digits(n: usize) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
@@ -386,8 +377,6 @@ struct Builder<'k> {
     path_bytes: usize,
     path_budget: usize,
     keep: Keep<'k>,
-    /// Positions only: documents come out without values (see `Frame::Seq::build`).
-    lean: bool,
     positions: HashMap<String, NodePos>,
     order: Vec<PackedPos>,
     /// Whether the document so far has no anchor, alias or merge key (its order is usable).
@@ -425,7 +414,7 @@ impl Builder<'_> {
             Some(Frame::Map { plen, live, .. }) => (*plen, None, *live),
         };
         let pointer = match self.keep {
-            Keep::None | Keep::Order => None,
+            Keep::Order => None,
             Keep::All => Some(self.build_pointer()),
             Keep::Some(keep) if parent_live => {
                 Some(self.build_pointer()).filter(|p| keep(self.doc_index, p))
@@ -435,9 +424,10 @@ impl Builder<'_> {
         Child { len, pointer, key }
     }
 
-    /// Whether a node about to start (with this anchor) needs its value built.
+    /// Whether a node about to start (with this anchor) needs its value built: always, except
+    /// in a positions-only parse (`Keep::Some`, see `Frame::Seq::build`).
     fn builds(&self, anchor: usize) -> bool {
-        !self.lean
+        !matches!(self.keep, Keep::Some(_))
             || anchor != 0
             || match self.stack.last() {
                 Some(Frame::Seq { build, .. } | Frame::Map { build, .. }) => *build,
