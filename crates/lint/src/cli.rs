@@ -244,11 +244,10 @@ fn read(p: &Path) -> Result<Source, String> {
     Ok(Source::new(p, text_of_owned(bytes)))
 }
 
-/// [`text_of`], without copying the common case: UTF-8 without a byte order mark.
+/// [`text_of`], without copying the common case: valid UTF-8 without a byte order mark (the
+/// text `text_of` would make of it, whatever its size).
 fn text_of_owned(bytes: Vec<u8>) -> String {
-    if bytes.len() <= datalyptica_yaml::Limits::default().max_bytes
-        && datalyptica_yaml::plain_utf8(&bytes)
-    {
+    if datalyptica_yaml::plain_utf8(&bytes) {
         match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => text_of(e.as_bytes()),
