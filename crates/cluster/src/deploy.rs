@@ -244,8 +244,8 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         }
     }
 
-    /// `call`, repeated with backoff while it fails transiently (at most [`MAX_CALL_RETRIES`]
-    /// times in a row), each repetition reported.
+    /// `call`, repeated with the gates' backoff while it fails transiently (at most
+    /// [`MAX_CALL_RETRIES`] times in a row), each repetition reported.
     async fn retrying<T, F>(
         &self,
         step: &str,
@@ -255,28 +255,24 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
     where
         F: std::future::Future<Output = Result<T, ApiError>>,
     {
-        let mut attempt = 0;
-        loop {
-            match call().await {
-                Err(e) if e.is_transient() && attempt < MAX_CALL_RETRIES => {
-                    attempt += 1;
-                    self.retries.set(self.retries.get() + 1);
-                    let wait = self.backoff();
+        for _ in 0..MAX_CALL_RETRIES {
+            match self.retry_transient(call().await)? {
+                Ok(v) => return Ok(v),
+                Err(detail) => {
                     (self.emit)(&Event::Retrying {
                         step: step.into(),
                         object: object.into(),
-                        detail: format!("{e}; retry {attempt} in {wait:?}"),
+                        detail,
                     });
-                    tokio::time::sleep(wait).await;
-                }
-                r => {
-                    if r.is_ok() {
-                        self.retries.set(0);
-                    }
-                    return r;
+                    self.sleep().await;
                 }
             }
         }
+        let last = call().await;
+        if last.is_ok() {
+            self.retries.set(0);
+        }
+        last
     }
 
     async fn apply_one(&self, step: &str, obj: &Value) -> Result<bool, DeployError> {
