@@ -21,9 +21,8 @@ use datalyptica_cluster::deploy::PROGRESS_CONFIGMAP;
 use datalyptica_cluster::lock::LEASE_NAME;
 use datalyptica_cluster::plan::{self, Plan};
 use datalyptica_platform::model::Model;
-use datalyptica_platform::security::SecretSource;
 use datalyptica_platform::{Platform, render};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const TRIALS: usize = 20;
 
@@ -40,46 +39,6 @@ impl Rng {
 
     fn millis(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo)
-    }
-}
-
-/// Every Secret the user alone provides, as `common::provide_user_secrets` does in the
-/// cluster crate's tests.
-async fn provide_user_secrets(api: &KubeApi, plan: &Plan) {
-    let ns_t = TypeRef::new("v1", "Namespace");
-    let secret_t = TypeRef::new("v1", "Secret");
-    for e in plan.components().flat_map(|c| &c.secrets) {
-        if !matches!(e.source, SecretSource::User(_)) {
-            continue;
-        }
-        if api
-            .get(&ns_t, None, &e.namespace)
-            .await
-            .expect("ns")
-            .is_none()
-        {
-            api.create(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": e.namespace}}))
-                .await
-                .expect("namespace");
-        }
-        let data: serde_json::Map<String, Value> = e
-            .keys
-            .iter()
-            .map(|k| (k.clone(), json!("dGVzdA==")))
-            .collect();
-        if api
-            .get(&secret_t, Some(&e.namespace), &e.name)
-            .await
-            .expect("get")
-            .is_none()
-        {
-            api.create(
-                &json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                "metadata": {"name": e.name, "namespace": e.namespace}, "data": data}),
-            )
-            .await
-            .expect("user secret");
-        }
     }
 }
 
@@ -201,7 +160,7 @@ fn deploy_survives_being_killed_and_no_output_carries_a_secret() {
     let api = rt.block_on(sb.api()).expect("api");
     let p = Platform::default_ha();
     let plan = plan::build(&Model::new(&p), &render(&p)).expect("plan");
-    rt.block_on(provide_user_secrets(&api, &plan));
+    rt.block_on(common::provide_user_secrets(&api, &plan));
     let lease_t = TypeRef::new("coordination.k8s.io/v1", "Lease");
 
     let seed: u64 = std::env::var("DATALYPTICA_KILL_SEED")

@@ -170,6 +170,55 @@ fn config_map<'a>(objs: &'a [Value], name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("ConfigMap {name} not rendered"))
 }
 
+/// The volume of `pod` that projects Secret `secret` as files, laid out under `local` as the
+/// kubelet would: the password for that Secret's items, placeholders for other Secrets' (`uri`
+/// a SQLite URL a settings module can open). Returns where `container` mounts it, for rewriting
+/// the rendered paths to `local`.
+fn lay_out_secret_files(
+    pod: &Value,
+    container: &Value,
+    secret: &Value,
+    password: &str,
+    local: &Path,
+) -> String {
+    let volume = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| {
+            v["projected"]["sources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["secret"]["name"] == *secret)
+        })
+        .unwrap_or_else(|| panic!("{} mounts no file of {secret}", container["name"]));
+    std::fs::create_dir_all(local).expect("secrets dir");
+    for src in volume["projected"]["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for item in src["secret"]["items"].as_array().into_iter().flatten() {
+            let value = match (src["secret"]["name"] == *secret, item["key"].as_str()) {
+                (true, _) => password,
+                (false, Some("uri")) => "sqlite://",
+                _ => "test-only-not-a-secret",
+            };
+            let file = item["path"].as_str().expect("path");
+            std::fs::write(local.join(file), value).expect("secret file");
+        }
+    }
+    container["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == volume["name"])
+        .and_then(|m| m["mountPath"].as_str())
+        .unwrap_or_else(|| panic!("{} does not mount {}", container["name"], volume["name"]))
+        .to_string()
+}
+
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !f() {
@@ -258,43 +307,14 @@ fn rendered_redis_tls_serves_and_the_rendered_clients_connect() {
             .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == deployment)
             .unwrap_or_else(|| panic!("no {deployment}"));
         let pod = &w["spec"]["template"]["spec"];
-        let volume = pod["volumes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|v| {
-                v["projected"]["sources"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|s| s["secret"]["name"] == auth["name"])
-            })
-            .unwrap_or_else(|| panic!("{deployment} mounts no Redis password file"));
-        let mount = pod["containers"][0]["volumeMounts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["name"] == volume["name"])
-            .and_then(|m| m["mountPath"].as_str())
-            .expect("the password file's mount")
-            .to_string();
         let local_dir = dir.join("secrets").join(deployment);
-        std::fs::create_dir_all(&local_dir).expect("secrets dir");
-        for src in volume["projected"]["sources"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            for item in src["secret"]["items"].as_array().into_iter().flatten() {
-                let value = match (src["secret"]["name"] == auth["name"], item["key"].as_str()) {
-                    (true, _) => password,
-                    (false, Some("uri")) => "sqlite://",
-                    _ => "test-only-not-a-secret",
-                };
-                let file = item["path"].as_str().expect("path");
-                std::fs::write(local_dir.join(file), value).expect("secret file");
-            }
-        }
+        let mount = lay_out_secret_files(
+            pod,
+            &pod["containers"][0],
+            &auth["name"],
+            password,
+            &local_dir,
+        );
         secret_dirs.push((mount, local_dir));
     }
 
@@ -527,31 +547,8 @@ fn rendered_redis_tls_serves_and_the_rendered_clients_connect() {
         .find(|c| c["name"] == "dump")
         .expect("dump container");
     // The password: a file of the projected Redis Secret, where the container mounts it.
-    let volume = pod["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|v| {
-            v["projected"]["sources"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|s| s["secret"]["name"] == auth["name"])
-        })
-        .expect("the backup mounts the Redis password as a file");
-    let file = volume["projected"]["sources"][0]["secret"]["items"][0]["path"]
-        .as_str()
-        .expect("file name");
-    let mount = dump["volumeMounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|m| m["name"] == volume["name"])
-        .and_then(|m| m["mountPath"].as_str())
-        .expect("mount of the password file");
     let backup_secrets = dir.join("backup-secrets");
-    std::fs::create_dir_all(&backup_secrets).expect("dir");
-    std::fs::write(backup_secrets.join(file), password).expect("password file");
+    let mount = lay_out_secret_files(pod, dump, &auth["name"], password, &backup_secrets);
     assert!(
         !dump["env"]
             .as_array()

@@ -5,7 +5,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use datalyptica_cluster::sandbox::{self, Sandbox, Spec};
+use datalyptica_cluster::sandbox::{Sandbox, Spec};
+
+// The cluster crate's sandbox test helpers, one file for both crates.
+#[path = "../../../cluster/tests/common/support.rs"]
+mod support;
+#[allow(unused_imports)] // as dead_code above: not every test binary uses every helper
+pub use support::provide_user_secrets;
 
 pub fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_datalyptica"))
@@ -27,20 +33,7 @@ pub fn sandbox_or_skip(
     name: &str,
     shape: impl FnOnce(&mut Spec),
 ) -> Option<Sandbox> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let shared = sandbox::crds::shared_dir();
-    let missing = match sandbox::assets() {
-        Err(e) => Some(e),
-        Ok(_) if !shared.join("crds/olm").is_dir() => Some(format!(
-            "{} has no crds/olm (set DATALYPTICA_SHARED_DIR)",
-            shared.display()
-        )),
-        Ok(_) => None,
-    };
-    if let Some(why) = missing {
-        assert!(!ci, "sandbox test {name} cannot run and CI=true: {why}");
-        let rule = "=".repeat(78);
-        eprintln!("{rule}\nSKIPPED {name}: {why}\n{rule}");
+    if support::skip_without_sandbox(name) {
         return None;
     }
     let dir = std::env::temp_dir().join(format!("datalyptica-cli-test-{name}"));

@@ -6,12 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use datalyptica_cluster::api::{ClusterApi, KubeApi};
+use datalyptica_cluster::api::KubeApi;
 use datalyptica_cluster::plan::{self, Plan};
-use datalyptica_cluster::sandbox::{self, Sandbox, Spec};
+use datalyptica_cluster::sandbox::{Sandbox, Spec};
 use datalyptica_platform::model::Model;
 use datalyptica_platform::{Platform, render};
 use tokio::net::{TcpListener, TcpStream};
+
+// Shared with the CLI crate's sandbox tests, which include the same file.
+mod support;
+pub use support::{provide_user_secrets, provide_user_secrets_but};
 use tokio::sync::watch;
 
 pub fn plan_of(p: &Platform) -> Plan {
@@ -30,20 +34,7 @@ pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Sandbox> {
 
 /// [`start`] with the sandbox's spec shaped by `shape` (nodes from a file, say).
 pub async fn start_with(name: &str, shape: impl FnOnce(&mut Spec)) -> Option<Sandbox> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let shared = sandbox::crds::shared_dir();
-    let missing = match sandbox::assets() {
-        Err(e) => Some(e),
-        Ok(_) if !shared.join("crds/olm").is_dir() => Some(format!(
-            "{} has no crds/olm (set DATALYPTICA_SHARED_DIR)",
-            shared.display()
-        )),
-        Ok(_) => None,
-    };
-    if let Some(why) = missing {
-        assert!(!ci, "sandbox test {name} cannot run and CI=true: {why}");
-        let rule = "=".repeat(78);
-        eprintln!("{rule}\nSKIPPED {name}: {why}\n{rule}");
+    if support::skip_without_sandbox(name) {
         return None;
     }
     // Each run keeps its directory (logs to read after a failure) until the next run of the
@@ -70,48 +61,6 @@ pub async fn start_with(name: &str, shape: impl FnOnce(&mut Spec)) -> Option<San
     match Sandbox::start(&spec).await {
         Ok(sb) => Some(sb),
         Err(e) => panic!("sandbox {name} did not start: {e}"),
-    }
-}
-
-/// What the user creates before deploying: every Secret only they can provide.
-pub async fn provide_user_secrets(api: &KubeApi, plan: &Plan) {
-    provide_user_secrets_but(api, plan, &[]).await
-}
-
-/// [`provide_user_secrets`], except those named in `but` (the user forgot them).
-pub async fn provide_user_secrets_but(api: &KubeApi, plan: &Plan, but: &[&str]) {
-    use datalyptica_platform::security::SecretSource;
-    let ns_t = datalyptica_cluster::api::TypeRef::new("v1", "Namespace");
-    for e in plan.components().flat_map(|c| &c.secrets) {
-        if !matches!(e.source, SecretSource::User(_)) || but.contains(&e.name.as_str()) {
-            continue;
-        }
-        if api
-            .get(&ns_t, None, &e.namespace)
-            .await
-            .expect("get ns")
-            .is_none()
-        {
-            api.create(&serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": e.namespace}}))
-                .await
-                .expect("namespace");
-        }
-        let data: serde_json::Map<String, serde_json::Value> = e
-            .keys
-            .iter()
-            .map(|k| (k.clone(), serde_json::json!("dGVzdA==")))
-            .collect();
-        let s = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": e.name, "namespace": e.namespace}, "data": data});
-        let t = datalyptica_cluster::api::TypeRef::of(&s);
-        if api
-            .get(&t, Some(&e.namespace), &e.name)
-            .await
-            .expect("get")
-            .is_none()
-        {
-            api.create(&s).await.expect("user secret");
-        }
     }
 }
 
