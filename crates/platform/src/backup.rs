@@ -199,27 +199,45 @@ fn small_resources() -> Resources {
 }
 
 fn object_store_env(m: &Model) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
-    let os = &m.object_store;
-    [
-        vec![k8s::env("S3_ENDPOINT", os.endpoint.clone())],
-        k8s::s3_credentials(&os.credentials_secret),
-        vec![
-            // mc keeps its aliases and trusted CAs here; the root filesystem is read-only.
-            k8s::env("MC_CONFIG_DIR", "/tmp/.mc"),
-        ],
+    vec![
+        k8s::env("S3_ENDPOINT", m.object_store.endpoint.clone()),
+        // mc keeps its aliases and trusted CAs here; the root filesystem is read-only.
+        k8s::env("MC_CONFIG_DIR", "/tmp/.mc"),
     ]
-    .concat()
+}
+
+/// Where the object store's keys are mounted as files for `mc` (volume [`S3_KEYS_VOLUME`]).
+const S3_KEYS_DIR: &str = "/run/secrets/s3";
+const S3_KEYS_VOLUME: &str = "s3-keys";
+/// Where the replication target's keys are mounted (volume [`DR_KEYS_VOLUME`]).
+const DR_KEYS_DIR: &str = "/run/secrets/dr";
+const DR_KEYS_VOLUME: &str = "dr-keys";
+
+/// The two keys of an S3 credentials Secret as the files `AWS_ACCESS_KEY_ID` and
+/// `AWS_SECRET_ACCESS_KEY`.
+fn s3_keys_volume(volume: &str, secret: &str) -> k8s_openapi::api::core::v1::Volume {
+    let keys = k8s::S3_CREDENTIAL_KEYS.map(|k| (secret, k, k));
+    k8s::secret_files_volume(volume, &keys)
+}
+
+/// `mc alias set` with the keys on its standard input: mc reads the access key and the secret
+/// key as two lines when they are not arguments and stdin is not a terminal (`fetchAliasKeys`
+/// in mc's cmd/alias-set.go), so they never appear in a process's arguments or environment.
+fn mc_alias_set(alias: &str, endpoint_var: &str, keys_dir: &str) -> String {
+    format!(
+        "{{ cat {keys_dir}/AWS_ACCESS_KEY_ID; echo; cat {keys_dir}/AWS_SECRET_ACCESS_KEY; echo; }} | mc alias set --api S3v4 {alias} \"${endpoint_var}\" >/dev/null\n"
+    )
 }
 
 /// Upload the files of /backup to `<bucket>/<prefix>/` and delete what is older than the
 /// retention: works against every backend (MinIO, ODF, external S3).
 fn upload_script(bucket: &str, prefix: &str, retention_days: u32) -> String {
+    let alias = mc_alias_set("store", "S3_ENDPOINT", S3_KEYS_DIR);
     format!(
         r#"set -eu
 mkdir -p "$MC_CONFIG_DIR/certs/CAs"
 cp /etc/trust/*.crt "$MC_CONFIG_DIR/certs/CAs/"
-mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" --api S3v4 >/dev/null
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
+{alias}stamp=$(date -u +%Y%m%dT%H%M%SZ)
 for f in /backup/*; do
   mc cp --quiet "$f" "store/{bucket}/{prefix}/$stamp-$(basename "$f")"
 done
@@ -265,11 +283,13 @@ fn snapshot_cronjob(
     upload.env = Some(object_store_env(m));
     if let Some(v) = upload.volume_mounts.as_mut() {
         v.push(k8s::mount("trust", "/etc/trust", true));
+        v.push(k8s::mount(S3_KEYS_VOLUME, S3_KEYS_DIR, true));
     }
     let mut volumes = vec![
         k8s::empty_dir_volume("backup"),
         k8s::empty_dir_volume("tmp"),
         k8s::ca_trust_volume("trust"),
+        s3_keys_volume(S3_KEYS_VOLUME, &m.object_store.credentials_secret),
     ];
     volumes.extend(extra_volumes);
     let mut pod_labels = backup_labels(m, id, name);
@@ -462,10 +482,11 @@ fn minio_objects(m: &Model) -> Vec<Value> {
     let versioning = b.versioning.unwrap_or(true);
     let target = replication_target(m);
     let mut script = String::from(
-        "set -eu\nmkdir -p \"$MC_CONFIG_DIR/certs/CAs\"\ncp /etc/trust/*.crt \"$MC_CONFIG_DIR/certs/CAs/\"\nmc alias set local \"$S3_ENDPOINT\" \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" --api S3v4 >/dev/null\n",
+        "set -eu\nmkdir -p \"$MC_CONFIG_DIR/certs/CAs\"\ncp /etc/trust/*.crt \"$MC_CONFIG_DIR/certs/CAs/\"\n",
     );
+    script.push_str(&mc_alias_set("local", "S3_ENDPOINT", S3_KEYS_DIR));
     if target.is_some() {
-        script.push_str("mc alias set dr \"$DR_ENDPOINT\" \"$DR_ACCESS_KEY_ID\" \"$DR_SECRET_ACCESS_KEY\" --api S3v4 >/dev/null\n");
+        script.push_str(&mc_alias_set("dr", "DR_ENDPOINT", DR_KEYS_DIR));
     }
     let _ = writeln!(script, "for b in $BUCKETS; do");
     // Every step is idempotent: the Job can be re-applied after any spec change.
@@ -491,18 +512,15 @@ fn minio_objects(m: &Model) -> Vec<Value> {
     cm_v["metadata"] = k8s::to_value(&meta(m, id, MINIO_JOB, MINIO_JOB));
     let mut env = object_store_env(m);
     env.push(k8s::env("BUCKETS", buckets.join(" ")));
+    let mut key_mounts = vec![k8s::mount(S3_KEYS_VOLUME, S3_KEYS_DIR, true)];
+    let mut key_volumes = vec![s3_keys_volume(
+        S3_KEYS_VOLUME,
+        &m.object_store.credentials_secret,
+    )];
     if let Some(t) = target {
         env.push(k8s::env("DR_ENDPOINT", t.endpoint.clone()));
-        env.push(k8s::env_secret(
-            "DR_ACCESS_KEY_ID",
-            &t.credentials_secret,
-            "AWS_ACCESS_KEY_ID",
-        ));
-        env.push(k8s::env_secret(
-            "DR_SECRET_ACCESS_KEY",
-            &t.credentials_secret,
-            "AWS_SECRET_ACCESS_KEY",
-        ));
+        key_mounts.push(k8s::mount(DR_KEYS_VOLUME, DR_KEYS_DIR, true));
+        key_volumes.push(s3_keys_volume(DR_KEYS_VOLUME, &t.credentials_secret));
     }
     let c = Container {
         name: "mc".into(),
@@ -518,11 +536,17 @@ fn minio_objects(m: &Model) -> Vec<Value> {
         env: Some(env),
         resources: Some(k8s::resources(&small_resources())),
         security_context: Some(k8s::container_security(true)),
-        volume_mounts: Some(vec![
-            k8s::mount("config", "/etc/minio-backup", true),
-            k8s::mount("trust", "/etc/trust", true),
-            k8s::mount("tmp", "/tmp", false),
-        ]),
+        volume_mounts: Some(
+            [
+                vec![
+                    k8s::mount("config", "/etc/minio-backup", true),
+                    k8s::mount("trust", "/etc/trust", true),
+                    k8s::mount("tmp", "/tmp", false),
+                ],
+                key_mounts,
+            ]
+            .concat(),
+        ),
         ..Default::default()
     };
     let mut pod_labels = backup_labels(m, id, MINIO_JOB);
@@ -543,11 +567,17 @@ fn minio_objects(m: &Model) -> Vec<Value> {
                     restart_policy: Some("OnFailure".into()),
                     security_context: Some(k8s::pod_security()),
                     containers: vec![c],
-                    volumes: Some(vec![
-                        k8s::config_map_volume("config", MINIO_JOB),
-                        k8s::ca_trust_volume("trust"),
-                        k8s::empty_dir_volume("tmp"),
-                    ]),
+                    volumes: Some(
+                        [
+                            vec![
+                                k8s::config_map_volume("config", MINIO_JOB),
+                                k8s::ca_trust_volume("trust"),
+                                k8s::empty_dir_volume("tmp"),
+                            ],
+                            key_volumes,
+                        ]
+                        .concat(),
+                    ),
                     ..Default::default()
                 }),
             },

@@ -434,9 +434,12 @@ pub fn secret_files_volume(
     }
 }
 
+/// The keys of every S3 credentials Secret the platform reads.
+pub const S3_CREDENTIAL_KEYS: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+
 /// The object store's S3 keys from `secret`, as the AWS SDKs read them.
 pub fn s3_credentials(secret: &str) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
-    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    S3_CREDENTIAL_KEYS
         .iter()
         .map(|k| env_secret(k, secret, k))
         .collect()
@@ -597,7 +600,7 @@ pub fn pkcs12_init_container(
     store_dir: &str,
     alias: &str,
     passout: &str,
-    env: Vec<k8s_openapi::api::core::v1::EnvVar>,
+    extra_mounts: Vec<k8s_openapi::api::core::v1::VolumeMount>,
 ) -> k8s_openapi::api::core::v1::Container {
     let cert_dir = SERVING_CERT_DIR;
     let script = format!(
@@ -609,7 +612,6 @@ pub fn pkcs12_init_container(
         name: "keystore".into(),
         image: Some(image.into()),
         command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
-        env: (!env.is_empty()).then_some(env),
         resources: Some(resources(&Resources {
             cpu_request: "10m".into(),
             memory_request: "32Mi".into(),
@@ -617,10 +619,16 @@ pub fn pkcs12_init_container(
             memory_limit: "64Mi".into(),
         })),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount(cert_volume, cert_dir, true),
-            mount(store_volume, store_dir, false),
-        ]),
+        volume_mounts: Some(
+            [
+                vec![
+                    mount(cert_volume, cert_dir, true),
+                    mount(store_volume, store_dir, false),
+                ],
+                extra_mounts,
+            ]
+            .concat(),
+        ),
         ..Default::default()
     }
 }

@@ -225,13 +225,24 @@ fn minio_job_configures_versioning_lifecycle_and_replication() {
 
     let tree = render(&with_targets());
     let (_, job) = find(&tree, "Job", "minio-backup-config").expect("job");
-    let env = job["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
-    assert!(env.contains("minio-dr-keys"));
-    let (_, cm) = find(&tree, "ConfigMap", "minio-backup-config").expect("config");
+    let pod = &job["spec"]["template"]["spec"];
     assert!(
-        cm["data"]["configure.sh"]
-            .as_str()
-            .is_some_and(|s| s.contains("mc replicate add"))
+        pod["containers"][0]["env"]
+            .to_string()
+            .contains("DR_ENDPOINT")
+    );
+    assert!(
+        pod["volumes"].to_string().contains("minio-dr-keys"),
+        "the target's keys are mounted as files"
+    );
+    let (_, cm) = find(&tree, "ConfigMap", "minio-backup-config").expect("config");
+    let script = cm["data"]["configure.sh"].as_str().unwrap_or_default();
+    assert!(script.contains("mc replicate add"));
+    let calls = run_with_fake_mc(script, pod, "configure", &[]);
+    assert_eq!(
+        alias_stdin(&calls, "dr"),
+        Some("dr-access\ndr-secret\n".to_string()),
+        "{calls:#?}"
     );
     assert!(find(&tree, "NetworkPolicy", "minio-to-dr-site").is_some());
 }
@@ -244,4 +255,178 @@ fn other_backends_get_no_minio_job_but_still_snapshot() {
             assert!(find(&tree, "CronJob", "redis-backup").is_some());
         }
     }
+}
+
+/// One `mc` invocation a script made: its arguments and what it read on stdin.
+#[derive(Debug)]
+struct McCall {
+    args: Vec<String>,
+    stdin: String,
+}
+
+/// Runs `script` (the shell program of a container of `pod`) with /bin/sh, `mc` replaced by a
+/// recorder, and every Secret file the pod mounts laid out with the value `<volume-stem>-<key>`
+/// (`s3-access`, `dr-secret`, …). The script's absolute paths are moved into a scratch
+/// directory; `env` is the container's plain environment.
+fn run_with_fake_mc(script: &str, pod: &Value, tag: &str, backup_files: &[&str]) -> Vec<McCall> {
+    let root = std::env::temp_dir().join(format!("dl-fake-mc-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let bin = root.join("bin");
+    for d in ["bin", "trust", "backup", "tmp", "calls"] {
+        std::fs::create_dir_all(root.join(d)).expect("scratch dir");
+    }
+    std::fs::write(root.join("trust/ca.crt"), "ca").expect("ca");
+    std::fs::write(root.join("lifecycle-b1.json"), "{}").expect("lifecycle");
+    for f in backup_files {
+        std::fs::write(root.join("backup").join(f), "dump").expect("dump");
+    }
+    // Secret files, from the pod's projected volumes.
+    let mut mounts = Vec::new();
+    for v in pod["volumes"].as_array().into_iter().flatten() {
+        let Some(sources) = v["projected"]["sources"].as_array() else {
+            continue;
+        };
+        let stem = v["name"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches("-keys");
+        let dir = root.join("secrets").join(stem);
+        std::fs::create_dir_all(&dir).expect("secret dir");
+        for item in sources
+            .iter()
+            .flat_map(|s| s["secret"]["items"].as_array().into_iter().flatten())
+        {
+            let path = item["path"].as_str().unwrap_or_default();
+            let short = if path.contains("SECRET") {
+                "secret"
+            } else {
+                "access"
+            };
+            // Written without a trailing newline, as the kubelet projects a Secret key.
+            std::fs::write(dir.join(path), format!("{stem}-{short}")).expect("key file");
+        }
+        mounts.push((format!("/run/secrets/{stem}"), dir));
+    }
+    let recorder = format!(
+        "#!/bin/sh\nn=$(ls {calls} | grep -c args)\nprintf '%s\\n' \"$@\" > {calls}/$n.args\nif [ \"$1 $2\" = 'alias set' ]; then cat > {calls}/$n.stdin; fi\nif [ \"$1 $2\" = 'replicate ls' ]; then echo enabled; fi\nexit 0\n",
+        calls = root.join("calls").display()
+    );
+    let mc = bin.join("mc");
+    std::fs::write(&mc, recorder).expect("recorder");
+    std::fs::set_permissions(&mc, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let mut text = script.to_string();
+    for (from, to) in &mounts {
+        text = text.replace(from.as_str(), &to.display().to_string());
+    }
+    let text = text
+        .replace("/etc/trust", &root.join("trust").display().to_string())
+        .replace("/backup/", &format!("{}/", root.join("backup").display()))
+        .replace("/etc/minio-backup/", &format!("{}/", root.display()));
+    let status = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&text)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("MC_CONFIG_DIR", root.join("tmp/.mc"))
+        .env("S3_ENDPOINT", "https://minio.example:443")
+        .env("DR_ENDPOINT", "https://s3.dr.example.com")
+        .env("BUCKETS", "b1")
+        .status()
+        .expect("sh");
+    assert!(status.success(), "{tag}: script failed:\n{text}");
+    let mut calls = Vec::new();
+    for n in 0.. {
+        let Ok(args) = std::fs::read_to_string(root.join(format!("calls/{n}.args"))) else {
+            break;
+        };
+        calls.push(McCall {
+            args: args.lines().map(str::to_string).collect(),
+            stdin: std::fs::read_to_string(root.join(format!("calls/{n}.stdin")))
+                .unwrap_or_default(),
+        });
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    // No key ever reaches an argument list (visible to anyone who lists processes).
+    for c in &calls {
+        for a in &c.args {
+            assert!(
+                !a.contains("-access") && !a.contains("-secret"),
+                "{tag}: key in argv: {c:?}"
+            );
+        }
+    }
+    calls
+}
+
+/// What `mc alias set … <alias> …` read on stdin.
+fn alias_stdin(calls: &[McCall], alias: &str) -> Option<String> {
+    calls
+        .iter()
+        .find(|c| {
+            c.args.starts_with(&["alias".into(), "set".into()])
+                && c.args.contains(&alias.to_string())
+        })
+        .map(|c| c.stdin.clone())
+}
+
+#[test]
+fn mc_reads_the_keys_from_secret_files_on_stdin() {
+    let tree = render(&Platform::default_ha());
+    for name in ["redis-backup", "etcd-backup"] {
+        let (_, cj) = find(&tree, "CronJob", name).expect("cronjob");
+        let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        let upload = &pod["containers"][0];
+        assert!(
+            !upload["env"].to_string().contains("secretKeyRef"),
+            "{name}: keys in the environment"
+        );
+        let script = upload["command"][2].as_str().unwrap_or_default();
+        let calls = run_with_fake_mc(script, pod, name, &["dump.rdb"]);
+        assert_eq!(
+            alias_stdin(&calls, "store"),
+            Some("s3-access\ns3-secret\n".to_string()),
+            "{name}: {calls:#?}"
+        );
+        let alias = calls
+            .iter()
+            .find(|c| c.args.first().is_some_and(|a| a == "alias"));
+        // `mc alias set [flags] ALIAS URL`: two arguments, so mc reads both keys from stdin.
+        assert_eq!(
+            alias.map(|c| c.args.clone()),
+            Some(
+                vec![
+                    "alias",
+                    "set",
+                    "--api",
+                    "S3v4",
+                    "store",
+                    "https://minio.example:443"
+                ]
+                .into_iter()
+                .map(String::from)
+                .collect()
+            ),
+        );
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.args.first().is_some_and(|a| a == "cp")
+                    && c.args.iter().any(|a| a.ends_with("dump.rdb"))),
+            "{name}: nothing uploaded: {calls:#?}"
+        );
+    }
+    let (_, job) = find(&tree, "Job", "minio-backup-config").expect("job");
+    let pod = &job["spec"]["template"]["spec"];
+    assert!(
+        !pod["containers"][0]["env"]
+            .to_string()
+            .contains("secretKeyRef")
+    );
+    let (_, cm) = find(&tree, "ConfigMap", "minio-backup-config").expect("config");
+    let script = cm["data"]["configure.sh"].as_str().unwrap_or_default();
+    let calls = run_with_fake_mc(script, pod, "minio", &[]);
+    assert_eq!(
+        alias_stdin(&calls, "local"),
+        Some("s3-access\ns3-secret\n".to_string())
+    );
 }

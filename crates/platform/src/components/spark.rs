@@ -38,8 +38,14 @@ pub const HISTORY_HTTPS_PORT: i32 = 18480;
 const HISTORY_TLS: &str = "spark-history-server-tls";
 /// Platform Secret (key `password`) protecting the keystore built from the certificate.
 const HISTORY_KEYSTORE_SECRET: &str = "spark-history-server-keystore";
-const KEYSTORE_PASSWORD_ENV: &str = "SPARK_HISTORY_KEYSTORE_PASSWORD";
 const KEYSTORE_DIR: &str = "/etc/spark/keystore";
+/// The History Server's secrets as files: the keystore password and the S3 keys.
+const SECRETS_DIR: &str = "/run/secrets/spark";
+const KEYSTORE_PASSWORD_FILE: &str = "keystore-password";
+/// Properties file holding what must not be on a command line (keystore password, S3 keys),
+/// written by the `history-conf` init container into the in-memory keystore directory and
+/// read with `--properties-file`.
+const SECRET_PROPERTIES: &str = "secret.properties";
 /// JVM truststore (JDK CAs + service CA + cluster CA) for Nessie and the object store.
 const TRUSTSTORE_DIR: &str = "/etc/spark/truststore";
 const OPERATOR_CHART_VERSION: &str = "2.5.2";
@@ -79,11 +85,52 @@ fn history_ssl() -> Vec<(String, String)> {
             format!("{KEYSTORE_DIR}/{}", k8s::PKCS12_FILE),
         ),
         (format!("{ns}.keyStoreType"), "PKCS12".into()),
-        (
-            format!("{ns}.keyStorePassword"),
-            format!("$({KEYSTORE_PASSWORD_ENV})"),
-        ),
     ]
+}
+
+/// The init container that writes [`SECRET_PROPERTIES`] from the mounted Secret files:
+/// `spark.ssl.historyServer.keyStorePassword` and the S3A keys (Hadoop's
+/// `SimpleAWSCredentialsProvider` reads `fs.s3a.access.key`/`fs.s3a.secret.key`). Values are
+/// escaped for `java.util.Properties` (a backslash starts an escape there).
+fn history_conf_init(image: &str) -> Container {
+    let out = format!("{KEYSTORE_DIR}/{SECRET_PROPERTIES}");
+    let mut script = String::from(
+        r#"set -eu
+umask 077
+esc() { sed 's/\\/\\\\/g' "$1"; }
+{
+"#,
+    );
+    for (key, file) in [
+        (
+            "spark.ssl.historyServer.keyStorePassword",
+            KEYSTORE_PASSWORD_FILE,
+        ),
+        ("spark.hadoop.fs.s3a.access.key", "AWS_ACCESS_KEY_ID"),
+        ("spark.hadoop.fs.s3a.secret.key", "AWS_SECRET_ACCESS_KEY"),
+    ] {
+        script.push_str(&format!(
+            "  printf '%s=%s\\n' {key} \"$(esc {SECRETS_DIR}/{file})\"\n"
+        ));
+    }
+    script.push_str(&format!("}} > {out}\n"));
+    Container {
+        name: "history-conf".into(),
+        image: Some(image.into()),
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        resources: Some(k8s::resources(&crate::model::Resources {
+            cpu_request: "10m".into(),
+            memory_request: "16Mi".into(),
+            cpu_limit: "100m".into(),
+            memory_limit: "32Mi".into(),
+        })),
+        security_context: Some(k8s::container_security(true)),
+        volume_mounts: Some(vec![
+            k8s::mount("secrets", SECRETS_DIR, true),
+            k8s::mount("keystore", KEYSTORE_DIR, false),
+        ]),
+        ..Default::default()
+    }
 }
 
 fn s3a(m: &Model) -> Vec<(String, String)> {
@@ -97,11 +144,6 @@ fn s3a(m: &Model) -> Vec<(String, String)> {
         (
             "spark.hadoop.fs.s3a.path.style.access".into(),
             "true".into(),
-        ),
-        // Credentials come from AWS_* in the pod environment (a Secret reference).
-        (
-            "spark.hadoop.fs.s3a.aws.credentials.provider".into(),
-            "com.amazonaws.auth.EnvironmentVariableCredentialsProvider".into(),
         ),
     ]
 }
@@ -179,29 +221,24 @@ impl Component for Spark {
         let os = &m.object_store;
         let c = cfg(m);
         let events = format!("s3a://{}/", os.bucket("spark-events"));
-        let creds = || {
-            [
-                k8s::s3_credentials(&os.credentials_secret),
-                vec![k8s::env("AWS_REGION", os.region.clone())],
-            ]
-            .concat()
-        };
         // History Server: stateless, reads the event logs every application writes.
         let mut opts: Vec<String> = vec![
             format!("-Dspark.history.fs.logDirectory={events}"),
             "-Dspark.history.fs.update.interval=30s".into(),
         ];
         opts.extend(s3a(m).into_iter().map(|(k, v)| format!("-D{k}={v}")));
+        // The keys come from the properties file `history-conf` writes.
+        opts.push(
+            "-Dspark.hadoop.fs.s3a.aws.credentials.provider=org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+                .into(),
+        );
         opts.extend(history_ssl().into_iter().map(|(k, v)| format!("-D{k}={v}")));
         // Event logs live in the object store over https (MinIO: cluster CA).
         opts.push(k8s::jvm_trust_options(TRUSTSTORE_DIR));
-        let keystore_password =
-            || k8s::env_secret(KEYSTORE_PASSWORD_ENV, HISTORY_KEYSTORE_SECRET, "password");
-        let mut env = creds();
-        // Before SPARK_HISTORY_OPTS: Kubernetes expands `$(VAR)` only from variables listed
-        // earlier, and the password stays out of the pod spec.
-        env.push(keystore_password());
-        env.push(k8s::env("SPARK_HISTORY_OPTS", opts.join(" ")));
+        let mut env = vec![
+            k8s::env("AWS_REGION", os.region.clone()),
+            k8s::env("SPARK_HISTORY_OPTS", opts.join(" ")),
+        ];
         env.push(k8s::env("SPARK_NO_DAEMONIZE", "true"));
         let history = k8s::deployment(
             m,
@@ -218,9 +255,10 @@ impl Component for Spark {
                         "keystore",
                         KEYSTORE_DIR,
                         HISTORY,
-                        &format!("env:{KEYSTORE_PASSWORD_ENV}"),
-                        vec![keystore_password()],
+                        &format!("file:{SECRETS_DIR}/{KEYSTORE_PASSWORD_FILE}"),
+                        vec![k8s::mount("secrets", SECRETS_DIR, true)],
                     ),
+                    history_conf_init(&r.image),
                 ],
                 containers: vec![Container {
                     name: "history-server".into(),
@@ -228,6 +266,8 @@ impl Component for Spark {
                     command: Some(vec![
                         "/opt/spark/bin/spark-class".into(),
                         "org.apache.spark.deploy.history.HistoryServer".into(),
+                        "--properties-file".into(),
+                        format!("{KEYSTORE_DIR}/{SECRET_PROPERTIES}"),
                     ]),
                     env: Some(env),
                     // The plain UI port (18080) only redirects to HTTPS: left undeclared, so the
@@ -248,6 +288,22 @@ impl Component for Spark {
                     k8s::empty_dir_volume("tmp"),
                     k8s::secret_volume("serving-cert", HISTORY_TLS),
                     k8s::memory_dir_volume("keystore"),
+                    k8s::secret_files_volume(
+                        "secrets",
+                        &[
+                            (HISTORY_KEYSTORE_SECRET, "password", KEYSTORE_PASSWORD_FILE),
+                            (
+                                &os.credentials_secret,
+                                "AWS_ACCESS_KEY_ID",
+                                "AWS_ACCESS_KEY_ID",
+                            ),
+                            (
+                                &os.credentials_secret,
+                                "AWS_SECRET_ACCESS_KEY",
+                                "AWS_SECRET_ACCESS_KEY",
+                            ),
+                        ],
+                    ),
                     k8s::ca_trust_volume("ca"),
                     k8s::empty_dir_volume("truststore"),
                 ],
@@ -363,6 +419,12 @@ impl Component for Spark {
             ("spark.executor.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
         ]);
         conf.extend(s3a(m));
+        // Applications take the keys from AWS_* in the pod environment (the spark-operator
+        // sets a driver's and executors' environment, not their files).
+        conf.insert(
+            "spark.hadoop.fs.s3a.aws.credentials.provider".into(),
+            "com.amazonaws.auth.EnvironmentVariableCredentialsProvider".into(),
+        );
         let exec_labels = BTreeMap::from([
             (
                 "sparkoperator.k8s.io/app-name".to_string(),
@@ -387,7 +449,11 @@ impl Component for Spark {
                 service_account: sa,
                 affinity: k8s::anti_affinity(&labels),
                 labels,
-                env: creds(),
+                env: [
+                    k8s::s3_credentials(&os.credentials_secret),
+                    vec![k8s::env("AWS_REGION", os.region.clone())],
+                ]
+                .concat(),
                 pod_security_context: k8s::pod_security(),
                 security_context: k8s::container_security(false),
                 init_containers: vec![k8s::jvm_truststore_init(
@@ -528,7 +594,7 @@ impl Component for Spark {
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Spark).namespace;
     format!(
-        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2 \\\n  --set controller.podSecurityContext.fsGroup=null --set webhook.podSecurityContext.fsGroup=null\n```\n\nThe chart's values give the controller and the webhook `podSecurityContext.fsGroup: 185` (chart {OPERATOR_CHART_VERSION}, `values.yaml`), which restricted-v2 refuses (fsGroup must come from the namespace's range); the two `=null` settings delete that key, the chart then renders no pod security context and the SCC assigns the IDs. The containers' own contexts (non-root, read-only root, no capabilities) are admitted as they are.\n\n## Applications\n\nDrivers resolve `spark.jars.packages` from Maven Central (Spark's default Ivy resolver) at start: the network policy `spark-applications-to-maven` lets them reach port 443 outside the cluster, limited to `spec.network.externalCidrs` when set (include Maven Central's or your mirror's addresses; a mirror is set with `spark.jars.repositories`). For clusters without egress, bake the jars into `components.spark.image` and drop `spark.jars.packages`.\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`. Keep `openssl` in the image (the base image has it): an init container builds the History Server's keystore with it.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
+        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2 \\\n  --set controller.podSecurityContext.fsGroup=null --set webhook.podSecurityContext.fsGroup=null\n```\n\nThe chart's values give the controller and the webhook `podSecurityContext.fsGroup: 185` (chart {OPERATOR_CHART_VERSION}, `values.yaml`), which restricted-v2 refuses (fsGroup must come from the namespace's range); the two `=null` settings delete that key, the chart then renders no pod security context and the SCC assigns the IDs. The containers' own contexts (non-root, read-only root, no capabilities) are admitted as they are.\n\n## Applications\n\nDrivers resolve `spark.jars.packages` from Maven Central (Spark's default Ivy resolver) at start: the network policy `spark-applications-to-maven` lets them reach port 443 outside the cluster, limited to `spec.network.externalCidrs` when set (include Maven Central's or your mirror's addresses; a mirror is set with `spark.jars.repositories`). For clusters without egress, bake the jars into `components.spark.image` and drop `spark.jars.packages`.\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`. Keep `openssl` in the image (the base image has it): an init container builds the History Server's keystore with it.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The keystore password and the S3 keys reach the server as mounted Secret files, never as environment variables or arguments: a second init container writes them into a properties file in the same in-memory volume (mode 0600), which the server reads with `--properties-file`. The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
         trino::nessie_uri(m),
         m.object_store.bucket("warehouse"),
         m.object_store.endpoint,
@@ -573,6 +639,17 @@ mod tests {
             .unwrap_or_else(|| panic!("{kind} {HISTORY} not rendered"))
     }
 
+    fn mount_path(c: &Value, volume: &str) -> String {
+        c["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == volume)
+            .and_then(|v| v["mountPath"].as_str())
+            .unwrap_or_else(|| panic!("{} mounts no {volume}", c["name"]))
+            .to_string()
+    }
+
     #[test]
     fn history_server_serves_https_from_a_service_ca_keystore() {
         let p = Platform::default_ha();
@@ -581,9 +658,10 @@ mod tests {
         let pod = history(&objs, "Deployment")["spec"]["template"]["spec"].clone();
         let c = &pod["containers"][0];
         let env = c["env"].as_array().cloned().unwrap_or_default();
-        let pos = |n: &str| env.iter().position(|e| e["name"] == n);
-        let opts = pos("SPARK_HISTORY_OPTS")
-            .and_then(|i| env[i]["value"].as_str())
+        let opts = env
+            .iter()
+            .find(|e| e["name"] == "SPARK_HISTORY_OPTS")
+            .and_then(|e| e["value"].as_str())
             .unwrap_or_default()
             .to_string();
         let keystore = format!("{KEYSTORE_DIR}/{}", k8s::PKCS12_FILE);
@@ -592,17 +670,16 @@ mod tests {
             format!("-Dspark.ssl.historyServer.port={HISTORY_HTTPS_PORT}"),
             format!("-Dspark.ssl.historyServer.keyStore={keystore}"),
             "-Dspark.ssl.historyServer.keyStoreType=PKCS12".to_string(),
-            format!("-Dspark.ssl.historyServer.keyStorePassword=$({KEYSTORE_PASSWORD_ENV})"),
+            "-Dspark.hadoop.fs.s3a.aws.credentials.provider=org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider".to_string(),
         ] {
             assert!(opts.split(' ').any(|x| x == o), "{o} missing from {opts}");
         }
-        // `$(VAR)` expands only from a variable listed earlier, read from the Secret.
-        let pw = pos(KEYSTORE_PASSWORD_ENV).expect("keystore password env");
-        assert!(pw < pos("SPARK_HISTORY_OPTS").unwrap_or_default());
-        assert_eq!(
-            env[pw]["valueFrom"]["secretKeyRef"]["name"],
-            HISTORY_KEYSTORE_SECRET
-        );
+        // No secret on a command line or in the environment: `ps` and `oc describe` show both.
+        assert!(!opts.contains("keyStorePassword"), "{opts}");
+        assert!(!pod.to_string().contains("secretKeyRef"), "{pod}");
+        let props = format!("{KEYSTORE_DIR}/{SECRET_PROPERTIES}");
+        assert_eq!(c["command"][2], "--properties-file");
+        assert_eq!(c["command"][3], props.as_str());
         for probe in ["livenessProbe", "readinessProbe"] {
             assert_eq!(c[probe]["httpGet"]["scheme"], "HTTPS", "{probe}");
             assert_eq!(c[probe]["httpGet"]["port"], "https", "{probe}");
@@ -611,24 +688,21 @@ mod tests {
             c["ports"],
             serde_json::json!([{"name": "https", "containerPort": HISTORY_HTTPS_PORT}])
         );
-        // The keystore Spark reads is the one the init container writes from the certificate.
-        assert!(
-            c["volumeMounts"]
+        // The keystore and properties Spark reads are the ones the init containers write.
+        assert_eq!(mount_path(c, "keystore"), KEYSTORE_DIR);
+        let init = |name: &str| {
+            pod["initContainers"]
                 .as_array()
-                .into_iter()
-                .flatten()
-                .any(|v| v["name"] == "keystore" && v["mountPath"] == KEYSTORE_DIR)
-        );
-        let Some(init) = pod["initContainers"]
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["name"] == "keystore"))
-        else {
-            panic!("no keystore init container")
+                .and_then(|a| a.iter().find(|c| c["name"] == name))
+                .cloned()
+                .unwrap_or_else(|| panic!("no {name} init container"))
         };
-        let script = init["command"][2].as_str().unwrap_or_default();
-        assert!(script.contains("openssl pkcs12 -export"), "{script}");
-        assert!(script.contains(&format!("-out {keystore}")), "{script}");
-        assert!(script.contains(&format!("-passout env:{KEYSTORE_PASSWORD_ENV}")));
+        let (ks, conf) = (init("keystore"), init("history-conf"));
+        let ks_script = ks["command"][2].as_str().unwrap_or_default();
+        assert!(
+            ks_script.contains(&format!("-out {keystore}")),
+            "{ks_script}"
+        );
         let vol = |n: &str| {
             pod["volumes"]
                 .as_array()
@@ -648,6 +722,132 @@ mod tests {
         assert_eq!(svc["spec"]["ports"][0]["port"], HISTORY_HTTPS_PORT);
         assert_eq!(svc["spec"]["ports"].as_array().map(Vec::len), Some(1));
         assert!(SPARK.tls(&m).iter().all(|h| h.tls));
+
+        // Run both init scripts as the pod would, on a real certificate with real openssl,
+        // then open the keystore with the JDK's keytool using the password Spark will read.
+        let secrets: BTreeMap<&str, &str> = [
+            (KEYSTORE_PASSWORD_FILE, r"pa\ss=wo:rd"),
+            ("AWS_ACCESS_KEY_ID", "AKIATEST"),
+            ("AWS_SECRET_ACCESS_KEY", r"s3cr\et"),
+        ]
+        .into();
+        let items: Vec<(String, String)> = vol("secrets")["projected"]["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["secret"]["items"].as_array().cloned().unwrap_or_default())
+            .map(|i| {
+                (
+                    i["key"].as_str().unwrap_or_default().to_string(),
+                    i["path"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(items.len(), secrets.len(), "{items:?}");
+        let root = std::env::temp_dir().join(format!("dl-spark-history-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = |d: &str| {
+            let p = root.join(d);
+            std::fs::create_dir_all(&p).expect("scratch dir");
+            p
+        };
+        let (cert, store, files) = (dir("cert"), dir("keystore"), dir("secrets"));
+        for (_, path) in &items {
+            let value = secrets
+                .get(path.as_str())
+                .unwrap_or_else(|| panic!("unexpected secret file {path}"));
+            // No trailing newline: the kubelet projects a Secret key's bytes as they are.
+            std::fs::write(files.join(path), value).expect("secret file");
+        }
+        let run = |program: &str, args: &[&str]| {
+            let out = std::process::Command::new(program)
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{program} is needed by this test: {e}"));
+            assert!(
+                out.status.success(),
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let (crt, key) = (cert.join("tls.crt"), cert.join("tls.key"));
+        run(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=spark-history-server.datalyptica.svc",
+                "-keyout",
+                &key.to_string_lossy(),
+                "-out",
+                &crt.to_string_lossy(),
+            ],
+        );
+        let remap = |script: &str| {
+            script
+                .replace(&mount_path(&ks, "serving-cert"), &cert.to_string_lossy())
+                .replace(KEYSTORE_DIR, &store.to_string_lossy())
+                .replace(SECRETS_DIR, &files.to_string_lossy())
+        };
+        assert_eq!(mount_path(&conf, "secrets"), SECRETS_DIR);
+        assert_eq!(mount_path(&ks, "secrets"), SECRETS_DIR);
+        for script in [ks_script, conf["command"][2].as_str().unwrap_or_default()] {
+            run("/bin/sh", &["-c", &remap(script)]);
+        }
+        let written = std::fs::read_to_string(store.join(SECRET_PROPERTIES)).expect("properties");
+        let mode = std::fs::metadata(store.join(SECRET_PROPERTIES))
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+        assert_eq!(mode.ok(), Some(0o600));
+        // java.util.Properties: `key=value`, a backslash escapes the next character.
+        let parsed: BTreeMap<&str, String> = written
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k, v.replace(r"\\", r"\")))
+            .collect();
+        let password = secrets[KEYSTORE_PASSWORD_FILE];
+        assert_eq!(
+            parsed
+                .get("spark.ssl.historyServer.keyStorePassword")
+                .map(String::as_str),
+            Some(password),
+            "{written}"
+        );
+        assert_eq!(
+            parsed
+                .get("spark.hadoop.fs.s3a.access.key")
+                .map(String::as_str),
+            Some("AKIATEST")
+        );
+        assert_eq!(
+            parsed
+                .get("spark.hadoop.fs.s3a.secret.key")
+                .map(String::as_str),
+            Some(r"s3cr\et")
+        );
+        let listing = run(
+            "keytool",
+            &[
+                "-list",
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                password,
+                "-keystore",
+                &store.join(k8s::PKCS12_FILE).to_string_lossy(),
+            ],
+        );
+        assert!(
+            listing.contains(&format!("{HISTORY}, ")) && listing.contains("PrivateKeyEntry"),
+            "{listing}"
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
