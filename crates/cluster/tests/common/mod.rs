@@ -1,6 +1,6 @@
 //! Helpers of the sandbox tests: start a sandbox (or say SKIPPED loudly; fail when CI=true),
 //! the user's own Secrets, and a TCP proxy that injects faults in front of the API server.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

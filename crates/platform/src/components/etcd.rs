@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
-    PodSpec, PodTemplateSpec, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PodSpec, PodTemplateSpec,
+    SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use schemars::JsonSchema;
@@ -240,7 +241,9 @@ impl Component for Etcd {
         let mount = |name: &str, path: &str| VolumeMount {
             name: name.into(),
             mount_path: path.into(),
-            read_only: Some(name != "data"),
+            // `false` is the zero value the server drops; writing it would differ from the
+            // stored object and conflict with another applier.
+            read_only: (name != "data").then_some(true),
             ..Default::default()
         };
         let container = Container {
@@ -251,9 +254,10 @@ impl Component for Etcd {
             env: Some(vec![EnvVar {
                 name: "POD_NAME".into(),
                 value_from: Some(EnvVarSource {
+                    // Atomic to server-side apply: with the version the server defaults.
                     field_ref: Some(ObjectFieldSelector {
+                        api_version: Some("v1".into()),
                         field_path: "metadata.name".into(),
-                        ..Default::default()
                     }),
                     ..Default::default()
                 }),
@@ -326,13 +330,22 @@ impl Component for Etcd {
                         ..Default::default()
                     }),
                 },
+                // The claim templates are one atomic list to server-side apply: written as the
+                // server stores them (its defaults filled in), so a second applier (deploy
+                // after an Argo CD sync) sets the same value instead of conflicting.
                 volume_claim_templates: Some(vec![PersistentVolumeClaim {
                     metadata: ObjectMeta {
                         name: Some("data".into()),
                         ..Default::default()
                     },
-                    spec: Some(k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")),
-                    ..Default::default()
+                    spec: Some(PersistentVolumeClaimSpec {
+                        volume_mode: Some("Filesystem".into()),
+                        ..k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")
+                    }),
+                    status: Some(PersistentVolumeClaimStatus {
+                        phase: Some("Pending".into()),
+                        ..Default::default()
+                    }),
                 }]),
                 ..Default::default()
             }),
