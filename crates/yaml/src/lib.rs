@@ -313,7 +313,8 @@ impl Size {
 
 enum Frame {
     Seq {
-        items: Vec<Value>,
+        /// Where this sequence's items start in [`Builder::items`].
+        start: usize,
         /// Items so far (also when they are not kept: see `build`).
         count: usize,
         /// Whether the node's value is built: always, except in a positions-only parse
@@ -327,6 +328,9 @@ enum Frame {
         size: Size,
     },
     Map {
+        /// Where this mapping's entries start in [`Builder::entries`], while it has few and no
+        /// merge key: they move into `map` past [`SPILL`] entries or at a merge key.
+        start: usize,
         map: Map<String, Value>,
         /// Keys that came from merge keys may be overridden by explicit keys, once.
         merged: HashSet<String>,
@@ -369,6 +373,12 @@ struct Spent {
 #[derive(Default)]
 struct Builder<'k> {
     limits: Limits,
+    /// The items and entries of the open collections, innermost last: a finished collection
+    /// takes its own off the top at its exact size. Growing each Vec and IndexMap in place
+    /// instead over-allocates up to twice and copies on every doubling, and page faults on
+    /// fresh memory are the largest share of a parse.
+    items: Vec<Value>,
+    entries: Vec<(String, Value)>,
     docs: Vec<Document>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Value, Size)>,
@@ -388,6 +398,9 @@ struct Builder<'k> {
 }
 
 const MERGE_KEY: &str = "<<";
+/// Entries a mapping keeps in [`Builder::entries`] (duplicate keys found by a linear scan)
+/// before they move into its IndexMap.
+const SPILL: usize = 16;
 
 /// Where the node about to be produced is: its pointer's length (always: the path budget
 /// counts it), the pointer itself when its position is kept (else empty, not built), and the
@@ -561,7 +574,7 @@ impl Builder<'_> {
                 let pointer = self.record(c, pos)?;
                 let build = self.builds(anchor);
                 self.stack.push(Frame::Seq {
-                    items: Vec::new(),
+                    start: self.items.len(),
                     count: 0,
                     build,
                     anchor,
@@ -579,6 +592,7 @@ impl Builder<'_> {
                 let pointer = self.record(c, pos)?;
                 let build = self.builds(anchor);
                 self.stack.push(Frame::Map {
+                    start: self.entries.len(),
                     map: Map::new(),
                     merged: HashSet::new(),
                     build,
@@ -592,14 +606,14 @@ impl Builder<'_> {
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq {
-                    items,
+                    start,
                     anchor,
                     mut size,
                     ..
                 }) = self.stack.pop()
                 {
                     size.depth += 1;
-                    let v = Value::Array(items);
+                    let v = Value::Array(self.items.drain(start..).collect());
                     if anchor != 0 {
                         self.copy(size, pos)?;
                         self.anchors.insert(anchor, (v.clone(), size));
@@ -609,14 +623,21 @@ impl Builder<'_> {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map {
-                    map,
+                    start,
+                    mut map,
                     anchor,
                     mut size,
                     ..
                 }) = self.stack.pop()
                 {
                     size.depth += 1;
-                    let v = Value::Object(map);
+                    let few = self.entries.drain(start..);
+                    let v = Value::Object(if map.is_empty() {
+                        few.collect()
+                    } else {
+                        map.extend(few);
+                        map
+                    });
                     if anchor != 0 {
                         self.copy(size, pos)?;
                         self.anchors.insert(anchor, (v.clone(), size));
@@ -748,18 +769,14 @@ impl Builder<'_> {
                 self.doc_index += 1;
                 self.root_done = true;
             }
-            Some(Frame::Seq {
-                items,
-                count,
-                build,
-                ..
-            }) => {
+            Some(Frame::Seq { count, build, .. }) => {
                 *count += 1;
                 if *build {
-                    items.push(v);
+                    self.items.push(v);
                 }
             }
             Some(Frame::Map {
+                start,
                 map,
                 merged,
                 pending_key,
@@ -775,6 +792,22 @@ impl Builder<'_> {
                 if !*build {
                     return Ok(());
                 }
+                let few = &mut self.entries;
+                if map.is_empty() && key != MERGE_KEY && few.len() - *start < SPILL {
+                    if few[*start..].iter().any(|(k, _)| *k == key) {
+                        return Err(Error {
+                            message: format!("duplicate key `{key}`"),
+                            pos: kpos,
+                        });
+                    }
+                    few.push((key, v));
+                    return Ok(());
+                }
+                // Many entries or a merge key: the IndexMap from here on.
+                if map.is_empty() {
+                    *map = Map::with_capacity(2 * SPILL);
+                }
+                map.extend(few.drain(*start..));
                 if key == MERGE_KEY {
                     let sources = match v {
                         Value::Array(a) => a,

@@ -376,3 +376,39 @@ fn document_order_and_kept_positions_locate_as_the_full_index() {
     assert!(files > 100, "only {files} fixture files");
     assert!(checked > 2000, "only {checked} nodes checked");
 }
+
+/// Mappings of any size, below and above the number of entries kept aside before they move
+/// into the map: order kept, duplicates refused on either side, merge keys after many entries.
+#[test]
+fn mappings_small_and_large_keep_order_and_refuse_duplicates() {
+    for n in [1usize, SPILL - 1, SPILL, SPILL + 1, 3 * SPILL] {
+        let src: String = (0..n).map(|i| format!("k{i}: {i}\n")).collect();
+        let d = one(&src);
+        let keys: Vec<&String> = d.value.as_object().expect("map").keys().collect();
+        let want: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        assert_eq!(keys, want.iter().collect::<Vec<_>>(), "{n} entries");
+        // A repeat of the first key, as the last entry: refused with the repeat's line.
+        let e = parse(&format!("{src}k0: again\n")).expect_err("duplicate");
+        assert!(e.message.contains("duplicate key `k0`"), "{n}: {e}");
+        assert_eq!(e.pos.line, n + 1, "{n}");
+    }
+    // A merge key after many explicit entries: the explicit ones win, merged ones fill in,
+    // and an explicit key after the merge overrides its merged value once.
+    let many: String = (0..SPILL + 2).map(|i| format!("  k{i}: {i}\n")).collect();
+    let d = one(&format!(
+        "base: &b {{k0: merged, extra: merged, late: merged}}\nm:\n{many}  <<: *b\n  late: explicit\n"
+    ));
+    let m = &d.value["m"];
+    assert_eq!(m["k0"], 0);
+    assert_eq!(m["extra"], "merged");
+    assert_eq!(m["late"], "explicit");
+    assert_eq!(m.as_object().expect("map").len(), SPILL + 4);
+    let e = parse(&format!("m:\n{many}  <<: {{x: 1}}\n  x: 2\n  x: 3\n")).expect_err("dup");
+    assert!(e.message.contains("duplicate key `x`"), "{e}");
+    // Nested mappings and sequences keep to their own entries.
+    let d = one("a: {x: 1, y: [1, {x: 2, y: 3}, 4]}\nb: [[], {}, [5]]\nx: 6\n");
+    assert_eq!(
+        d.value,
+        json!({"a": {"x": 1, "y": [1, {"x": 2, "y": 3}, 4]}, "b": [[], {}, [5]], "x": 6})
+    );
+}
