@@ -24,27 +24,51 @@ use crate::{Finding, Report, Severity, Source, rules};
 pub const TOOL_NAME: &str = "datalyptica-lint";
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-fn finding_json(f: &Finding) -> Value {
+/// One finding as the JSON report writes it (borrowed: nothing is copied to write it).
+#[derive(serde::Serialize)]
+struct FindingJson<'a> {
+    rule: &'a str,
+    severity: &'a str,
+    category: Option<&'a str>,
+    title: Option<&'a str>,
+    message: &'a str,
+    object: Option<ObjectJson<'a>>,
+    file: std::borrow::Cow<'a, str>,
+    line: usize,
+    column: usize,
+    pointer: &'a str,
+    hint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiver: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct ObjectJson<'a> {
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+}
+
+fn finding_json(f: &Finding) -> FindingJson<'_> {
     let r = rules::rule(f.rule);
-    let mut v = json!({
-        "rule": f.rule,
-        "severity": f.severity.as_str(),
-        "category": r.map(|r| r.category.as_str()),
-        "title": r.map(|r| r.title),
-        "message": f.message,
-        "object": f.object.as_ref().map(|o| json!({
-            "kind": o.kind, "namespace": o.namespace, "name": o.name,
-        })),
-        "file": f.file.to_string_lossy(),
-        "line": f.line,
-        "column": f.column,
-        "pointer": f.pointer,
-        "hint": f.hint,
-    });
-    if let (Some(w), Value::Object(m)) = (&f.waiver, &mut v) {
-        m.insert("waiver".into(), Value::String(w.clone()));
+    FindingJson {
+        rule: f.rule,
+        severity: f.severity.as_str(),
+        category: r.map(|r| r.category.as_str()),
+        title: r.map(|r| r.title),
+        message: &f.message,
+        object: f.object.as_ref().map(|o| ObjectJson {
+            kind: &o.kind,
+            namespace: o.namespace.as_deref(),
+            name: &o.name,
+        }),
+        file: f.file.to_string_lossy(),
+        line: f.line,
+        column: f.column,
+        pointer: &f.pointer,
+        hint: f.hint,
+        waiver: f.waiver.as_deref(),
     }
-    v
 }
 
 fn summary_json(report: &Report) -> Value {
@@ -59,13 +83,13 @@ fn summary_json(report: &Report) -> Value {
 }
 
 /// A list serialized one element at a time, so a large report never exists twice in memory.
-struct Lazy<'a, T, F: Fn(&T) -> Value>(&'a [T], F);
+struct Findings<'a>(&'a [Finding]);
 
-impl<T, F: Fn(&T) -> Value> Serialize for Lazy<'_, T, F> {
+impl Serialize for Findings<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for x in self.0 {
-            seq.serialize_element(&(self.1)(x))?;
+        for f in self.0 {
+            seq.serialize_element(&finding_json(f))?;
         }
         seq.end()
     }
@@ -83,8 +107,8 @@ impl Serialize for JsonReport<'_> {
             &json!({ "name": TOOL_NAME, "version": TOOL_VERSION }),
         )?;
         m.serialize_entry("summary", &summary_json(r))?;
-        m.serialize_entry("findings", &Lazy(&r.findings, finding_json))?;
-        m.serialize_entry("waived", &Lazy(&r.waived, finding_json))?;
+        m.serialize_entry("findings", &Findings(&r.findings))?;
+        m.serialize_entry("waived", &Findings(&r.waived))?;
         m.end()
     }
 }
@@ -94,10 +118,60 @@ pub fn json(report: &Report) -> Value {
     serde_json::to_value(JsonReport(report)).unwrap_or(Value::Null)
 }
 
-/// Stream the JSON report (pretty-printed) to a writer.
+/// Write the JSON report (pretty-printed): the same bytes as serializing [`json`] pretty, with
+/// the findings, most of the text, rendered in parallel chunks.
 pub fn write_json(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &JsonReport(report)).map_err(std::io::Error::other)?;
-    w.write_all(b"\n")
+    let pretty = |v: &Value| serde_json::to_vec_pretty(v).map_err(std::io::Error::other);
+    let tool = json!({ "name": TOOL_NAME, "version": TOOL_VERSION });
+    w.write_all(b"{\n  \"version\": 1,\n  \"tool\": ")?;
+    w.write_all(&indent(&pretty(&tool)?, 2))?;
+    w.write_all(b",\n  \"summary\": ")?;
+    w.write_all(&indent(&pretty(&summary_json(report))?, 2))?;
+    w.write_all(b",\n  \"findings\": ")?;
+    write_findings(&report.findings, w)?;
+    w.write_all(b",\n  \"waived\": ")?;
+    write_findings(&report.waived, w)?;
+    w.write_all(b"\n}\n")
+}
+
+/// A list of findings as the array of `"findings"` (depth 1 of the report) pretty-prints.
+fn write_findings(fs: &[Finding], w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    if fs.is_empty() {
+        return w.write_all(b"[]");
+    }
+    let chunks: Vec<Vec<u8>> = fs
+        .par_chunks(256)
+        .map(|chunk| {
+            let mut out = Vec::with_capacity(chunk.len() * 768);
+            for f in chunk {
+                out.extend_from_slice(b",\n    ");
+                let text = serde_json::to_vec_pretty(&finding_json(f)).unwrap_or_default();
+                out.extend_from_slice(&indent(&text, 4));
+            }
+            out
+        })
+        .collect();
+    w.write_all(b"[")?;
+    for (i, c) in chunks.iter().enumerate() {
+        // The first item has no comma before it.
+        w.write_all(if i == 0 { &c[1..] } else { c })?;
+    }
+    w.write_all(b"\n  ]")
+}
+
+/// Pretty JSON nested `by` spaces deeper. JSON text has line breaks only between tokens (a
+/// string escapes its own), so every break is followed by indentation.
+fn indent(text: &[u8], by: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend(std::iter::repeat_n(b' ', by));
+        }
+        out.extend_from_slice(line);
+    }
+    out
 }
 
 fn sarif_level(s: Severity) -> &'static str {

@@ -506,3 +506,48 @@ spec: {replicas: 9223372036854775807, roles: [controller, broker]}
     let r = lint(&[("x.yaml", text), ("d.yaml", &deploy)], &Config::default());
     assert!(r.findings.iter().any(|f| f.rule == "DL1013"));
 }
+
+/// The streamed JSON is byte for byte what pretty-printing the report's value gives, also when
+/// the findings span many of the writer's parallel chunks and carry text that JSON escapes.
+#[test]
+fn streamed_json_is_the_pretty_report_byte_for_byte() {
+    let waived = GOOD_DEPLOY.replace("replicas: 2", "replicas: 1").replace(
+        "  namespace: app\nspec:\n  replicas: 1",
+        "  namespace: app\n  annotations:\n    lint.datalyptica.io/waive: \"DL1001: \\\"quoted\\\"\\n and ünïcode\"\nspec:\n  replicas: 1",
+    );
+    let mut files = vec![("ns.yaml".to_string(), GOOD_NS.to_string())];
+    for i in 0..300 {
+        let bad = GOOD_DEPLOY
+            .replace("replicas: 2", "replicas: 1")
+            .replace("name: web", &format!("name: web-{i}"));
+        files.push((format!("d{i:03}.yaml"), bad));
+    }
+    files.push(("w.yaml".into(), waived));
+    files.push(("broken \"ü\".yaml".into(), "a: [\n".into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let r = lint(&refs, &Config::default());
+    // More than one chunk of the writer (256 findings).
+    assert!(r.findings.len() > 256, "{} findings", r.findings.len());
+    assert!(!r.waived.is_empty());
+    let mut streamed = Vec::new();
+    write_json(&r, &mut streamed).expect("writes");
+    let mut expected = serde_json::to_vec_pretty(&json(&r)).expect("serializes");
+    expected.push(b'\n');
+    assert_eq!(
+        String::from_utf8_lossy(&streamed),
+        String::from_utf8_lossy(&expected)
+    );
+    // And with nothing found: the empty lists as serde_json writes them.
+    let clean = lint(&[("ns.yaml", GOOD_NS)], &Config::default());
+    let mut streamed = Vec::new();
+    write_json(&clean, &mut streamed).expect("writes");
+    let mut expected = serde_json::to_vec_pretty(&json(&clean)).expect("serializes");
+    expected.push(b'\n');
+    assert_eq!(
+        String::from_utf8_lossy(&streamed),
+        String::from_utf8_lossy(&expected)
+    );
+}
