@@ -121,12 +121,20 @@ pub fn json(report: &Report) -> Value {
 /// Write the JSON report (pretty-printed): the same bytes as serializing [`json`] pretty, with
 /// the findings, most of the text, rendered in parallel chunks.
 pub fn write_json(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let pretty = |v: &Value| serde_json::to_vec_pretty(v).map_err(std::io::Error::other);
+    let nested = |v: &Value| {
+        let mut out = Vec::new();
+        v.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            Nested::at(1),
+        ))
+        .map(|()| out)
+        .map_err(std::io::Error::other)
+    };
     let tool = json!({ "name": TOOL_NAME, "version": TOOL_VERSION });
     w.write_all(b"{\n  \"version\": 1,\n  \"tool\": ")?;
-    w.write_all(&indent(&pretty(&tool)?, 2))?;
+    w.write_all(&nested(&tool)?)?;
     w.write_all(b",\n  \"summary\": ")?;
-    w.write_all(&indent(&pretty(&summary_json(report))?, 2))?;
+    w.write_all(&nested(&summary_json(report))?)?;
     w.write_all(b",\n  \"findings\": ")?;
     write_findings(&report.findings, w)?;
     w.write_all(b",\n  \"waived\": ")?;
@@ -140,38 +148,110 @@ fn write_findings(fs: &[Finding], w: &mut dyn std::io::Write) -> std::io::Result
     if fs.is_empty() {
         return w.write_all(b"[]");
     }
-    let chunks: Vec<Vec<u8>> = fs
+    let chunks: Vec<std::io::Result<Vec<u8>>> = fs
         .par_chunks(256)
         .map(|chunk| {
             let mut out = Vec::with_capacity(chunk.len() * 768);
             for f in chunk {
                 out.extend_from_slice(b",\n    ");
-                let text = serde_json::to_vec_pretty(&finding_json(f)).unwrap_or_default();
-                out.extend_from_slice(&indent(&text, 4));
+                let mut ser = serde_json::Serializer::with_formatter(&mut out, Nested::at(2));
+                finding_json(f)
+                    .serialize(&mut ser)
+                    .map_err(std::io::Error::other)?;
             }
-            out
+            Ok(out)
         })
         .collect();
     w.write_all(b"[")?;
-    for (i, c) in chunks.iter().enumerate() {
+    for (i, c) in chunks.into_iter().enumerate() {
+        let c = c?;
         // The first item has no comma before it.
-        w.write_all(if i == 0 { &c[1..] } else { c })?;
+        w.write_all(if i == 0 { &c[1..] } else { &c })?;
     }
     w.write_all(b"\n  ]")
 }
 
-/// Pretty JSON nested `by` spaces deeper. JSON text has line breaks only between tokens (a
-/// string escapes its own), so every break is followed by indentation.
-fn indent(text: &[u8], by: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
-    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
-        if i > 0 {
-            out.push(b'\n');
-            out.extend(std::iter::repeat_n(b' ', by));
+/// serde_json's pretty layout (two spaces a level) for a value that sits `level` levels deep
+/// in the document, written straight into the output.
+struct Nested {
+    level: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn at(level: usize) -> Self {
+        Nested {
+            level,
+            has_value: false,
         }
-        out.extend_from_slice(line);
     }
-    out
+
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        for _ in 0..self.level {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b)
+    }
+
+    fn item<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 fn sarif_level(s: Severity) -> &'static str {

@@ -106,10 +106,14 @@ pub fn read_bounded_bytes(path: &Path, max_bytes: usize) -> Result<Vec<u8>, Read
         source,
     };
     let f = std::fs::File::open(path).map_err(err)?;
-    let mut buf = Vec::new();
     let cap = u64::try_from(max_bytes)
         .unwrap_or(u64::MAX)
         .saturating_add(1);
+    // `take` hides the file's size from `read_to_end`, which would then grow the buffer from
+    // nothing, copying it at every doubling: size it from the metadata (a hint; a file that
+    // grows meanwhile is still read to the cap).
+    let hint = f.metadata().map_or(0, |m| m.len()).min(cap);
+    let mut buf = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).saturating_add(1));
     f.take(cap).read_to_end(&mut buf).map_err(err)?;
     Ok(buf)
 }
