@@ -1,5 +1,6 @@
-//! The rendered etcd, run for real with the certificates deploy issues: three Debian etcd
-//! members start with the RENDERED StatefulSet arguments (only `$(POD_NAME)`, the mount paths and
+//! The rendered etcd, run for real with the certificates deploy issues: three etcd members of
+//! the rendered image's release (built from Go modules by .ci/install-etcd.sh,
+//! `$DATALYPTICA_ETCD_BIN_DIR`; checked against the image tag) start with the RENDERED StatefulSet arguments (only `$(POD_NAME)`, the mount paths and
 //! the `0.0.0.0` listen address are mapped to the machine) and the certificates
 //! `datalyptica_cluster::certs` issues for the Secrets the inventory marks as issued, mounted as
 //! the pod mounts them. They must form one cluster; the rendered health check (what `status
@@ -24,10 +25,54 @@ fn ip(i: usize) -> String {
     format!("127.0.0.{}", 81 + i)
 }
 
+/// PATH with the etcd release the tree renders first (`$DATALYPTICA_ETCD_BIN_DIR`, from
+/// .ci/install-etcd.sh), or the machine's PATH when it is not set (locally only).
+fn path() -> std::ffi::OsString {
+    let base = std::env::var_os("PATH").unwrap_or_default();
+    match std::env::var_os("DATALYPTICA_ETCD_BIN_DIR") {
+        Some(dir) => {
+            let mut p = dir;
+            p.push(":");
+            p.push(base);
+            p
+        }
+        None => base,
+    }
+}
+
+/// The etcd on [`path`] is the rendered image's release (`quay.io/coreos/etcd:v3.5.21` runs
+/// etcd 3.5.21): required in CI, a loud note otherwise.
+fn check_version(image: &str) {
+    let want = image
+        .rsplit_once(":v")
+        .map(|(_, v)| v)
+        .expect("image tag vX.Y.Z");
+    let out = Command::new("etcd")
+        .arg("--version")
+        .env("PATH", path())
+        .output()
+        .expect("etcd --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let got = text
+        .lines()
+        .find_map(|l| l.strip_prefix("etcd Version: "))
+        .unwrap_or("unknown");
+    if got == want {
+        return;
+    }
+    let msg = format!(
+        "etcd on PATH is {got}, the rendered image {image} runs {want}: \
+         eval \"$(bash .ci/install-etcd.sh)\" (and keep its version with the image)"
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+    eprintln!("\n**** NOTE: {msg} ****\n");
+}
+
 fn tools_present() -> bool {
     let ok = |cmd: &str, arg: &str| {
         Command::new(cmd)
             .arg(arg)
+            .env("PATH", path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -64,14 +109,15 @@ fn tools_present() -> bool {
 /// `cmd args…` inside a mount namespace whose /etc/hosts is `hosts`.
 fn with_hosts(hosts: &Path, argv: &[String]) -> Command {
     let mut c = Command::new("unshare");
-    c.args([
-        "-m",
-        "sh",
-        "-c",
-        "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
-    ])
-    .arg(hosts)
-    .args(argv);
+    c.env("PATH", path())
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+        ])
+        .arg(hosts)
+        .args(argv);
     c
 }
 
@@ -151,6 +197,10 @@ fn rendered_etcd_forms_a_cluster_with_issued_certificates_and_its_clients_connec
     let ns = sts["metadata"]["namespace"].as_str().expect("namespace");
     let replicas = sts["spec"]["replicas"].as_u64().expect("replicas") as usize;
     assert_eq!(replicas, 3, "the ha profile renders three members");
+    let image = sts["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .expect("etcd image");
+    check_version(image);
 
     let scratch = std::env::temp_dir().join(format!("datalyptica-etcd-tls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
