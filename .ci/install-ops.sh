@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Installs the offline validators the operations tests use (`promtool` from Debian's `prometheus`
-# package) on a Debian machine, as root. Idempotent: returns at once when `promtool` is on PATH.
+# package, ShellCheck for the rendered shell scripts) on a Debian machine, as root. Idempotent:
+# returns at once when both are on PATH.
 # Prints nothing on stdout (callers may capture it); progress and errors go to stderr.
 set -euo pipefail
 
 log() { echo "install-ops: $*" >&2; }
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+    log "installing shellcheck"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends shellcheck >&2
+fi
+command -v shellcheck >/dev/null 2>&1 || { log "shellcheck still missing after install"; exit 1; }
 
 if command -v promtool >/dev/null 2>&1; then
     exit 0
