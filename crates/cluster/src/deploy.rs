@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use datalyptica_platform::component::Gate;
-use datalyptica_platform::security::SecretEntry;
+use datalyptica_platform::security::{SecretEntry, SecretSource};
 use futures::future::join_all;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -786,6 +786,88 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
 
     /// Writes a Secret deploy made (unless a dry run), counts it as changed and reports it with
     /// `verbs[0]`, or `verbs[1]` on a dry run. The values never enter the event.
+    /// Issue the certificate `r` from the private CA in the Secret `ca` of its namespace,
+    /// creating that CA on first use.
+    async fn issue(
+        &self,
+        step: &str,
+        r: &SecretEntry,
+        ca: &str,
+        request: &datalyptica_platform::security::CertRequest,
+    ) -> Result<(), DeployError> {
+        let step = step.to_string();
+        let t = TypeRef::new("v1", "Secret");
+        let now = time::OffsetDateTime::now_utc();
+        let cn = crate::certs::ca_common_name(&r.namespace, ca);
+        let stored = self
+            .api
+            .get(&t, Some(&r.namespace), ca)
+            .await
+            .map_err(|e| self.api_err(&step, e))?;
+        let authority = match stored {
+            Some(s) => {
+                let field = |k: &str| {
+                    use base64::Engine;
+                    s["data"][k]
+                        .as_str()
+                        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                        .and_then(|b| String::from_utf8(b).ok())
+                        // A server that has not converted stringData yet.
+                        .or_else(|| s["stringData"][k].as_str().map(String::from))
+                        .ok_or_else(|| format!("Secret {}/{ca} has no usable {k}", r.namespace))
+                };
+                field("tls.crt")
+                    .and_then(|c| field("tls.key").map(|k| (c, k)))
+                    .and_then(|(c, k)| crate::certs::Ca::from_pem(&cn, &c, &k))
+                    .map_err(|e| self.api_err(&step, ApiError::Other(e)))?
+            }
+            None => {
+                let fresh = crate::certs::Ca::new(&cn, now)
+                    .map_err(|e| self.api_err(&step, ApiError::Other(e)))?;
+                if !self.opts.dry_run {
+                    let s = secrets::secret_object(
+                        &r.namespace,
+                        ca,
+                        &self.plan.platform,
+                        fresh.secret_data(),
+                    );
+                    self.api
+                        .apply(&s, ApplyOptions::default())
+                        .await
+                        .map_err(|e| self.api_err(&step, e))?;
+                }
+                (self.emit)(&Event::Secret {
+                    step: step.clone(),
+                    namespace: r.namespace.clone(),
+                    name: ca.to_string(),
+                    action: if self.opts.dry_run {
+                        "would be created (private CA)".into()
+                    } else {
+                        "created (private CA)".into()
+                    },
+                });
+                fresh
+            }
+        };
+        let data = authority
+            .leaf_data(request, now)
+            .map_err(|e| self.api_err(&step, ApiError::Other(e)))?;
+        self.write_secret(&step, r, data, ["issued", "would be issued"])
+            .await?;
+        Ok(())
+    }
+
+    /// The entry of the plan that deploy issues as `namespace/name`, if any: a copy whose
+    /// source is issued in a later step issues it first (MinIO's certificate, whose CA
+    /// PostgreSQL's pgBackRest trusts before MinIO's own step).
+    fn issued_entry(&self, namespace: &str, name: &str) -> Option<&SecretEntry> {
+        self.plan.components().flat_map(|c| &c.secrets).find(|e| {
+            e.namespace == namespace
+                && e.name == name
+                && matches!(e.source, SecretSource::Issued { .. })
+        })
+    }
+
     async fn write_secret(
         &self,
         step: &str,
@@ -813,7 +895,11 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
     async fn ensure_secrets(&self, c: &ComponentStep) -> Result<(), DeployError> {
         let step = c.key();
         let t = TypeRef::new("v1", "Secret");
-        for r in &c.secrets {
+        // Copies last: a copy's source may be made in this very step (MinIO's certificate,
+        // whose CA the consumers and the operator trust).
+        let mut ordered: Vec<&SecretEntry> = c.secrets.iter().collect();
+        ordered.sort_by_key(|r| matches!(r.source, SecretSource::Copy { .. }));
+        for r in ordered {
             let p = secrets::provision(self.plan, r);
             // An operator or OpenShift makes it once the tree is applied: nothing to check yet.
             if p == Provision::Nothing {
@@ -877,69 +963,20 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                         self.unchanged.set(self.unchanged.get() + 1);
                         continue;
                     }
-                    let now = time::OffsetDateTime::now_utc();
-                    let cn = crate::certs::ca_common_name(&r.namespace, ca);
-                    let stored = self
-                        .api
-                        .get(&t, Some(&r.namespace), ca)
-                        .await
-                        .map_err(|e| self.api_err(&step, e))?;
-                    let authority = match stored {
-                        Some(s) => {
-                            let field = |k: &str| {
-                                use base64::Engine;
-                                s["data"][k]
-                                    .as_str()
-                                    .and_then(|b| {
-                                        base64::engine::general_purpose::STANDARD.decode(b).ok()
-                                    })
-                                    .and_then(|b| String::from_utf8(b).ok())
-                                    // A server that has not converted stringData yet.
-                                    .or_else(|| s["stringData"][k].as_str().map(String::from))
-                                    .ok_or_else(|| {
-                                        format!("Secret {}/{ca} has no usable {k}", r.namespace)
-                                    })
-                            };
-                            field("tls.crt")
-                                .and_then(|c| field("tls.key").map(|k| (c, k)))
-                                .and_then(|(c, k)| crate::certs::Ca::from_pem(&cn, &c, &k))
-                                .map_err(|e| self.api_err(&step, ApiError::Other(e)))?
-                        }
-                        None => {
-                            let fresh = crate::certs::Ca::new(&cn, now)
-                                .map_err(|e| self.api_err(&step, ApiError::Other(e)))?;
-                            if !self.opts.dry_run {
-                                let s = secrets::secret_object(
-                                    &r.namespace,
-                                    ca,
-                                    &self.plan.platform,
-                                    fresh.secret_data(),
-                                );
-                                self.api
-                                    .apply(&s, ApplyOptions::default())
-                                    .await
-                                    .map_err(|e| self.api_err(&step, e))?;
-                            }
-                            (self.emit)(&Event::Secret {
-                                step: step.clone(),
-                                namespace: r.namespace.clone(),
-                                name: ca.to_string(),
-                                action: if self.opts.dry_run {
-                                    "would be created (private CA)".into()
-                                } else {
-                                    "created (private CA)".into()
-                                },
-                            });
-                            fresh
-                        }
-                    };
-                    let data = authority
-                        .leaf_data(request, now)
-                        .map_err(|e| self.api_err(&step, ApiError::Other(e)))?;
-                    self.write_secret(&step, r, data, ["issued", "would be issued"])
-                        .await?;
+                    self.issue(&step, r, ca, request).await?;
                 }
                 Provision::Copy { namespace, name } => {
+                    if let Some(src) = self.issued_entry(namespace, name)
+                        && let SecretSource::Issued { ca, request } = &src.source
+                        && self
+                            .api
+                            .get(&t, Some(namespace), name)
+                            .await
+                            .map_err(|e| self.api_err(&step, e))?
+                            .is_none()
+                    {
+                        self.issue(&step, src, ca, request).await?;
+                    }
                     let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
                     let source = loop {
                         match self
@@ -952,13 +989,13 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                             None if self.opts.dry_run => break None,
                             None if Instant::now() >= deadline => {
                                 return Err(self.gate_failed(&step, format!("Secret {namespace}/{name}"),
-                                    format!("PGO has not created {name}: is the PostgresCluster ready (and, for a pguser Secret, the user listed in it)?"), vec![]));
+                                    format!("{name} does not exist: PGO creates the pguser Secrets and its CA once the PostgresCluster is ready (is the user listed in it?); deploy issues {} with MinIO", datalyptica_platform::components::minio::TLS_SECRET), vec![]));
                             }
                             None => self.sleep().await,
                         }
                     };
                     let Some(source) = source else {
-                        (self.emit)(&event("will be copied once PGO creates it"));
+                        (self.emit)(&event("will be copied once its source exists"));
                         continue;
                     };
                     let data = secrets::copied_data(&source, &r.keys);

@@ -288,7 +288,7 @@ fn snapshot_cronjob(
     let mut volumes = vec![
         k8s::empty_dir_volume("backup"),
         k8s::empty_dir_volume("tmp"),
-        k8s::ca_trust_volume("trust"),
+        k8s::ca_trust_volume(m, "trust"),
         s3_keys_volume(S3_KEYS_VOLUME, &m.object_store.credentials_secret),
     ];
     volumes.extend(extra_volumes);
@@ -571,7 +571,7 @@ fn minio_objects(m: &Model) -> Vec<Value> {
                         [
                             vec![
                                 k8s::config_map_volume("config", MINIO_JOB),
-                                k8s::ca_trust_volume("trust"),
+                                k8s::ca_trust_volume(m, "trust"),
                                 k8s::empty_dir_volume("tmp"),
                             ],
                             key_volumes,

@@ -339,33 +339,60 @@ pub fn serving_cert_annotation(secret: &str) -> BTreeMap<String, String> {
 
 /// File names of the CA bundles in [`ca_trust_volume`].
 pub const TRUST_SERVICE_CA: &str = "service-ca.crt";
-pub const TRUST_CLUSTER_CA: &str = "kube-root-ca.crt";
+pub const TRUST_OBJECT_STORE_CA: &str = "object-store-ca.crt";
+
+/// Secret (key `ca.crt`) with the CA of the object store's certificate, in every namespace
+/// whose pods trust it: a copy of MinIO's issued certificate, its `ca.crt` only.
+pub const OBJECT_STORE_CA_SECRET: &str = "object-store-ca";
 
 /// CA bundles a client of the object store and the service-CA endpoints trusts: the service CA
-/// (OpenShift serving certificates) and the cluster CA (MinIO's auto-cert is signed through the
-/// CSR API). Both ConfigMaps exist in every OpenShift namespace.
-pub fn ca_trust_volume(name: &str) -> k8s_openapi::api::core::v1::Volume {
+/// (OpenShift serving certificates: Nessie, Keeper, ODF's S3) and the object store's CA. MinIO
+/// serves a certificate `deploy` issues from its own CA (the operator's auto-cert is signed by
+/// the cluster's CSR signer, which no pod trusts on OpenShift), so with MinIO that file is the
+/// copy [`OBJECT_STORE_CA_SECRET`]; with ODF it is the service CA again, and an external store's
+/// public CA is in the images' own trust.
+pub fn ca_trust_volume(m: &Model, name: &str) -> k8s_openapi::api::core::v1::Volume {
     use k8s_openapi::api::core::v1::{
-        ConfigMapProjection, KeyToPath, ProjectedVolumeSource, Volume, VolumeProjection,
+        ConfigMapProjection, KeyToPath, ProjectedVolumeSource, SecretProjection, Volume,
+        VolumeProjection,
+    };
+    let item = |key: &str, path: &str| {
+        Some(vec![KeyToPath {
+            key: key.into(),
+            path: path.into(),
+            ..Default::default()
+        }])
     };
     let cm = |name: &str, key: &str, path: &str| VolumeProjection {
         config_map: Some(ConfigMapProjection {
             name: name.into(),
-            items: Some(vec![KeyToPath {
-                key: key.into(),
-                path: path.into(),
-                ..Default::default()
-            }]),
+            items: item(key, path),
             ..Default::default()
         }),
         ..Default::default()
+    };
+    let object_store = if m.object_store.backend == crate::spec::ObjectStoreBackend::Minio {
+        VolumeProjection {
+            secret: Some(SecretProjection {
+                name: OBJECT_STORE_CA_SECRET.into(),
+                items: item("ca.crt", TRUST_OBJECT_STORE_CA),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    } else {
+        cm(
+            SERVICE_CA_CONFIGMAP,
+            "service-ca.crt",
+            TRUST_OBJECT_STORE_CA,
+        )
     };
     Volume {
         name: name.into(),
         projected: Some(ProjectedVolumeSource {
             sources: Some(vec![
                 cm(SERVICE_CA_CONFIGMAP, "service-ca.crt", TRUST_SERVICE_CA),
-                cm("kube-root-ca.crt", "ca.crt", TRUST_CLUSTER_CA),
+                object_store,
             ]),
             ..Default::default()
         }),
@@ -657,7 +684,7 @@ pub const JVM_TRUSTSTORE_FILE: &str = "truststore.jks";
 const TRUST_CA_DIR: &str = "/run/platform-ca";
 
 /// Shell that writes the JKS truststore `store`: the JDK's public CAs plus the service CA
-/// (Nessie, serving certificates) and the cluster CA (MinIO's auto-cert) from `ca_dir`.
+/// (Nessie, serving certificates) and the object store's CA from `ca_dir`.
 /// keytool imports only the first certificate of a PEM file, and the bundles hold two during a
 /// CA rotation, so they are split first (in `scratch`). The store password is the JDK's
 /// well-known default: a truststore holds public certificates only.
@@ -665,7 +692,7 @@ pub fn jvm_truststore_script(ca_dir: &str, store: &str, scratch: &str) -> String
     format!(
         r#"keytool -importkeystore -noprompt -srckeystore "$JAVA_HOME/lib/security/cacerts" -srcstorepass changeit -destkeystore {store} -deststoretype JKS -deststorepass changeit
 i=0
-for bundle in {ca_dir}/{TRUST_SERVICE_CA} {ca_dir}/{TRUST_CLUSTER_CA}; do
+for bundle in {ca_dir}/{TRUST_SERVICE_CA} {ca_dir}/{TRUST_OBJECT_STORE_CA}; do
   out=
   while IFS= read -r line; do
     case "$line" in *"BEGIN CERTIFICATE"*) i=$((i+1)); out={scratch}/ca-$i.pem; : > "$out";; esac

@@ -672,8 +672,8 @@ fn minio_objects(m: &Model) -> Vec<Value> {
     let tenant = minio::TENANT;
     let e = minio::erasure(m);
     // The cluster endpoint answers for the whole tenant, so it is scraped through the operator's
-    // ClusterIP Service (one server per scrape), not per pod. The operator's automatic
-    // certificate is signed by the cluster's CSR signer, whose CA is in `kube-root-ca.crt`.
+    // ClusterIP Service (one server per scrape), not per pod, verified against the CA of the
+    // certificate deploy issues for the tenant (`ca.crt` of that very Secret).
     let monitor = json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
@@ -686,7 +686,7 @@ fn minio_objects(m: &Model) -> Vec<Value> {
                 "path": "/minio/v2/metrics/cluster",
                 "interval": SCRAPE_INTERVAL,
                 "tlsConfig": {
-                    "ca": {"configMap": {"name": "kube-root-ca.crt", "key": "ca.crt"}},
+                    "ca": {"secret": {"name": minio::TLS_SECRET, "key": "ca.crt"}},
                     "serverName": format!("{tenant}.{ns}.svc"),
                 },
             }],

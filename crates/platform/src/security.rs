@@ -1081,6 +1081,7 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
     let mut refs: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     // Secrets an object asks OpenShift or an operator to create.
     let mut created: BTreeMap<(String, String), &'static str> = BTreeMap::new();
+    let mut saw_tenant = false;
     for o in objects {
         let Some(ns) = o["metadata"]["namespace"].as_str() else {
             continue;
@@ -1143,10 +1144,20 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
                 }
             }
         });
-        if kind == "Tenant"
-            && let Some(n) = o["spec"]["configuration"]["name"].as_str()
-        {
-            add(n, None);
+        if kind == "Tenant" {
+            saw_tenant = true;
+            if let Some(n) = o["spec"]["configuration"]["name"].as_str() {
+                add(n, None);
+            }
+            for c in o["spec"]["externalCertSecret"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = c["name"].as_str() {
+                    add(n, None);
+                }
+            }
         }
         // Scrape credentials are bare {name, key} selectors too.
         if kind == "PodMonitor" || kind == "ServiceMonitor" {
@@ -1207,19 +1218,51 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
     );
     let etcd_ns = m.get(ComponentId::Etcd).namespace.clone();
     let redis_ns = m.get(ComponentId::Redis).namespace.clone();
-    let issued: BTreeMap<String, CertRequest> = if m.enabled(ComponentId::Etcd) {
-        crate::components::etcd::certificates(m)
-            .into_iter()
-            .collect()
-    } else {
-        BTreeMap::new()
-    };
+    // Certificates deploy issues, by (namespace, Secret): the CA Secret and the request.
+    let mut issued: BTreeMap<(String, String), (&str, CertRequest)> = BTreeMap::new();
+    if m.enabled(ComponentId::Etcd) {
+        for (name, req) in crate::components::etcd::certificates(m) {
+            issued.insert(
+                (etcd_ns.clone(), name),
+                (crate::components::etcd::CA_SECRET, req),
+            );
+        }
+    }
+    let minio_serves =
+        m.enabled(ComponentId::Minio) && m.object_store.backend == ObjectStoreBackend::Minio;
+    let minio_ns = m.get(ComponentId::Minio).namespace.clone();
+    if minio_serves {
+        for (name, req) in crate::components::minio::certificates(m) {
+            issued.insert(
+                (minio_ns.clone(), name),
+                (crate::components::minio::CA_SECRET, req),
+            );
+        }
+    }
+    if minio_serves && saw_tenant {
+        // Read by the MinIO operator by name prefix, referenced by no object: with the Tenant.
+        refs.entry((
+            m.operators_namespace.clone(),
+            crate::components::minio::OPERATOR_TRUST_SECRET.into(),
+        ))
+        .or_default()
+        .insert("ca.crt".into());
+    }
     refs.into_iter()
         .map(|((namespace, name), keys)| {
-            let source = if let Some(req) = issued.get(&name).filter(|_| namespace == etcd_ns) {
+            let copy_of_minio_ca = minio_serves
+                && (name == k8s::OBJECT_STORE_CA_SECRET
+                    || name == crate::components::minio::OPERATOR_TRUST_SECRET);
+            let source = if let Some((ca, req)) = issued.get(&(namespace.clone(), name.clone())) {
                 SecretSource::Issued {
-                    ca: crate::components::etcd::CA_SECRET.into(),
+                    ca: (*ca).into(),
                     request: req.clone(),
+                }
+            } else if copy_of_minio_ca {
+                // The CA only: the projections read `ca.crt` and nothing else is copied.
+                SecretSource::Copy {
+                    namespace: minio_ns.clone(),
+                    name: crate::components::minio::TLS_SECRET.into(),
                 }
             } else if let Some(by) = created.get(&(namespace.clone(), name.clone())) {
                 SecretSource::Created(by)

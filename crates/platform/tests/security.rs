@@ -760,9 +760,10 @@ fn alert_receiver_secrets_are_user_secrets_per_namespace() {
     assert!(inv.iter().any(|e| e.name == "alertmanager-smtp"));
 }
 
-/// JVM clients of Nessie (service CA) and the object store (MinIO: cluster CA) trust both: an
-/// init container builds the truststore from the projected CA bundles and the JVM is told to
-/// use it. Without it checkpoints, event logs and catalog calls fail the TLS handshake.
+/// JVM clients of Nessie (service CA) and the object store (MinIO: the CA deploy issues its
+/// certificate from, copied as `object-store-ca`) trust both: an init container builds the
+/// truststore from the projected CA bundles and the JVM is told to use it. Without it
+/// checkpoints, event logs, catalog calls and Nessie's own S3 access fail the TLS handshake.
 #[test]
 fn jvm_clients_trust_the_platform_cas() {
     let tree = datalyptica_platform::render(&datalyptica_platform::Platform::default_ha());
@@ -792,7 +793,9 @@ fn jvm_clients_trust_the_platform_cas() {
             .unwrap_or_else(|| panic!("{who}: no CA volume"));
         let sources = ca["projected"]["sources"].to_string();
         assert!(
-            sources.contains("openshift-service-ca.crt") && sources.contains("kube-root-ca.crt"),
+            sources.contains("openshift-service-ca.crt")
+                && sources.contains("\"object-store-ca\"")
+                && !sources.contains("kube-root-ca.crt"),
             "{who}: {sources}"
         );
     };
@@ -829,6 +832,16 @@ fn jvm_clients_trust_the_platform_cas() {
         .unwrap_or_default();
     trusts(opts, "spark-history-server");
     builds(pod, &pod["volumes"], "spark-history-server");
+
+    let nessie = find("Deployment", "nessie");
+    let pod = &nessie["spec"]["template"]["spec"];
+    let opts = pod["containers"][0]["env"]
+        .as_array()
+        .and_then(|e| e.iter().find(|v| v["name"] == "JAVA_OPTS_APPEND"))
+        .and_then(|v| v["value"].as_str())
+        .unwrap_or_default();
+    trusts(opts, "nessie");
+    builds(pod, &pod["volumes"], "nessie");
 }
 
 /// Port numbers of a TLS row's `ports` text ("6121 (data), 6122–6124 (RPC)" → 6121..=6124).

@@ -107,8 +107,9 @@ fn cert_service(name: &str, secret: &str, ports: &[(&str, u16)]) -> cr::ServiceT
     }
 }
 
-/// Joins the service CA (serving certificates: replicas, Keeper, ODF's S3) and the cluster CA
-/// (MinIO's auto-cert) into the one file `openSSL.client.caConfig` takes.
+/// Joins the service CA (serving certificates: replicas, Keeper, ODF's S3) and the object
+/// store's CA (MinIO's certificate, issued by deploy) into the one file `openSSL.client.caConfig`
+/// takes.
 fn ca_bundle_container(image: &str, dir: &str) -> Container {
     Container {
         name: "ca-bundle".into(),
@@ -119,7 +120,7 @@ fn ca_bundle_container(image: &str, dir: &str) -> Container {
             format!(
                 "cat {dir}/ca-src/{} {dir}/ca-src/{} > {dir}/ca/ca-bundle.crt",
                 k8s::TRUST_SERVICE_CA,
-                k8s::TRUST_CLUSTER_CA
+                k8s::TRUST_OBJECT_STORE_CA
             ),
         ]),
         resources: Some(k8s::resources(&Resources {
@@ -281,7 +282,7 @@ impl Component for Clickhouse {
                     volumes: Some({
                         let mut v = vec![k8s::secret_volume("tls", cert)];
                         if name == "clickhouse" {
-                            v.push(k8s::ca_trust_volume("ca-src"));
+                            v.push(k8s::ca_trust_volume(m, "ca-src"));
                             v.push(k8s::empty_dir_volume("ca"));
                         }
                         v

@@ -45,7 +45,7 @@ const SA: &str = "flink";
 const INTERNAL_TLS_SERVICE: &str = "flink-internal";
 const INTERNAL_TLS: &str = "flink-internal-tls";
 const KEYSTORE_DIR: &str = "/etc/flink/keystore";
-/// The JVM truststore (JDK CAs + service CA + cluster CA) for S3 and the catalog.
+/// The JVM truststore (JDK CAs + service CA + the object store's CA) for S3 and the catalog.
 const TRUSTSTORE_DIR: &str = "/etc/flink/truststore";
 /// Deliberately not a secret. It guards only the in-memory PKCS12 copy of the key that the
 /// Secret mounted in the same pod already holds. Flink reads keystore passwords from its
@@ -399,7 +399,7 @@ impl Component for Flink {
                 init_containers: Some(vec![
                     plugin_init.clone(),
                     // Checkpoints and HA metadata go to the object store over https: MinIO's
-                    // certificate chains to the cluster CA, which the JDK does not know.
+                    // certificate chains to the object store's CA, which the JDK does not know.
                     k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
                     k8s::with_sha1_fingerprint(
                         k8s::pkcs12_init_container(
@@ -418,7 +418,7 @@ impl Component for Flink {
                 volumes: Some(vec![
                     k8s::secret_volume("serving-cert", INTERNAL_TLS),
                     k8s::memory_dir_volume("keystore"),
-                    k8s::ca_trust_volume("ca"),
+                    k8s::ca_trust_volume(m, "ca"),
                     k8s::empty_dir_volume("truststore"),
                     k8s::empty_dir_volume("s3-plugin"),
                 ]),

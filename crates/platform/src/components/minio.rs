@@ -26,6 +26,50 @@ use crate::validate::Issue;
 pub const TENANT: &str = "minio";
 pub const POOL: &str = "pool-0";
 pub const CONFIG_SECRET: &str = "minio-env-configuration";
+/// The serving certificate `deploy` issues from [`CA_SECRET`] (keys `tls.crt`, `tls.key`,
+/// `ca.crt`): the operator's auto-cert is signed by the cluster's CSR signer, which neither the
+/// clients nor OpenShift's bundles trust.
+pub const TLS_SECRET: &str = "minio-tls";
+pub const CA_SECRET: &str = "minio-ca";
+/// The operator trusts the CAs in Secrets of its own namespace whose names start with
+/// `operator-ca-tls` (minio/operator `pkg/controller/operator.go`, key `ca.crt`): it calls the
+/// tenant's admin API over TLS.
+pub const OPERATOR_TRUST_SECRET: &str = "operator-ca-tls-datalyptica";
+/// The ClusterIP Service the operator creates for every tenant (fixed name) and the headless
+/// one of its StatefulSets (`<tenant>-hl`).
+pub const SERVICE: &str = "minio";
+pub const HEADLESS: &str = "minio-hl";
+
+/// The certificate deploy issues for the tenant, by Secret name: every name clients and the
+/// servers themselves use (the servers reach each other as
+/// `<tenant>-<pool>-<i>.<tenant>-hl.<ns>.svc.cluster.local`, operator `MinIOHosts`).
+pub fn certificates(m: &Model) -> Vec<(String, crate::security::CertRequest)> {
+    let ns = &m.get(ComponentId::Minio).namespace;
+    let mut dns = vec![
+        SERVICE.to_string(),
+        format!("{SERVICE}.{ns}"),
+        format!("{SERVICE}.{ns}.svc"),
+        format!("{SERVICE}.{ns}.svc.cluster.local"),
+        format!("{HEADLESS}.{ns}.svc"),
+        format!("{HEADLESS}.{ns}.svc.cluster.local"),
+        format!("*.{HEADLESS}.{ns}.svc"),
+        format!("*.{HEADLESS}.{ns}.svc.cluster.local"),
+    ];
+    // Wildcards match one label; the exact server names keep verifiers that skip wildcards happy.
+    dns.extend(
+        (0..erasure(m).servers)
+            .map(|i| format!("{TENANT}-{POOL}-{i}.{HEADLESS}.{ns}.svc.cluster.local")),
+    );
+    vec![(
+        TLS_SECRET.into(),
+        crate::security::CertRequest {
+            common_name: SERVICE.into(),
+            dns_names: dns,
+            server: true,
+            client: false,
+        },
+    )]
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -245,7 +289,11 @@ impl Component for Minio {
                     security_context: k8s::pod_security(),
                     container_security_context: k8s::container_security(false),
                 }],
-                request_auto_cert: true,
+                request_auto_cert: false,
+                external_cert_secret: vec![cr::CertSecret {
+                    name: TLS_SECRET.into(),
+                    kind: "cert-manager.io/v1".into(),
+                }],
                 configuration: cr::NameRef {
                     name: CONFIG_SECRET.into(),
                 },
@@ -337,7 +385,7 @@ impl Component for Minio {
         vec![TlsHop::new(
             "9000 (S3 behind `minio` :443)",
             true,
-            "MinIO operator auto-cert (`requestAutoCert`); clients trust the cluster CA",
+            "certificate `minio-tls` that deploy issues from its CA `minio-ca`; clients trust that CA through copies `object-store-ca`, the operator through `operator-ca-tls-datalyptica`",
         )]
     }
 
@@ -404,7 +452,7 @@ fn pdb(m: &Model, e: Erasure) -> Option<PodDisruptionBudget> {
 fn readme_body(m: &Model, e: Erasure) -> String {
     let ns = &m.get(ComponentId::Minio).namespace;
     format!(
-        "## The community edition is archived\n\nThe MinIO community project is archived: it receives no fixes, security fixes included, and its images left Docker Hub in 2026 (quay.io still serves the frozen releases: the tenant runs `{img}`, the operator `{op}`). Its operator is no longer in any OpenShift catalog, so `operator-install.yaml` carries the upstream {v} install manifests (CRDs verbatim; Deployment, RBAC and Service rendered for `restricted-v2`) and installs it in `{ops}`. The maintained backends are `spec.objectStore.backend: odf` (OpenShift Data Foundation) and `external` (any S3 endpoint); choose one of them for anything you cannot rebuild.\n\n## Erasure coding and drains\n\nParity EC:{} over sets of {} drives{}. Reads survive {} lost drives per set, writes {}: with {} drives of each set per server, {} server(s) may be down while writes continue. The PodDisruptionBudget `{TENANT}` lets drains take that many servers at once (at least one). Endpoint for consumers: `https://minio.{ns}.svc`. Tenant upgrades: the servers download the new binary from the operator's Service `{svc}` on port {port}, which the network policies admit.\n\n",
+        "## The community edition is archived\n\nThe MinIO community project is archived: it receives no fixes, security fixes included, and its images left Docker Hub in 2026 (quay.io still serves the frozen releases: the tenant runs `{img}`, the operator `{op}`). Its operator is no longer in any OpenShift catalog, so `operator-install.yaml` carries the upstream {v} install manifests (CRDs verbatim; Deployment, RBAC and Service rendered for `restricted-v2`) and installs it in `{ops}`. The maintained backends are `spec.objectStore.backend: odf` (OpenShift Data Foundation) and `external` (any S3 endpoint); choose one of them for anything you cannot rebuild.\n\n## Erasure coding and drains\n\nParity EC:{} over sets of {} drives{}. Reads survive {} lost drives per set, writes {}: with {} drives of each set per server, {} server(s) may be down while writes continue. The PodDisruptionBudget `{TENANT}` lets drains take that many servers at once (at least one). Endpoint for consumers: `https://minio.{ns}.svc`. Tenant upgrades: the servers download the new binary from the operator's Service `{svc}` on port {port}, which the network policies admit.\n\n{tls}",
         e.parity,
         e.set_size,
         if e.parity * 2 == e.set_size {
@@ -422,5 +470,28 @@ fn readme_body(m: &Model, e: Erasure) -> String {
         ops = m.operators_namespace,
         svc = minio_operator::SERVICE,
         port = minio_operator::UPGRADE_PORT,
+        tls = tls_section(m),
     )
+}
+
+/// Why MinIO's certificate comes from deploy, and who trusts it how.
+fn tls_section(m: &Model) -> String {
+    let ns = &m.get(ComponentId::Minio).namespace;
+    [
+        "## TLS
+".to_string(),
+        format!(
+            "The operator's own certificates (`requestAutoCert`) are signed through the CSR API by the cluster's signer, which nothing trusts on OpenShift: not the pods, not `kube-root-ca.crt`, not the service CA. So `requestAutoCert` is off and the tenant serves `{TLS_SECRET}`, which `datalyptica deploy` issues from a private CA it keeps in `{CA_SECRET}` (first deploy only; it stays in the cluster). The certificate names `{SERVICE}`, `{SERVICE}.{ns}.svc` (and `.cluster.local`) for clients and `*.{HEADLESS}.{ns}.svc.cluster.local` plus every server's name, which the servers use to reach each other; the operator mounts its `ca.crt` into their `certs/CAs`, so they trust one another.\n"
+        ),
+        format!(
+            "Trust: every namespace with a client gets `{}`, a copy of `{TLS_SECRET}` holding `ca.crt` only, projected into the JVM truststores (Nessie, Trino, Spark, Flink), ClickHouse's CA bundle, the `mc` jobs and pgBackRest (`repo1-storage-ca-file`); the ServiceMonitor verifies against `{TLS_SECRET}` itself; the operator reads the copy `{OPERATOR_TRUST_SECRET}` in `{}` (it trusts Secrets named `operator-ca-tls*` there).\n",
+            k8s::OBJECT_STORE_CA_SECRET,
+            m.operators_namespace
+        ),
+        format!(
+            "Renewal: delete `{TLS_SECRET}` and run deploy again (it reissues from `{CA_SECRET}` and refreshes the copies), then restart the tenant's servers one at a time. With `secrets.mode` other than `generated` deploy still issues it.\n"
+        ),
+    ]
+    .join("\n")
+        + "\n"
 }

@@ -27,6 +27,8 @@ use crate::spec::Profile;
 const DB_TLS_CONFIG: &str = "nessie-datasource-tls";
 const DB_TLS_DIR: &str = "/etc/nessie/datasource";
 const DB_TLS_FILE: &str = "datasource-tls.properties";
+/// The JVM truststore (JDK CAs + service CA + the object store's CA) for S3.
+const TRUSTSTORE_DIR: &str = "/etc/nessie/truststore";
 pub const NAME: &str = "nessie";
 /// Headless Service whose DNS name resolves to every Nessie pod: with more than one replica,
 /// each pod tells the others which cached objects a commit changed
@@ -189,6 +191,13 @@ impl Component for Nessie {
                 CACHE_TOKEN.1,
             ));
         }
+        // The S3 client (AWS SDK, Apache HTTP client without a trust store of its own) uses the
+        // JVM's default trust: the platform truststore, with the object store's CA. The image's
+        // run-java.sh appends JAVA_OPTS_APPEND to the JVM's command line.
+        env.push(k8s::env(
+            "JAVA_OPTS_APPEND",
+            k8s::jvm_trust_options(TRUSTSTORE_DIR),
+        ));
         let container = Container {
             name: NAME.into(),
             image: Some(r.image.clone()),
@@ -228,6 +237,7 @@ impl Component for Nessie {
                     ..Default::default()
                 },
                 k8s::mount("db-tls", DB_TLS_DIR, true),
+                k8s::mount("truststore", TRUSTSTORE_DIR, true),
                 postgresql::ca_mount("postgresql-ca"),
                 VolumeMount {
                     name: "tls".into(),
@@ -267,9 +277,17 @@ impl Component for Nessie {
                         affinity: Some(k8s::anti_affinity(&sel)),
                         topology_spread_constraints: Some(k8s::zone_spread(&sel)),
                         security_context: Some(k8s::pod_security()),
+                        init_containers: Some(vec![k8s::jvm_truststore_init(
+                            &r.image,
+                            "ca",
+                            "truststore",
+                            TRUSTSTORE_DIR,
+                        )]),
                         containers: vec![container],
                         volumes: Some(vec![
                             k8s::config_map_volume("db-tls", DB_TLS_CONFIG),
+                            k8s::ca_trust_volume(m, "ca"),
+                            k8s::empty_dir_volume("truststore"),
                             postgresql::ca_volume("postgresql-ca"),
                             Volume {
                                 name: "tmp".into(),

@@ -17,10 +17,14 @@ use crate::crs::{Cr, pgo};
 use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
-use crate::spec::Profile;
+use crate::spec::{ObjectStoreBackend, Profile};
 use crate::validate::Issue;
 
 /// Patroni floors ttl at 20 s since 4.0 (it silently raises lower values).
+/// Where PGO mounts `backups.pgbackrest.configuration` (postgres-operator
+/// `internal/pgbackrest/config.go`, `configDirectory`); pgBackRest reads only its `*.conf` files
+/// as configuration.
+const PGBACKREST_CONFIG_DIR: &str = "/etc/pgbackrest/conf.d";
 pub const PATRONI_MIN_TTL: u32 = 20;
 pub const CLUSTER: &str = "postgresql";
 /// PGO's annotation asking for a schema per user, named and owned by the user.
@@ -360,6 +364,38 @@ impl Component for Postgresql {
             }
         });
         let os = &m.object_store;
+        // The CA pgBackRest verifies the object store with (`repo1-storage-ca-file`), projected
+        // into PGO's configuration directory: MinIO's issued CA, or for ODF the service CA that
+        // signs its S3 endpoint. An external store's public CA is in the image's system trust.
+        let ca_item = |key: &str| {
+            vec![pgo::KeyPath {
+                key: key.into(),
+                path: k8s::TRUST_OBJECT_STORE_CA.into(),
+            }]
+        };
+        let store_ca = match os.backend {
+            ObjectStoreBackend::Minio => Some(pgo::Projection {
+                secret: Some(pgo::SourceRef {
+                    name: k8s::OBJECT_STORE_CA_SECRET.into(),
+                    items: ca_item("ca.crt"),
+                }),
+                config_map: None,
+            }),
+            ObjectStoreBackend::Odf => Some(pgo::Projection {
+                secret: None,
+                config_map: Some(pgo::SourceRef {
+                    name: k8s::SERVICE_CA_CONFIGMAP.into(),
+                    items: ca_item("service-ca.crt"),
+                }),
+            }),
+            ObjectStoreBackend::External => None,
+        }
+        .map(|p| {
+            (
+                p,
+                format!("{PGBACKREST_CONFIG_DIR}/{}", k8s::TRUST_OBJECT_STORE_CA),
+            )
+        });
         // One source for schedules and retention: spec.backup.postgresql.
         let pgbr = crate::backup::postgresql(m);
         let retention = pgbr.retention_days;
@@ -413,20 +449,31 @@ impl Component for Postgresql {
                 },
                 backups: pgo::Backups {
                     pgbackrest: pgo::PgBackRest {
-                        configuration: vec![pgo::ProjectedSecret {
-                            secret: pgo::SecretRef {
+                        configuration: std::iter::once(pgo::Projection {
+                            secret: Some(pgo::SourceRef {
                                 name: "postgresql-pgbackrest-s3".into(),
-                            },
-                        }],
-                        global: BTreeMap::from([
-                            (
-                                "repo1-path".to_string(),
-                                format!("/pgbackrest/{}/repo1", m.name),
+                                items: vec![],
+                            }),
+                            config_map: None,
+                        })
+                        .chain(store_ca.clone().map(|(p, _)| p))
+                        .collect(),
+                        global: BTreeMap::from_iter(
+                            [
+                                (
+                                    "repo1-path".to_string(),
+                                    format!("/pgbackrest/{}/repo1", m.name),
+                                ),
+                                ("repo1-retention-full".to_string(), retention.to_string()),
+                                ("repo1-retention-full-type".to_string(), "time".to_string()),
+                                ("repo1-s3-uri-style".to_string(), "path".to_string()),
+                            ]
+                            .into_iter()
+                            .chain(
+                                store_ca
+                                    .map(|(_, file)| ("repo1-storage-ca-file".to_string(), file)),
                             ),
-                            ("repo1-retention-full".to_string(), retention.to_string()),
-                            ("repo1-retention-full-type".to_string(), "time".to_string()),
-                            ("repo1-s3-uri-style".to_string(), "path".to_string()),
-                        ]),
+                        ),
                         repos: vec![pgo::Repo {
                             name: "repo1".into(),
                             schedules: pgo::Schedules {

@@ -46,7 +46,7 @@ const KEYSTORE_PASSWORD_FILE: &str = "keystore-password";
 /// written by the `history-conf` init container into the in-memory keystore directory and
 /// read with `--properties-file`.
 const SECRET_PROPERTIES: &str = "secret.properties";
-/// JVM truststore (JDK CAs + service CA + cluster CA) for Nessie and the object store.
+/// JVM truststore (JDK CAs + service CA + the object store's CA) for Nessie and the object store.
 const TRUSTSTORE_DIR: &str = "/etc/spark/truststore";
 const OPERATOR_CHART_VERSION: &str = "2.5.2";
 
@@ -233,7 +233,7 @@ impl Component for Spark {
                 .into(),
         );
         opts.extend(history_ssl().into_iter().map(|(k, v)| format!("-D{k}={v}")));
-        // Event logs live in the object store over https (MinIO: cluster CA).
+        // Event logs live in the object store over https (MinIO: the CA deploy issues its certificate from).
         opts.push(k8s::jvm_trust_options(TRUSTSTORE_DIR));
         let mut env = vec![
             k8s::env("AWS_REGION", os.region.clone()),
@@ -304,7 +304,7 @@ impl Component for Spark {
                             ),
                         ],
                     ),
-                    k8s::ca_trust_volume("ca"),
+                    k8s::ca_trust_volume(m, "ca"),
                     k8s::empty_dir_volume("truststore"),
                 ],
                 service_account: Some(HISTORY.into()),
@@ -414,7 +414,7 @@ impl Component for Spark {
             ("spark.eventLog.enabled".into(), "true".into()),
             ("spark.eventLog.dir".into(), events.clone()),
             ("spark.kubernetes.driver.service.deleteOnTermination".into(), "true".into()),
-            // Nessie (service CA) and MinIO (cluster CA) over https: the JDK knows neither.
+            // Nessie (service CA) and MinIO (deploy's CA) over https: the JDK knows neither.
             ("spark.driver.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
             ("spark.executor.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
         ]);
@@ -498,7 +498,7 @@ impl Component for Spark {
                 driver: pod(driver_labels, None, Some(SA.into())),
                 executor: pod(exec_labels, Some(c.executors.unwrap_or(2)), None),
                 volumes: vec![
-                    k8s::ca_trust_volume("ca"),
+                    k8s::ca_trust_volume(m, "ca"),
                     k8s::empty_dir_volume("truststore"),
                 ],
             },

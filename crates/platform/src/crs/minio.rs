@@ -15,14 +15,24 @@ pub const TENANT: (&str, &str) = ("minio.min.io/v2", "Tenant");
 pub struct TenantSpec {
     pub image: String,
     pub pools: Vec<Pool>,
-    /// The operator issues TLS certificates for the tenant's Services.
+    /// The operator's own certificates (signed through the CSR API): off, see `external_cert_secret`.
     pub request_auto_cert: bool,
+    /// Serving certificates the tenant presents; with type `cert-manager.io/v1` the operator
+    /// also mounts each Secret's `ca.crt` into the servers' `certs/CAs`, so they trust each other.
+    pub external_cert_secret: Vec<CertSecret>,
     /// Secret holding `config.env` (root credentials): referenced, never rendered.
     pub configuration: NameRef,
     pub env: Vec<EnvVar>,
     pub buckets: Vec<Bucket>,
     pub prometheus_operator: bool,
     pub pools_metadata: PoolsMetadata,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertSecret {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

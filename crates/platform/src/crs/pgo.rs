@@ -60,19 +60,33 @@ pub struct Backups {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PgBackRest {
-    pub configuration: Vec<ProjectedSecret>,
+    pub configuration: Vec<Projection>,
     pub global: BTreeMap<String, String>,
     pub repos: Vec<Repo>,
 }
 
+/// One projection of `backups.pgbackrest.configuration`: PGO mounts them all at
+/// `/etc/pgbackrest/conf.d` in the database, pgBackRest and restore containers.
 #[derive(Debug, Clone, Serialize)]
-pub struct ProjectedSecret {
-    pub secret: SecretRef,
+#[serde(rename_all = "camelCase")]
+pub struct Projection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SourceRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<SourceRef>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretRef {
+pub struct SourceRef {
     pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<KeyPath>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyPath {
+    pub key: String,
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
