@@ -966,33 +966,32 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     self.issue(&step, r, ca, request).await?;
                 }
                 Provision::Copy { namespace, name } => {
-                    if let Some(src) = self.issued_entry(namespace, name)
-                        && let SecretSource::Issued { ca, request } = &src.source
-                        && self
-                            .api
-                            .get(&t, Some(namespace), name)
-                            .await
-                            .map_err(|e| self.api_err(&step, e))?
-                            .is_none()
-                    {
-                        self.issue(&step, src, ca, request).await?;
-                    }
+                    // A source deploy issues in a later step is issued now (once).
+                    let mut to_issue = self.issued_entry(namespace, name);
                     let deadline = Instant::now() + self.timeout(Duration::from_secs(300));
                     let source = loop {
-                        match self
+                        let found = self
                             .api
                             .get(&t, Some(namespace), name)
                             .await
-                            .map_err(|e| self.api_err(&step, e))?
-                        {
-                            Some(s) => break Some(s),
-                            None if self.opts.dry_run => break None,
-                            None if Instant::now() >= deadline => {
-                                return Err(self.gate_failed(&step, format!("Secret {namespace}/{name}"),
-                                    format!("{name} does not exist: PGO creates the pguser Secrets and its CA once the PostgresCluster is ready (is the user listed in it?); deploy issues {} with MinIO", datalyptica_platform::components::minio::TLS_SECRET), vec![]));
-                            }
-                            None => self.sleep().await,
+                            .map_err(|e| self.api_err(&step, e))?;
+                        if found.is_some() {
+                            break found;
                         }
+                        if let Some(src) = to_issue.take()
+                            && let SecretSource::Issued { ca, request } = &src.source
+                        {
+                            self.issue(&step, src, ca, request).await?;
+                            continue;
+                        }
+                        if self.opts.dry_run {
+                            break None;
+                        }
+                        if Instant::now() >= deadline {
+                            return Err(self.gate_failed(&step, format!("Secret {namespace}/{name}"),
+                                format!("PGO has not created {name}: is the PostgresCluster ready (and, for a pguser Secret, the user listed in it)?"), vec![]));
+                        }
+                        self.sleep().await;
                     };
                     let Some(source) = source else {
                         (self.emit)(&event("will be copied once its source exists"));
