@@ -10,9 +10,12 @@
 //! auth — what OpenShift's service CA issues — is refused, which is why the service CA cannot
 //! serve etcd. Absent tools skip locally and fail in CI.
 
+mod common;
+use common::Procs;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use datalyptica_cluster::certs::Ca;
@@ -119,18 +122,6 @@ fn with_hosts(hosts: &Path, argv: &[String]) -> Command {
         .arg(hosts)
         .args(argv);
     c
-}
-
-struct Procs(Vec<Child>, PathBuf);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
 }
 
 /// Mount path → local directory for a pod spec's mounts: issued Secrets get their files,

@@ -11,9 +11,11 @@
 //! Needs the sandbox binaries and kustomize (`.ci/install-kustomize.sh`, `$DATALYPTICA_KUSTOMIZE`).
 
 mod common;
+use common::{key, live};
+#[path = "../../platform/tests/kustomize/mod.rs"]
+mod kustomize;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use datalyptica_cluster::api::{ApiError, ClusterApi, KubeApi, TypeRef};
@@ -34,65 +36,6 @@ const ARGO_MANAGER: &str = "argocd-controller";
 /// How long one wave may take to apply and become healthy.
 const WAVE_TIMEOUT: Duration = Duration::from_secs(180);
 const POLL: Duration = Duration::from_millis(300);
-
-fn kustomize() -> Option<PathBuf> {
-    let bin = std::env::var_os("DATALYPTICA_KUSTOMIZE").map(PathBuf::from);
-    if let Some(b) = bin.filter(|b| b.is_file()) {
-        return Some(b);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "kustomize not found in CI (.ci/install-kustomize.sh sets DATALYPTICA_KUSTOMIZE)"
-    );
-    let rule = "=".repeat(78);
-    eprintln!(
-        "{rule}\nSKIPPED gitops_sync: $DATALYPTICA_KUSTOMIZE not set (eval \"$(bash .ci/install-kustomize.sh)\")\n{rule}"
-    );
-    None
-}
-
-fn key(o: &Value) -> (String, String, String, String) {
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    (
-        s(&o["apiVersion"]),
-        s(&o["kind"]),
-        s(&o["metadata"]["namespace"]),
-        s(&o["metadata"]["name"]),
-    )
-}
-
-async fn live(api: &KubeApi, o: &Value) -> Option<Value> {
-    let (av, kind, ns, name) = key(o);
-    api.get(
-        &TypeRef::new(&av, &kind),
-        (!ns.is_empty()).then_some(ns.as_str()),
-        &name,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("get {kind}/{name}: {e}"))
-}
-
-/// `kustomize build DIR`: the objects Argo CD syncs for one Application.
-fn build(kustomize: &Path, dir: &Path) -> Vec<Value> {
-    let out = std::process::Command::new(kustomize)
-        .arg("build")
-        .arg(dir)
-        .output()
-        .expect("run kustomize");
-    assert!(
-        out.status.success(),
-        "kustomize build {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    datalyptica_yaml::parse(&text)
-        .expect("kustomize output parses")
-        .into_iter()
-        .map(|d| d.value)
-        .filter(|v| !v.is_null())
-        .collect()
-}
 
 /// Argo CD's sync of one Application: every object applied server-side; what fails (a CR whose
 /// CRD is not established yet) is retried until the wave's deadline, as its sync retry does.
@@ -228,31 +171,6 @@ async fn provide_secrets(api: &KubeApi, plan: &Plan, keys: &secrets::ObjectStore
     }
 }
 
-/// Where two objects first differ (a JSON path and both values), or None when equal.
-fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().find_map(|k| {
-                let (l, r) = (
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                );
-                first_difference(l, r, &format!("{at}.{k}"))
-            })
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (l, r))| first_difference(l, r, &format!("{at}[{i}]"))),
-        // kustomize writes 1.0 as 1: the same quantity to the API server.
-        (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => None,
-        _ if a == b => None,
-        _ => Some(format!("{at}: {a} vs {b}")),
-    }
-}
-
 /// The live object without what the server keeps changing on its own.
 fn state(mut o: Value) -> Value {
     if let Some(m) = o["metadata"].as_object_mut() {
@@ -268,7 +186,7 @@ fn state(mut o: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn argocd_waves_reach_the_state_deploy_reaches() {
-    let Some(kustomize) = kustomize() else {
+    let Some(kustomize) = kustomize::find() else {
         return;
     };
     let Some(sb) = common::start("gitops-waves", 10, 3).await else {
@@ -286,11 +204,7 @@ async fn argocd_waves_reach_the_state_deploy_reaches() {
     let tree = gitops::render(&p, &opts).expect("render --gitops");
     let repo = std::env::temp_dir().join(format!("datalyptica-gitops-sync-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&repo);
-    for (path, text) in tree.to_bytes() {
-        let f = repo.join("tree").join(path);
-        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
-        std::fs::write(f, text).expect("write");
-    }
+    kustomize::write(&tree, &repo.join("tree"));
     let m = Model::new(&p);
     let units = gitops::units(&m, &datalyptica_platform::render(&p)).expect("units");
     let plan = common::plan_of(&p);
@@ -328,7 +242,7 @@ async fn argocd_waves_reach_the_state_deploy_reaches() {
                 .find(|u| opts.repo_path(&u.dir) == path)
                 .unwrap_or_else(|| panic!("no unit for {path}"));
             assert_eq!(unit.wave as i64, *w, "{path}");
-            let objects = build(&kustomize, &repo.join(path));
+            let objects = kustomize::build(&kustomize, &repo.join(path));
             // What Argo CD syncs is what the unit says deploy applies, in the same order.
             assert_eq!(
                 objects.iter().map(key).collect::<Vec<_>>(),
@@ -336,7 +250,7 @@ async fn argocd_waves_reach_the_state_deploy_reaches() {
                 "{path}"
             );
             for (o, u) in objects.iter().zip(&unit.objects) {
-                if let Some(d) = first_difference(o, u, "") {
+                if let Some(d) = kustomize::first_difference(o, u, String::new()) {
                     panic!("{path}: kustomize built {:?} unlike the plan: {d}", key(o));
                 }
             }
@@ -367,13 +281,7 @@ async fn argocd_waves_reach_the_state_deploy_reaches() {
     }
 
     // Every object deploy applies is in the cluster, synced by the GitOps units.
-    let applied: Vec<Value> = plan
-        .prerequisites
-        .iter()
-        .chain(&plan.operator_objects)
-        .chain(plan.components().flat_map(|c| &c.objects))
-        .cloned()
-        .collect();
+    let applied = common::applied_objects(&plan);
     let synced_keys: BTreeSet<_> = synced.iter().map(key).collect();
     let mut before = BTreeMap::new();
     for o in &applied {

@@ -15,9 +15,12 @@
 //! served, see .ci/install-minio.sh). Needs `$DATALYPTICA_MINIO`, curl, iproute2 and root for
 //! `ip netns`; skips locally without them, fails in CI.
 
+mod common;
+use common::Procs;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use datalyptica_cluster::certs::{Ca, ca_common_name};
@@ -99,18 +102,6 @@ impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
         let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&self.0));
-    }
-}
-
-struct Procs(Vec<Child>, PathBuf);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 

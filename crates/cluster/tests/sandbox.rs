@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use common::{applied_objects, key, live};
 use datalyptica_cluster::api::{ApiError, ClusterApi, KubeApi, TypeRef, Unreachable};
 use datalyptica_cluster::deploy::{DeployError, DeployOptions, Event, PROGRESS_CONFIGMAP, deploy};
 use datalyptica_cluster::diagnose::{Cause, Finding};
@@ -41,39 +42,6 @@ async fn run(
         r.result.map_err(|e| e.to_string()),
         events.into_inner().expect("lock"),
     )
-}
-
-fn key(o: &Value) -> (String, String, String, String) {
-    (
-        o["apiVersion"].as_str().unwrap_or_default().into(),
-        o["kind"].as_str().unwrap_or_default().into(),
-        o["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .into(),
-        o["metadata"]["name"].as_str().unwrap_or_default().into(),
-    )
-}
-
-/// Every object deploy applies: prerequisites, operator objects, each component's objects.
-fn applied_objects(plan: &Plan) -> Vec<Value> {
-    plan.prerequisites
-        .iter()
-        .chain(&plan.operator_objects)
-        .chain(plan.components().flat_map(|c| &c.objects))
-        .cloned()
-        .collect()
-}
-
-async fn live(api: &KubeApi, o: &Value) -> Option<Value> {
-    let (av, kind, ns, name) = key(o);
-    api.get(
-        &TypeRef::new(&av, &kind),
-        (!ns.is_empty()).then_some(ns.as_str()),
-        &name,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("get {kind}/{name}: {e}"))
 }
 
 fn labels_match(pod: &Value, sel: &serde_json::Map<String, Value>) -> bool {

@@ -5,10 +5,9 @@
 //! the deploy plan.
 
 mod common;
+mod kustomize;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use datalyptica_conformance::catalog_for_tests;
 use datalyptica_platform::component::ComponentId;
@@ -411,95 +410,9 @@ fn flux_depends_on_the_dependency_graph_and_waits_for_the_gates() {
     assert_eq!(ComponentId::Kafka.name(), "kafka");
 }
 
-/// Some(kustomize) or None after announcing the skip; panics in CI.
-fn kustomize() -> Option<PathBuf> {
-    let bin = std::env::var_os("DATALYPTICA_KUSTOMIZE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("kustomize"));
-    if Command::new(&bin)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return Some(bin);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("kustomize not found in CI (.ci/install-kustomize.sh sets DATALYPTICA_KUSTOMIZE)");
-    }
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n**************************************************************************\n\
-         SKIPPED: kustomize not found (eval \"$(bash .ci/install-kustomize.sh)\")\n\
-         **************************************************************************"
-    );
-    None
-}
-
-fn write(tree: &Tree, dir: &Path) {
-    let _ = std::fs::remove_dir_all(dir);
-    for (rel, text) in tree.to_bytes() {
-        let path = dir.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-}
-
-fn build(kustomize: &Path, dir: &Path) -> Vec<Value> {
-    let out = Command::new(kustomize)
-        .arg("build")
-        .arg(dir)
-        .output()
-        .expect("run kustomize");
-    assert!(
-        out.status.success(),
-        "kustomize build {} failed: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    datalyptica_yaml::parse(&text)
-        .expect("kustomize output parses")
-        .into_iter()
-        .map(|d| d.value)
-        .filter(|v| !v.is_null())
-        .collect()
-}
-
-/// The JSON pointer of the first difference, numbers compared by value (kustomize writes the
-/// float `1.0` as `1`; both are the same quantity to the API server).
-fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => (x.as_f64() != y.as_f64()).then_some(at),
-        (Value::Object(x), Value::Object(y)) => {
-            if x.len() != y.len() {
-                return Some(format!(
-                    "{at} (keys {:?} vs {:?})",
-                    x.keys().collect::<Vec<_>>(),
-                    y.keys().collect::<Vec<_>>()
-                ));
-            }
-            x.iter().find_map(|(k, v)| match y.get(k) {
-                Some(w) => first_difference(v, w, format!("{at}/{k}")),
-                None => Some(format!("{at}/{k} (missing)")),
-            })
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            if x.len() != y.len() {
-                return Some(format!("{at} (length {} vs {})", x.len(), y.len()));
-            }
-            x.iter()
-                .zip(y)
-                .enumerate()
-                .find_map(|(i, (v, w))| first_difference(v, w, format!("{at}/{i}")))
-        }
-        _ => (a != b).then_some(at),
-    }
-}
-
 #[test]
 fn every_kustomization_builds_to_exactly_what_deploy_applies() {
-    let Some(kustomize) = kustomize() else {
+    let Some(kustomize) = kustomize::find() else {
         return;
     };
     let mut built = 0;
@@ -512,9 +425,9 @@ fn every_kustomization_builds_to_exactly_what_deploy_applies() {
                 std::process::id(),
                 e.name()
             ));
-            write(&tree, &dir);
+            kustomize::write(&tree, &dir);
             for u in gitops::units(&m, &datalyptica_platform::render(&p)).expect("units") {
-                let got = build(&kustomize, &dir.join(&u.dir));
+                let got = kustomize::build(&kustomize, &dir.join(&u.dir));
                 assert_eq!(
                     got.len(),
                     u.objects.len(),
@@ -524,14 +437,14 @@ fn every_kustomization_builds_to_exactly_what_deploy_applies() {
                     u.objects.len()
                 );
                 for (g, w) in got.iter().zip(&u.objects) {
-                    if let Some(at) = first_difference(g, w, String::new()) {
+                    if let Some(at) = kustomize::first_difference(g, w, String::new()) {
                         panic!("{n}/{}: {} differs at {at}", u.dir, common::name(w));
                     }
                 }
                 built += 1;
             }
             if e == Engine::Flux {
-                let boot = build(&kustomize, &dir.join("gitops/flux"));
+                let boot = kustomize::build(&kustomize, &dir.join("gitops/flux"));
                 let want: Vec<&Value> = tree
                     .objects()
                     .filter(|(f, _)| f.starts_with("gitops/flux/"))

@@ -823,25 +823,20 @@ fn jvm_clients_trust_the_platform_cas() {
         builds(&app["spec"][role], &app["spec"]["volumes"], role);
     }
 
-    let history = find("Deployment", "spark-history-server");
-    let pod = &history["spec"]["template"]["spec"];
-    let opts = pod["containers"][0]["env"]
-        .as_array()
-        .and_then(|e| e.iter().find(|v| v["name"] == "SPARK_HISTORY_OPTS"))
-        .and_then(|v| v["value"].as_str())
-        .unwrap_or_default();
-    trusts(opts, "spark-history-server");
-    builds(pod, &pod["volumes"], "spark-history-server");
-
-    let nessie = find("Deployment", "nessie");
-    let pod = &nessie["spec"]["template"]["spec"];
-    let opts = pod["containers"][0]["env"]
-        .as_array()
-        .and_then(|e| e.iter().find(|v| v["name"] == "JAVA_OPTS_APPEND"))
-        .and_then(|v| v["value"].as_str())
-        .unwrap_or_default();
-    trusts(opts, "nessie");
-    builds(pod, &pod["volumes"], "nessie");
+    // Deployments whose JVM options come from one environment variable of the first container.
+    for (name, var) in [
+        ("spark-history-server", "SPARK_HISTORY_OPTS"),
+        ("nessie", "JAVA_OPTS_APPEND"),
+    ] {
+        let pod = &find("Deployment", name)["spec"]["template"]["spec"];
+        let opts = pod["containers"][0]["env"]
+            .as_array()
+            .and_then(|e| e.iter().find(|v| v["name"] == var))
+            .and_then(|v| v["value"].as_str())
+            .unwrap_or_default();
+        trusts(opts, name);
+        builds(pod, &pod["volumes"], name);
+    }
 }
 
 /// Port numbers of a TLS row's `ports` text ("6121 (data), 6122–6124 (RPC)" → 6121..=6124).

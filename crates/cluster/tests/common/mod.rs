@@ -22,6 +22,53 @@ pub fn plan_of(p: &Platform) -> Plan {
     plan::build(&Model::new(p), &render(p)).expect("plan")
 }
 
+/// (apiVersion, kind, namespace, name) of an object.
+pub fn key(o: &serde_json::Value) -> (String, String, String, String) {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    (
+        s(&o["apiVersion"]),
+        s(&o["kind"]),
+        s(&o["metadata"]["namespace"]),
+        s(&o["metadata"]["name"]),
+    )
+}
+
+/// Every object deploy applies: prerequisites, operator objects, each component's objects.
+pub fn applied_objects(plan: &Plan) -> Vec<serde_json::Value> {
+    plan.prerequisites
+        .iter()
+        .chain(&plan.operator_objects)
+        .chain(plan.components().flat_map(|c| &c.objects))
+        .cloned()
+        .collect()
+}
+
+/// The live object of `o`'s kind, namespace and name (None: absent).
+pub async fn live(api: &KubeApi, o: &serde_json::Value) -> Option<serde_json::Value> {
+    use datalyptica_cluster::api::{ClusterApi, TypeRef};
+    let (av, kind, ns, name) = key(o);
+    api.get(
+        &TypeRef::new(&av, &kind),
+        (!ns.is_empty()).then_some(ns.as_str()),
+        &name,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("get {kind}/{name}: {e}"))
+}
+
+/// Child processes killed and a scratch directory removed when the test ends, even by panic.
+pub struct Procs(pub Vec<std::process::Child>, pub std::path::PathBuf);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
 /// A started sandbox, or None after a loud SKIPPED banner when its binaries or the shared CRDs
 /// are absent. Panics instead when CI=true.
 pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Sandbox> {
