@@ -13,11 +13,8 @@ set -euo pipefail
 
 ETCD_VERSION=${DATALYPTICA_ETCD_RENDERED_VERSION:-v3.5.21}
 DEST=${DATALYPTICA_ETCD_ROOT:-/opt/datalyptica/etcd}/$ETCD_VERSION
-export GOMODCACHE=${DATALYPTICA_GOMODCACHE:-/opt/datalyptica/go/mod}
-export GOCACHE=${DATALYPTICA_GOCACHE:-/opt/datalyptica/go/cache}
-export GOFLAGS=-buildvcs=false
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
+# shellcheck source=go-env.sh
+source "$(dirname "$0")/go-env.sh"
 
 log() { echo "install-etcd: $*" >&2; }
 

@@ -23,11 +23,8 @@ ETCD_VERSION=${DATALYPTICA_ETCD_VERSION:-v3.6.17}
 KWOK_VERSION=${DATALYPTICA_KWOK_VERSION:-v0.8.0}
 ROOT=${DATALYPTICA_K8S_ROOT:-/opt/datalyptica/k8s}
 DEST="$ROOT/$K8S_VERSION"
-export GOMODCACHE=${DATALYPTICA_GOMODCACHE:-/opt/datalyptica/go/mod}
-export GOCACHE=${DATALYPTICA_GOCACHE:-/opt/datalyptica/go/cache}
-export GOFLAGS=-buildvcs=false
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
+# shellcheck source=go-env.sh
+source "$(dirname "$0")/go-env.sh"
 
 log() { echo "install-k8s: $*" >&2; }
 

@@ -13,11 +13,8 @@ set -euo pipefail
 
 MINIO_VERSION=${DATALYPTICA_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
 DEST=${DATALYPTICA_MINIO_ROOT:-/opt/datalyptica/minio}/$MINIO_VERSION
-export GOMODCACHE=${DATALYPTICA_GOMODCACHE:-/opt/datalyptica/go/mod}
-export GOCACHE=${DATALYPTICA_GOCACHE:-/opt/datalyptica/go/cache}
-export GOFLAGS=-buildvcs=false
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
+# shellcheck source=go-env.sh
+source "$(dirname "$0")/go-env.sh"
 
 log() { echo "install-minio: $*" >&2; }
 
