@@ -578,7 +578,7 @@ fn literal_secret(v: &str) -> bool {
     if ["true", "false", "null", "none", "changeme-in-secret"].contains(&lower.as_str()) {
         return false;
     }
-    if v.parse::<f64>().is_ok() || duration(v) {
+    if v.parse::<f64>().is_ok() || duration(v) || qualified_name(v) {
         return false;
     }
     // A URL without a password in it is an address (url_credentials() judges the others).
@@ -604,6 +604,20 @@ fn literal_secret(v: &str) -> bool {
         || lower.contains("secret:")
         || lower.starts_with("secret:")
         || lower.starts_with("file:"))
+}
+
+/// A module or class path such as `airflow.secrets.local_filesystem.LocalFilesystemBackend`:
+/// three or more dot-separated identifiers (a setting that names a secrets backend is not a
+/// secret).
+fn qualified_name(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            let mut cs = p.chars();
+            cs.next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 /// `scheme://user:password@host` with a literal password.
