@@ -441,32 +441,46 @@ mod tests {
         ));
     }
 
-    /// The MinIO Operator's carried manifests go to the operators step, before any component,
-    /// with a gate on its Deployment; MinIO's own step keeps only the tenant and its files.
+    /// Carried manifests (the Redis and MinIO operators) go to the operators step, before any
+    /// component, with a gate on the operator's Deployment; the component's own step keeps
+    /// only its custom resources and files.
     #[test]
     fn carried_operators_are_installed_in_the_operators_step() {
         let plan = plan();
-        assert_eq!(plan.carried.len(), 1);
-        let c = &plan.carried[0];
-        assert_eq!(c.component, ComponentId::Minio);
-        let kinds: Vec<&str> = c.objects.iter().map(kind_of).collect();
-        assert_eq!(&kinds[..2], ["CustomResourceDefinition"; 2]);
-        assert!(kinds.contains(&"Deployment") && kinds.contains(&"ClusterRole"));
+        let carried: Vec<(ComponentId, &str, usize)> = plan
+            .carried
+            .iter()
+            .map(|c| {
+                let kinds: Vec<&str> = c.objects.iter().map(kind_of).collect();
+                let crds = kinds
+                    .iter()
+                    .take_while(|k| **k == "CustomResourceDefinition")
+                    .count();
+                assert!(kinds.contains(&"Deployment") && kinds.contains(&"ClusterRole"));
+                assert_eq!(c.gate.kind, "Deployment");
+                (c.component, c.gate.name.as_str(), crds)
+            })
+            .collect();
         assert_eq!(
-            (c.gate.kind.as_str(), c.gate.name.as_str()),
-            ("Deployment", "minio-operator")
+            carried,
+            [
+                (ComponentId::Redis, "redis-operator", 4),
+                (ComponentId::Minio, "minio-operator", 2)
+            ]
         );
-        assert!(
-            !plan
-                .operators
-                .iter()
-                .any(|o| o.component == ComponentId::Minio)
-        );
-        let minio = plan.component(ComponentId::Minio).expect("minio");
-        let kinds: Vec<&str> = minio.objects.iter().map(kind_of).collect();
-        assert!(kinds.contains(&"Tenant"));
-        assert!(!kinds.contains(&"CustomResourceDefinition") && !kinds.contains(&"ClusterRole"));
-        // Selecting another component drops it; selecting MinIO keeps it.
+        for (id, cr) in [
+            (ComponentId::Redis, "RedisReplication"),
+            (ComponentId::Minio, "Tenant"),
+        ] {
+            assert!(!plan.operators.iter().any(|o| o.component == id));
+            let step = plan.component(id).expect("step");
+            let kinds: Vec<&str> = step.objects.iter().map(kind_of).collect();
+            assert!(kinds.contains(&cr));
+            assert!(
+                !kinds.contains(&"CustomResourceDefinition") && !kinds.contains(&"ClusterRole")
+            );
+        }
+        // Selecting another component drops them; selecting MinIO keeps its own.
         let kafka = plan.clone().select(&Selection {
             phase: None,
             component: Some("kafka".into()),
@@ -476,7 +490,9 @@ mod tests {
             phase: None,
             component: Some("minio".into()),
         });
-        assert_eq!(minio.expect("minio").carried.len(), 1);
+        let minio = minio.expect("minio");
+        assert_eq!(minio.carried.len(), 1);
+        assert_eq!(minio.carried[0].component, ComponentId::Minio);
     }
 
     #[test]

@@ -79,9 +79,13 @@ fn requirements_sum_the_rendered_requests() {
             .iter()
             .any(|s| s.name.starts_with("KafkaNodePool/"))
     );
-    // Five Subscriptions: the MinIO Operator is carried as manifests, not subscribed.
-    assert_eq!(r.operators.len(), 5);
-    assert!(!r.operators.iter().any(|o| o.0 == "minio-operator"));
+    // Four Subscriptions: the Redis and MinIO operators are carried as manifests.
+    assert_eq!(r.operators.len(), 4);
+    assert!(
+        !r.operators
+            .iter()
+            .any(|o| o.0 == "minio-operator" || o.0 == "redis-operator")
+    );
 }
 
 #[test]

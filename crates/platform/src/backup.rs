@@ -353,13 +353,12 @@ REDISCLI_AUTH="$(cat {pw})" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/
         pw = REDIS_PASSWORD_FILE,
         sentinel = redis::SENTINEL,
         group = redis::MASTER_GROUP,
-        tls = redis::cli_tls_flags(),
+        tls = redis::cli_tls_flags(&format!("{REDIS_SECRETS_DIR}/{}", redis::CLIENT_CA_ITEM.2)),
     );
     let mut dump = container("dump", &m.get(id).image, script);
     if let Some(mounts) = dump.volume_mounts.as_mut() {
-        mounts.push(k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true));
         // The master requires the password; Sentinel asks none. A file, read by the one
-        // command that needs it, not a variable of the container.
+        // command that needs it, not a variable of the container; the Redis CA beside it.
         mounts.push(k8s::mount("redis-auth", REDIS_SECRETS_DIR, true));
     }
     let cj = snapshot_cronjob(
@@ -368,13 +367,13 @@ REDISCLI_AUTH="$(cat {pw})" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/
         REDIS_CRONJOB,
         &s,
         dump,
-        vec![
-            k8s::service_ca_volume("service-ca"),
-            k8s::secret_files_volume(
-                "redis-auth",
-                &[(redis::AUTH_SECRET, redis::AUTH_KEY, "password")],
-            ),
-        ],
+        vec![k8s::secret_files_volume(
+            "redis-auth",
+            &[
+                (redis::AUTH_SECRET, redis::AUTH_KEY, "password"),
+                redis::CLIENT_CA_ITEM,
+            ],
+        )],
     );
     vec![service_account(m, id, REDIS_CRONJOB), k8s::to_value(&cj)]
 }

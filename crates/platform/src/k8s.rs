@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ExecAction, HTTPGetAction, PersistentVolumeClaimSpec, PodAffinityTerm,
     PodAntiAffinity, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
     SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint,
-    VolumeResourceRequirements, WeightedPodAffinityTerm,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -80,27 +80,6 @@ pub fn anti_affinity(sel: &BTreeMap<String, String>) -> Affinity {
         }),
         ..Default::default()
     }
-}
-
-/// [`anti_affinity`] plus a preferred term on the zone: for CRDs that take an `affinity` but no
-/// `topologySpreadConstraints` (redis-operator 0.15.1), the same soft zone spreading.
-pub fn anti_affinity_zone_preferred(sel: &BTreeMap<String, String>) -> Affinity {
-    let mut a = anti_affinity(sel);
-    if let Some(anti) = a.pod_anti_affinity.as_mut() {
-        anti.preferred_during_scheduling_ignored_during_execution =
-            Some(vec![WeightedPodAffinityTerm {
-                weight: 100,
-                pod_affinity_term: PodAffinityTerm {
-                    label_selector: Some(LabelSelector {
-                        match_labels: Some(sel.clone()),
-                        ..Default::default()
-                    }),
-                    topology_key: ZONE_KEY.into(),
-                    ..Default::default()
-                },
-            }]);
-    }
-    a
 }
 
 /// Spread across zones, softly: single-zone clusters still schedule, multi-zone ones spread.

@@ -484,7 +484,7 @@ fn ip_blocks(cidrs: &[String]) -> Vec<Value> {
 }
 
 /// Peers of egress rules that leave the cluster (external S3, DR sites, the DAG repository,
-/// Maven Central for Spark drivers):
+/// Maven Central for Spark drivers and the History Server):
 /// `spec.network.externalCidrs`, or any address when none is given (the rule keeps its port).
 pub fn outside_cluster(m: &Model) -> Vec<Value> {
     match m.platform.spec.network.external_cidrs.as_slice() {
@@ -564,10 +564,10 @@ pub fn egress_note(m: &Model) -> String {
         )
     };
     let ext = if n.external_cidrs.is_empty() {
-        "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
+        "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers and the History Server) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
     } else {
         format!(
-            "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers) may go only to {}, on their port.",
+            "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers and the History Server) may go only to {}, on their port.",
             list(&n.external_cidrs)
         )
     };
@@ -796,13 +796,17 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
             );
         }
     }
-    // Spark drivers resolve `spark.jars.packages` (Iceberg, Nessie, hadoop-aws) from Maven
-    // Central when they start: HTTPS out of the cluster, pinned by spec.network.externalCidrs.
+    // Spark drivers resolve `spark.jars.packages` (Iceberg, Nessie, hadoop-aws), and the History
+    // Server fetches its S3A jars, from Maven Central when they start: HTTPS out of the cluster, pinned by spec.network.externalCidrs.
     if m.enabled(ComponentId::Spark) {
         for g in ex[&ComponentId::Spark]
             .groups
             .iter()
-            .filter(|g| g.name == crate::components::spark::APPLICATIONS_GROUP)
+            // Drivers resolve packages; the History Server fetches the S3A jars.
+            .filter(|g| {
+                g.name == crate::components::spark::APPLICATIONS_GROUP
+                    || g.name == crate::components::spark::HISTORY
+            })
         {
             b.egress(
                 &ns_of(ComponentId::Spark),
@@ -1228,6 +1232,14 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
             );
         }
     }
+    if m.enabled(ComponentId::Redis) {
+        for (name, req) in crate::components::redis::certificates(m) {
+            issued.insert(
+                (redis_ns.clone(), name),
+                (crate::components::redis::CA_SECRET, req),
+            );
+        }
+    }
     let minio_serves =
         m.enabled(ComponentId::Minio) && m.object_store.backend == ObjectStoreBackend::Minio;
     let minio_ns = m.get(ComponentId::Minio).namespace.clone();
@@ -1263,6 +1275,12 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
                 SecretSource::Copy {
                     namespace: minio_ns.clone(),
                     name: crate::components::minio::TLS_SECRET.into(),
+                }
+            } else if name == crate::components::redis::CLIENT_CA_SECRET {
+                // The CA only: clients project `ca.crt` and nothing else is copied.
+                SecretSource::Copy {
+                    namespace: redis_ns.clone(),
+                    name: crate::components::redis::TLS_SECRET.into(),
                 }
             } else if let Some(by) = created.get(&(namespace.clone(), name.clone())) {
                 SecretSource::Created(by)

@@ -157,14 +157,14 @@ fn the_catalog_heads_refuse_what_only_newer_releases_serve() {
     let tree = datalyptica_platform::render(&p);
     let cat = install_catalog(&p, &tree);
     let src = |api: &str, kind: &str| cat.source_of(api, kind).map(Path::to_path_buf);
+    // Redis is carried: its CRs are checked against the v0.26.0 CRDs in the tree, not the
+    // catalog's 0.15.1, which refuses `spec.pdb`.
     assert_eq!(
         src("redis.redis.opstreelabs.in/v1beta2", "RedisReplication"),
-        Some(
-            catalog.join(
-                "redis-operator/0.15.1/redisreplications.redis.redis.opstreelabs.in.crd.yaml"
-            )
-        )
+        Some(PathBuf::from("02-redis-ha/operator-install.yaml (carried)"))
     );
+    let old = CrdCatalog::load(&[catalog.join("redis-operator/0.15.1")], &[])
+        .expect("the catalog's 0.15.1 bundle");
     // PostgresCluster v1 exists only in PGO 6, which no catalog offers.
     assert!(!cat.knows("postgres-operator.crunchydata.com/v1", "PostgresCluster"));
     let find = |kind: &str| {
@@ -175,8 +175,17 @@ fn the_catalog_heads_refuse_what_only_newer_releases_serve() {
     };
     let mut redis = find("RedisReplication");
     redis["spec"]["pdb"] = serde_json::json!({"enabled": true, "minAvailable": 2});
-    let v = cat.validate(&redis).expect_err("0.15.1 has no spec.pdb");
+    assert!(cat.validate(&redis).is_ok(), "v0.26.0 serves spec.pdb");
+    let v = old.validate(&redis).expect_err("0.15.1 has no spec.pdb");
     assert!(v.iter().any(|x| x.path == "/spec/pdb"), "{v:?}");
+    let v = old
+        .validate(&find("RedisSentinel"))
+        .expect_err("0.15.1 has no redisReplicationPassword");
+    assert!(
+        v.iter()
+            .any(|x| x.path.contains("redisReplicationPassword")),
+        "{v:?}"
+    );
     let mut pg = find("PostgresCluster");
     pg["spec"]["instances"][0]["dataVolumeClaimSpec"]["autoGrow"] = serde_json::json!({});
     let v = cat.validate(&pg).expect_err("5.8.8 has no autoGrow");
@@ -288,8 +297,34 @@ fn every_subscription_names_a_package_and_channel_the_catalogs_serve() {
     );
 }
 
+/// A carried operator's CRDs: its tree file, its `../shared/crds/` folder, and (file, text).
+struct CarriedCrds {
+    install: &'static str,
+    shared: &'static str,
+    files: Vec<(&'static str, &'static str)>,
+}
+
+fn carried_crd_sets() -> Vec<CarriedCrds> {
+    use datalyptica_platform::components::redis_operator;
+    vec![
+        CarriedCrds {
+            install: "02-redis-ha/operator-install.yaml",
+            shared: "redis",
+            files: redis_operator::CRD_FILES
+                .iter()
+                .map(|(f, t, _)| (*f, *t))
+                .collect(),
+        },
+        CarriedCrds {
+            install: "04-minio-ha/operator-install.yaml",
+            shared: "minio",
+            files: minio_operator::CRD_FILES.to_vec(),
+        },
+    ]
+}
+
 #[test]
-fn the_carried_minio_crds_are_the_pinned_upstream_release_files() {
+fn the_carried_crds_are_the_pinned_upstream_release_files() {
     let Some((crds, _)) = dirs() else {
         return;
     };
@@ -299,47 +334,52 @@ fn the_carried_minio_crds_are_the_pinned_upstream_release_files() {
             .map(|x| format!("{x:02x}"))
             .collect()
     };
-    let mut seen = BTreeMap::new();
-    for (file, text) in minio_operator::CRD_FILES {
-        let shared = std::fs::read(crds.join("minio").join(file)).expect("shared copy");
-        assert_eq!(
-            sha(text.as_bytes()),
-            sha(&shared),
-            "{file} differs from ../shared/crds/minio/{file} (minio/operator {})",
-            minio_operator::VERSION
-        );
-        seen.insert(file, ());
-    }
-    assert_eq!(seen.len(), 2);
-    // And the tree carries exactly them, in 04-minio-ha/operator-install.yaml.
     let tree = datalyptica_platform::render(&Platform::default_ha());
-    let carried: Vec<&str> = tree
+    let text = tree.to_bytes();
+    let mut compared_with_shared = 0;
+    for CarriedCrds {
+        install,
+        shared: shared_dir,
+        files,
+    } in carried_crd_sets()
+    {
+        for (file, body) in &files {
+            // `../shared/crds/` holds the kinds the platform uses; the rest are pinned by hash
+            // in the module (redis-operator's Redis and RedisCluster).
+            if let Ok(shared) = std::fs::read(crds.join(shared_dir).join(file)) {
+                assert_eq!(
+                    sha(body.as_bytes()),
+                    sha(&shared),
+                    "{file} differs from ../shared/crds/{shared_dir}/{file}"
+                );
+                compared_with_shared += 1;
+            }
+        }
+        // The tree carries exactly them, in the install file, and what it writes reads back as
+        // the upstream files do: no field lost or retyped.
+        let written: Vec<Value> = datalyptica_yaml::parse(&text[install])
+            .expect("parses")
+            .into_iter()
+            .map(|d| d.value)
+            .filter(|v| v["kind"] == "CustomResourceDefinition")
+            .collect();
+        assert_eq!(written.len(), files.len(), "{install}");
+        for ((file, body), w) in files.iter().zip(&written) {
+            let upstream: Value = serde_saphyr::from_str(body).expect("parses");
+            assert!(
+                upstream == *w,
+                "{file}: the written CRD differs from upstream's"
+            );
+        }
+    }
+    assert_eq!(compared_with_shared, 4, "redis 2 + minio 2 shared copies");
+    let carried: BTreeSet<&str> = tree
         .objects()
         .filter(|(_, o)| common::kind(o) == "CustomResourceDefinition")
-        .map(|(f, o)| {
-            assert_eq!(f, "04-minio-ha/operator-install.yaml");
-            o["metadata"]["name"].as_str().unwrap_or_default()
-        })
+        .map(|(f, _)| f)
         .collect();
     assert_eq!(
         carried,
-        ["tenants.minio.min.io", "policybindings.sts.min.io"]
+        carried_crd_sets().iter().map(|c| c.install).collect()
     );
-    // What the tree writes reads back as the upstream files do: no field lost or retyped.
-    let text = &tree.to_bytes()["04-minio-ha/operator-install.yaml"];
-    let written: Vec<Value> = datalyptica_yaml::parse(text)
-        .expect("parses")
-        .into_iter()
-        .map(|d| d.value)
-        .filter(|v| v["kind"] == "CustomResourceDefinition")
-        .collect();
-    assert_eq!(written.len(), 2);
-    for ((file, _), w) in minio_operator::CRD_FILES.iter().zip(&written) {
-        let shared = std::fs::read_to_string(crds.join("minio").join(file)).expect("read");
-        let upstream: Value = serde_saphyr::from_str(&shared).expect("parses");
-        assert!(
-            upstream == *w,
-            "{file}: the written CRD differs from upstream's"
-        );
-    }
 }

@@ -135,33 +135,39 @@ fn named<'a>(tree: &'a Tree, file: &str, kind: &str) -> Vec<&'a Value> {
 }
 
 #[test]
-fn the_carried_minio_operator_is_installed_first_by_the_minio_unit() {
+fn carried_operators_are_installed_first_by_their_component_s_unit() {
     let p = &variants()[0].1;
     let m = Model::new(p);
     let units = gitops::units(&m, &datalyptica_platform::render(p)).expect("units");
-    let minio = units
-        .iter()
-        .find(|u| u.component == Some(ComponentId::Minio))
-        .expect("the minio unit");
-    assert_eq!(
-        minio.files.first().map(String::as_str),
-        Some("operator-install.yaml"),
-        "{:?}",
-        minio.files
-    );
-    let kinds: Vec<&str> = minio
-        .objects
-        .iter()
-        .filter_map(|o| o["kind"].as_str())
-        .collect();
-    let at = |k: &str| kinds.iter().position(|x| *x == k);
-    assert!(
-        at("CustomResourceDefinition") < at("Tenant") && at("Deployment") < at("Tenant"),
-        "{kinds:?}"
-    );
+    let carried = [
+        (ComponentId::Redis, "RedisReplication"),
+        (ComponentId::Minio, "Tenant"),
+    ];
+    for (id, cr) in carried {
+        let unit = units
+            .iter()
+            .find(|u| u.component == Some(id))
+            .unwrap_or_else(|| panic!("the {id} unit"));
+        assert_eq!(
+            unit.files.first().map(String::as_str),
+            Some("operator-install.yaml"),
+            "{:?}",
+            unit.files
+        );
+        let kinds: Vec<&str> = unit
+            .objects
+            .iter()
+            .filter_map(|o| o["kind"].as_str())
+            .collect();
+        let at = |k: &str| kinds.iter().position(|x| *x == k);
+        assert!(
+            at("CustomResourceDefinition") < at(cr) && at("Deployment") < at(cr),
+            "{kinds:?}"
+        );
+    }
     // No other unit carries an operator install; OLM's Subscriptions stay in prerequisites.
     for u in &units {
-        if u.component != Some(ComponentId::Minio) {
+        if !carried.iter().any(|(id, _)| u.component == Some(*id)) {
             assert!(
                 !u.files.iter().any(|f| f == "operator-install.yaml"),
                 "{}",
@@ -169,16 +175,17 @@ fn the_carried_minio_operator_is_installed_first_by_the_minio_unit() {
             );
         }
     }
-    // Without MinIO, nothing is carried.
+    // Without MinIO, only Redis's operator is carried.
     let mut odf = p.clone();
     odf.spec.object_store.backend = Some(datalyptica_platform::spec::ObjectStoreBackend::Odf);
     let m = Model::new(&odf);
     let units = gitops::units(&m, &datalyptica_platform::render(&odf)).expect("units");
-    assert!(
-        units
-            .iter()
-            .all(|u| !u.files.iter().any(|f| f == "operator-install.yaml"))
-    );
+    let with_install: Vec<Option<ComponentId>> = units
+        .iter()
+        .filter(|u| u.files.iter().any(|f| f == "operator-install.yaml"))
+        .map(|u| u.component)
+        .collect();
+    assert_eq!(with_install, [Some(ComponentId::Redis)]);
 }
 
 #[test]

@@ -23,7 +23,6 @@ pub fn shared_dir() -> PathBuf {
 pub fn operator_crd_dir(shared: &Path, package: &str, channel: &str) -> Option<PathBuf> {
     let bundle = match (package, channel) {
         ("crunchy-postgres-operator", _) => "crunchy-postgres-operator/5.8.8",
-        ("redis-operator", _) => "redis-operator/0.15.1",
         ("strimzi-kafka-operator", "stable") => "strimzi-kafka-operator/0.51.0",
         ("strimzi-kafka-operator", _) => "strimzi-kafka-operator/1.2.0",
         ("flink-kubernetes-operator", _) => "flink-kubernetes-operator/1.14.0",

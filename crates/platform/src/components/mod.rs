@@ -14,6 +14,7 @@ pub mod minio_operator;
 pub mod nessie;
 pub mod postgresql;
 pub mod redis;
+pub mod redis_operator;
 pub mod spark;
 pub mod superset;
 pub mod trino;

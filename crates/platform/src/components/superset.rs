@@ -143,7 +143,7 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
         connect_args.setdefault("verify", _SERVICE_CA)
     return uri, params
 "#,
-        tls = redis::python_tls_kwargs(),
+        tls = redis::python_tls_kwargs(&format!("{SECRETS_DIR}/{}", redis::CLIENT_CA_ITEM.2)),
         trino_host = trino::host(m),
         secrets_dir = SECRETS_DIR,
         db_file = DB_URI_FILE,
@@ -292,6 +292,7 @@ impl Component for Superset {
                         (&db, "uri", DB_URI_FILE),
                         (SECRETS, "secret-key", SECRET_KEY_FILE),
                         (redis::AUTH_SECRET, redis::AUTH_KEY, REDIS_PASSWORD_FILE),
+                        redis::CLIENT_CA_ITEM,
                     ],
                 ),
             ]

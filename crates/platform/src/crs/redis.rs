@@ -1,14 +1,12 @@
-//! OT-Container-Kit redis-operator `redis.redis.opstreelabs.in/v1beta2`:
-//! RedisReplication (the data nodes) and RedisSentinel (the monitors), as served by 0.15.1, the
-//! head of the `stable` channel in OpenShift's community-operators (the only usable channel).
-//! 0.15.1's RedisReplication has no `pdb` and neither kind has `topologySpreadConstraints` or
-//! `redisExporter.securityContext` (all added upstream after 2023): strict server-side apply
-//! would reject them, so they are not fields here. The replication's PodDisruptionBudget is a
-//! core object of ours, zone spreading a preferred anti-affinity term.
+//! OT-Container-Kit redis-operator `redis.redis.opstreelabs.in/v1beta2`: RedisReplication (the
+//! data nodes) and RedisSentinel (the monitors), as the v0.26.0 release the tree carries serves
+//! them (`api/redisreplication/v1beta2`, `api/redissentinel/v1beta2`, `api/common/v1beta2`).
+//! The replication's PodDisruptionBudget stays a core object of ours (`spec.pdb` off), so there
+//! is exactly one budget per pod and lint and the availability arithmetic see it.
 
 use k8s_openapi::api::core::v1::{
-    Affinity, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount,
+    Affinity, EnvVarSource, PersistentVolumeClaim, PodSecurityContext, ResourceRequirements,
+    SecretVolumeSource, SecurityContext, TopologySpreadConstraint,
 };
 use serde::Serialize;
 
@@ -34,21 +32,15 @@ pub struct ExistingSecret {
     pub key: String,
 }
 
-/// Extra volumes the operator mounts in the Redis or Sentinel container.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdditionalVolumes {
-    pub volume: Vec<Volume>,
-    pub mount_path: Vec<VolumeMount>,
-}
-
-/// The exporter sidecar; 0.15.1 gives it no security context field, so restricted-v2 admission
-/// supplies the defaults (random UID, no privilege escalation, all capabilities dropped).
+/// The exporter sidecar (`common.RedisExporter`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Exporter {
     pub enabled: bool,
     pub image: String,
+    pub image_pull_policy: &'static str,
+    pub resources: ResourceRequirements,
+    pub security_context: SecurityContext,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,11 +61,14 @@ pub struct RedisReplicationSpec {
     pub redis_config: RedisConfig,
     pub storage: Storage,
     pub affinity: Affinity,
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     pub pod_security_context: PodSecurityContext,
     pub security_context: SecurityContext,
 }
 
-/// The operator mounts `secret` at `/tls` and points Redis at the three file names.
+/// The operator mounts `secret` at `/tls`, sets `REDIS_TLS_CERT`, `REDIS_TLS_CERT_KEY` and
+/// `REDIS_TLS_CA_CERT` to the three files there, and reads the same keys of the Secret through
+/// the API for its own TLS client (`getRedisTLSConfig`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tls {
@@ -95,7 +90,6 @@ pub struct RedisConfig {
 #[serde(rename_all = "camelCase")]
 pub struct Storage {
     pub volume_claim_template: PersistentVolumeClaim,
-    pub volume_mount: AdditionalVolumes,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,13 +101,14 @@ pub struct RedisSentinelSpec {
     pub kubernetes_config: KubernetesConfig,
     pub redis_sentinel_config: SentinelConfig,
     pub affinity: Affinity,
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     pub pod_security_context: PodSecurityContext,
     pub security_context: SecurityContext,
     pub pdb: Pdb,
-    // No `volumeMount`: 0.15.1's RedisSentinel serves none (strict server-side apply refuses it).
 }
 
-/// The operator takes these as strings (they are written into sentinel.conf).
+/// The operator takes these as strings: it runs `SENTINEL MONITOR` with the replication's master
+/// and `SENTINEL SET` for the timings on every Sentinel (`internal/controller/common/redis/heal.go`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SentinelConfig {
@@ -125,5 +120,7 @@ pub struct SentinelConfig {
     pub parallel_syncs: String,
     /// ConfigMap with `redis-sentinel-additional.conf`, included last.
     pub additional_sentinel_config: String,
-    // No `redisReplicationPassword`: 0.15.1 serves none, so its Sentinel gets no `auth-pass`.
+    /// The data nodes' password: the operator reads it from the Secret and sets
+    /// `SENTINEL SET <group> auth-pass` after `SENTINEL MONITOR` (`SentinelMonitor`).
+    pub redis_replication_password: EnvVarSource,
 }
