@@ -29,6 +29,58 @@ pub const APPLICATIONS_GROUP: &str = "spark-applications";
 /// Spark's default `central` resolver) when the driver starts: the one egress out of the
 /// cluster Spark applications get, on this port.
 pub const MAVEN_PORT: u16 = 443;
+
+/// Where the History Server finds the S3A filesystem: the image (`apache/spark:3.5.6`, built
+/// with `-Phadoop-3` but without `hadoop-cloud`) ships the Hadoop 3.3.4 client and no
+/// `hadoop-aws`. An init container fetches the matching jars from Maven Central and checks
+/// them against these digests (hadoop-aws 3.3.4 depends on aws-java-sdk-bundle 1.12.262,
+/// `hadoop-project-3.3.4.pom`); `SPARK_DAEMON_CLASSPATH` puts them first on the daemon's
+/// class path (Spark's launcher, `SparkClassCommandBuilder`, reads it for the HistoryServer).
+const S3A_JARS_DIR: &str = "/opt/s3a-jars";
+pub const S3A_JARS: [(&str, &str); 2] = [
+    (
+        "org/apache/hadoop/hadoop-aws/3.3.4/hadoop-aws-3.3.4.jar",
+        "53f9ae03c681a30a50aa17524bd9790ab596b28481858e54efd989a826ed3a4a",
+    ),
+    (
+        "com/amazonaws/aws-java-sdk-bundle/1.12.262/aws-java-sdk-bundle-1.12.262.jar",
+        "873fe7cf495126619997bec21c44de5d992544aea7e632fdc77adb1a0915bae5",
+    ),
+];
+pub const MAVEN_CENTRAL: &str = "https://repo1.maven.org/maven2";
+
+fn jar_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Downloads [`S3A_JARS`] into the `s3a-jars` volume, refusing any file whose digest differs
+/// (the pod does not start; nothing unchecked reaches the class path).
+pub fn s3a_jars_script() -> String {
+    let mut script = format!(
+        "set -eu\ncd {S3A_JARS_DIR}\nget() {{\n  f=\"${{1##*/}}\"\n  curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 -o \"$f.part\" \"{MAVEN_CENTRAL}/$1\"\n  echo \"$2  $f.part\" | sha256sum -c -\n  mv \"$f.part\" \"$f\"\n}}\n"
+    );
+    for (path, sha) in S3A_JARS {
+        script.push_str(&format!("get {path} {sha}\n"));
+    }
+    script
+}
+
+fn s3a_jars_init(image: &str) -> Container {
+    Container {
+        name: "s3a-jars".into(),
+        image: Some(image.into()),
+        command: Some(vec!["sh".into(), "-c".into(), s3a_jars_script()]),
+        resources: Some(k8s::resources(&crate::model::Resources {
+            cpu_request: "100m".into(),
+            memory_request: "128Mi".into(),
+            cpu_limit: "500m".into(),
+            memory_limit: "256Mi".into(),
+        })),
+        security_context: Some(k8s::container_security(true)),
+        volume_mounts: Some(vec![k8s::mount("s3a-jars", S3A_JARS_DIR, false)]),
+        ..Default::default()
+    }
+}
 pub const TEMPLATE: &str = "spark-iceberg-example";
 const SA: &str = "spark";
 /// The History Server's HTTPS port: Spark's own choice for it (the UI port + 400), set
@@ -240,6 +292,14 @@ impl Component for Spark {
             k8s::env("SPARK_HISTORY_OPTS", opts.join(" ")),
         ];
         env.push(k8s::env("SPARK_NO_DAEMONIZE", "true"));
+        env.push(k8s::env(
+            "SPARK_DAEMON_CLASSPATH",
+            S3A_JARS
+                .iter()
+                .map(|(p, _)| format!("{S3A_JARS_DIR}/{}", jar_name(p)))
+                .collect::<Vec<_>>()
+                .join(":"),
+        ));
         let history = k8s::deployment(
             m,
             id,
@@ -259,6 +319,7 @@ impl Component for Spark {
                         vec![k8s::mount("secrets", SECRETS_DIR, true)],
                     ),
                     history_conf_init(&r.image),
+                    s3a_jars_init(&r.image),
                 ],
                 containers: vec![Container {
                     name: "history-server".into(),
@@ -281,6 +342,7 @@ impl Component for Spark {
                         k8s::mount("tmp", "/tmp", false),
                         k8s::mount("keystore", KEYSTORE_DIR, true),
                         k8s::mount("truststore", TRUSTSTORE_DIR, true),
+                        k8s::mount("s3a-jars", S3A_JARS_DIR, true),
                     ]),
                     ..Default::default()
                 }],
@@ -306,6 +368,19 @@ impl Component for Spark {
                     ),
                     k8s::ca_trust_volume(m, "ca"),
                     k8s::empty_dir_volume("truststore"),
+                    // On disk: 282 MB of jars would count against the pod's memory limit.
+                    k8s_openapi::api::core::v1::Volume {
+                        name: "s3a-jars".into(),
+                        empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource {
+                            medium: None,
+                            size_limit: Some(
+                                k8s_openapi::apimachinery::pkg::api::resource::Quantity(
+                                    "512Mi".into(),
+                                ),
+                            ),
+                        }),
+                        ..Default::default()
+                    },
                 ],
                 service_account: Some(HISTORY.into()),
                 ..Default::default()
@@ -594,7 +669,7 @@ impl Component for Spark {
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Spark).namespace;
     format!(
-        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2 \\\n  --set controller.podSecurityContext.fsGroup=null --set webhook.podSecurityContext.fsGroup=null\n```\n\nThe chart's values give the controller and the webhook `podSecurityContext.fsGroup: 185` (chart {OPERATOR_CHART_VERSION}, `values.yaml`), which restricted-v2 refuses (fsGroup must come from the namespace's range); the two `=null` settings delete that key, the chart then renders no pod security context and the SCC assigns the IDs. The containers' own contexts (non-root, read-only root, no capabilities) are admitted as they are.\n\n## Applications\n\nDrivers resolve `spark.jars.packages` from Maven Central (Spark's default Ivy resolver) at start: the network policy `spark-applications-to-maven` lets them reach port 443 outside the cluster, limited to `spec.network.externalCidrs` when set (include Maven Central's or your mirror's addresses; a mirror is set with `spark.jars.repositories`). For clusters without egress, bake the jars into `components.spark.image` and drop `spark.jars.packages`.\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://` and needs `hadoop-aws` on its classpath: build `FROM {}` adding `hadoop-aws-3.3.4.jar` and `aws-java-sdk-bundle` to `/opt/spark/jars`, and set `components.spark.image`. Keep `openssl` in the image (the base image has it): an init container builds the History Server's keystore with it.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The keystore password and the S3 keys reach the server as mounted Secret files, never as environment variables or arguments: a second init container writes them into a properties file in the same in-memory volume (mode 0600), which the server reads with `--properties-file`. The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
+        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2 \\\n  --set controller.podSecurityContext.fsGroup=null --set webhook.podSecurityContext.fsGroup=null\n```\n\nThe chart's values give the controller and the webhook `podSecurityContext.fsGroup: 185` (chart {OPERATOR_CHART_VERSION}, `values.yaml`), which restricted-v2 refuses (fsGroup must come from the namespace's range); the two `=null` settings delete that key, the chart then renders no pod security context and the SCC assigns the IDs. The containers' own contexts (non-root, read-only root, no capabilities) are admitted as they are.\n\n## Applications\n\nDrivers resolve `spark.jars.packages` from Maven Central (Spark's default Ivy resolver) at start: the network policy `spark-applications-to-maven` lets them reach port 443 outside the cluster, limited to `spec.network.externalCidrs` when set (include Maven Central's or your mirror's addresses; a mirror is set with `spark.jars.repositories`). For clusters without egress, bake the jars into `components.spark.image` and drop `spark.jars.packages`.\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://`, which `{}` cannot by itself (it has no `hadoop-aws`): its init container `s3a-jars` downloads `hadoop-aws` 3.3.4 and `aws-java-sdk-bundle` 1.12.262 (the versions of the image's Hadoop 3.3.4) from Maven Central at each start, refuses them unless their sha256 matches the tree's pins, and `SPARK_DAEMON_CLASSPATH` puts them on the server's class path; the network policy `spark-history-server-to-maven` opens port 443 for it, like the applications'. For clusters without egress, bake the two jars into `components.spark.image` (under `/opt/spark/jars`). Keep `openssl` and `curl` in the image (the base image has both): the init containers use them.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The keystore password and the S3 keys reach the server as mounted Secret files, never as environment variables or arguments: a second init container writes them into a properties file in the same in-memory volume (mode 0600), which the server reads with `--properties-file`. The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
         trino::nessie_uri(m),
         m.object_store.bucket("warehouse"),
         m.object_store.endpoint,
