@@ -75,11 +75,12 @@ fi
 chmod a+rx "$(dirname "$VENV")"
 chmod -R a+rX "$VENV"
 
-# The Redis clients our Airflow and Superset configurations use, pinned to what those images ship
-# (Celery/kombu through Sentinel, Flask-Caching): the TLS client test runs the rendered settings.
+# The clients our Airflow and Superset configurations use, pinned to what those images ship
+# (Celery/kombu through Sentinel, Flask-Caching; boto3 as Airflow 3.0.2's Amazon provider pins it):
+# the Redis TLS and MinIO TLS tests run the rendered settings.
 CLIENTS=${DATALYPTICA_REDIS_CLIENTS_VENV:-/opt/datalyptica/redis-clients-venv}
-CLIENTS_SPEC=(celery==5.5.3 kombu==5.5.4 redis==5.2.1 Flask==3.1.1 Flask-Caching==2.3.1)
-if [[ -x $CLIENTS/bin/python ]] && "$CLIENTS/bin/python" -c 'import celery, flask_caching' 2>/dev/null; then
+CLIENTS_SPEC=(celery==5.5.3 kombu==5.5.4 redis==5.2.1 Flask==3.1.1 Flask-Caching==2.3.1 boto3==1.37.3 botocore==1.37.3)
+if [[ -x $CLIENTS/bin/python ]] && "$CLIENTS/bin/python" -c 'import celery, flask_caching, boto3' 2>/dev/null; then
     log "redis clients venv ok"
 else
     log "building redis clients venv at $CLIENTS"

@@ -313,6 +313,178 @@ fn minio_serves_the_issued_certificate_as_one_cluster_and_consumers_trust_it() {
         "a client without the issued CA must refuse MinIO: {}",
         String::from_utf8_lossy(&untrusted.stderr)
     );
+    airflow_task_logs_reach_the_tenant(&objs, &net, &scratch, &trust, &service, port(0));
     drop(procs);
     drop(net);
+}
+
+/// Airflow's remote task logs against the running tenant: the rendered `airflow-conn` init
+/// script writes the connection from key files laid out as the worker mounts them, and boto3 at
+/// the version the Airflow image pins (1.37.3, with the Amazon provider 9.8.0) builds its S3
+/// client from that connection's extras as the provider's `AwsConnectionWrapper` does
+/// (`endpoint_url`, `region_name`, `verify`, `config_kwargs` → `botocore.config.Config`), then
+/// writes and reads a log object under the rendered `remote_base_log_folder`. The same client
+/// without `verify` (the public trust store) is refused. Stand-ins, named: the root user as the
+/// S3 keys; the Service's port is the test server's (the certificate is checked by name).
+fn airflow_task_logs_reach_the_tenant(
+    objs: &[&Value],
+    net: &Netns,
+    scratch: &Path,
+    trust: &Path,
+    service: &str,
+    port: u16,
+) {
+    let python = PathBuf::from(
+        std::env::var("DATALYPTICA_REDIS_CLIENTS_VENV")
+            .unwrap_or_else(|_| "/opt/datalyptica/redis-clients-venv".into()),
+    )
+    .join("bin/python");
+    let has_boto3 = Command::new(&python)
+        .args(["-c", "import boto3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_boto3 {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "boto3 missing in CI (run .ci/install-lab.sh)"
+        );
+        eprintln!(
+            "SKIPPED: Airflow remote logging part needs boto3 in {}",
+            python.display()
+        );
+        return;
+    }
+    let worker = find(objs, "Deployment", "airflow-worker");
+    let pod = &worker["spec"]["template"]["spec"];
+    let init = pod["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == "airflow-conn")
+        .expect("airflow-conn init container");
+    let config = find(objs, "ConfigMap", "airflow-config");
+    let setting = |k: &str| config["data"][k].as_str().unwrap_or_default().to_string();
+    let folder = setting("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER");
+    let conn_id = setting("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID");
+    let conn_file = serde_json::from_str::<Value>(&setting("AIRFLOW__SECRETS__BACKEND_KWARGS"))
+        .expect("backend kwargs")["connections_file_path"]
+        .as_str()
+        .expect("connections_file_path")
+        .to_string();
+
+    // The worker's volumes at local paths: the projected Secret files and the memory volume.
+    let mut script = init["command"][2].as_str().expect("script").to_string();
+    let base = scratch.join("airflow");
+    let mut local_conn = PathBuf::new();
+    for mt in init["volumeMounts"].as_array().into_iter().flatten() {
+        let path = mt["mountPath"].as_str().expect("mountPath");
+        let dir = base.join(mt["name"].as_str().expect("name"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        script = script.replace(path, &dir.display().to_string());
+        if let Some(rest) = conn_file.strip_prefix(path) {
+            local_conn = PathBuf::from(format!("{}{rest}", dir.display()));
+        }
+        if mt["name"] == "secrets" {
+            let vol = pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == "secrets")
+                .expect("secrets volume");
+            for src in vol["projected"]["sources"].as_array().into_iter().flatten() {
+                for item in src["secret"]["items"].as_array().into_iter().flatten() {
+                    let value = match item["key"].as_str() {
+                        Some("AWS_ACCESS_KEY_ID") => "datalyptica-test",
+                        Some("AWS_SECRET_ACCESS_KEY") => "datalyptica-test-secret",
+                        _ => "test-only-not-a-secret",
+                    };
+                    std::fs::write(dir.join(item["path"].as_str().expect("path")), value)
+                        .expect("secret file");
+                }
+            }
+        }
+    }
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "airflow-conn: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conns: Value =
+        serde_json::from_str(&std::fs::read_to_string(&local_conn).expect("connection file"))
+            .expect("json");
+    let mut conn = conns[conn_id.as_str()].clone();
+    let extra = &mut conn["extra"];
+    let endpoint = extra["endpoint_url"]
+        .as_str()
+        .expect("endpoint_url")
+        .to_string();
+    assert!(
+        endpoint == format!("https://{service}") || endpoint == format!("https://{service}:443"),
+        "{endpoint} is not the tenant's Service"
+    );
+    extra["endpoint_url"] = Value::String(format!("https://{service}:{port}"));
+    assert!(
+        extra["verify"]
+            .as_str()
+            .is_some_and(|v| v.ends_with(k8s::TRUST_OBJECT_STORE_CA)),
+        "verify names the projected object-store CA: {extra}"
+    );
+    extra["verify"] = Value::String(trust.display().to_string());
+
+    let client = r#"
+import json, sys
+import boto3, botocore.config, botocore.exceptions
+conn = json.loads(sys.argv[1]); folder = sys.argv[2]; trusted = sys.argv[3] == "trusted"
+extra = conn["extra"]
+bucket, _, prefix = folder[len("s3://"):].partition("/")
+kwargs = dict(endpoint_url=extra["endpoint_url"], region_name=extra["region_name"],
+              config=botocore.config.Config(**extra["config_kwargs"]),
+              aws_access_key_id=conn["login"], aws_secret_access_key=conn["password"])
+if trusted:
+    kwargs["verify"] = extra["verify"]
+s3 = boto3.client("s3", **kwargs)
+try:
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    key = f"{prefix}/dag_id=d/run_id=r/task_id=t/attempt=1.log"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"task log line\n")
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert body == b"task log line\n", body
+    print("ok")
+except botocore.exceptions.SSLError:
+    print("ssl-refused")
+"#;
+    let run = |mode: &str| {
+        let argv = vec![
+            python.display().to_string(),
+            "-c".into(),
+            client.into(),
+            conn.to_string(),
+            folder.clone(),
+            mode.into(),
+        ];
+        let out = net.exec(&argv).output().expect("python");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout).trim(),
+            if out.status.success() {
+                String::new()
+            } else {
+                format!(" (failed: {})", String::from_utf8_lossy(&out.stderr))
+            }
+        )
+    };
+    assert_eq!(
+        run("trusted"),
+        "ok",
+        "the rendered log connection cannot write logs"
+    );
+    assert_eq!(run("public-trust"), "ssl-refused");
 }

@@ -41,6 +41,20 @@ const CELERY_MODULE_DIR: &str = "/opt/airflow/config";
 /// of the environment that every task process inherits.
 const SECRETS_DIR: &str = "/run/secrets/airflow";
 const REDIS_PASSWORD_FILE: &str = "redis-password";
+const S3_ACCESS_KEY_FILE: &str = "s3-access-key";
+const S3_SECRET_KEY_FILE: &str = "s3-secret-key";
+
+/// Task logs go to the object store (Airflow's S3 remote logging), so they outlive the pods'
+/// emptyDirs and every API server reads them. The connection is defined in a file that the
+/// `airflow-conn` init container writes from the mounted credentials into a memory volume,
+/// read by `LocalFilesystemBackend`: the keys never enter the environment that every task
+/// process inherits, and an `AIRFLOW_CONN_*` variable or a database entry (which Airflow 3.0
+/// workers fail to resolve, apache/airflow#50583) is not needed.
+pub const LOG_CONN_ID: &str = "airflow_logs";
+pub const LOG_BUCKET: &str = "airflow-logs";
+const CONN_DIR: &str = "/run/airflow-conn";
+const CONN_FILE: &str = "connections.json";
+const OBJECT_STORE_CA_DIR: &str = "/etc/pki/object-store";
 
 fn secret_file(file: &str) -> String {
     format!("{SECRETS_DIR}/{file}")
@@ -76,15 +90,51 @@ fn secret_options(db: &str) -> [(&'static str, &str, &'static str, &'static str)
     ]
 }
 
-fn secrets_volume(db: &str, celery: bool) -> k8s_openapi::api::core::v1::Volume {
+fn secrets_volume(db: &str, celery: bool, credentials: &str) -> k8s_openapi::api::core::v1::Volume {
     let mut files: Vec<(&str, &str, &str)> = secret_options(db)
         .iter()
         .map(|(_, secret, key, file)| (*secret, *key, *file))
         .collect();
     if celery {
         files.push((redis::AUTH_SECRET, redis::AUTH_KEY, REDIS_PASSWORD_FILE));
+        files.push(redis::CLIENT_CA_ITEM);
     }
+    files.push((credentials, "AWS_ACCESS_KEY_ID", S3_ACCESS_KEY_FILE));
+    files.push((credentials, "AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY_FILE));
     k8s::secret_files_volume("secrets", &files)
+}
+
+/// The connection [`LOG_CONN_ID`] as `LocalFilesystemBackend` reads it (extras of the Amazon
+/// provider's `AwsConnectionWrapper`: `endpoint_url`, `region_name`, `verify`, `config_kwargs`),
+/// without its keys, which the init script adds from the mounted files.
+pub fn log_connection(m: &Model) -> Value {
+    let os = &m.object_store;
+    let mut extra = serde_json::json!({
+        "endpoint_url": os.endpoint,
+        "region_name": os.region,
+        "config_kwargs": {"s3": {"addressing_style": "path"}},
+    });
+    // An external store's certificate is in the image's public trust; MinIO's and ODF's CA is
+    // in the projected bundle.
+    if os.backend != crate::spec::ObjectStoreBackend::External {
+        extra["verify"] = Value::String(format!(
+            "{OBJECT_STORE_CA_DIR}/{}",
+            k8s::TRUST_OBJECT_STORE_CA
+        ));
+    }
+    serde_json::json!({LOG_CONN_ID: {"conn_type": "aws", "extra": extra}})
+}
+
+/// Writes [`CONN_FILE`] (mode 0600) from the connection and the mounted keys.
+fn conn_init_script(m: &Model) -> String {
+    format!(
+        "import json, os\nconns = json.loads({conn:?})\nc = conns[{id:?}]\nwith open({ak:?}) as f:\n    c[\"login\"] = f.read().strip()\nwith open({sk:?}) as f:\n    c[\"password\"] = f.read().strip()\npath = {out:?}\nfd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\nwith os.fdopen(fd, \"w\") as f:\n    json.dump(conns, f)\n",
+        conn = log_connection(m).to_string(),
+        id = LOG_CONN_ID,
+        ak = secret_file(S3_ACCESS_KEY_FILE),
+        sk = secret_file(S3_SECRET_KEY_FILE),
+        out = format!("{CONN_DIR}/{CONN_FILE}"),
+    )
 }
 
 const API_TLS_SECRET: &str = "airflow-api-server-tls";
@@ -99,8 +149,8 @@ from urllib.parse import quote
 
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 
-# Verified against the OpenShift service CA; Sentinel names the master by pod IP, which no
-# serving certificate carries, so the chain is checked and the host name is not.
+# Verified against the Redis CA; Sentinel names the master by pod IP, which the certificate
+# does not carry, so the chain is checked and the host name is not.
 _TLS = {tls}
 _SSL = {{k: v for k, v in _TLS.items() if k != "ssl"}}
 
@@ -124,7 +174,7 @@ CELERY_CONFIG = {{
     }},
 }}
 "#,
-        tls = redis::python_tls_kwargs(),
+        tls = redis::python_tls_kwargs(&secret_file(redis::CLIENT_CA_ITEM.2)),
         master = redis::MASTER_GROUP,
         pw = secret_file(REDIS_PASSWORD_FILE),
     )
@@ -239,6 +289,7 @@ impl Component for Airflow {
         &[
             Dep::On(ComponentId::Postgresql),
             Dep::On(ComponentId::Redis),
+            Dep::ObjectStore,
         ]
     }
     fn operator(&self) -> Option<OperatorDefaults> {
@@ -267,6 +318,9 @@ impl Component for Airflow {
                 slo,
             },
         }
+    }
+    fn buckets(&self) -> &'static [&'static str] {
+        &[LOG_BUCKET]
     }
     fn manifests(&self) -> &'static [&'static str] {
         &[
@@ -342,6 +396,32 @@ impl Component for Airflow {
             (
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL".into(),
                 format!("https://{NAME}-api-server.{ns}.svc:8080/execution/"),
+            ),
+            // Task logs in the object store (see LOG_CONN_ID); the local copy goes once uploaded.
+            ("AIRFLOW__LOGGING__REMOTE_LOGGING".into(), "True".into()),
+            (
+                "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER".into(),
+                format!("s3://{}/logs", m.object_store.bucket(LOG_BUCKET)),
+            ),
+            (
+                "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID".into(),
+                LOG_CONN_ID.into(),
+            ),
+            ("AIRFLOW__LOGGING__DELETE_LOCAL_LOGS".into(), "True".into()),
+            (
+                "AIRFLOW__SECRETS__BACKEND".into(),
+                "airflow.secrets.local_filesystem.LocalFilesystemBackend".into(),
+            ),
+            (
+                "AIRFLOW__SECRETS__BACKEND_KWARGS".into(),
+                serde_json::json!({"connections_file_path": format!("{CONN_DIR}/{CONN_FILE}")})
+                    .to_string(),
+            ),
+            // Logs of running tasks come from the worker's log server: by pod IP, because a
+            // Deployment's pod host name resolves nowhere.
+            (
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE".into(),
+                "airflow.utils.net.get_host_ip_address".into(),
             ),
             // Row-level locks let several schedulers run active-active on PostgreSQL.
             (
@@ -422,6 +502,8 @@ impl Component for Airflow {
                     k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
                     postgresql::ca_mount("postgresql-ca"),
                     k8s::mount("secrets", SECRETS_DIR, true),
+                    k8s::mount("airflow-conn", CONN_DIR, true),
+                    k8s::mount("object-store-ca", OBJECT_STORE_CA_DIR, true),
                 ];
                 if executor == Executor::Celery {
                     let mut mt = k8s::mount(
@@ -497,12 +579,35 @@ impl Component for Airflow {
                 k8s::empty_dir_volume("logs"),
                 k8s::service_ca_volume("service-ca"),
                 postgresql::ca_volume("postgresql-ca"),
-                secrets_volume(&db, executor == Executor::Celery),
+                secrets_volume(
+                    &db,
+                    executor == Executor::Celery,
+                    &m.object_store.credentials_secret,
+                ),
+                k8s::memory_dir_volume("airflow-conn"),
+                k8s::ca_trust_volume(m, "object-store-ca"),
             ];
             if executor == Executor::Celery {
                 v.push(k8s::config_map_volume("celery-config", CELERY_CONFIG));
             }
             v
+        };
+        let conn_init = || Container {
+            name: "airflow-conn".into(),
+            image: Some(r.image.clone()),
+            command: Some(vec!["python3".into(), "-c".into(), conn_init_script(m)]),
+            resources: Some(k8s::resources(&crate::model::Resources {
+                cpu_request: "50m".into(),
+                memory_request: "64Mi".into(),
+                cpu_limit: "200m".into(),
+                memory_limit: "128Mi".into(),
+            })),
+            security_context: Some(k8s::container_security(true)),
+            volume_mounts: Some(vec![
+                k8s::mount("secrets", SECRETS_DIR, true),
+                k8s::mount("airflow-conn", CONN_DIR, false),
+            ]),
+            ..Default::default()
         };
         // StatsD → Prometheus for the scheduler metrics (PodMonitor in monitoring.yaml).
         let statsd_exporter = || Container {
@@ -572,6 +677,7 @@ impl Component for Airflow {
                     },
                     service_account: Some(SA.into()),
                     termination_grace_seconds: Some(60),
+                    init_containers: vec![conn_init()],
                     ..Default::default()
                 },
             );
@@ -732,14 +838,18 @@ impl Component for Airflow {
                             k8s::empty_dir_volume("airflow-home"),
                             k8s::empty_dir_volume("tmp"),
                             postgresql::ca_volume("postgresql-ca"),
-                            secrets_volume(&db, false),
+                            secrets_volume(&db, false, &m.object_store.credentials_secret),
+                            // The configured secrets backend reads its file on any lookup.
+                            k8s::memory_dir_volume("airflow-conn"),
                         ]),
+                        init_containers: Some(vec![conn_init()]),
                         containers: vec![Container {
                             volume_mounts: Some(vec![
                                 k8s::mount("airflow-home", "/opt/airflow", false),
                                 k8s::mount("tmp", "/tmp", false),
                                 postgresql::ca_mount("postgresql-ca"),
                                 k8s::mount("secrets", SECRETS_DIR, true),
+                                k8s::mount("airflow-conn", CONN_DIR, true),
                             ]),
                             liveness_probe: None,
                             readiness_probe: None,
@@ -875,7 +985,7 @@ impl Component for Airflow {
 fn readme_body(m: &Model) -> String {
     let c = cfg(m);
     format!(
-        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## DAGs\n\n{}\n\n## Users\n\nThe FAB auth manager (`[core] auth_manager`) keeps users and roles in the metadata database, shared by every API server replica. First admin: `oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin --username admin --firstname Admin --lastname User --email admin@example.com --password '<password>'`, or configure SSO in FAB.\n\n",
+        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## Task logs\n\nTask logs go to the object store, `s3://{log_bucket}/logs` (Airflow's S3 remote logging, connection `{LOG_CONN_ID}`), so they outlive the pods and every API server reads them; the local copy is deleted once uploaded. The connection is a file the `airflow-conn` init container writes into a memory volume from the mounted object-store keys, read by `LocalFilesystemBackend`: the keys never enter the environment every task inherits. Logs of a running task come from its worker's log server, addressed by pod IP (`hostname_callable`). A task's log reaches the object store when the task ends. With the KubernetesExecutor the task pods get none of this (the tree renders no pod template): their logs stay in the pod until it is deleted.\n\n## DAGs\n\n{}\n\n## Users\n\nThe FAB auth manager (`[core] auth_manager`) keeps users and roles in the metadata database, shared by every API server replica. First admin: `oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin --username admin --firstname Admin --lastname User --email admin@example.com --password '<password>'`, or configure SSO in FAB.\n\n",
         match c.executor.unwrap_or_default() {
             Executor::Celery => format!("CeleryExecutor with the broker `sentinel://{}` (master group `{}`): the broker follows Redis failovers through Sentinel. The result backend is the metadata database.", redis_sentinel(m), redis::MASTER_GROUP),
             Executor::Kubernetes => "KubernetesExecutor: the schedulers launch one pod per task (Role `airflow-pod-launcher`). No Celery workers are rendered.".into(),
@@ -886,6 +996,7 @@ fn readme_body(m: &Model) -> String {
         },
         db = postgresql::consumer_secret(ComponentId::Airflow),
         ns = m.get(ComponentId::Airflow).namespace,
+        log_bucket = m.object_store.bucket(LOG_BUCKET),
     )
 }
 
