@@ -81,11 +81,14 @@ impl Component for Nessie {
         let slo = Slo::new(99.95, 10, 30);
         let image = "ghcr.io/projectnessie/nessie:0.104.5";
         match profile {
+            // Nessie's Kubernetes guide: "a good starting point for a production deployment is
+            // to set the memory request and limit to 8Gi or higher, and the CPU request to a
+            // minimum of 4" (site/docs/guides/kubernetes.md).
             Profile::Ha => Defaults {
                 replicas: 2,
                 storage: "0",
-                requests: ("500m", "1Gi"),
-                limits: ("2", "2Gi"),
+                requests: ("4", "8Gi"),
+                limits: ("4", "8Gi"),
                 image,
                 version: "0.104.5",
                 slo,
