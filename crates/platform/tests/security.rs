@@ -1107,6 +1107,56 @@ fn configured_ports(o: &Value) -> BTreeSet<(u16, String)> {
                 }
             }
         }
+        // Listeners an operator builds from the CR, with its defaults where the CR leaves them.
+        "PostgresCluster" => {
+            let spec = &o["spec"];
+            // PGO v5.8.8: `port` and `patroni.port` default 5432 and 8008
+            // (postgrescluster_types.go, patroni_types.go); pgBackRest's TLS server listens on
+            // 8432 (internal/pgbackrest/iana.go); PgBouncer's `port` defaults to 5432.
+            out.insert((num(&spec["port"]).unwrap_or(5432), "PGO postgres".into()));
+            out.insert((
+                num(&spec["patroni"]["port"]).unwrap_or(8008),
+                "PGO Patroni API".into(),
+            ));
+            out.insert((8432, "PGO pgBackRest TLS server".into()));
+            if spec["proxy"]["pgBouncer"].is_object() {
+                out.insert((
+                    num(&spec["proxy"]["pgBouncer"]["port"]).unwrap_or(5432),
+                    "PGO PgBouncer".into(),
+                ));
+            }
+            if spec["monitoring"].is_object() {
+                out.insert((9187, "PGO exporter".into()));
+            }
+        }
+        "Kafka" => {
+            let kafka = &o["spec"]["kafka"];
+            for l in kafka["listeners"].as_array().into_iter().flatten() {
+                if let Some(n) = num(&l["port"]) {
+                    out.insert((n, format!("Strimzi listener {}", l["name"])));
+                }
+            }
+            // Strimzi's own: KRaft control plane, inter-broker replication, the Kafka agent the
+            // cluster operator asks for broker state, and the JMX exporter when configured.
+            out.insert((9090, "Strimzi control plane".into()));
+            out.insert((9091, "Strimzi replication".into()));
+            out.insert((8443, "Strimzi Kafka agent".into()));
+            if kafka["metricsConfig"].is_object() {
+                out.insert((9404, "Strimzi metrics".into()));
+            }
+        }
+        "RedisReplication" => {
+            out.insert((6379, "redis-operator Redis".into()));
+            if o["spec"]["redisExporter"]["enabled"] == true {
+                out.insert((9121, "redis-operator exporter".into()));
+            }
+        }
+        "RedisSentinel" => {
+            out.insert((26379, "redis-operator Sentinel".into()));
+        }
+        "Tenant" => {
+            out.insert((9000, "MinIO S3".into()));
+        }
         _ => {}
     }
     out
@@ -1166,4 +1216,22 @@ fn every_port_the_configuration_listens_on_is_opened_by_the_policies() {
     gaps.dedup();
     assert!(gaps.is_empty(), "{}", gaps.join("\n"));
     assert!(checked > 50, "only {checked} listeners checked");
+}
+
+/// The operator-built listeners are in the check above: a CR of each kind yields its ports.
+#[test]
+fn operator_built_listeners_are_counted() {
+    let tree = datalyptica_platform::render(&datalyptica_platform::Platform::default_ha());
+    let ports = |kind: &str| -> BTreeSet<u16> {
+        tree.objects()
+            .filter(|(_, o)| common::kind(o) == kind)
+            .flat_map(|(_, o)| configured_ports(o))
+            .map(|(p, _)| p)
+            .collect()
+    };
+    assert!(ports("PostgresCluster").is_superset(&[5432, 8008, 8432].into()));
+    assert!(ports("Kafka").is_superset(&[9090, 9091, 8443].into()));
+    assert!(ports("RedisReplication").contains(&6379));
+    assert!(ports("RedisSentinel").contains(&26379));
+    assert!(ports("Tenant").contains(&9000));
 }
