@@ -122,12 +122,17 @@ fn minio_job_enabled(m: &Model) -> bool {
     m.enabled(ComponentId::Minio) && m.object_store.backend == ObjectStoreBackend::Minio
 }
 
-/// Bucket purpose of a component's backup files (see `Component::buckets`).
+/// Bucket purpose of a component's backup files (see `Component::buckets`). Every component is
+/// named, so a new one does not compile until its backup is decided.
 pub fn bucket_purpose(id: ComponentId) -> Option<&'static str> {
+    use ComponentId::*;
     match id {
-        ComponentId::Redis => Some("redis-backups"),
-        ComponentId::Etcd => Some("etcd-backups"),
-        _ => None,
+        Redis => Some("redis-backups"),
+        Etcd => Some("etcd-backups"),
+        // pgBackRest writes to its own repository bucket (PGO); MinIO replicates; Kafka mirrors;
+        // the others keep their state in PostgreSQL, the object store or Kafka.
+        Postgresql | Minio | Nessie | Kafka | Flink | Trino | Spark | Clickhouse | Airflow
+        | Superset => None,
     }
 }
 
@@ -167,7 +172,18 @@ pub fn pod_group(m: &Model, id: ComponentId) -> Option<PodGroup> {
                 own_client: true,
             });
         }
-        _ => return None,
+        // No backup pods: without a job to run (MinIO on another backend, Kafka without a DR
+        // target), or backed up by their operator (PGO's pgBackRest) or their stores.
+        ComponentId::Minio
+        | ComponentId::Kafka
+        | ComponentId::Postgresql
+        | ComponentId::Nessie
+        | ComponentId::Flink
+        | ComponentId::Trino
+        | ComponentId::Spark
+        | ComponentId::Clickhouse
+        | ComponentId::Airflow
+        | ComponentId::Superset => return None,
     };
     Some(PodGroup {
         name: app.into(),
@@ -844,7 +860,15 @@ pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
         ComponentId::Etcd => etcd_objects(m),
         ComponentId::Minio if minio_job_enabled(m) => minio_objects(m),
         ComponentId::Kafka => kafka_objects(m),
-        _ => vec![],
+        ComponentId::Minio
+        | ComponentId::Postgresql
+        | ComponentId::Nessie
+        | ComponentId::Flink
+        | ComponentId::Trino
+        | ComponentId::Spark
+        | ComponentId::Clickhouse
+        | ComponentId::Airflow
+        | ComponentId::Superset => vec![],
     }
 }
 
@@ -881,7 +905,14 @@ pub fn header(m: &Model, id: ComponentId) -> String {
                 .map(|t| t.bootstrap_servers.as_str())
                 .unwrap_or_default()
         ),
-        _ => String::new(),
+        ComponentId::Postgresql
+        | ComponentId::Nessie
+        | ComponentId::Flink
+        | ComponentId::Trino
+        | ComponentId::Spark
+        | ComponentId::Clickhouse
+        | ComponentId::Airflow
+        | ComponentId::Superset => String::new(),
     }
 }
 

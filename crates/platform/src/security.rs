@@ -309,7 +309,17 @@ pub fn served_by_operator(id: ComponentId) -> Option<(Value, Vec<u16>)> {
             match_labels(&[("name", mo::DEPLOYMENT)]),
             vec![mo::UPGRADE_PORT],
         )),
-        _ => None,
+        ComponentId::Postgresql
+        | ComponentId::Redis
+        | ComponentId::Etcd
+        | ComponentId::Nessie
+        | ComponentId::Kafka
+        | ComponentId::Flink
+        | ComponentId::Trino
+        | ComponentId::Spark
+        | ComponentId::Clickhouse
+        | ComponentId::Airflow
+        | ComponentId::Superset => None,
     }
 }
 
@@ -932,7 +942,9 @@ pub fn writable_root_reason(id: ComponentId) -> &'static str {
             "the operator builds these containers and its entrypoints write a pidfile under `/var/run` in the image; an extra emptyDir there is not proven on a cluster yet"
         }
         Minio => "the operator-managed container writes under its own directories",
-        _ => "the image writes outside its volumes",
+        Postgresql | Etcd | Nessie | Kafka | Trino | Airflow | Superset => {
+            "the image writes outside its volumes"
+        }
     }
 }
 
