@@ -49,6 +49,14 @@ pub const S3A_JARS: [(&str, &str); 2] = [
 ];
 pub const MAVEN_CENTRAL: &str = "https://repo1.maven.org/maven2";
 
+/// The newest `nessie-spark-extensions-3.5_2.12` on Maven Central. Nessie's releases after
+/// 0.99.0 did not publish the Spark extensions (the nmcp migration broke it, fixed upstream by
+/// projectnessie/nessie#12508 in June 2026), so naming the server's 0.104.5 made every
+/// submission fail Ivy resolution (found by the real spark-operator running spark-submit,
+/// `crates/cluster/tests/spark_operator.rs`). The extensions talk Nessie's REST API v2, which
+/// the 0.104.5 server serves.
+pub const NESSIE_SPARK_EXTENSIONS: &str = "0.99.0";
+
 fn jar_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
@@ -111,7 +119,7 @@ pub struct SparkConfig {
     /// Iceberg runtime version for `spark.jars.packages` (default 1.9.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iceberg_version: Option<String>,
-    /// Nessie Spark extensions version (default 0.104.5, the catalog's).
+    /// Nessie Spark SQL extensions version (default [`NESSIE_SPARK_EXTENSIONS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nessie_version: Option<String>,
 }
@@ -462,7 +470,10 @@ impl Component for Spark {
             ..Default::default()
         };
         let iceberg = c.iceberg_version.clone().unwrap_or_else(|| "1.9.1".into());
-        let nessie_v = c.nessie_version.clone().unwrap_or_else(|| "0.104.5".into());
+        let nessie_v = c
+            .nessie_version
+            .clone()
+            .unwrap_or_else(|| NESSIE_SPARK_EXTENSIONS.into());
         let mut conf: BTreeMap<String, String> = BTreeMap::from([
             (
                 "spark.jars.packages".to_string(),
@@ -500,21 +511,23 @@ impl Component for Spark {
             "spark.hadoop.fs.s3a.aws.credentials.provider".into(),
             "com.amazonaws.auth.EnvironmentVariableCredentialsProvider".into(),
         );
-        let exec_labels = BTreeMap::from([
-            (
-                "sparkoperator.k8s.io/app-name".to_string(),
-                TEMPLATE.to_string(),
-            ),
-            ("spark-role".to_string(), "executor".to_string()),
-        ]);
-        let driver_labels = BTreeMap::from([
-            (
-                "sparkoperator.k8s.io/app-name".to_string(),
-                TEMPLATE.to_string(),
-            ),
-            ("spark-role".to_string(), "driver".to_string()),
-        ]);
-        let pod = |labels: BTreeMap<String, String>, instances: Option<u32>, sa: Option<String>| {
+        // `spark-role` is Spark's own label (driver/executor): spark-submit refuses it among the
+        // user's labels ("reserved for Spark bookkeeping", KubernetesConf), so the pods carry
+        // it anyway and only the anti-affinity selects on it.
+        let app_label = BTreeMap::from([(
+            "sparkoperator.k8s.io/app-name".to_string(),
+            TEMPLATE.to_string(),
+        )]);
+        let role_selector = |role: &str| {
+            let mut sel = app_label.clone();
+            sel.insert("spark-role".to_string(), role.to_string());
+            sel
+        };
+        let exec_labels = (app_label.clone(), role_selector("executor"));
+        let driver_labels = (app_label.clone(), role_selector("driver"));
+        let pod = |(labels, selector): (BTreeMap<String, String>, BTreeMap<String, String>),
+                   instances: Option<u32>,
+                   sa: Option<String>| {
             cr::PodSpec {
                 instances,
                 cores: 1,
@@ -522,7 +535,7 @@ impl Component for Spark {
                 core_limit: r.resources.cpu_limit.clone(),
                 memory: "1g".into(),
                 service_account: sa,
-                affinity: k8s::anti_affinity(&labels),
+                affinity: k8s::anti_affinity(&selector),
                 labels,
                 env: [
                     k8s::s3_credentials(&os.credentials_secret),
