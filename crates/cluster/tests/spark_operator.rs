@@ -1,0 +1,295 @@
+//! The real kubeflow spark-operator judges the rendered SparkApplication on the sandbox: the
+//! controller of the release the tree's Helm install runs (v2.5.2, built from its Go module by
+//! `.ci/install-spark-operator.sh`, `$DATALYPTICA_SPARK_OPERATOR`) runs as a process against the
+//! sandbox's API server, watching the Spark namespace, as its developers run it locally; it calls
+//! the real `spark-submit` of Spark 3.5.6 (PySpark's distribution, `$DATALYPTICA_SPARK_HOME`),
+//! whose Kubernetes client creates the driver pod through the API server, and the scheduler
+//! places it on a simulated node. The rendered namespace, RBAC and SparkApplication are applied
+//! as deploy applies them; the CRDs are those the chart's `crds/` folder installs, taken from the
+//! same module (`$DATALYPTICA_SPARK_OPERATOR_CRDS`): the manager refuses to start unless
+//! SparkConnect is served too, which `../shared/crds/spark` leaves out. Its SparkApplication CRD
+//! must be the one the conformance test validates against.
+//!
+//! Checked: the operator accepts the application (no SUBMISSION_FAILED or FAILED state, no
+//! Warning event about it), spark-submit resolves the rendered `spark.jars.packages` and builds
+//! a driver pod the API server admits, with the rendered image, service account and owner, and
+//! the scheduler binds it. Stand-ins, named: the pods are kwok's (no container runs, so the
+//! driver never creates executors); the operator's mutating webhook does not run, so the
+//! driver's security context and volumes (which it patches in) are not checked here. Skips
+//! locally without the binaries or the sandbox, fails in CI.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use datalyptica_cluster::api::{ApplyOptions, ClusterApi, TypeRef};
+use datalyptica_cluster::sandbox::crds;
+use datalyptica_platform::component::ComponentId;
+use datalyptica_platform::model::Model;
+use datalyptica_platform::{Platform, render};
+use serde_json::Value;
+
+fn tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let op = std::env::var_os("DATALYPTICA_SPARK_OPERATOR").map(PathBuf::from);
+    let home = std::env::var_os("DATALYPTICA_SPARK_HOME").map(PathBuf::from);
+    let crds = std::env::var_os("DATALYPTICA_SPARK_OPERATOR_CRDS").map(PathBuf::from);
+    let java = Command::new("java")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    match (op, home, crds) {
+        (Some(op), Some(home), Some(crds))
+            if op.is_file() && home.join("bin/spark-submit").is_file() && crds.is_dir() && java =>
+        {
+            Some((op, home, crds))
+        }
+        _ => {
+            let what = "the spark-operator test needs $DATALYPTICA_SPARK_OPERATOR and $DATALYPTICA_SPARK_HOME (eval \"$(bash .ci/install-spark-operator.sh)\") and java";
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{what}");
+            eprintln!(
+                "\n**************************************************************************\n\
+                 SKIPPED: {what}\n\
+                 **************************************************************************"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_spark_operator_submits_the_rendered_application() {
+    let Some((operator, spark_home, crd_dir)) = tools() else {
+        return;
+    };
+    let Some(sb) = common::start_with("spark-operator", |spec| {
+        spec.nodes = 3;
+        spec.zones = 3;
+        // Nothing stands in for an operator here: the real one runs.
+        spec.standins = false;
+    })
+    .await
+    else {
+        return;
+    };
+    let api = sb.api().await.expect("api");
+
+    // The chart's CRDs, then the rendered Spark namespace, RBAC and application.
+    let file = "sparkoperator.k8s.io_sparkapplications.yaml";
+    let shared = crds::shared_dir().join("crds/spark").join(file);
+    assert_eq!(
+        std::fs::read(crd_dir.join(file)).expect("chart CRD"),
+        std::fs::read(&shared).expect("shared CRD"),
+        "the conformance test validates against another SparkApplication CRD than the chart installs"
+    );
+    for crd in crds::load_dir(&crd_dir).expect("spark CRDs") {
+        api.apply(&crd, ApplyOptions::default())
+            .await
+            .expect("apply CRD");
+    }
+    let app_t = TypeRef::new("sparkoperator.k8s.io/v1beta2", "SparkApplication");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !api.served(&app_t).await.unwrap_or(false) {
+        assert!(Instant::now() < deadline, "SparkApplication never served");
+        api.forget();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let p = Platform::default_ha();
+    let m = Model::new(&p);
+    let ns = m.get(ComponentId::Spark).namespace.clone();
+    let tree = render(&p);
+    let objs: Vec<Value> = tree
+        .objects()
+        .filter(|(f, o)| {
+            (*f == "00-prerequisites/namespaces.yaml" && o["metadata"]["name"] == ns.as_str())
+                || f.starts_with("09-spark/spark-rbac")
+                || f.starts_with("09-spark/spark-application")
+        })
+        .map(|(_, o)| o.clone())
+        .collect();
+    let app = objs
+        .iter()
+        .find(|o| o["kind"] == "SparkApplication")
+        .expect("rendered SparkApplication")
+        .clone();
+    let app_name = app["metadata"]["name"].as_str().expect("name").to_string();
+    for o in &objs {
+        api.apply(o, ApplyOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("apply {}/{}: {e}", o["kind"], o["metadata"]["name"]));
+    }
+
+    // The operator's identity, as in its pod: a ServiceAccount and its token (spark-submit's
+    // fabric8 client then authenticates as the operator does in-cluster). Its rights: stand-in,
+    // cluster-admin instead of the chart's ClusterRole, which the reference does not carry.
+    let token = operator_token(&sb, &api).await;
+    let kubeconfig = sb.dir.join("spark-operator.kubeconfig");
+    let ca = std::fs::read(sb.dir.join("ca.crt")).expect("sandbox CA");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: spark-operator\n  user:\n    token: {token}\ncontexts:\n- name: sandbox\n  context:\n    cluster: sandbox\n    user: spark-operator\ncurrent-context: sandbox\n",
+            sb.server,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ca),
+        ),
+    )
+    .expect("kubeconfig");
+
+    // The operator, as `operator controller start` runs in its pod: the master URL comes from
+    // the in-cluster variables, the client from the kubeconfig.
+    let url = sb.server.trim_start_matches("https://").to_string();
+    let (host, port) = url.rsplit_once(':').expect("host:port");
+    let work = sb.dir.join("spark-operator");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let log_path = work.join("operator.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut child = Command::new(&operator)
+        .args([
+            "controller",
+            "start",
+            "--namespaces",
+            &ns,
+            "--leader-election=false",
+            "--enable-ui-service=false",
+            "--health-probe-bind-address=0",
+            "--metrics-bind-address=0",
+            "--zap-log-level=info",
+        ])
+        .current_dir(&work)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("SPARK_HOME", &spark_home)
+        .env("KUBERNETES_SERVICE_HOST", host)
+        .env("KUBERNETES_SERVICE_PORT", port)
+        // spark-submit's Ivy cache: resolved packages survive between runs.
+        .env(
+            "HOME",
+            std::env::var("DATALYPTICA_SPARK_IVY_HOME")
+                .unwrap_or_else(|_| work.display().to_string()),
+        )
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spark-operator");
+
+    let pod_t = TypeRef::new("v1", "Pod");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let driver = loop {
+        if let Some(code) = child.try_wait().expect("wait") {
+            panic!(
+                "the operator exited ({code}):\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
+        }
+        let a = api
+            .get(&app_t, Some(&ns), &app_name)
+            .await
+            .expect("get app")
+            .expect("app exists");
+        let state = a["status"]["applicationState"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            !matches!(
+                state.as_str(),
+                "SUBMISSION_FAILED" | "FAILED" | "INVALIDATING"
+            ),
+            "the operator refused the rendered application: {state}: {}\n{}",
+            a["status"]["applicationState"]["errorMessage"],
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+        if let Some(pod_name) = a["status"]["driverInfo"]["podName"].as_str()
+            && let Some(pod) = api.get(&pod_t, Some(&ns), pod_name).await.expect("get pod")
+            && pod["spec"]["nodeName"].is_string()
+        {
+            break pod;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no scheduled driver pod; application state {state:?}\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // The driver is what the rendered application asked for.
+    let spec = &driver["spec"];
+    let image = app["spec"]["image"].as_str().expect("image");
+    assert!(
+        spec["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["image"] == image),
+        "driver image: {spec}"
+    );
+    assert_eq!(
+        spec["serviceAccountName"], app["spec"]["driver"]["serviceAccount"],
+        "driver service account"
+    );
+    assert!(
+        driver["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["kind"] == "SparkApplication" && r["name"] == app_name.as_str()),
+        "the driver belongs to the application"
+    );
+    // No Warning event about the application.
+    let events = api
+        .list(&TypeRef::new("v1", "Event"), Some(&ns), None)
+        .await
+        .expect("events");
+    let warnings: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            e["type"] == "Warning"
+                && e["involvedObject"]["kind"] == "SparkApplication"
+                && e["involvedObject"]["name"] == app_name.as_str()
+        })
+        .map(|e| format!("{}: {}", e["reason"], e["message"]))
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+}
+
+/// A token of the ServiceAccount `spark-operator/spark-operator`, bound to cluster-admin.
+async fn operator_token(
+    sb: &datalyptica_cluster::sandbox::Sandbox,
+    api: &impl ClusterApi,
+) -> String {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    for o in [
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "spark-operator"}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "spark-operator", "namespace": "spark-operator"}}),
+        serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "spark-operator-stand-in"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "spark-operator", "namespace": "spark-operator"}]}),
+    ] {
+        api.apply(&o, ApplyOptions::default())
+            .await
+            .expect("operator identity");
+    }
+    let client = kube::Client::try_from(sb.config().await.expect("config")).expect("client");
+    let sas: kube::Api<ServiceAccount> = kube::Api::namespaced(client, "spark-operator");
+    let tr = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![],
+            expiration_seconds: Some(3600),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    sas.create_token_request("spark-operator", &Default::default(), &tr)
+        .await
+        .expect("token request")
+        .status
+        .expect("token status")
+        .token
+}
