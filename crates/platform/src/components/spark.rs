@@ -119,7 +119,7 @@ pub struct SparkConfig {
     /// Iceberg runtime version for `spark.jars.packages` (default 1.9.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iceberg_version: Option<String>,
-    /// Nessie Spark SQL extensions version (default [`NESSIE_SPARK_EXTENSIONS`]).
+    /// Nessie Spark SQL extensions version (default 0.99.0, the last one on Maven Central).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nessie_version: Option<String>,
 }
