@@ -146,7 +146,7 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
     std::fs::create_dir_all(&work).expect("work dir");
     let log_path = work.join("operator.log");
     let log = std::fs::File::create(&log_path).expect("log");
-    let mut child = Command::new(&operator)
+    let child = Command::new(&operator)
         .args([
             "controller",
             "start",
@@ -173,11 +173,13 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
         .stderr(log)
         .spawn()
         .expect("spark-operator");
+    // Killed when the test ends, also by a failed assertion.
+    let mut procs = common::Procs(vec![child], work.join("unused"));
 
     let pod_t = TypeRef::new("v1", "Pod");
     let deadline = Instant::now() + Duration::from_secs(600);
     let driver = loop {
-        if let Some(code) = child.try_wait().expect("wait") {
+        if let Some(code) = procs.0[0].try_wait().expect("wait") {
             panic!(
                 "the operator exited ({code}):\n{}",
                 std::fs::read_to_string(&log_path).unwrap_or_default()
@@ -214,8 +216,7 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(procs);
 
     // The driver is what the rendered application asked for.
     let spec = &driver["spec"];
