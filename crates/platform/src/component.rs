@@ -246,6 +246,9 @@ pub trait Component: Sync {
     fn render(&self, m: &Model) -> Vec<File>;
     fn gates(&self, m: &Model) -> Vec<Gate>;
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck>;
+    /// Its PodMonitors, ServiceMonitors and PrometheusRules (its folder's `monitoring.rs`).
+    /// No default: a component without metrics says so by returning none, in its own folder.
+    fn monitoring(&self, m: &Model) -> Vec<Value>;
     /// Transport security of each hop it serves: every hop is declared, TLS or not, so the
     /// docs' TLS table misses nothing (a test checks every exposed port has a row) and a plain
     /// hop says why.

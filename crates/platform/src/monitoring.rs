@@ -16,24 +16,20 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::component::ComponentId;
-use crate::components::postgresql::{self, PatroniTiming};
-use crate::components::{
-    airflow, clickhouse, etcd, flink, kafka, minio, nessie, redis, spark, superset, trino,
-};
 use crate::k8s;
 use crate::model::Model;
 
 /// Scrape interval of every monitor: short enough that a `for:` derived from a failover window
 /// of tens of seconds sees several samples.
-const SCRAPE_INTERVAL: &str = "15s";
+pub(crate) const SCRAPE_INTERVAL: &str = "15s";
 
 /// Slack added to a backup schedule's longest gap before "backup too old" fires: a backup is
 /// not instantaneous, and one slow run must not page.
-const BACKUP_MARGIN: Duration = Duration::from_secs(3600);
+pub(crate) const BACKUP_MARGIN: Duration = Duration::from_secs(3600);
 
 /// etcd's `--quota-backend-bytes` when the spec leaves it unset (etcd's own default, 2 GiB, which
 /// the etcd component renders explicitly; a test checks the two agree).
-const ETCD_DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+pub(crate) const ETCD_DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 // ---- alert routing -------------------------------------------------------------------------
 // Receivers come from `spec.alerting`. Every value rendered is a reference, never a credential:
@@ -271,13 +267,13 @@ pub fn operator_pod_labels(kind: &str, name: &str) -> Option<Vec<(String, String
 
 // ---- builders ------------------------------------------------------------------------------
 
-fn secs(d: Duration) -> String {
+pub(crate) fn secs(d: Duration) -> String {
     // Whole seconds, rounded up: a `for:` shorter than the window it stands for fires early.
     let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     format!("{s}s")
 }
 
-fn rule(
+pub(crate) fn rule(
     alert: &str,
     expr: String,
     for_: &str,
@@ -294,7 +290,7 @@ fn rule(
     })
 }
 
-fn prometheus_rule(m: &Model, id: ComponentId, name: &str, rules: Vec<Value>) -> Value {
+pub(crate) fn prometheus_rule(m: &Model, id: ComponentId, name: &str, rules: Vec<Value>) -> Value {
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -304,7 +300,7 @@ fn prometheus_rule(m: &Model, id: ComponentId, name: &str, rules: Vec<Value>) ->
 }
 
 /// A PodMonitor for pods matching `labels`, scraping the named container port.
-fn pod_monitor(
+pub(crate) fn pod_monitor(
     m: &Model,
     id: ComponentId,
     name: &str,
@@ -326,7 +322,7 @@ fn pod_monitor(
     })
 }
 
-fn endpoint(port: &str, path: Option<&str>) -> Value {
+pub(crate) fn endpoint(port: &str, path: Option<&str>) -> Value {
     let mut e = json!({"port": port, "interval": SCRAPE_INTERVAL});
     if let Some(p) = path {
         e["path"] = json!(p);
@@ -338,11 +334,11 @@ fn endpoint(port: &str, path: Option<&str>) -> Value {
 /// plus margin, or the CronJob exists that long without ever succeeding.
 /// Longest gap of a snapshot schedule; a schedule too irregular to read gets a day, so the
 /// alert stays meaningful rather than silent.
-fn snapshot_gap(schedule: &str) -> Duration {
+pub(crate) fn snapshot_gap(schedule: &str) -> Duration {
     crate::units::cron_max_gap(schedule).unwrap_or(Duration::from_secs(86_400))
 }
 
-fn cronjob_backup_rule(
+pub(crate) fn cronjob_backup_rule(
     alert: &str,
     ns: &str,
     cronjob: &str,
@@ -368,807 +364,23 @@ fn cronjob_backup_rule(
     )
 }
 
-// ---- per component -------------------------------------------------------------------------
+// ---- assembly ------------------------------------------------------------------------------
 
-/// The monitoring objects of a component (empty when it has none), followed by the
-/// namespace-wide objects when it is the first enabled component of its namespace.
+/// The monitoring objects a component declares (each component's `monitoring.rs`), followed
+/// by the namespace-wide objects when it is the first enabled component of its namespace.
 pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
-    let mut out = match id {
-        ComponentId::Postgresql => {
-            let t = postgresql::patroni_timing(
-                &m.platform.spec.components.postgresql.config,
-                m.get(id).slo.rto,
-            );
-            postgresql(m, t)
-        }
-        ComponentId::Redis => redis_objects(m),
-        ComponentId::Etcd => etcd_objects(m),
-        ComponentId::Minio => minio_objects(m),
-        ComponentId::Nessie => nessie_objects(m),
-        ComponentId::Kafka => kafka_objects(m),
-        ComponentId::Flink => flink_objects(m),
-        ComponentId::Trino => trino_objects(m),
-        ComponentId::Spark => spark_objects(m),
-        ComponentId::Clickhouse => clickhouse_objects(m),
-        ComponentId::Airflow => airflow_objects(m),
-        ComponentId::Superset => superset_objects(m),
-    };
+    let mut out = crate::components::get(id).monitoring(m);
     out.extend(namespace_objects(m, id));
     out
 }
 
-fn postgresql(m: &Model, t: PatroniTiming) -> Vec<Value> {
-    let id = ComponentId::Postgresql;
-    let ns = &m.get(id).namespace;
-    let cluster = postgresql::CLUSTER;
-    let sel = format!("namespace=\"{ns}\",pod=~\"{cluster}-.*\"");
-    let c = &m.platform.spec.components.postgresql.config;
-    let max_lag = c.maximum_lag_on_failover.unwrap_or(1_048_576);
-    let monitor = pod_monitor(
-        m,
-        id,
-        cluster,
-        &[(PGO_CLUSTER_LABEL, cluster), (PGO_EXPORTER_LABEL, "true")],
-        endpoint(PGO_EXPORTER_PORT, None),
-    );
-    // The newest of the full and differential backups bounds the restore point; the
-    // differential schedule is the denser one, so its longest gap is the expected age.
-    let diff = crate::backup::postgresql(m).differential;
-    let backup_max_age = crate::units::cron_max_gap(&diff)
-        .unwrap_or(Duration::from_secs(7 * 86_400))
-        + BACKUP_MARGIN;
-    // pgMonitor: ccp_is_in_recovery_status is 1 on a replica and 2 on the primary.
-    let mut rules = vec![
-        rule(
-            "PostgreSQLPrimaryMissing",
-            format!("absent(ccp_is_in_recovery_status{{{sel}}} == 2)"),
-            &format!("{}s", t.ttl + t.loop_wait),
-            "critical",
-            "No PostgreSQL primary",
-            format!(
-                "No instance of {ns}/{cluster} reports itself primary for longer than Patroni's failover window: writes are failing."
-            ),
-        ),
-        rule(
-            "PostgreSQLFailoverHappened",
-            format!(
-                "changes(ccp_is_in_recovery_status{{{sel}}}[10m]) > 0 and ccp_is_in_recovery_status{{{sel}}} == 2"
-            ),
-            "0m",
-            "warning",
-            "PostgreSQL failover",
-            "{{ $labels.pod }} was promoted to primary in the last 10 minutes.".into(),
-        ),
-        rule(
-            "PostgreSQLReplicationLag",
-            format!(
-                "max by (namespace, pod) (ccp_replication_lag_size_bytes{{{sel}}}) > {max_lag}"
-            ),
-            "2m",
-            "warning",
-            "PostgreSQL replica lags",
-            format!(
-                "A replica lags by more than maximum_lag_on_failover ({max_lag} bytes) and is no failover candidate."
-            ),
-        ),
-        rule(
-            "PostgreSQLBackupTooOld",
-            format!(
-                "min by (namespace, stanza) ({{__name__=~\"ccp_backrest_last_(full|diff)_backup_time_since_completion_seconds\",{sel}}}) > {}",
-                backup_max_age.as_secs()
-            ),
-            "10m",
-            "warning",
-            "PostgreSQL backup too old",
-            format!(
-                "The newest full or differential pgBackRest backup is older than {} s (differential schedule `{diff}` plus {} s margin).",
-                backup_max_age.as_secs(),
-                BACKUP_MARGIN.as_secs()
-            ),
-        ),
-        rule(
-            "PostgreSQLExporterDown",
-            format!("up{{{sel}}} == 0"),
-            "5m",
-            "warning",
-            "PostgreSQL metrics missing",
-            "The exporter of {{ $labels.pod }} cannot be scraped; the alerts above are blind."
-                .into(),
-        ),
-    ];
-    // A single-instance cluster (dev) has no standby by design: the alert would always fire.
-    if m.get(id).replicas > 1 {
-        rules.push(rule(
-            "PostgreSQLSyncStandbyMissing",
-            format!("absent(ccp_is_in_recovery_status{{{sel}}} == 1)"),
-            "1m",
-            "critical",
-            "No PostgreSQL standby",
-            "No replica is running: there is no synchronous standby and no failover target.".into(),
-        ));
-    }
-    vec![monitor, prometheus_rule(m, id, cluster, rules)]
-}
-
-fn redis_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Redis;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let t = redis::timing(m);
-    let name = redis::REPLICATION;
-    let sentinel_sts = format!("{}-sentinel", redis::SENTINEL);
-    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-[0-9]+\"");
-    let monitor = pod_monitor(
-        m,
-        id,
-        name,
-        &[
-            ("app", name),
-            ("redis_setup_type", "replication"),
-            ("role", "replication"),
-        ],
-        endpoint(OT_REDIS_EXPORTER_PORT, None),
-    );
-    let failover = t.expected_failover();
-    // A failover needs a majority of Sentinels, ODOWN needs `quorum` of them: whichever is larger.
-    let sentinels_needed = t.quorum.max(k8s::majority(t.sentinels));
-    let rpo = r.slo.rpo.as_secs().max(1);
-    let mut rules = vec![
-        rule(
-            "RedisMasterDown",
-            format!("absent(redis_instance_info{{{sel},role=\"master\"}})"),
-            &secs(failover),
-            "critical",
-            "No Redis master",
-            format!(
-                "No Redis node of {ns}/{name} is master for longer than Sentinel's failover window (down-after {} ms + election): writes are failing.",
-                t.down_after_ms
-            ),
-        ),
-        rule(
-            "RedisMultipleMasters",
-            format!("count(redis_instance_info{{{sel},role=\"master\"}}) > 1"),
-            &secs(Duration::from_millis(u64::from(t.failover_timeout_ms))),
-            "critical",
-            "More than one Redis master",
-            "Several Redis nodes report role master for longer than Sentinel's failover-timeout: writes may split between them.".into(),
-        ),
-        rule(
-            "RedisSentinelQuorumLost",
-            format!(
-                "(sum(kube_pod_status_ready{{namespace=\"{ns}\",pod=~\"{sentinel_sts}-[0-9]+\",condition=\"true\"}}) or vector(0)) < {sentinels_needed}"
-            ),
-            "1m",
-            "critical",
-            "Redis Sentinel cannot fail over",
-            format!(
-                "Fewer than {sentinels_needed} of {} Sentinels are ready: a master failure would not be detected or no failover leader could be elected.",
-                t.sentinels
-            ),
-        ),
-        rule(
-            "RedisReplicationLag",
-            format!("max by (namespace, pod, slave_ip) (redis_connected_slave_lag_seconds{{{sel}}}) > {rpo}"),
-            "1m",
-            "warning",
-            "Redis replica lags",
-            format!(
-                "A replica has not acknowledged the master's stream for more than the RPO ({rpo} s): a failover now would lose more than the RPO allows."
-            ),
-        ),
-        rule(
-            "RedisInstanceDown",
-            format!("redis_up{{{sel}}} == 0 or up{{{sel}}} == 0"),
-            "2m",
-            "warning",
-            "Redis node down",
-            "{{ $labels.pod }} does not answer its exporter (or the exporter cannot be scraped).".into(),
-        ),
-        cronjob_backup_rule("RedisBackupTooOld", ns, "redis-backup", snapshot_gap(&crate::backup::redis_snapshot(m).schedule), "Redis"),
-    ];
-    if t.min_replicas_to_write > 0 {
-        rules.push(rule(
-            "RedisWritesRefused",
-            format!(
-                "redis_connected_slaves{{{sel}}} < {} and on (pod) redis_instance_info{{{sel},role=\"master\"}}",
-                t.min_replicas_to_write
-            ),
-            &secs(Duration::from_secs(u64::from(t.min_replicas_max_lag_s))),
-            "critical",
-            "Redis master refuses writes",
-            format!(
-                "The master has fewer than min-replicas-to-write ({}) replicas within {} s: it refuses every write.",
-                t.min_replicas_to_write, t.min_replicas_max_lag_s
-            ),
-        ));
-    }
-    vec![monitor, prometheus_rule(m, id, name, rules)]
-}
-
-fn etcd_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Etcd;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let t = etcd::timing(m);
-    let name = etcd::NAME;
-    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-[0-9]+\"");
-    let quota = m
-        .platform
-        .spec
-        .components
-        .etcd
-        .config
-        .quota_backend_bytes
-        .unwrap_or(ETCD_DEFAULT_QUOTA_BYTES);
-    let majority = k8s::majority(r.replicas);
-    let monitor = pod_monitor(m, id, name, &[("app", name)], endpoint("metrics", None));
-    // Leaderless for longer than the RTO breaches the SLO; an election normally takes about two
-    // election timeouts, so never alert below that.
-    let no_leader_for = r
-        .slo
-        .rto
-        .max(Duration::from_millis(2 * u64::from(t.election_ms)));
-    let rules = vec![
-        rule(
-            "EtcdNoLeader",
-            format!("etcd_server_has_leader{{{sel}}} == 0"),
-            &secs(no_leader_for),
-            "critical",
-            "etcd member without leader",
-            "{{ $labels.pod }} has no leader: the cluster lost its quorum or the member is partitioned.".into(),
-        ),
-        rule(
-            "EtcdInsufficientMembers",
-            format!("(sum(up{{{sel}}}) or vector(0)) < {majority}"),
-            "1m",
-            "critical",
-            "etcd quorum at risk",
-            format!("Fewer than {majority} of {} etcd members are up: the cluster has no quorum.", r.replicas),
-        ),
-        rule(
-            "EtcdFrequentLeaderChanges",
-            format!("max by (namespace) (increase(etcd_server_leader_changes_seen_total{{{sel}}}[1h])) > 3"),
-            "5m",
-            "warning",
-            "etcd leader changes often",
-            format!(
-                "More than 3 leader elections in an hour: heartbeat {} ms / election timeout {} ms may be too tight for the network or disks are slow.",
-                t.heartbeat_ms, t.election_ms
-            ),
-        ),
-        rule(
-            "EtcdDatabaseNearQuota",
-            format!("max by (namespace) (etcd_mvcc_db_total_size_in_bytes{{{sel}}}) > {}", quota / 10 * 8),
-            "10m",
-            "warning",
-            "etcd database near its quota",
-            format!("The etcd database uses more than 80 % of --quota-backend-bytes ({quota}); at 100 % etcd raises NOSPACE and refuses writes."),
-        ),
-        rule(
-            "EtcdDatabaseNearQuota",
-            format!("max by (namespace) (etcd_mvcc_db_total_size_in_bytes{{{sel}}}) > {}", quota / 100 * 95),
-            "2m",
-            "critical",
-            "etcd database almost at its quota",
-            format!("The etcd database uses more than 95 % of --quota-backend-bytes ({quota}): compact and defragment now."),
-        ),
-        cronjob_backup_rule("EtcdBackupTooOld", ns, "etcd-backup", snapshot_gap(&crate::backup::etcd_snapshot(m).schedule), "etcd"),
-    ];
-    vec![monitor, prometheus_rule(m, id, name, rules)]
-}
-
 /// Fewer available replicas of a Deployment than `min` (kube-state-metrics; also fires when the
 /// Deployment is gone).
-fn deployment_available(ns: &str, deployment: &str, min: u32) -> String {
+pub(crate) fn deployment_available(ns: &str, deployment: &str, min: u32) -> String {
     let sel = format!("namespace=\"{ns}\",deployment=\"{deployment}\"");
     format!(
         "kube_deployment_status_replicas_available{{{sel}}} < {min} or absent(kube_deployment_status_replicas_available{{{sel}}})"
     )
-}
-
-fn minio_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Minio;
-    let ns = &m.get(id).namespace;
-    let tenant = minio::TENANT;
-    let e = minio::erasure(m);
-    // The cluster endpoint answers for the whole tenant, so it is scraped through the operator's
-    // ClusterIP Service (one server per scrape), not per pod, verified against the CA of the
-    // certificate deploy issues for the tenant (`ca.crt` of that very Secret).
-    let monitor = json!({
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": k8s::to_value(&k8s::meta(m, id, tenant, id.name())),
-        "spec": {
-            "selector": {"matchLabels": {MINIO_TENANT_LABEL: tenant}},
-            "endpoints": [{
-                "port": MINIO_HTTPS_PORT,
-                "scheme": "https",
-                "path": "/minio/v2/metrics/cluster",
-                "interval": SCRAPE_INTERVAL,
-                "tlsConfig": {
-                    "ca": {"secret": {"name": minio::TLS_SECRET, "key": "ca.crt"}},
-                    "serverName": format!("{tenant}.{ns}.svc"),
-                },
-            }],
-        },
-    });
-    let sel = format!("namespace=\"{ns}\",service=\"{tenant}\"");
-    let drives_per_server = e.drives / e.servers.max(1);
-    let rules = vec![
-        rule(
-            "MinIODriveOffline",
-            format!(
-                "max by (namespace) ({{__name__=~\"minio_cluster_(drive|disk)_offline_total\",{sel}}}) > 0"
-            ),
-            "5m",
-            "warning",
-            "MinIO drive offline",
-            format!(
-                "{{{{ $value }}}} drive(s) offline. Each erasure set of {} drives (EC:{}) accepts writes with up to {} and serves reads with up to {} drives lost.",
-                e.set_size,
-                e.parity,
-                e.write_tolerance(),
-                e.read_tolerance()
-            ),
-        ),
-        rule(
-            "MinIONodeOffline",
-            format!("max by (namespace) (minio_cluster_nodes_offline_total{{{sel}}}) > 0"),
-            "5m",
-            // A node carries `drives_per_server` drives of the set: losing one already uses
-            // up (or exceeds) the write tolerance in the default layouts.
-            if drives_per_server >= e.write_tolerance() {
-                "critical"
-            } else {
-                "warning"
-            },
-            "MinIO node offline",
-            format!(
-                "{{{{ $value }}}} of {} MinIO servers offline ({drives_per_server} drive(s) each; writes survive {} lost drive(s) per set).",
-                e.servers,
-                e.write_tolerance()
-            ),
-        ),
-        rule(
-            "MinIOWriteQuorumAtRisk",
-            format!(
-                "min by (namespace, pool, set) (minio_cluster_health_erasure_set_online_drives{{{sel}}} - minio_cluster_health_erasure_set_write_quorum{{{sel}}}) < 1"
-            ),
-            "1m",
-            "critical",
-            "MinIO erasure set at write quorum",
-            "An erasure set has no drive to spare above its write quorum: one more loss stops writes.".into(),
-        ),
-        rule(
-            "MinIOMetricsDown",
-            format!("absent(up{{{sel}}} == 1)"),
-            "5m",
-            "warning",
-            "MinIO metrics missing",
-            format!("{ns}/{tenant} cannot be scraped: the MinIO alerts are blind."),
-        ),
-    ];
-    vec![monitor, prometheus_rule(m, id, tenant, rules)]
-}
-
-fn nessie_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Nessie;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let name = nessie::NAME;
-    // Quarkus serves Micrometer's Prometheus registry on the management port.
-    let monitor = pod_monitor(
-        m,
-        id,
-        name,
-        &[("app", name)],
-        endpoint("management", Some("/q/metrics")),
-    );
-    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-.*\"");
-    let rules = vec![
-        rule(
-            "NessieUnavailable",
-            deployment_available(ns, name, 1),
-            &secs(r.slo.rto),
-            "critical",
-            "Nessie catalog down",
-            format!(
-                "No Nessie pod is available for longer than the RTO ({} s): table commits and catalog reads fail.",
-                r.slo.rto.as_secs()
-            ),
-        ),
-        rule(
-            "NessieServerErrors",
-            format!(
-                "sum by (namespace) (rate(http_server_requests_seconds_count{{{sel},status=~\"5..\"}}[5m])) / sum by (namespace) (rate(http_server_requests_seconds_count{{{sel}}}[5m])) > 0.05"
-            ),
-            "10m",
-            "warning",
-            "Nessie answers with server errors",
-            "More than 5 % of Nessie requests fail with 5xx (backend store unreachable?).".into(),
-        ),
-    ];
-    vec![monitor, prometheus_rule(m, id, name, rules)]
-}
-
-fn kafka_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Kafka;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let cluster = kafka::CLUSTER;
-    let monitor = pod_monitor(
-        m,
-        id,
-        cluster,
-        &[
-            ("strimzi.io/cluster", cluster),
-            ("strimzi.io/kind", "Kafka"),
-        ],
-        endpoint(STRIMZI_METRICS_PORT, Some("/metrics")),
-    );
-    let sel = format!(
-        "namespace=\"{ns}\",pod=~\"{cluster}-({}|{})-[0-9]+\"",
-        kafka::CONTROLLERS,
-        kafka::BROKERS
-    );
-    // `sum(…) or vector(0)`: both sides without labels, so the fallback only applies when no
-    // series exists (a `by` clause would make it a second, always-present element).
-    let rules = vec![
-        rule(
-            "KafkaUnderReplicatedPartitions",
-            format!(
-                "sum by (namespace) (kafka_server_replicamanager_underreplicatedpartitions{{{sel}}}) > 0"
-            ),
-            "5m",
-            "warning",
-            "Kafka partitions under-replicated",
-            "{{ $value }} partition(s) have fewer in-sync replicas than replicas for 5 minutes (a broker is down or lagging); one more failure may stop writes.".into(),
-        ),
-        rule(
-            "KafkaUnderMinIsrPartitions",
-            format!(
-                "sum by (namespace) (kafka_server_replicamanager_underminisrpartitioncount{{{sel}}}) > 0"
-            ),
-            "1m",
-            "critical",
-            "Kafka partitions below min.insync.replicas",
-            "{{ $value }} partition(s) are below min.insync.replicas: producers with acks=all are refused.".into(),
-        ),
-        rule(
-            "KafkaOfflinePartitions",
-            format!(
-                "sum by (namespace) (kafka_controller_kafkacontroller_offlinepartitionscount{{{sel}}}) > 0"
-            ),
-            "1m",
-            "critical",
-            "Kafka partitions offline",
-            "{{ $value }} partition(s) have no leader: reads and writes to them fail.".into(),
-        ),
-        rule(
-            "KafkaActiveControllerMissing",
-            format!(
-                "(sum(kafka_controller_kafkacontroller_activecontrollercount{{{sel}}}) or vector(0)) != 1"
-            ),
-            &secs(r.slo.rto),
-            "critical",
-            "Kafka has no single active controller",
-            format!(
-                "The KRaft quorum reports {{{{ $value }}}} active controllers for longer than the RTO ({} s): metadata changes and leader elections stall.",
-                r.slo.rto.as_secs()
-            ),
-        ),
-    ];
-    vec![monitor, prometheus_rule(m, id, cluster, rules)]
-}
-
-fn flink_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Flink;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let name = flink::NAME;
-    let monitor = pod_monitor(
-        m,
-        id,
-        name,
-        &[("app", name), ("type", FLINK_NATIVE_TYPE)],
-        endpoint(FLINK_METRICS_PORT.0, None),
-    );
-    let sel = format!("namespace=\"{ns}\",pod=~\"{name}-.*\"");
-    // Flink writes the interval as e.g. "30 s"; an unreadable value was reported by validation.
-    let interval = m
-        .platform
-        .spec
-        .components
-        .flink
-        .config
-        .checkpoint_interval
-        .as_deref()
-        .map(|s| s.replace(' ', ""))
-        .and_then(|s| crate::units::parse_duration(&s).ok())
-        .unwrap_or(Duration::from_secs(30));
-    // Three missed checkpoints in a row, but never a window shorter than 10 minutes.
-    let window = (interval * 3).max(Duration::from_secs(600));
-    let w = window.as_secs();
-    let rules = vec![
-        rule(
-            "FlinkJobManagerUnavailable",
-            deployment_available(ns, name, 1),
-            &secs(r.slo.rto),
-            "critical",
-            "No Flink JobManager",
-            format!(
-                "No JobManager of {ns}/{name} is available for longer than the RTO ({} s): jobs cannot be submitted or recovered.",
-                r.slo.rto.as_secs()
-            ),
-        ),
-        rule(
-            "FlinkJobRestarting",
-            format!(
-                "max by (namespace, job_name) (increase(flink_jobmanager_job_numRestarts{{{sel}}}[10m])) > 2"
-            ),
-            "0m",
-            "warning",
-            "Flink job restarting",
-            "Job {{ $labels.job_name }} restarted more than twice in 10 minutes.".into(),
-        ),
-        rule(
-            "FlinkCheckpointsFailing",
-            format!(
-                "max by (namespace, job_name) (increase(flink_jobmanager_job_numberOfFailedCheckpoints{{{sel}}}[{w}s])) > 0"
-            ),
-            "0m",
-            "warning",
-            "Flink checkpoints failing",
-            format!("Job {{{{ $labels.job_name }}}} had failed checkpoints in the last {w} s."),
-        ),
-        rule(
-            "FlinkNoCompletedCheckpoint",
-            format!(
-                "max by (namespace, job_name) (increase(flink_jobmanager_job_numberOfCompletedCheckpoints{{{sel}}}[{w}s])) == 0 and on (namespace, job_name) max by (namespace, job_name) (flink_jobmanager_job_uptime{{{sel}}}) > {}",
-                window.as_millis()
-            ),
-            "0m",
-            "critical",
-            "Flink job without checkpoints",
-            format!(
-                "Job {{{{ $labels.job_name }}}} completed no checkpoint in {w} s (3 × the {} s interval): a restart would reprocess all of it.",
-                interval.as_secs()
-            ),
-        ),
-    ];
-    vec![monitor, prometheus_rule(m, id, name, rules)]
-}
-
-fn trino_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Trino;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    // Trino's own `/metrics` (OpenMetrics of every JMX bean) needs no agent jar or exporter
-    // image, so it works with the upstream image as is; a JMX exporter would need both. It is
-    // served on the HTTPS port only; coordinator and workers carry certificates for different
-    // Service names, hence one monitor per role.
-    let monitor = |app: &str, server_name: String| {
-        let mut mon = pod_monitor(
-            m,
-            id,
-            app,
-            &[("app", app), ("app.kubernetes.io/instance", &m.name)],
-            endpoint("https", Some("/metrics")),
-        );
-        let ep = &mut mon["spec"]["podMetricsEndpoints"][0];
-        ep["scheme"] = json!("https");
-        ep["tlsConfig"] = json!({
-            "ca": {"configMap": {"name": k8s::SERVICE_CA_CONFIGMAP, "key": "service-ca.crt"}},
-            "serverName": server_name,
-        });
-        // No password: Trino would refuse it (see TRINO_METRICS_SECRET).
-        ep["basicAuth"] = json!({
-            "username": {"name": TRINO_METRICS_SECRET, "key": "username"},
-        });
-        mon
-    };
-    let sel = format!("namespace=\"{ns}\",pod=~\"trino-.*\"");
-    let rules = vec![
-        rule(
-            "TrinoCoordinatorDown",
-            deployment_available(ns, trino::COORDINATOR, 1),
-            &secs(r.slo.rto),
-            "critical",
-            "Trino coordinator down",
-            format!(
-                "The single Trino coordinator is unavailable for longer than the RTO ({} s): every query fails.",
-                r.slo.rto.as_secs()
-            ),
-        ),
-        rule(
-            "TrinoWorkersMissing",
-            format!(
-                "kube_deployment_status_replicas_available{{namespace=\"{ns}\",deployment=\"{}\"}} < kube_deployment_spec_replicas{{namespace=\"{ns}\",deployment=\"{}\"}}",
-                trino::WORKER,
-                trino::WORKER
-            ),
-            "15m",
-            "warning",
-            "Trino workers missing",
-            "Fewer Trino workers are available than configured for 15 minutes: queries run slower and memory-heavy ones may fail.".into(),
-        ),
-        rule(
-            "TrinoMetricsDown",
-            format!("up{{{sel}}} == 0"),
-            "10m",
-            "warning",
-            "Trino metrics missing",
-            format!(
-                "{{{{ $labels.pod }}}} cannot be scraped (Secret {TRINO_METRICS_SECRET} missing or not accepted?)."
-            ),
-        ),
-    ];
-    vec![
-        monitor(trino::COORDINATOR, trino::host(m)),
-        monitor(trino::WORKER, trino::worker_host(m)),
-        prometheus_rule(m, id, "trino", rules),
-    ]
-}
-
-fn spark_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Spark;
-    let ns = &m.get(id).namespace;
-    // The history server has no metrics sink of its own (Spark's metrics system covers
-    // drivers and executors), so it is watched through kube-state-metrics only.
-    let rules = vec![rule(
-        "SparkHistoryServerDown",
-        deployment_available(ns, spark::HISTORY, 1),
-        "10m",
-        "warning",
-        "Spark history server down",
-        "The Spark history server is unavailable: finished applications cannot be inspected (jobs still run).".into(),
-    )];
-    vec![prometheus_rule(m, id, "spark", rules)]
-}
-
-fn superset_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Superset;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let web = format!("{}-web", superset::NAME);
-    // Superset has no metrics endpoint (only a StatsD logger hook): availability comes from
-    // kube-state-metrics.
-    let rules = vec![
-        rule(
-            "SupersetWebDown",
-            deployment_available(ns, &web, 1),
-            &secs(r.slo.rto),
-            "critical",
-            "Superset down",
-            format!(
-                "No Superset web pod is available for longer than the RTO ({} s).",
-                r.slo.rto.as_secs()
-            ),
-        ),
-        rule(
-            "SupersetWebDegraded",
-            format!(
-                "kube_deployment_status_replicas_available{{namespace=\"{ns}\",deployment=\"{web}\"}} < kube_deployment_spec_replicas{{namespace=\"{ns}\",deployment=\"{web}\"}}"
-            ),
-            "15m",
-            "warning",
-            "Superset running with fewer pods",
-            "Fewer Superset web pods are available than configured: one more failure is an outage."
-                .into(),
-        ),
-    ];
-    vec![prometheus_rule(m, id, superset::NAME, rules)]
-}
-
-fn clickhouse_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Clickhouse;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let chi = clickhouse::CHI;
-    let monitor = pod_monitor(
-        m,
-        id,
-        chi,
-        &[(CHI_LABEL, chi)],
-        endpoint(CLICKHOUSE_METRICS_PORT.0, Some("/metrics")),
-    );
-    let sel = format!("namespace=\"{ns}\",pod=~\"chi-{chi}-.*\"");
-    let keepers = clickhouse::keepers(m);
-    let majority = k8s::majority(keepers);
-    let delay = r.slo.rpo.as_secs().max(30);
-    let rules = vec![
-        rule(
-            "ClickHouseReadonlyReplica",
-            format!("ClickHouseMetrics_ReadonlyReplica{{{sel}}} > 0"),
-            "2m",
-            "critical",
-            "ClickHouse replica read-only",
-            "{{ $labels.pod }} has read-only replicated tables (Keeper unreachable or metadata lost): inserts fail there.".into(),
-        ),
-        rule(
-            "ClickHouseReplicationDelay",
-            format!("ClickHouseAsyncMetrics_ReplicasMaxAbsoluteDelay{{{sel}}} > {delay}"),
-            "5m",
-            "warning",
-            "ClickHouse replica behind",
-            format!(
-                "{{{{ $labels.pod }}}} is more than {delay} s behind its replicas (RPO {} s): losing the others now loses data.",
-                r.slo.rpo.as_secs()
-            ),
-        ),
-        rule(
-            "ClickHouseKeeperQuorumLost",
-            format!(
-                "(sum(kube_pod_status_ready{{namespace=\"{ns}\",pod=~\"chk-{}-.*\",condition=\"true\"}}) or vector(0)) < {majority}",
-                clickhouse::CHK
-            ),
-            "1m",
-            "critical",
-            "ClickHouse Keeper without quorum",
-            format!(
-                "Fewer than {majority} of {keepers} Keeper pods are ready: replicated tables turn read-only."
-            ),
-        ),
-        rule(
-            "ClickHouseMetricsDown",
-            format!("up{{{sel}}} == 0"),
-            "5m",
-            "warning",
-            "ClickHouse metrics missing",
-            "{{ $labels.pod }} cannot be scraped on its Prometheus port.".into(),
-        ),
-    ];
-    vec![monitor, prometheus_rule(m, id, chi, rules)]
-}
-
-fn airflow_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Airflow;
-    let r = m.get(id);
-    let ns = &r.namespace;
-    let scheduler = format!("{}-scheduler", airflow::NAME);
-    let api = format!("{}-api-server", airflow::NAME);
-    let monitor = pod_monitor(
-        m,
-        id,
-        &scheduler,
-        &[("app", &scheduler)],
-        endpoint(AIRFLOW_METRICS_PORT.0, None),
-    );
-    let sel = format!("namespace=\"{ns}\",pod=~\"{scheduler}-.*\"");
-    let rules = vec![
-        rule(
-            "AirflowSchedulerHeartbeatMissing",
-            format!(
-                "sum by (namespace) (rate(airflow_scheduler_heartbeat{{{sel}}}[2m])) == 0 or absent(airflow_scheduler_heartbeat{{{sel}}})"
-            ),
-            "5m",
-            "critical",
-            "Airflow schedulers not heartbeating",
-            "No Airflow scheduler has sent a heartbeat for 5 minutes: no task is being scheduled.".into(),
-        ),
-        rule(
-            "AirflowApiServerDown",
-            deployment_available(ns, &api, 1),
-            &secs(r.slo.rto),
-            "critical",
-            "Airflow API server down",
-            format!(
-                "No Airflow API server is available for longer than the RTO ({} s): UI, REST API and task execution API fail.",
-                r.slo.rto.as_secs()
-            ),
-        ),
-        rule(
-            "AirflowSchedulersDegraded",
-            format!(
-                "kube_deployment_status_replicas_available{{namespace=\"{ns}\",deployment=\"{scheduler}\"}} < kube_deployment_spec_replicas{{namespace=\"{ns}\",deployment=\"{scheduler}\"}}"
-            ),
-            "15m",
-            "warning",
-            "Airflow running with fewer schedulers",
-            "Fewer schedulers are available than configured: scheduling continues but without a spare.".into(),
-        ),
-    ];
-    vec![monitor, prometheus_rule(m, id, airflow::NAME, rules)]
 }
 
 // ---- namespace-wide objects ----------------------------------------------------------------
@@ -1553,7 +765,7 @@ mod tests {
         let flag = format!("--quota-backend-bytes={ETCD_DEFAULT_QUOTA_BYTES}");
         assert!(objs.iter().any(|o| {
             o["kind"] == "StatefulSet"
-                && o["metadata"]["name"] == etcd::NAME
+                && o["metadata"]["name"] == crate::components::etcd::NAME
                 && o.to_string().contains(&flag)
         }));
     }

@@ -303,7 +303,7 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
 /// pods connect to: the MinIO servers fetch new binaries from the operator's upgrade server
 /// (`http://operator.<operators namespace>.svc:4221`) when the tenant's image changes.
 pub fn served_by_operator(id: ComponentId) -> Option<(Value, Vec<u16>)> {
-    use crate::components::minio_operator as mo;
+    use crate::components::minio::operator as mo;
     match id {
         ComponentId::Minio => Some((
             match_labels(&[("name", mo::DEPLOYMENT)]),

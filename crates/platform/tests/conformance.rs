@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use datalyptica_conformance::{CrdCatalog, catalog_dir, crds_dir, shared_for_tests};
-use datalyptica_platform::components::{ALL, minio_operator};
+use datalyptica_platform::components::ALL;
+use datalyptica_platform::components::minio::operator as minio_operator;
 use datalyptica_platform::model::Model;
 use datalyptica_platform::spec::Platform;
 use serde_json::Value;
@@ -305,7 +306,7 @@ struct CarriedCrds {
 }
 
 fn carried_crd_sets() -> Vec<CarriedCrds> {
-    use datalyptica_platform::components::redis_operator;
+    use datalyptica_platform::components::redis::operator as redis_operator;
     vec![
         CarriedCrds {
             install: "02-redis-ha/operator-install.yaml",

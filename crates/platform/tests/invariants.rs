@@ -114,7 +114,7 @@ fn replicated_workloads_are_spread_budgeted_probed_and_bounded() {
                 .collect();
             // Generated from an upstream release that has no health endpoint: the waiver says why.
             let no_probes = o["metadata"]["annotations"]
-                [datalyptica_platform::components::minio_operator::UPSTREAM_ANNOTATION]
+                [datalyptica_platform::components::minio::operator::UPSTREAM_ANNOTATION]
                 .is_string()
                 && o["metadata"]["annotations"]
                     [datalyptica_platform::render::LINT_WAIVE_ANNOTATION]

@@ -10,11 +10,9 @@ pub mod etcd;
 pub mod flink;
 pub mod kafka;
 pub mod minio;
-pub mod minio_operator;
 pub mod nessie;
 pub mod postgresql;
 pub mod redis;
-pub mod redis_operator;
 pub mod spark;
 pub mod superset;
 pub mod trino;
@@ -34,6 +32,24 @@ pub static ALL: &[&dyn Component] = &[
     &airflow::AIRFLOW,
     &superset::SUPERSET,
 ];
+
+/// The component of an id; exhaustive, so a new id without its component does not compile.
+pub fn get(id: ComponentId) -> &'static dyn Component {
+    match id {
+        ComponentId::Postgresql => &postgresql::POSTGRESQL,
+        ComponentId::Redis => &redis::REDIS,
+        ComponentId::Etcd => &etcd::ETCD,
+        ComponentId::Minio => &minio::MINIO,
+        ComponentId::Nessie => &nessie::NESSIE,
+        ComponentId::Kafka => &kafka::KAFKA,
+        ComponentId::Flink => &flink::FLINK,
+        ComponentId::Trino => &trino::TRINO,
+        ComponentId::Spark => &spark::SPARK,
+        ComponentId::Clickhouse => &clickhouse::CLICKHOUSE,
+        ComponentId::Airflow => &airflow::AIRFLOW,
+        ComponentId::Superset => &superset::SUPERSET,
+    }
+}
 
 pub fn by_name(name: &str) -> Option<&'static dyn Component> {
     ALL.iter().copied().find(|c| c.id().name() == name)

@@ -5,6 +5,8 @@
 //! running queries die with it. The renderer does the best Trino allows: a fast restart, a
 //! `Recreate` rollout so two coordinators never run at once, and workers that survive it.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, ExecAction, Lifecycle, LifecycleHandler, Probe};
@@ -104,6 +106,10 @@ fn props(pairs: &[(&str, String)]) -> String {
 }
 
 impl Component for Trino {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Trino
     }

@@ -1,6 +1,10 @@
 //! MinIO in distributed mode through the MinIO Operator's `Tenant`. The community edition is
 //! archived (no fixes) and its images left Docker Hub; quay.io serves the frozen releases, which
-//! the tree pins. The operator comes from its upstream manifests ([`super::minio_operator`]).
+//! the tree pins. The operator comes from its upstream manifests ([`operator`]).
+
+pub mod operator;
+
+mod monitoring;
 
 use std::time::Duration;
 
@@ -15,7 +19,7 @@ use crate::component::{
     CarriedOperator, Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck,
     OperatorDefaults, TlsHop,
 };
-use crate::components::{self, minio_operator, spec_pointer};
+use crate::components::{self, spec_pointer};
 use crate::crs::{Cr, minio as cr};
 use crate::docs;
 use crate::k8s;
@@ -144,6 +148,10 @@ pub struct Minio;
 pub static MINIO: Minio = Minio;
 
 impl Component for Minio {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Minio
     }
@@ -168,8 +176,8 @@ impl Component for Minio {
     fn carried_operator(&self) -> Option<CarriedOperator> {
         Some(CarriedOperator {
             display: "MinIO Operator",
-            version: minio_operator::VERSION,
-            deployment: minio_operator::DEPLOYMENT,
+            version: operator::VERSION,
+            deployment: operator::DEPLOYMENT,
             why: "the `minio-operator` package was deleted from certified-operators in October 2025 (its last bundle never served OpenShift 4.16+, and a Subscription OLM cannot resolve blocks every Subscription of its namespace); the successor `minio-object-store-operator` is commercial and serves no `Tenant`",
         })
     }
@@ -209,7 +217,7 @@ impl Component for Minio {
         if m.platform.spec.components.minio.operator.is_some() {
             out.push(Issue::new(
                 format!("{base}/operator"),
-                format!("the MinIO Operator is installed from its upstream {} manifests carried in the tree, not from an OLM catalog (expected no `operator` block: no package or channel to choose)", minio_operator::VERSION),
+                format!("the MinIO Operator is installed from its upstream {} manifests carried in the tree, not from an OLM catalog (expected no `operator` block: no package or channel to choose)", operator::VERSION),
             ));
         }
         if m.object_store.backend != ObjectStoreBackend::Minio {
@@ -330,11 +338,11 @@ impl Component for Minio {
                 content: Content::Objects {
                     header: format!(
                         "MinIO Operator {v} from its upstream release manifests (minio/operator, tag {v}), carried here because no OpenShift catalog offers it: the two CRDs verbatim, then the ServiceAccount, ClusterRole, binding, Service and Deployment of resources/base/ rendered for restricted-v2 (no fixed UID, read-only root), STS off, images from quay.io.\nInstalled in {ns}; `oc apply -f` on a connected or an offline cluster installs the same thing. Wait: oc rollout status deployment/{d} -n {ns}\nThe community edition is archived and receives no fixes: prefer spec.objectStore.backend odf or external.",
-                        v = minio_operator::VERSION,
+                        v = operator::VERSION,
                         ns = m.operators_namespace,
-                        d = minio_operator::DEPLOYMENT,
+                        d = operator::DEPLOYMENT,
                     ),
-                    objects: minio_operator::objects(m),
+                    objects: operator::objects(m),
                 },
             },
             File {
@@ -465,11 +473,11 @@ fn readme_body(m: &Model, e: Erasure) -> String {
         e.drives_per_server_in_set(),
         e.servers_tolerated().max(1),
         img = m.get(ComponentId::Minio).image,
-        op = minio_operator::IMAGE,
-        v = minio_operator::VERSION,
+        op = operator::IMAGE,
+        v = operator::VERSION,
         ops = m.operators_namespace,
-        svc = minio_operator::SERVICE,
-        port = minio_operator::UPGRADE_PORT,
+        svc = operator::SERVICE,
+        port = operator::UPGRADE_PORT,
         tls = tls_section(m),
     )
 }

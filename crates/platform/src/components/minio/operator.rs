@@ -59,11 +59,11 @@ pub const NO_PROBES: &str = "the MinIO Operator serves no health endpoint: its o
 pub const CRD_FILES: [(&str, &str); 2] = [
     (
         "minio.min.io_tenants.yaml",
-        include_str!("../../assets/minio-operator/v7.1.1/minio.min.io_tenants.yaml"),
+        include_str!("../../../assets/minio-operator/v7.1.1/minio.min.io_tenants.yaml"),
     ),
     (
         "sts.min.io_policybindings.yaml",
-        include_str!("../../assets/minio-operator/v7.1.1/sts.min.io_policybindings.yaml"),
+        include_str!("../../../assets/minio-operator/v7.1.1/sts.min.io_policybindings.yaml"),
     ),
 ];
 

@@ -1,7 +1,11 @@
 //! Redis with Sentinel through OT-Container-Kit's redis-operator: chosen over Redis Enterprise
 //! because it is open source and runs plain Redis with Sentinel as the seed's table asks
 //! (RedisReplication for the data nodes, RedisSentinel for the monitors). The operator comes from
-//! its upstream v0.26.0 release carried in the tree ([`super::redis_operator`]).
+//! its upstream v0.26.0 release carried in the tree ([`operator`]).
+
+pub mod operator;
+
+mod monitoring;
 
 use std::time::Duration;
 
@@ -14,7 +18,7 @@ use crate::component::{
     CarriedOperator, Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck,
     OperatorDefaults, TlsHop,
 };
-use crate::components::{redis_operator, spec_pointer};
+use crate::components::spec_pointer;
 use crate::crs::{Cr, redis as cr};
 use crate::docs;
 use crate::k8s;
@@ -218,6 +222,10 @@ pub struct Redis;
 pub static REDIS: Redis = Redis;
 
 impl Component for Redis {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Redis
     }
@@ -242,8 +250,8 @@ impl Component for Redis {
     fn carried_operator(&self) -> Option<CarriedOperator> {
         Some(CarriedOperator {
             display: "Redis Operator (OT-Container-Kit)",
-            version: redis_operator::VERSION,
-            deployment: redis_operator::DEPLOYMENT,
+            version: operator::VERSION,
+            deployment: operator::DEPLOYMENT,
             why: "OpenShift's catalog offers only 0.15.1 (community-operators `stable`, 2023), whose CRDs refuse the PodDisruptionBudget, zone spreading and exporter security context the tree renders, and whose RedisSentinel cannot carry the data nodes' password, so its Sentinels never fail over",
         })
     }
@@ -291,7 +299,7 @@ impl Component for Redis {
         if m.platform.spec.components.redis.operator.is_some() {
             out.push(Issue::new(
                 format!("{}/operator", spec_pointer(self.id())),
-                format!("the Redis operator is installed from its upstream {} manifests carried in the tree, not from an OLM catalog (expected no `operator` block: no package or channel to choose)", redis_operator::VERSION),
+                format!("the Redis operator is installed from its upstream {} manifests carried in the tree, not from an OLM catalog (expected no `operator` block: no package or channel to choose)", operator::VERSION),
             ));
         }
         let base = format!("{}/config", spec_pointer(self.id()));
@@ -438,12 +446,12 @@ impl Component for Redis {
                 content: Content::Objects {
                     header: format!(
                         "Redis operator {v} from its upstream release (OT-CONTAINER-KIT/redis-operator, tag {v}), carried here because OpenShift's catalog offers only 0.15.1: the four CRDs verbatim, then the ServiceAccount, ClusterRole, binding and Deployment of the release's Helm chart rendered for restricted-v2 (no fixed UID, read-only root), two replicas with leader election, watching {rns} only.\nInstalled in {ns}. The CRDs exceed the 256 KiB annotation of a client-side apply: `oc apply --server-side -f` installs the same thing on a connected or an offline cluster. Wait: oc rollout status deployment/{d} -n {ns}",
-                        v = redis_operator::VERSION,
+                        v = operator::VERSION,
                         ns = m.operators_namespace,
                         rns = r.namespace,
-                        d = redis_operator::DEPLOYMENT,
+                        d = operator::DEPLOYMENT,
                     ),
-                    objects: redis_operator::objects(m),
+                    objects: operator::objects(m),
                 },
             },
             File {
@@ -637,7 +645,7 @@ fn readme_body(m: &Model, t: SentinelTiming) -> String {
         cli_tls_flags(SERVER_CA_FILE),
         python_tls_kwargs("/run/secrets/redis-ca.crt"),
         cli_tls_flags("redis-ca.crt"),
-        v = redis_operator::VERSION,
+        v = operator::VERSION,
     )
 }
 

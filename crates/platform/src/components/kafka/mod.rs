@@ -1,6 +1,8 @@
 //! Kafka on Strimzi (KRaft only, `kafka.strimzi.io/v1`): a controller pool holding the metadata
 //! quorum and a broker pool holding the data, so each can be sized and drained on its own.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -86,6 +88,10 @@ fn small() -> Resources {
 }
 
 impl Component for Kafka {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Kafka
     }

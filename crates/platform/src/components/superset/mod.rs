@@ -1,6 +1,8 @@
 //! Superset as plain Deployments: stateless web replicas and Celery workers over the Redis
 //! Sentinel set (cache and broker), metadata on PostgreSQL, Trino registered as a database.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -156,6 +158,10 @@ pub struct Superset;
 pub static SUPERSET: Superset = Superset;
 
 impl Component for Superset {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Superset
     }

@@ -1,6 +1,8 @@
 //! PostgreSQL through Crunchy PGO: a Patroni cluster whose failover timing is derived from the
 //! RTO target and whose replication is synchronous, so acknowledged commits survive failover.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -198,6 +200,10 @@ pub struct Postgresql;
 pub static POSTGRESQL: Postgresql = Postgresql;
 
 impl Component for Postgresql {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Postgresql
     }

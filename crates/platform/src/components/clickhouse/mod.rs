@@ -1,6 +1,8 @@
 //! ClickHouse through the Altinity operator: one shard of replicated tables (ReplicatedMergeTree)
 //! coordinated by a ClickHouse Keeper ensemble, both rendered as the operator's CRs.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -142,6 +144,10 @@ pub struct Clickhouse;
 pub static CLICKHOUSE: Clickhouse = Clickhouse;
 
 impl Component for Clickhouse {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Clickhouse
     }

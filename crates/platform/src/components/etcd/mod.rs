@@ -5,6 +5,8 @@
 //! both listeners, which OpenShift's service CA (server-auth serving certificates only) cannot
 //! give, and no extra operator is needed.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
@@ -123,6 +125,10 @@ pub struct Etcd;
 pub static ETCD: Etcd = Etcd;
 
 impl Component for Etcd {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Etcd
     }

@@ -1,6 +1,8 @@
 //! Nessie, the Iceberg catalog: stateless replicas over a JDBC version store on the PostgreSQL
 //! cluster, so HA is PostgreSQL's HA plus ≥ 2 interchangeable pods.
 
+mod monitoring;
+
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -56,6 +58,10 @@ pub struct Nessie;
 pub static NESSIE: Nessie = Nessie;
 
 impl Component for Nessie {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Nessie
     }

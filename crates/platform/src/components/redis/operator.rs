@@ -50,27 +50,29 @@ pub const METRICS_PORT: u16 = 8080;
 pub const CRD_FILES: [(&str, &str, &str); 4] = [
     (
         "redis.redis.opstreelabs.in_redis.yaml",
-        include_str!("../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redis.yaml"),
+        include_str!(
+            "../../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redis.yaml"
+        ),
         "aaaaf9291a7de39011f112e41c7909fa1ce121908e98fab0cdb1f11c961bfeb6",
     ),
     (
         "redis.redis.opstreelabs.in_redisclusters.yaml",
         include_str!(
-            "../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redisclusters.yaml"
+            "../../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redisclusters.yaml"
         ),
         "2ad9627590c19cff08802aaa5adee68db9aa5987232c2451654216232a55455c",
     ),
     (
         "redis.redis.opstreelabs.in_redisreplications.yaml",
         include_str!(
-            "../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redisreplications.yaml"
+            "../../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redisreplications.yaml"
         ),
         "1d62dfc5638de69a71b3610752c455ee3aa16a1db853d5e3f2c9e4e2d8bdbbcd",
     ),
     (
         "redis.redis.opstreelabs.in_redissentinels.yaml",
         include_str!(
-            "../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redissentinels.yaml"
+            "../../../assets/redis-operator/v0.26.0/redis.redis.opstreelabs.in_redissentinels.yaml"
         ),
         "5b119926c54876486817e54213214516cb96c3e451c159ec2f54f00aafea1754",
     ),
@@ -235,7 +237,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
     pod_labels.extend(selector());
     let mut dmeta = meta(DEPLOYMENT, true);
     dmeta.annotations = Some(BTreeMap::from([(
-        super::minio_operator::UPSTREAM_ANNOTATION.to_string(),
+        crate::components::minio::operator::UPSTREAM_ANNOTATION.to_string(),
         format!(
             "OT-CONTAINER-KIT/redis-operator {VERSION} charts/redis-operator/templates/operator-deployment.yaml"
         ),

@@ -2,6 +2,8 @@
 //! OperatorHub): active-active schedulers, API servers, triggerers and DAG processors, Celery
 //! workers on the Redis Sentinel set, metadata on the PostgreSQL cluster, DAGs by git-sync.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -270,6 +272,10 @@ pub struct Airflow;
 pub static AIRFLOW: Airflow = Airflow;
 
 impl Component for Airflow {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Airflow
     }

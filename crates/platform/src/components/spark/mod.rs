@@ -4,6 +4,8 @@
 //! The operator is not on OperatorHub (the kubeflow project publishes a Helm chart only), so it
 //! is a documented prerequisite installed with Helm, not an OLM Subscription.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, ServiceAccount};
@@ -209,6 +211,10 @@ fn s3a(m: &Model) -> Vec<(String, String)> {
 }
 
 impl Component for Spark {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Spark
     }

@@ -1,6 +1,8 @@
 //! Flink session cluster through the Flink Kubernetes Operator: two JobManagers (one leader, one
 //! standby) with Kubernetes HA services, checkpoints, savepoints and HA metadata on the object store.
 
+mod monitoring;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -160,6 +162,10 @@ fn flink_resource(r: &Resources) -> cr::FlinkResource {
 }
 
 impl Component for Flink {
+    fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
+        monitoring::objects(m)
+    }
+
     fn id(&self) -> ComponentId {
         ComponentId::Flink
     }
