@@ -14,15 +14,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::component::{Component, ComponentId, Content, File};
-use crate::components::{etcd, kafka, minio, postgresql, redis};
-use crate::crs::Cr;
+use crate::component::{Backup, Component, ComponentId, Content, File};
+use crate::components::{minio, postgresql, redis};
 use crate::k8s;
 use crate::model::{Model, Resources};
 use crate::security::{self, PodGroup};
@@ -36,8 +34,8 @@ pub const MINIO_JOB: &str = "minio-backup-config";
 pub const MIRROR_MAKER: &str = "kafka-dr";
 pub const MIRROR_MAKER_USER: &str = "kafka-mirror-maker";
 pub const DEFAULT_MC_IMAGE: &str = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z";
-pub const KAFKA_MIRROR_MAKER2: (&str, &str) = ("kafka.strimzi.io/v1", "KafkaMirrorMaker2");
-pub const KAFKA_USER: (&str, &str) = ("kafka.strimzi.io/v1", "KafkaUser");
+pub const KAFKA_MIRROR_MAKER2: (&str, &str) = crate::crs::strimzi::MIRROR_MAKER2;
+pub const KAFKA_USER: (&str, &str) = crate::crs::strimzi::USER;
 
 /// pgBackRest settings the PostgresCluster is rendered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +102,7 @@ pub fn etcd_snapshot(m: &Model) -> Snapshot {
     }
 }
 
-fn replication_target<'a>(m: &Model<'a>) -> Option<&'a ReplicationTarget> {
+pub(crate) fn replication_target<'a>(m: &Model<'a>) -> Option<&'a ReplicationTarget> {
     m.platform.spec.backup.minio.replication_target.as_ref()
 }
 
@@ -118,7 +116,7 @@ pub fn mirror_maker_enabled(m: &Model) -> bool {
 }
 
 /// MinIO configuration Job is rendered only when MinIO is the object store.
-fn minio_job_enabled(m: &Model) -> bool {
+pub(crate) fn minio_job_enabled(m: &Model) -> bool {
     m.enabled(ComponentId::Minio) && m.object_store.backend == ObjectStoreBackend::Minio
 }
 
@@ -138,14 +136,14 @@ pub fn bucket_purpose(id: ComponentId) -> Option<&'static str> {
 
 /// Labels of a backup pod: `app` names the job; the component label is `backup` so that the
 /// component's own pod selectors (and their client rules) do not include it.
-fn backup_labels(m: &Model, id: ComponentId, app: &str) -> BTreeMap<String, String> {
+pub(crate) fn backup_labels(m: &Model, id: ComponentId, app: &str) -> BTreeMap<String, String> {
     let mut l = k8s::labels(m, id, app);
     l.insert("app.kubernetes.io/component".into(), "backup".into());
     l.insert("datalyptica.io/backup-of".into(), id.name().into());
     l
 }
 
-fn meta(m: &Model, id: ComponentId, name: &str, app: &str) -> ObjectMeta {
+pub(crate) fn meta(m: &Model, id: ComponentId, name: &str, app: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some(m.get(id).namespace.clone()),
@@ -154,50 +152,29 @@ fn meta(m: &Model, id: ComponentId, name: &str, app: &str) -> ObjectMeta {
     }
 }
 
-/// The pods of a component's backup job, for [`crate::security`]: peers of the component
-/// (they talk to it on its peer ports) that also reach the object store or the DR site.
+/// The pods of a component's backup objects, for [`crate::security`]: clients of the component
+/// (they talk to it on its client ports) that also reach the object store or the DR site.
 pub fn pod_group(m: &Model, id: ComponentId) -> Option<PodGroup> {
-    let app = match id {
-        ComponentId::Redis => REDIS_CRONJOB,
-        ComponentId::Etcd => ETCD_CRONJOB,
-        ComponentId::Minio if minio_job_enabled(m) => MINIO_JOB,
-        ComponentId::Kafka if mirror_maker_enabled(m) => {
-            return Some(PodGroup {
-                name: "kafka-mirror-maker".into(),
-                selector: json!({"matchLabels": {"strimzi.io/cluster": MIRROR_MAKER}}),
-                client: vec![],
-                metrics: vec![],
-                api: false,
-                object_store: false,
-                own_client: true,
-            });
-        }
-        // No backup pods: without a job to run (MinIO on another backend, Kafka without a DR
-        // target), or backed up by their operator (PGO's pgBackRest) or their stores.
-        ComponentId::Minio
-        | ComponentId::Kafka
-        | ComponentId::Postgresql
-        | ComponentId::Nessie
-        | ComponentId::Flink
-        | ComponentId::Trino
-        | ComponentId::Spark
-        | ComponentId::Clickhouse
-        | ComponentId::Airflow
-        | ComponentId::Superset => return None,
-    };
-    Some(PodGroup {
+    match crate::components::get(id).backup(m) {
+        Backup::Objects { pods, .. } => Some(pods),
+        Backup::None(_) => None,
+    }
+}
+
+/// The pods of a backup job labelled `app: <app>`; `object_store`: it uploads there.
+pub(crate) fn job_pods(app: &str, object_store: bool) -> PodGroup {
+    PodGroup {
         name: app.into(),
         selector: json!({"matchLabels": {"app": app}}),
         client: vec![],
         metrics: vec![],
         api: false,
-        // The MinIO job talks to MinIO as a client already; the snapshot jobs upload.
-        object_store: id != ComponentId::Minio,
+        object_store,
         own_client: true,
-    })
+    }
 }
 
-fn service_account(m: &Model, id: ComponentId, name: &str) -> Value {
+pub(crate) fn service_account(m: &Model, id: ComponentId, name: &str) -> Value {
     k8s::to_value(&ServiceAccount {
         metadata: meta(m, id, name, name),
         automount_service_account_token: Some(false),
@@ -205,7 +182,7 @@ fn service_account(m: &Model, id: ComponentId, name: &str) -> Value {
     })
 }
 
-fn small_resources() -> Resources {
+pub(crate) fn small_resources() -> Resources {
     Resources {
         cpu_request: "50m".into(),
         memory_request: "128Mi".into(),
@@ -214,7 +191,7 @@ fn small_resources() -> Resources {
     }
 }
 
-fn object_store_env(m: &Model) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
+pub(crate) fn object_store_env(m: &Model) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
     vec![
         k8s::env("S3_ENDPOINT", m.object_store.endpoint.clone()),
         // mc keeps its aliases and trusted CAs here; the root filesystem is read-only.
@@ -223,15 +200,15 @@ fn object_store_env(m: &Model) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
 }
 
 /// Where the object store's keys are mounted as files for `mc` (volume [`S3_KEYS_VOLUME`]).
-const S3_KEYS_DIR: &str = "/run/secrets/s3";
-const S3_KEYS_VOLUME: &str = "s3-keys";
+pub(crate) const S3_KEYS_DIR: &str = "/run/secrets/s3";
+pub(crate) const S3_KEYS_VOLUME: &str = "s3-keys";
 /// Where the replication target's keys are mounted (volume [`DR_KEYS_VOLUME`]).
-const DR_KEYS_DIR: &str = "/run/secrets/dr";
-const DR_KEYS_VOLUME: &str = "dr-keys";
+pub(crate) const DR_KEYS_DIR: &str = "/run/secrets/dr";
+pub(crate) const DR_KEYS_VOLUME: &str = "dr-keys";
 
 /// The two keys of an S3 credentials Secret as the files `AWS_ACCESS_KEY_ID` and
 /// `AWS_SECRET_ACCESS_KEY`.
-fn s3_keys_volume(volume: &str, secret: &str) -> k8s_openapi::api::core::v1::Volume {
+pub(crate) fn s3_keys_volume(volume: &str, secret: &str) -> k8s_openapi::api::core::v1::Volume {
     let keys = k8s::S3_CREDENTIAL_KEYS.map(|k| (secret, k, k));
     k8s::secret_files_volume(volume, &keys)
 }
@@ -239,7 +216,7 @@ fn s3_keys_volume(volume: &str, secret: &str) -> k8s_openapi::api::core::v1::Vol
 /// `mc alias set` with the keys on its standard input: mc reads the access key and the secret
 /// key as two lines when they are not arguments and stdin is not a terminal (`fetchAliasKeys`
 /// in mc's cmd/alias-set.go), so they never appear in a process's arguments or environment.
-fn mc_alias_set(alias: &str, endpoint_var: &str, keys_dir: &str) -> String {
+pub(crate) fn mc_alias_set(alias: &str, endpoint_var: &str, keys_dir: &str) -> String {
     format!(
         "{{ cat {keys_dir}/AWS_ACCESS_KEY_ID; echo; cat {keys_dir}/AWS_SECRET_ACCESS_KEY; echo; }} | mc alias set --api S3v4 {alias} \"${endpoint_var}\" >/dev/null\n"
     )
@@ -247,7 +224,7 @@ fn mc_alias_set(alias: &str, endpoint_var: &str, keys_dir: &str) -> String {
 
 /// Upload the files of /backup to `<bucket>/<prefix>/` and delete what is older than the
 /// retention: works against every backend (MinIO, ODF, external S3).
-fn upload_script(bucket: &str, prefix: &str, retention_days: u32) -> String {
+pub(crate) fn upload_script(bucket: &str, prefix: &str, retention_days: u32) -> String {
     let alias = mc_alias_set("store", "S3_ENDPOINT", S3_KEYS_DIR);
     format!(
         r#"set -eu
@@ -264,7 +241,7 @@ echo "uploaded {prefix} backup $stamp"
     )
 }
 
-fn container(name: &str, image: &str, script: String) -> Container {
+pub(crate) fn container(name: &str, image: &str, script: String) -> Container {
     Container {
         name: name.into(),
         image: Some(image.into()),
@@ -280,7 +257,7 @@ fn container(name: &str, image: &str, script: String) -> Container {
 }
 
 /// A CronJob that runs `dump` (writes into /backup) then the upload container.
-fn snapshot_cronjob(
+pub(crate) fn snapshot_cronjob(
     m: &Model,
     id: ComponentId,
     name: &str,
@@ -350,92 +327,11 @@ fn snapshot_cronjob(
     }
 }
 
-const REDIS_SECRETS_DIR: &str = "/run/secrets/redis";
-const REDIS_PASSWORD_FILE: &str = "/run/secrets/redis/password";
-
-fn redis_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Redis;
-    let ns = &m.get(id).namespace;
-    let s = redis_snapshot(m);
-    // Ask Sentinel for the current master: a fixed pod may be a replica after a failover.
-    let script = format!(
-        r#"set -eu
-addr=$(redis-cli {tls} -h {sentinel}-sentinel.{ns}.svc -p 26379 --raw SENTINEL get-master-addr-by-name {group})
-host=$(echo "$addr" | sed -n 1p)
-port=$(echo "$addr" | sed -n 2p)
-test -n "$host"
-REDISCLI_AUTH="$(cat {pw})" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
-"#,
-        pw = REDIS_PASSWORD_FILE,
-        sentinel = redis::SENTINEL,
-        group = redis::MASTER_GROUP,
-        tls = redis::cli_tls_flags(&format!("{REDIS_SECRETS_DIR}/{}", redis::CLIENT_CA_ITEM.2)),
-    );
-    let mut dump = container("dump", &m.get(id).image, script);
-    if let Some(mounts) = dump.volume_mounts.as_mut() {
-        // The master requires the password; Sentinel asks none. A file, read by the one
-        // command that needs it, not a variable of the container; the Redis CA beside it.
-        mounts.push(k8s::mount("redis-auth", REDIS_SECRETS_DIR, true));
-    }
-    let cj = snapshot_cronjob(
-        m,
-        id,
-        REDIS_CRONJOB,
-        &s,
-        dump,
-        vec![k8s::secret_files_volume(
-            "redis-auth",
-            &[
-                (redis::AUTH_SECRET, redis::AUTH_KEY, "password"),
-                redis::CLIENT_CA_ITEM,
-            ],
-        )],
-    );
-    vec![service_account(m, id, REDIS_CRONJOB), k8s::to_value(&cj)]
-}
-
-fn etcd_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Etcd;
-    let ns = &m.get(id).namespace;
-    let s = etcd_snapshot(m);
-    // The etcd image has no shell: etcdctl runs directly. The headless Service name resolves
-    // to every member and is in the member certificate, so any live member answers; etcd
-    // requires a client certificate, the CronJob presents etcd-client-tls.
-    let mut command = vec![
-        "etcdctl".to_string(),
-        format!("--endpoints=https://{}.{ns}.svc:2379", etcd::HEADLESS),
-    ];
-    command.extend(etcd::etcdctl_tls_flags(etcd::CLIENT_DIR));
-    let dump = Container {
-        name: "snapshot".into(),
-        image: Some(m.get(id).image.clone()),
-        command: Some(
-            command
-                .into_iter()
-                .chain([
-                    "--dial-timeout=10s".into(),
-                    "--command-timeout=300s".into(),
-                    "snapshot".into(),
-                    "save".into(),
-                    "/backup/etcd-snapshot.db".into(),
-                ])
-                .collect(),
-        ),
-        resources: Some(k8s::resources(&small_resources())),
-        security_context: Some(k8s::container_security(true)),
-        volume_mounts: Some(vec![
-            k8s::mount("backup", "/backup", false),
-            k8s::mount("tls", etcd::CLIENT_DIR, true),
-        ]),
-        ..Default::default()
-    };
-    let ca = k8s::secret_volume("tls", etcd::CLIENT_TLS);
-    let cj = snapshot_cronjob(m, id, ETCD_CRONJOB, &s, dump, vec![ca]);
-    vec![service_account(m, id, ETCD_CRONJOB), k8s::to_value(&cj)]
-}
+pub(crate) const REDIS_SECRETS_DIR: &str = "/run/secrets/redis";
+pub(crate) const REDIS_PASSWORD_FILE: &str = "/run/secrets/redis/password";
 
 /// Buckets of the enabled components, sorted (what the MinIO tenant creates).
-fn platform_buckets(m: &Model) -> Vec<String> {
+pub(crate) fn platform_buckets(m: &Model) -> Vec<String> {
     let mut b: Vec<String> = m
         .enabled_components()
         .flat_map(|c| c.buckets().iter().map(|p| m.object_store.bucket(p)))
@@ -447,7 +343,7 @@ fn platform_buckets(m: &Model) -> Vec<String> {
 
 /// S3 lifecycle of a bucket: non-current versions expire; backup buckets also expire current
 /// objects after their retention (belt and braces with the jobs' own pruning).
-fn lifecycle(m: &Model, bucket: &str) -> Value {
+pub(crate) fn lifecycle(m: &Model, bucket: &str) -> Value {
     let days = m
         .platform
         .spec
@@ -481,443 +377,24 @@ fn lifecycle(m: &Model, bucket: &str) -> Value {
     json!({ "Rules": rules })
 }
 
-fn minio_objects(m: &Model) -> Vec<Value> {
-    let id = ComponentId::Minio;
-    let b = &m.platform.spec.backup.minio;
-    let buckets = platform_buckets(m);
-    let mut data: BTreeMap<String, String> = buckets
-        .iter()
-        .map(|bk| {
-            (
-                format!("lifecycle-{bk}.json"),
-                serde_json::to_string_pretty(&lifecycle(m, bk)).unwrap_or_default(),
-            )
-        })
-        .collect();
-    let versioning = b.versioning.unwrap_or(true);
-    let target = replication_target(m);
-    let mut script = String::from(
-        "set -eu\nmkdir -p \"$MC_CONFIG_DIR/certs/CAs\"\ncp /etc/trust/*.crt \"$MC_CONFIG_DIR/certs/CAs/\"\n",
-    );
-    script.push_str(&mc_alias_set("local", "S3_ENDPOINT", S3_KEYS_DIR));
-    if target.is_some() {
-        script.push_str(&mc_alias_set("dr", "DR_ENDPOINT", DR_KEYS_DIR));
-    }
-    let _ = writeln!(script, "for b in $BUCKETS; do");
-    // Every step is idempotent: the Job can be re-applied after any spec change.
-    if versioning {
-        let _ = writeln!(script, "  mc version enable \"local/$b\"");
-    } else {
-        let _ = writeln!(script, "  mc version suspend \"local/$b\"");
-    }
-    let _ = writeln!(
-        script,
-        "  mc ilm import \"local/$b\" < \"/etc/minio-backup/lifecycle-$b.json\""
-    );
-    if target.is_some() {
-        let _ = writeln!(
-            script,
-            "  mc mb --ignore-existing --with-versioning \"dr/$b\"\n  if ! mc replicate ls \"local/$b\" --json 2>/dev/null | grep -qi enabled; then\n    mc replicate add \"local/$b\" --remote-bucket \"dr/$b\" --replicate \"delete,delete-marker,existing-objects\" --priority 1\n  fi"
-        );
-    }
-    let _ = writeln!(script, "done\necho configured $BUCKETS");
-    data.insert("configure.sh".into(), script);
-    let cm = k8s::config_map(m, id, MINIO_JOB, MINIO_JOB, data);
-    let mut cm_v = k8s::to_value(&cm);
-    cm_v["metadata"] = k8s::to_value(&meta(m, id, MINIO_JOB, MINIO_JOB));
-    let mut env = object_store_env(m);
-    env.push(k8s::env("BUCKETS", buckets.join(" ")));
-    let mut key_mounts = vec![k8s::mount(S3_KEYS_VOLUME, S3_KEYS_DIR, true)];
-    let mut key_volumes = vec![s3_keys_volume(
-        S3_KEYS_VOLUME,
-        &m.object_store.credentials_secret,
-    )];
-    if let Some(t) = target {
-        env.push(k8s::env("DR_ENDPOINT", t.endpoint.clone()));
-        key_mounts.push(k8s::mount(DR_KEYS_VOLUME, DR_KEYS_DIR, true));
-        key_volumes.push(s3_keys_volume(DR_KEYS_VOLUME, &t.credentials_secret));
-    }
-    let c = Container {
-        name: "mc".into(),
-        image: Some(
-            b.mc_image
-                .clone()
-                .unwrap_or_else(|| DEFAULT_MC_IMAGE.into()),
-        ),
-        command: Some(vec![
-            "/bin/sh".into(),
-            "/etc/minio-backup/configure.sh".into(),
-        ]),
-        env: Some(env),
-        resources: Some(k8s::resources(&small_resources())),
-        security_context: Some(k8s::container_security(true)),
-        volume_mounts: Some(
-            [
-                vec![
-                    k8s::mount("config", "/etc/minio-backup", true),
-                    k8s::mount("trust", "/etc/trust", true),
-                    k8s::mount("tmp", "/tmp", false),
-                ],
-                key_mounts,
-            ]
-            .concat(),
-        ),
-        ..Default::default()
-    };
-    let mut pod_labels = backup_labels(m, id, MINIO_JOB);
-    pod_labels.retain(|k, _| k.starts_with("app") || k.starts_with("datalyptica.io"));
-    let job = Job {
-        metadata: meta(m, id, MINIO_JOB, MINIO_JOB),
-        spec: Some(JobSpec {
-            backoff_limit: Some(6),
-            ttl_seconds_after_finished: Some(86_400),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(MINIO_JOB.into()),
-                    automount_service_account_token: Some(false),
-                    restart_policy: Some("OnFailure".into()),
-                    security_context: Some(k8s::pod_security()),
-                    containers: vec![c],
-                    volumes: Some(
-                        [
-                            vec![
-                                k8s::config_map_volume("config", MINIO_JOB),
-                                k8s::ca_trust_volume(m, "trust"),
-                                k8s::empty_dir_volume("tmp"),
-                            ],
-                            key_volumes,
-                        ]
-                        .concat(),
-                    ),
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    vec![service_account(m, id, MINIO_JOB), cm_v, k8s::to_value(&job)]
-}
-
-/// `kafka.strimzi.io/v1` KafkaMirrorMaker2: only the fields we set. In v1 the Connect cluster
-/// is `target` (with its internal topics and group) and sources are `mirrors[].source`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MirrorMaker2Spec {
-    pub replicas: u32,
-    pub target: Mm2Cluster,
-    pub mirrors: Vec<Mm2Mirror>,
-    pub resources: k8s_openapi::api::core::v1::ResourceRequirements,
-    pub template: Mm2Template,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2Cluster {
-    pub alias: String,
-    pub bootstrap_servers: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config_storage_topic: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_storage_topic: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offset_storage_topic: Option<String>,
-    pub tls: Mm2Tls,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub authentication: Option<Mm2Auth>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub config: BTreeMap<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2Tls {
-    pub trusted_certificates: Vec<TrustedCertificate>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrustedCertificate {
-    pub secret_name: String,
-    pub certificate: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2Auth {
-    #[serde(rename = "type")]
-    pub type_: &'static str,
-    pub certificate_and_key: CertificateAndKey,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CertificateAndKey {
-    pub secret_name: String,
-    pub certificate: &'static str,
-    pub key: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2Mirror {
-    pub source: Mm2Cluster,
-    pub source_connector: Mm2Connector,
-    pub checkpoint_connector: Mm2Connector,
-    pub topics_pattern: String,
-    pub groups_pattern: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2Connector {
-    pub tasks_max: u32,
-    pub config: BTreeMap<String, Value>,
-    pub auto_restart: AutoRestart,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AutoRestart {
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2Template {
-    pub pod: Mm2PodTemplate,
-    pub connect_container: Mm2Container,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2PodTemplate {
-    pub security_context: k8s_openapi::api::core::v1::PodSecurityContext,
-    pub affinity: k8s_openapi::api::core::v1::Affinity,
-    pub topology_spread_constraints: Vec<k8s_openapi::api::core::v1::TopologySpreadConstraint>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Mm2Container {
-    pub security_context: k8s_openapi::api::core::v1::SecurityContext,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KafkaUserSpec {
-    pub authentication: KafkaUserAuth,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct KafkaUserAuth {
-    #[serde(rename = "type")]
-    pub type_: &'static str,
-}
-
-fn kafka_objects(m: &Model) -> Vec<Value> {
-    let Some(t) = kafka_target(m) else {
-        return vec![];
-    };
-    let id = ComponentId::Kafka;
-    let b = &m.platform.spec.backup.kafka;
-    let rf = if m.ha() { 3 } else { 1 };
-    let sel = BTreeMap::from([("strimzi.io/cluster".to_string(), MIRROR_MAKER.to_string())]);
-    let mut user_meta = k8s::meta(m, id, MIRROR_MAKER_USER, MIRROR_MAKER_USER);
-    if let Some(l) = user_meta.labels.as_mut() {
-        // The User Operator only reconciles users labelled with their cluster.
-        l.insert("strimzi.io/cluster".into(), kafka::CLUSTER.into());
-    }
-    let user = Cr {
-        api_version: KAFKA_USER.0,
-        kind: KAFKA_USER.1,
-        metadata: user_meta,
-        spec: KafkaUserSpec {
-            authentication: KafkaUserAuth { type_: "tls" },
-        },
-    };
-    let connector = |extra: &[(&str, Value)]| {
-        let mut c: BTreeMap<String, Value> = extra
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        c.insert("replication.factor".into(), json!(rf));
-        Mm2Connector {
-            tasks_max: 2,
-            config: c,
-            auto_restart: AutoRestart { enabled: true },
-        }
-    };
-    let source = Mm2Cluster {
-        alias: "primary".into(),
-        bootstrap_servers: kafka::bootstrap(m),
-        group_id: None,
-        config_storage_topic: None,
-        status_storage_topic: None,
-        offset_storage_topic: None,
-        tls: Mm2Tls {
-            trusted_certificates: vec![TrustedCertificate {
-                secret_name: format!("{}-cluster-ca-cert", kafka::CLUSTER),
-                certificate: "ca.crt".into(),
-            }],
-        },
-        authentication: Some(Mm2Auth {
-            type_: "tls",
-            certificate_and_key: CertificateAndKey {
-                secret_name: MIRROR_MAKER_USER.into(),
-                certificate: "user.crt",
-                key: "user.key",
-            },
-        }),
-        config: BTreeMap::new(),
-    };
-    let target = Mm2Cluster {
-        alias: "dr".into(),
-        bootstrap_servers: t.bootstrap_servers.clone(),
-        group_id: Some(format!("{}-mirror-maker-2", m.name)),
-        config_storage_topic: Some("mirrormaker2-cluster-configs".into()),
-        status_storage_topic: Some("mirrormaker2-cluster-status".into()),
-        offset_storage_topic: Some("mirrormaker2-cluster-offsets".into()),
-        tls: Mm2Tls {
-            trusted_certificates: vec![TrustedCertificate {
-                secret_name: t.trust_secret.clone(),
-                certificate: t
-                    .trust_certificate
-                    .clone()
-                    .unwrap_or_else(|| "ca.crt".into()),
-            }],
-        },
-        authentication: t.client_certificate_secret.as_ref().map(|s| Mm2Auth {
-            type_: "tls",
-            certificate_and_key: CertificateAndKey {
-                secret_name: s.clone(),
-                certificate: "user.crt",
-                key: "user.key",
-            },
-        }),
-        config: BTreeMap::from([
-            ("config.storage.replication.factor".to_string(), json!(rf)),
-            ("offset.storage.replication.factor".to_string(), json!(rf)),
-            ("status.storage.replication.factor".to_string(), json!(rf)),
-        ]),
-    };
-    let replicas = b.replicas.unwrap_or(if m.ha() { 2 } else { 1 });
-    let mm2 = Cr {
-        api_version: KAFKA_MIRROR_MAKER2.0,
-        kind: KAFKA_MIRROR_MAKER2.1,
-        metadata: k8s::meta(m, id, MIRROR_MAKER, MIRROR_MAKER),
-        spec: MirrorMaker2Spec {
-            replicas,
-            target,
-            mirrors: vec![Mm2Mirror {
-                source,
-                source_connector: connector(&[
-                    ("offset-syncs.topic.replication.factor", json!(rf)),
-                    ("sync.topic.acls.enabled", json!("false")),
-                    ("refresh.topics.interval.seconds", json!(60)),
-                ]),
-                // Consumers switched to the DR cluster resume from their translated offsets.
-                checkpoint_connector: connector(&[
-                    ("checkpoints.topic.replication.factor", json!(rf)),
-                    ("sync.group.offsets.enabled", json!("true")),
-                    ("sync.group.offsets.interval.seconds", json!(60)),
-                    ("emit.checkpoints.interval.seconds", json!(60)),
-                    ("refresh.groups.interval.seconds", json!(60)),
-                ]),
-                topics_pattern: b.topics_pattern.clone().unwrap_or_else(|| ".*".into()),
-                groups_pattern: b.groups_pattern.clone().unwrap_or_else(|| ".*".into()),
-            }],
-            resources: k8s::resources(&Resources {
-                cpu_request: "250m".into(),
-                memory_request: "1Gi".into(),
-                cpu_limit: "1".into(),
-                memory_limit: "2Gi".into(),
-            }),
-            template: Mm2Template {
-                pod: Mm2PodTemplate {
-                    security_context: k8s::pod_security(),
-                    affinity: k8s::anti_affinity(&sel),
-                    topology_spread_constraints: k8s::zone_spread(&sel),
-                },
-                connect_container: Mm2Container {
-                    security_context: k8s::container_security(true),
-                },
-            },
-        },
-    };
-    vec![k8s::to_value(&user), k8s::to_value(&mm2)]
-}
-
 /// Objects of a component's `backup.yaml` (empty: no file).
 pub fn objects(m: &Model, id: ComponentId) -> Vec<Value> {
-    match id {
-        ComponentId::Redis => redis_objects(m),
-        ComponentId::Etcd => etcd_objects(m),
-        ComponentId::Minio if minio_job_enabled(m) => minio_objects(m),
-        ComponentId::Kafka => kafka_objects(m),
-        ComponentId::Minio
-        | ComponentId::Postgresql
-        | ComponentId::Nessie
-        | ComponentId::Flink
-        | ComponentId::Trino
-        | ComponentId::Spark
-        | ComponentId::Clickhouse
-        | ComponentId::Airflow
-        | ComponentId::Superset => vec![],
+    match crate::components::get(id).backup(m) {
+        Backup::Objects { objects, .. } => objects,
+        Backup::None(_) => vec![],
     }
 }
 
+/// The header line of a component's `backup.yaml` (empty: no file).
 pub fn header(m: &Model, id: ComponentId) -> String {
-    match id {
-        ComponentId::Redis => {
-            let s = redis_snapshot(m);
-            format!(
-                "Redis RDB snapshot of the current master: CronJob {REDIS_CRONJOB} ({}), kept {} days in {}.",
-                s.schedule,
-                s.retention_days,
-                m.object_store.bucket("redis-backups")
-            )
-        }
-        ComponentId::Etcd => {
-            let s = etcd_snapshot(m);
-            format!(
-                "etcd snapshot over TLS: CronJob {ETCD_CRONJOB} ({}), kept {} days in {}.",
-                s.schedule,
-                s.retention_days,
-                m.object_store.bucket("etcd-backups")
-            )
-        }
-        ComponentId::Minio => format!(
-            "Bucket versioning, lifecycle and {}: Job {MINIO_JOB} (idempotent; re-apply after a spec change).",
-            match replication_target(m) {
-                Some(t) => format!("replication to {}", t.endpoint),
-                None => "no replication (spec.backup.minio.replicationTarget unset)".into(),
-            }
-        ),
-        ComponentId::Kafka => format!(
-            "MirrorMaker 2 to the DR cluster {} with consumer-offset sync; KafkaUser {MIRROR_MAKER_USER} for mutual TLS on the source.",
-            kafka_target(m)
-                .map(|t| t.bootstrap_servers.as_str())
-                .unwrap_or_default()
-        ),
-        ComponentId::Postgresql
-        | ComponentId::Nessie
-        | ComponentId::Flink
-        | ComponentId::Trino
-        | ComponentId::Spark
-        | ComponentId::Clickhouse
-        | ComponentId::Airflow
-        | ComponentId::Superset => String::new(),
+    match crate::components::get(id).backup(m) {
+        Backup::Objects { header, .. } => header,
+        Backup::None(_) => String::new(),
     }
 }
 
 /// Host ports of a `host:port,host:port` list (TLS listener default 9093).
-fn bootstrap_ports(servers: &str) -> Vec<u16> {
+pub(crate) fn bootstrap_ports(servers: &str) -> Vec<u16> {
     let mut v: Vec<u16> = servers
         .split(',')
         .filter_map(|s| s.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok()))

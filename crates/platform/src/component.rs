@@ -207,6 +207,21 @@ impl TlsHop {
     }
 }
 
+/// What a component backs up with objects of its own (its `backup.yaml`), or why it needs none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backup {
+    Objects {
+        /// One line for the file's header.
+        header: String,
+        objects: Vec<Value>,
+        /// The pods those objects run, for the network policies.
+        pods: crate::security::PodGroup,
+    },
+    /// No backup objects of ours, and why (its operator backs it up, its state lives in
+    /// another component, or the spec asks for none).
+    None(&'static str),
+}
+
 /// Everything a component declares about itself. Pure: no I/O, no async.
 pub trait Component: Sync {
     fn id(&self) -> ComponentId;
@@ -249,6 +264,8 @@ pub trait Component: Sync {
     /// Its PodMonitors, ServiceMonitors and PrometheusRules (its folder's `monitoring.rs`).
     /// No default: a component without metrics says so by returning none, in its own folder.
     fn monitoring(&self, m: &Model) -> Vec<Value>;
+    /// Its backup objects (its folder's `backup.rs`), or why it has none. No default.
+    fn backup(&self, m: &Model) -> Backup;
     /// Transport security of each hop it serves: every hop is declared, TLS or not, so the
     /// docs' TLS table misses nothing (a test checks every exposed port has a row) and a plain
     /// hop says why.

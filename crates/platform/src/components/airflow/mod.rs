@@ -272,6 +272,12 @@ pub struct Airflow;
 pub static AIRFLOW: Airflow = Airflow;
 
 impl Component for Airflow {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None(
+            "its metadata lives in PostgreSQL and its logs in the object store",
+        )
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

@@ -144,6 +144,12 @@ pub struct Clickhouse;
 pub static CLICKHOUSE: Clickhouse = Clickhouse;
 
 impl Component for Clickhouse {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None(
+            "its tables are replicated by ClickHouse Keeper; the operator has no backup CR",
+        )
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

@@ -5,6 +5,7 @@
 //! both listeners, which OpenShift's service CA (server-auth serving certificates only) cannot
 //! give, and no extra operator is needed.
 
+mod backup;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -125,6 +126,10 @@ pub struct Etcd;
 pub static ETCD: Etcd = Etcd;
 
 impl Component for Etcd {
+    fn backup(&self, m: &Model) -> crate::component::Backup {
+        backup::backup(m)
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

@@ -162,6 +162,12 @@ fn flink_resource(r: &Resources) -> cr::FlinkResource {
 }
 
 impl Component for Flink {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None(
+            "its checkpoints, savepoints and HA metadata live in the object store",
+        )
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

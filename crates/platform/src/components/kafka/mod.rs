@@ -1,6 +1,7 @@
 //! Kafka on Strimzi (KRaft only, `kafka.strimzi.io/v1`): a controller pool holding the metadata
 //! quorum and a broker pool holding the data, so each can be sized and drained on its own.
 
+mod backup;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -88,6 +89,10 @@ fn small() -> Resources {
 }
 
 impl Component for Kafka {
+    fn backup(&self, m: &Model) -> crate::component::Backup {
+        backup::backup(m)
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

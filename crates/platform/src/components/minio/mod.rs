@@ -4,6 +4,7 @@
 
 pub mod operator;
 
+mod backup;
 mod monitoring;
 
 use std::time::Duration;
@@ -148,6 +149,10 @@ pub struct Minio;
 pub static MINIO: Minio = Minio;
 
 impl Component for Minio {
+    fn backup(&self, m: &Model) -> crate::component::Backup {
+        backup::backup(m)
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

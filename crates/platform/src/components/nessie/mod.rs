@@ -58,6 +58,10 @@ pub struct Nessie;
 pub static NESSIE: Nessie = Nessie;
 
 impl Component for Nessie {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None("its catalog lives in PostgreSQL, backed up by pgBackRest")
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

@@ -200,6 +200,12 @@ pub struct Postgresql;
 pub static POSTGRESQL: Postgresql = Postgresql;
 
 impl Component for Postgresql {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None(
+            "pgBackRest inside the PostgresCluster backs it up (PGO runs the repository and its schedules)",
+        )
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

@@ -5,6 +5,7 @@
 
 pub mod operator;
 
+mod backup;
 mod monitoring;
 
 use std::time::Duration;
@@ -222,6 +223,10 @@ pub struct Redis;
 pub static REDIS: Redis = Redis;
 
 impl Component for Redis {
+    fn backup(&self, m: &Model) -> crate::component::Backup {
+        backup::backup(m)
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

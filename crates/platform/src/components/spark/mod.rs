@@ -211,6 +211,10 @@ fn s3a(m: &Model) -> Vec<(String, String)> {
 }
 
 impl Component for Spark {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None("stateless: event logs and data live in the object store")
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

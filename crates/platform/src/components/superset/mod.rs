@@ -158,6 +158,10 @@ pub struct Superset;
 pub static SUPERSET: Superset = Superset;
 
 impl Component for Superset {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None("its metadata lives in PostgreSQL")
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

@@ -106,6 +106,12 @@ fn props(pairs: &[(&str, String)]) -> String {
 }
 
 impl Component for Trino {
+    fn backup(&self, _m: &Model) -> crate::component::Backup {
+        crate::component::Backup::None(
+            "stateless: its catalogs point at Nessie, the object store and ClickHouse",
+        )
+    }
+
     fn monitoring(&self, m: &Model) -> Vec<serde_json::Value> {
         monitoring::objects(m)
     }

@@ -1,0 +1,158 @@
+//! MinIO's backup: a Job sets versioning, lifecycle and (with a target) bucket replication.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+
+use crate::backup::*;
+use crate::component::{Backup, ComponentId};
+use crate::k8s;
+use crate::model::Model;
+
+pub(crate) fn backup(m: &Model) -> Backup {
+    if !minio_job_enabled(m) {
+        return Backup::None("the object store is not this MinIO tenant");
+    }
+    Backup::Objects {
+        header: header(m),
+        objects: objects(m),
+        // The job talks to MinIO as a client already.
+        pods: job_pods(MINIO_JOB, false),
+    }
+}
+
+pub(crate) fn header(m: &Model) -> String {
+    format!(
+        "Bucket versioning, lifecycle and {}: Job {MINIO_JOB} (idempotent; re-apply after a spec change).",
+        match replication_target(m) {
+            Some(t) => format!("replication to {}", t.endpoint),
+            None => "no replication (spec.backup.minio.replicationTarget unset)".into(),
+        }
+    )
+}
+
+pub(crate) fn objects(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Minio;
+    let b = &m.platform.spec.backup.minio;
+    let buckets = platform_buckets(m);
+    let mut data: BTreeMap<String, String> = buckets
+        .iter()
+        .map(|bk| {
+            (
+                format!("lifecycle-{bk}.json"),
+                serde_json::to_string_pretty(&lifecycle(m, bk)).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let versioning = b.versioning.unwrap_or(true);
+    let target = replication_target(m);
+    let mut script = String::from(
+        "set -eu\nmkdir -p \"$MC_CONFIG_DIR/certs/CAs\"\ncp /etc/trust/*.crt \"$MC_CONFIG_DIR/certs/CAs/\"\n",
+    );
+    script.push_str(&mc_alias_set("local", "S3_ENDPOINT", S3_KEYS_DIR));
+    if target.is_some() {
+        script.push_str(&mc_alias_set("dr", "DR_ENDPOINT", DR_KEYS_DIR));
+    }
+    let _ = writeln!(script, "for b in $BUCKETS; do");
+    // Every step is idempotent: the Job can be re-applied after any spec change.
+    if versioning {
+        let _ = writeln!(script, "  mc version enable \"local/$b\"");
+    } else {
+        let _ = writeln!(script, "  mc version suspend \"local/$b\"");
+    }
+    let _ = writeln!(
+        script,
+        "  mc ilm import \"local/$b\" < \"/etc/minio-backup/lifecycle-$b.json\""
+    );
+    if target.is_some() {
+        let _ = writeln!(
+            script,
+            "  mc mb --ignore-existing --with-versioning \"dr/$b\"\n  if ! mc replicate ls \"local/$b\" --json 2>/dev/null | grep -qi enabled; then\n    mc replicate add \"local/$b\" --remote-bucket \"dr/$b\" --replicate \"delete,delete-marker,existing-objects\" --priority 1\n  fi"
+        );
+    }
+    let _ = writeln!(script, "done\necho configured $BUCKETS");
+    data.insert("configure.sh".into(), script);
+    let cm = k8s::config_map(m, id, MINIO_JOB, MINIO_JOB, data);
+    let mut cm_v = k8s::to_value(&cm);
+    cm_v["metadata"] = k8s::to_value(&meta(m, id, MINIO_JOB, MINIO_JOB));
+    let mut env = object_store_env(m);
+    env.push(k8s::env("BUCKETS", buckets.join(" ")));
+    let mut key_mounts = vec![k8s::mount(S3_KEYS_VOLUME, S3_KEYS_DIR, true)];
+    let mut key_volumes = vec![s3_keys_volume(
+        S3_KEYS_VOLUME,
+        &m.object_store.credentials_secret,
+    )];
+    if let Some(t) = target {
+        env.push(k8s::env("DR_ENDPOINT", t.endpoint.clone()));
+        key_mounts.push(k8s::mount(DR_KEYS_VOLUME, DR_KEYS_DIR, true));
+        key_volumes.push(s3_keys_volume(DR_KEYS_VOLUME, &t.credentials_secret));
+    }
+    let c = Container {
+        name: "mc".into(),
+        image: Some(
+            b.mc_image
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MC_IMAGE.into()),
+        ),
+        command: Some(vec![
+            "/bin/sh".into(),
+            "/etc/minio-backup/configure.sh".into(),
+        ]),
+        env: Some(env),
+        resources: Some(k8s::resources(&small_resources())),
+        security_context: Some(k8s::container_security(true)),
+        volume_mounts: Some(
+            [
+                vec![
+                    k8s::mount("config", "/etc/minio-backup", true),
+                    k8s::mount("trust", "/etc/trust", true),
+                    k8s::mount("tmp", "/tmp", false),
+                ],
+                key_mounts,
+            ]
+            .concat(),
+        ),
+        ..Default::default()
+    };
+    let mut pod_labels = backup_labels(m, id, MINIO_JOB);
+    pod_labels.retain(|k, _| k.starts_with("app") || k.starts_with("datalyptica.io"));
+    let job = Job {
+        metadata: meta(m, id, MINIO_JOB, MINIO_JOB),
+        spec: Some(JobSpec {
+            backoff_limit: Some(6),
+            ttl_seconds_after_finished: Some(86_400),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(MINIO_JOB.into()),
+                    automount_service_account_token: Some(false),
+                    restart_policy: Some("OnFailure".into()),
+                    security_context: Some(k8s::pod_security()),
+                    containers: vec![c],
+                    volumes: Some(
+                        [
+                            vec![
+                                k8s::config_map_volume("config", MINIO_JOB),
+                                k8s::ca_trust_volume(m, "trust"),
+                                k8s::empty_dir_volume("tmp"),
+                            ],
+                            key_volumes,
+                        ]
+                        .concat(),
+                    ),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    vec![service_account(m, id, MINIO_JOB), cm_v, k8s::to_value(&job)]
+}
