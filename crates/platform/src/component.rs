@@ -1,5 +1,9 @@
-//! What every component declares. Adding a component means one module under `components/`,
-//! one line in [`crate::components::ALL`] and its entry in [`crate::spec::ComponentsSpec`].
+//! What every component declares. Adding a component means one folder under `components/`
+//! (its render, monitoring, backup, exposure and README template), one variant of
+//! [`ComponentId`] with its line in [`crate::components::ALL`] and [`crate::components::get`],
+//! and its entry in [`crate::spec::ComponentsSpec`]. The methods that say what it monitors,
+//! backs up and exposes have no default: a component that omits them does not compile (see the
+//! doc test on [`Component`]).
 
 use std::time::Duration;
 
@@ -223,6 +227,64 @@ pub enum Backup {
 }
 
 /// Everything a component declares about itself. Pure: no I/O, no async.
+///
+/// A component must state its monitoring, backup and exposure; leaving any out is a compile
+/// error, not a silent "none". This impl compiles:
+///
+/// ```no_run
+/// use datalyptica_platform::component::*;
+/// use datalyptica_platform::model::{Defaults, Model};
+/// use datalyptica_platform::{availability::Redundancy, security::Exposure, spec::Profile};
+/// use serde_json::Value;
+/// struct New;
+/// impl Component for New {
+///     fn id(&self) -> ComponentId { ComponentId::Superset }
+///     fn summary(&self) -> &'static str { "new" }
+///     fn phase(&self) -> u8 { 6 }
+///     fn dir(&self) -> &'static str { "13-new" }
+///     fn group(&self) -> Group { Group::Analytics }
+///     fn deps(&self) -> &'static [Dep] { &[] }
+///     fn operator(&self) -> Option<OperatorDefaults> { None }
+///     fn defaults(&self, _: Profile) -> Defaults { todo!() }
+///     fn manifests(&self) -> &'static [&'static str] { &[] }
+///     fn render(&self, _: &Model) -> Vec<File> { vec![] }
+///     fn gates(&self, _: &Model) -> Vec<Gate> { vec![] }
+///     fn health_checks(&self, _: &Model) -> Vec<HealthCheck> { vec![] }
+///     fn tls(&self, _: &Model) -> Vec<TlsHop> { vec![] }
+///     fn ha_notes(&self, _: &Model) -> Vec<String> { vec![] }
+///     fn redundancy(&self, _: &Model) -> Redundancy { todo!() }
+///     fn monitoring(&self, _: &Model) -> Vec<Value> { vec![] }
+///     fn backup(&self, _: &Model) -> Backup { Backup::None("stateless") }
+///     fn exposure(&self, _: &Model) -> Exposure { todo!() }
+/// }
+/// ```
+///
+/// and the same impl without `monitoring`, `backup` and `exposure` does not:
+///
+/// ```compile_fail,E0046
+/// use datalyptica_platform::component::*;
+/// use datalyptica_platform::model::{Defaults, Model};
+/// use datalyptica_platform::{availability::Redundancy, security::Exposure, spec::Profile};
+/// use serde_json::Value;
+/// struct New;
+/// impl Component for New {
+///     fn id(&self) -> ComponentId { ComponentId::Superset }
+///     fn summary(&self) -> &'static str { "new" }
+///     fn phase(&self) -> u8 { 6 }
+///     fn dir(&self) -> &'static str { "13-new" }
+///     fn group(&self) -> Group { Group::Analytics }
+///     fn deps(&self) -> &'static [Dep] { &[] }
+///     fn operator(&self) -> Option<OperatorDefaults> { None }
+///     fn defaults(&self, _: Profile) -> Defaults { todo!() }
+///     fn manifests(&self) -> &'static [&'static str] { &[] }
+///     fn render(&self, _: &Model) -> Vec<File> { vec![] }
+///     fn gates(&self, _: &Model) -> Vec<Gate> { vec![] }
+///     fn health_checks(&self, _: &Model) -> Vec<HealthCheck> { vec![] }
+///     fn tls(&self, _: &Model) -> Vec<TlsHop> { vec![] }
+///     fn ha_notes(&self, _: &Model) -> Vec<String> { vec![] }
+///     fn redundancy(&self, _: &Model) -> Redundancy { todo!() }
+/// }
+/// ```
 pub trait Component: Sync {
     fn id(&self) -> ComponentId;
     /// One line for `explain` and the README.
@@ -266,6 +328,9 @@ pub trait Component: Sync {
     fn monitoring(&self, m: &Model) -> Vec<Value>;
     /// Its backup objects (its folder's `backup.rs`), or why it has none. No default.
     fn backup(&self, m: &Model) -> Backup;
+    /// Its pods, the ports their clients, peers, operator and Prometheus use, and its Route
+    /// (its folder's `exposure.rs`); the network policies are built from this. No default.
+    fn exposure(&self, m: &Model) -> crate::security::Exposure;
     /// Transport security of each hop it serves: every hop is declared, TLS or not, so the
     /// docs' TLS table misses nothing (a test checks every exposed port has a row) and a plain
     /// hop says why.

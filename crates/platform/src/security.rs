@@ -14,7 +14,6 @@ use std::fmt::Write;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::component::{ComponentId, Content, File};
-use crate::components::airflow::Executor;
 use crate::k8s;
 use crate::model::Model;
 use crate::spec::{ObjectStoreBackend, SecretsMode};
@@ -60,7 +59,7 @@ pub struct Exposure {
     pub route: Option<u16>,
 }
 
-fn match_labels(pairs: &[(&str, &str)]) -> Value {
+pub(crate) fn match_labels(pairs: &[(&str, &str)]) -> Value {
     let m: BTreeMap<&str, &str> = pairs.iter().copied().collect();
     json!({ "matchLabels": m })
 }
@@ -68,11 +67,17 @@ fn match_labels(pairs: &[(&str, &str)]) -> Value {
 /// Selector of the pods our own labels reach: hand-rendered workloads keep the `app*` labels on
 /// their pods, and operators that copy the custom resource's labels (redis-operator, the
 /// MinIO tenant's `poolsMetadata`) carry them too.
-fn by_component(id: ComponentId) -> Value {
+pub(crate) fn by_component(id: ComponentId) -> Value {
     match_labels(&[("app.kubernetes.io/component", id.name())])
 }
 
-fn group(name: &str, selector: Value, client: &[u16], metrics: &[u16], api: bool) -> PodGroup {
+pub(crate) fn group(
+    name: &str,
+    selector: Value,
+    client: &[u16],
+    metrics: &[u16],
+    api: bool,
+) -> PodGroup {
     PodGroup {
         name: name.into(),
         selector,
@@ -108,195 +113,9 @@ pub fn exposure(m: &Model, id: ComponentId) -> Exposure {
     e
 }
 
+/// A component's own pods and ports (its folder's `exposure.rs`).
 fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
-    use ComponentId::*;
-    let n = id.name();
-    match id {
-        // Operator-made pods are selected by the operator's own labels, which do not depend
-        // on label propagation.
-        Postgresql => Exposure {
-            groups: vec![group(
-                n,
-                match_labels(&[("postgres-operator.crunchydata.com/cluster", "postgresql")]),
-                &[5432],
-                &[9187],
-                // Patroni keeps its leader lock in the Kubernetes API (DCS).
-                true,
-            )],
-            // Streaming replication, Patroni REST, pgBackRest TLS server.
-            peer: PeerPorts::Ports(vec![5432, 8008, 8432]),
-            operator: vec![5432, 8008],
-            route: None,
-        },
-        Redis => Exposure {
-            groups: vec![group(n, by_component(id), &[6379, 26379], &[9121], false)],
-            peer: PeerPorts::Ports(vec![6379, 26379]),
-            operator: vec![6379, 26379],
-            route: None,
-        },
-        Etcd => Exposure {
-            groups: vec![group(n, by_component(id), &[2379], &[2381], false)],
-            peer: PeerPorts::Ports(vec![2379, 2380]),
-            operator: vec![],
-            route: None,
-        },
-        Minio => Exposure {
-            // The MinIO sidecar reads the tenant configuration through the API.
-            groups: vec![group(n, by_component(id), &[9000], &[9000], true)],
-            peer: PeerPorts::Ports(vec![9000]),
-            operator: vec![9000],
-            route: None,
-        },
-        Nessie => Exposure {
-            groups: vec![group(n, by_component(id), &[8443], &[9000], false)],
-            // Cache invalidations between replicas, on the management port.
-            peer: if m.get(id).replicas > 1 {
-                PeerPorts::Ports(vec![crate::components::nessie::MANAGEMENT_PORT])
-            } else {
-                PeerPorts::None
-            },
-            operator: vec![],
-            route: m
-                .platform
-                .spec
-                .components
-                .nessie
-                .config
-                .route
-                .unwrap_or(true)
-                .then_some(8443),
-        },
-        Kafka => Exposure {
-            // The entity operator (topic and user operators) watches its custom resources.
-            groups: vec![group(
-                n,
-                match_labels(&[("strimzi.io/cluster", crate::components::kafka::CLUSTER)]),
-                &[9093],
-                &[9404],
-                true,
-            )],
-            // KRaft controller quorum (9090), replication and control plane (9091), the TLS
-            // listener between brokers and the entity operator (9093).
-            peer: PeerPorts::Ports(vec![9090, 9091, 9093]),
-            // The cluster operator's admin client (9090/9091) and the Kafka agent (8443).
-            operator: vec![9090, 9091, 8443],
-            route: None,
-        },
-        Flink => Exposure {
-            // JobManager leader election (a ConfigMap lock) and TaskManager pod creation.
-            groups: vec![group(
-                n,
-                match_labels(&[("app", "flink")]),
-                &[crate::components::flink::REST_PORT],
-                &[crate::monitoring::FLINK_METRICS_PORT.1 as u16],
-                true,
-            )],
-            // TaskManager data exchange, TaskManager RPC, JobManager RPC, blob server, REST.
-            peer: PeerPorts::Ports({
-                use crate::components::flink as f;
-                let mut p = vec![f::DATA_PORT];
-                p.extend(f::TASKMANAGER_PORTS.iter().map(|(_, n)| *n));
-                p.extend(f::JOBMANAGER_PORTS.iter().map(|(_, n)| *n));
-                p.sort_unstable();
-                p
-            }),
-            operator: vec![crate::components::flink::REST_PORT],
-            route: None,
-        },
-        Trino => Exposure {
-            // Clients and Prometheus on HTTPS; the internal HTTP port only between Trino pods.
-            groups: vec![group(n, by_component(id), &[8443], &[8443], false)],
-            peer: PeerPorts::Ports(vec![8080]),
-            operator: vec![],
-            route: None,
-        },
-        Spark => Exposure {
-            groups: vec![
-                group(
-                    "spark-history-server",
-                    match_labels(&[("app", crate::components::spark::HISTORY)]),
-                    &[crate::components::spark::HISTORY_HTTPS_PORT as u16],
-                    &[],
-                    false,
-                ),
-                // Drivers create their executors through the API.
-                group(
-                    crate::components::spark::APPLICATIONS_GROUP,
-                    json!({"matchExpressions": [{"key": "sparkoperator.k8s.io/app-name", "operator": "Exists"}]}),
-                    &[],
-                    &[],
-                    true,
-                ),
-            ],
-            peer: PeerPorts::Any,
-            operator: vec![],
-            route: None,
-        },
-        Clickhouse => Exposure {
-            groups: vec![
-                group(
-                    n,
-                    match_labels(&[(
-                        "clickhouse.altinity.com/chi",
-                        crate::components::clickhouse::CHI,
-                    )]),
-                    &[
-                        crate::components::clickhouse::HTTPS_PORT,
-                        crate::components::clickhouse::NATIVE_TLS_PORT,
-                    ],
-                    &[9363],
-                    false,
-                ),
-                group(
-                    "clickhouse-keeper",
-                    match_labels(&[(
-                        "clickhouse-keeper.altinity.com/chk",
-                        crate::components::clickhouse::CHK,
-                    )]),
-                    &[],
-                    &[],
-                    false,
-                ),
-            ],
-            // Native TLS (distributed queries), interserver replication over HTTPS, Keeper's TLS
-            // client port and Raft. The operator queries the servers over HTTPS only.
-            peer: PeerPorts::Ports({
-                use crate::components::clickhouse as ch;
-                vec![
-                    ch::NATIVE_TLS_PORT,
-                    ch::INTERSERVER_PORT,
-                    ch::KEEPER_TLS_PORT,
-                    ch::KEEPER_RAFT_PORT,
-                ]
-            }),
-            operator: vec![crate::components::clickhouse::HTTPS_PORT],
-            route: None,
-        },
-        Airflow => {
-            let k8s_executor =
-                m.platform.spec.components.airflow.config.executor == Some(Executor::Kubernetes);
-            Exposure {
-                // 9102: the schedulers' statsd-exporter sidecar.
-                groups: vec![group(
-                    n,
-                    by_component(id),
-                    &[8080],
-                    &[crate::monitoring::AIRFLOW_METRICS_PORT.1 as u16],
-                    k8s_executor,
-                )],
-                // API server, worker and triggerer log servers.
-                peer: PeerPorts::Ports(vec![8080, 8793, 8794]),
-                operator: vec![],
-                route: None,
-            }
-        }
-        Superset => Exposure {
-            groups: vec![group(n, by_component(id), &[8088], &[], false)],
-            peer: PeerPorts::Ports(vec![8088]),
-            operator: vec![],
-            route: None,
-        },
-    }
+    crate::components::get(id).exposure(m)
 }
 
 /// The operator pods (selector in the operators' namespace) and ports that a component's own

@@ -2,6 +2,7 @@
 //! OperatorHub): active-active schedulers, API servers, triggerers and DAG processors, Celery
 //! workers on the Redis Sentinel set, metadata on the PostgreSQL cluster, DAGs by git-sync.
 
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -272,6 +273,10 @@ pub struct Airflow;
 pub static AIRFLOW: Airflow = Airflow;
 
 impl Component for Airflow {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "its metadata lives in PostgreSQL and its logs in the object store",

@@ -1,6 +1,7 @@
 //! ClickHouse through the Altinity operator: one shard of replicated tables (ReplicatedMergeTree)
 //! coordinated by a ClickHouse Keeper ensemble, both rendered as the operator's CRs.
 
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -144,6 +145,10 @@ pub struct Clickhouse;
 pub static CLICKHOUSE: Clickhouse = Clickhouse;
 
 impl Component for Clickhouse {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "its tables are replicated by ClickHouse Keeper; the operator has no backup CR",

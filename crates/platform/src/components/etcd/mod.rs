@@ -6,6 +6,7 @@
 //! give, and no extra operator is needed.
 
 mod backup;
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -126,6 +127,10 @@ pub struct Etcd;
 pub static ETCD: Etcd = Etcd;
 
 impl Component for Etcd {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

@@ -1,6 +1,7 @@
 //! Flink session cluster through the Flink Kubernetes Operator: two JobManagers (one leader, one
 //! standby) with Kubernetes HA services, checkpoints, savepoints and HA metadata on the object store.
 
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -162,6 +163,10 @@ fn flink_resource(r: &Resources) -> cr::FlinkResource {
 }
 
 impl Component for Flink {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "its checkpoints, savepoints and HA metadata live in the object store",

@@ -2,6 +2,7 @@
 //! quorum and a broker pool holding the data, so each can be sized and drained on its own.
 
 mod backup;
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -89,6 +90,10 @@ fn small() -> Resources {
 }
 
 impl Component for Kafka {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

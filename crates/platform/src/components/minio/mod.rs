@@ -5,6 +5,7 @@
 pub mod operator;
 
 mod backup;
+mod exposure;
 mod monitoring;
 
 use std::time::Duration;
@@ -149,6 +150,10 @@ pub struct Minio;
 pub static MINIO: Minio = Minio;
 
 impl Component for Minio {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

@@ -1,6 +1,7 @@
 //! Nessie, the Iceberg catalog: stateless replicas over a JDBC version store on the PostgreSQL
 //! cluster, so HA is PostgreSQL's HA plus ≥ 2 interchangeable pods.
 
+mod exposure;
 mod monitoring;
 
 use k8s_openapi::api::apps::v1::{
@@ -58,6 +59,10 @@ pub struct Nessie;
 pub static NESSIE: Nessie = Nessie;
 
 impl Component for Nessie {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("its catalog lives in PostgreSQL, backed up by pgBackRest")
     }

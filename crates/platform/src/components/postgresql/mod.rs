@@ -1,6 +1,7 @@
 //! PostgreSQL through Crunchy PGO: a Patroni cluster whose failover timing is derived from the
 //! RTO target and whose replication is synchronous, so acknowledged commits survive failover.
 
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -200,6 +201,10 @@ pub struct Postgresql;
 pub static POSTGRESQL: Postgresql = Postgresql;
 
 impl Component for Postgresql {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "pgBackRest inside the PostgresCluster backs it up (PGO runs the repository and its schedules)",

@@ -6,6 +6,7 @@
 pub mod operator;
 
 mod backup;
+mod exposure;
 mod monitoring;
 
 use std::time::Duration;
@@ -223,6 +224,10 @@ pub struct Redis;
 pub static REDIS: Redis = Redis;
 
 impl Component for Redis {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

@@ -4,6 +4,7 @@
 //! The operator is not on OperatorHub (the kubeflow project publishes a Helm chart only), so it
 //! is a documented prerequisite installed with Helm, not an OLM Subscription.
 
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -211,6 +212,10 @@ fn s3a(m: &Model) -> Vec<(String, String)> {
 }
 
 impl Component for Spark {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("stateless: event logs and data live in the object store")
     }

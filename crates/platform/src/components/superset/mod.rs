@@ -1,6 +1,7 @@
 //! Superset as plain Deployments: stateless web replicas and Celery workers over the Redis
 //! Sentinel set (cache and broker), metadata on PostgreSQL, Trino registered as a database.
 
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -158,6 +159,10 @@ pub struct Superset;
 pub static SUPERSET: Superset = Superset;
 
 impl Component for Superset {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("its metadata lives in PostgreSQL")
     }

@@ -5,6 +5,7 @@
 //! running queries die with it. The renderer does the best Trino allows: a fast restart, a
 //! `Recreate` rollout so two coordinators never run at once, and workers that survive it.
 
+mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
@@ -106,6 +107,10 @@ fn props(pairs: &[(&str, String)]) -> String {
 }
 
 impl Component for Trino {
+    fn exposure(&self, m: &Model) -> crate::security::Exposure {
+        exposure::exposure(m)
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "stateless: its catalogs point at Nessie, the object store and ClickHouse",

@@ -1,0 +1,16 @@
+//! etcd's pods and ports for the network policies (assembled by [`crate::security`]).
+
+use crate::component::ComponentId;
+use crate::model::Model;
+use crate::security::*;
+
+pub(crate) fn exposure(_m: &Model) -> Exposure {
+    let id = ComponentId::Etcd;
+    let n = id.name();
+    Exposure {
+        groups: vec![group(n, by_component(id), &[2379], &[2381], false)],
+        peer: PeerPorts::Ports(vec![2379, 2380]),
+        operator: vec![],
+        route: None,
+    }
+}
