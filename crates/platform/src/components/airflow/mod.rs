@@ -999,21 +999,47 @@ impl Component for Airflow {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model) -> String {
     let c = cfg(m);
-    format!(
-        "## Secrets (create before deploying)\n\n- `{db}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: keys `fernet-key` (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), `api-secret-key`, `jwt-secret`.\n\n## Executor\n\n{}\n\n## Task logs\n\nTask logs go to the object store, `s3://{log_bucket}/logs` (Airflow's S3 remote logging, connection `{LOG_CONN_ID}`), so they outlive the pods and every API server reads them; the local copy is deleted once uploaded. The connection is a file the `airflow-conn` init container writes into a memory volume from the mounted object-store keys, read by `LocalFilesystemBackend`: the keys never enter the environment every task inherits. Logs of a running task come from its worker's log server, addressed by pod IP (`hostname_callable`). A task's log reaches the object store when the task ends. With the KubernetesExecutor the task pods get none of this (the tree renders no pod template): their logs stay in the pod until it is deleted.\n\n## DAGs\n\n{}\n\n## Users\n\nThe FAB auth manager (`[core] auth_manager`) keeps users and roles in the metadata database, shared by every API server replica. First admin: `oc exec -n {ns} deploy/{NAME}-api-server -- airflow users create --role Admin --username admin --firstname Admin --lastname User --email admin@example.com --password '<password>'`, or configure SSO in FAB.\n\n",
-        match c.executor.unwrap_or_default() {
-            Executor::Celery => format!("CeleryExecutor with the broker `sentinel://{}` (master group `{}`): the broker follows Redis failovers through Sentinel. The result backend is the metadata database.", redis_sentinel(m), redis::MASTER_GROUP),
-            Executor::Kubernetes => "KubernetesExecutor: the schedulers launch one pod per task (Role `airflow-pod-launcher`). No Celery workers are rendered.".into(),
-        },
-        match &c.dags_repo {
-            Some(repo) => format!("A git-sync sidecar in every scheduler, triggerer, DAG processor and worker pulls `{repo}` (ref `{}`) every 60 s.", c.dags_ref.as_deref().unwrap_or("main")),
-            None => "`components.airflow.config.dagsRepo` is not set: the DAG folder is empty. Set it to add a git-sync sidecar.".into(),
-        },
-        db = postgresql::consumer_secret(ComponentId::Airflow),
-        ns = m.get(ComponentId::Airflow).namespace,
-        log_bucket = m.object_store.bucket(LOG_BUCKET),
+    let executor = match c.executor.unwrap_or_default() {
+        Executor::Celery => format!(
+            "CeleryExecutor with the broker `sentinel://{}` (master group `{}`): the broker \
+             follows Redis failovers through Sentinel. The result backend is the metadata database.",
+            redis_sentinel(m),
+            redis::MASTER_GROUP
+        ),
+        Executor::Kubernetes => "KubernetesExecutor: the schedulers launch one pod per task \
+             (Role `airflow-pod-launcher`). No Celery workers are rendered."
+            .into(),
+    };
+    let dags = match &c.dags_repo {
+        Some(repo) => format!(
+            "A git-sync sidecar in every scheduler, triggerer, DAG processor and worker pulls \
+             `{repo}` (ref `{}`) every 60 s.",
+            c.dags_ref.as_deref().unwrap_or("main")
+        ),
+        None => "`components.airflow.config.dagsRepo` is not set: the DAG folder is empty. Set it \
+             to add a git-sync sidecar."
+            .into(),
+    };
+    docs::fill(
+        README,
+        &[
+            (
+                "db_secret",
+                &postgresql::consumer_secret(ComponentId::Airflow),
+            ),
+            ("SECRETS", &SECRETS),
+            ("executor", &executor),
+            ("log_bucket", &m.object_store.bucket(LOG_BUCKET)),
+            ("LOG_CONN_ID", &LOG_CONN_ID),
+            ("dags", &dags),
+            ("ns", &m.get(ComponentId::Airflow).namespace),
+            ("NAME", &NAME),
+        ],
     )
 }
 

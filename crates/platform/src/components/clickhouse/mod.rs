@@ -643,15 +643,30 @@ impl Component for Clickhouse {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model) -> String {
-    format!(
-        "## Tables\n\nOnly `Replicated*MergeTree` tables are replicated; create them `ON CLUSTER '{CLUSTER}'` with `ENGINE = ReplicatedMergeTree` (the operator sets the `{{shard}}`/`{{replica}}` macros). Plain `MergeTree` tables live on one replica and are lost with it.\n\n## Backups\n\n`BACKUP DATABASE db TO S3('{}/{}/<name>/')` uses the credentials of `config.d/backups.xml`, read from the pod environment (Secret `{}`).\n\n## Security context\n\nThe pod templates run without a fixed UID (restricted-v2). The upstream image starts as any UID when its data directory is writable by the group, which the PVC provides.\n\n## Clients\n\nService `{}`: HTTPS {HTTPS_PORT} and native TLS {NATIVE_TLS_PORT}, no plain ports. The certificate comes from the OpenShift service CA: trust the `service-ca.crt` of the ConfigMap `openshift-service-ca.crt` present in every namespace (e.g. `clickhouse-client --secure --host {} --port {NATIVE_TLS_PORT}` with `openSSL.client.caConfig` pointing at it, or `curl --cacert service-ca.crt https://{}:{HTTPS_PORT}/ping`). Replicas talk TLS to each other (native {NATIVE_TLS_PORT}, replication {INTERSERVER_PORT}) and to Keeper ({KEEPER_TLS_PORT}); only the Keeper Raft port {KEEPER_RAFT_PORT} and the metrics port stay plain. The CA bundle for outgoing connections is assembled by the init container `ca-bundle` at pod start: restart the pods after a service-CA rotation. The health check below runs `clickhouse-client` inside a pod against its own loopback, a name the certificate cannot carry, hence `--accept-invalid-certificate` there only.\n\n",
-        m.object_store.endpoint.trim_end_matches('/'),
-        m.object_store.bucket("clickhouse-backups"),
-        m.object_store.credentials_secret,
-        service_host(m),
-        service_host(m),
-        service_host(m),
+    docs::fill(
+        README,
+        &[
+            ("CLUSTER", &CLUSTER),
+            (
+                "s3_endpoint",
+                &m.object_store.endpoint.trim_end_matches('/'),
+            ),
+            (
+                "backup_bucket",
+                &m.object_store.bucket("clickhouse-backups"),
+            ),
+            ("s3_secret", &m.object_store.credentials_secret),
+            ("host", &service_host(m)),
+            ("HTTPS_PORT", &HTTPS_PORT),
+            ("NATIVE_TLS_PORT", &NATIVE_TLS_PORT),
+            ("INTERSERVER_PORT", &INTERSERVER_PORT),
+            ("KEEPER_TLS_PORT", &KEEPER_TLS_PORT),
+            ("KEEPER_RAFT_PORT", &KEEPER_RAFT_PORT),
+        ],
     )
 }
 

@@ -504,10 +504,21 @@ impl Component for Etcd {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Etcd).namespace;
-    format!(
-        "## Why no operator\n\nThe seed names an \"etcd Operator\"; the CoreOS operator is archived and no maintained etcd operator is published on OperatorHub. A static StatefulSet with `podManagementPolicy: Parallel`, stable peer names through the headless Service and a PDB is the layout the etcd project documents for Kubernetes.\n\n## TLS\n\nPeer and client traffic is TLS with mutual authentication: with `--trusted-ca-file` etcd requires and verifies a client certificate on both listeners, and OpenShift's service CA issues server-auth-only certificates, so it cannot serve here. `datalyptica deploy` creates a private CA in the Secret `{CA_SECRET}` (first deploy only; it stays in the cluster) and issues from it `{MEMBER_TLS}` (server and client auth, for `{HEADLESS}.{ns}.svc`, `*.{HEADLESS}.{ns}.svc` and every member name) and `{CLIENT_TLS}` (client auth only, for the backup CronJob and your own clients); each holds `tls.crt`, `tls.key` and `ca.crt`. The `{NAME}` Service exposes only the plain-HTTP metrics and health listener.\n\nFrom a member pod: `etcdctl {} --endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379 endpoint health --cluster`. To renew, delete `{MEMBER_TLS}` and `{CLIENT_TLS}` and run deploy again (it reissues from `{CA_SECRET}`), then restart the members one at a time.\n\nClient endpoints: `https://{NAME}-0.{HEADLESS}.{ns}.svc:2379,https://{NAME}-1.{HEADLESS}.{ns}.svc:2379,…` (list every member: clients fail over between them).\n\n## Restore runbook\n\n1. Scale to 0: `oc scale statefulset/{NAME} -n {ns} --replicas=0`.\n2. For each member, restore the snapshot into a fresh data dir with `etcdutl snapshot restore` using the same `--initial-cluster` and a new `--initial-cluster-token`.\n3. Scale back up and check `endpoint status --cluster`.\n\n",
-        etcdctl_tls_flags(MEMBER_DIR).join(" ")
+    docs::fill(
+        README,
+        &[
+            ("CA_SECRET", &CA_SECRET),
+            ("MEMBER_TLS", &MEMBER_TLS),
+            ("HEADLESS", &HEADLESS),
+            ("ns", &ns),
+            ("CLIENT_TLS", &CLIENT_TLS),
+            ("NAME", &NAME),
+            ("etcdctl_tls", &etcdctl_tls_flags(MEMBER_DIR).join(" ")),
+        ],
     )
 }

@@ -649,14 +649,23 @@ impl Component for Flink {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Flink).namespace;
-    format!(
-        "## TLS\n\nInternal connections (RPC on 6122/6123, the blob server on 6124, data exchange between TaskManagers) use Flink's internal TLS with mutual authentication. The OpenShift service CA issues one certificate for the Service `{INTERNAL_TLS_SERVICE}` (Secret `{INTERNAL_TLS}`; the Service routes nothing). An init container in every JobManager and TaskManager converts it into an in-memory PKCS12 keystore and writes its SHA-1 fingerprint, which the processes receive as `security.ssl.internal.cert.fingerprint` in their start arguments: a peer is accepted only if it presents that very certificate, not merely any certificate the service CA signed (Flink does not check host names on internal connections). The keystore password in the configuration is not a secret: it protects only the pod's in-memory copy of a key the pod already mounts.\n\nWhen the service CA re-issues the certificate (at expiry, or after the service CA itself is rotated), pods started afterwards hold the new certificate and pin its fingerprint while running ones keep the old, and they reject each other. Restart the whole session cluster so that all pods hold the same certificate:\n\n```bash\noc patch flinkdeployment/{NAME} -n {ns} --type merge -p '{{\"spec\":{{\"restartNonce\":'$(date +%s)'}}}}'\n```\n\nThe REST API (8081) stays plain HTTP: the Flink Kubernetes Operator drives the cluster through it and trusts an HTTPS endpoint only through a truststore file in its own pod, which its OLM install cannot be given from the service CA. The network policies admit only the operator and Flink's own pods; reach the web UI with `oc port-forward -n {ns} svc/{NAME}-rest 8081`. The metrics port (9249) is plain HTTP, scraped by Prometheus only.\n\n## Jobs\n\nThis is a session cluster: submit jobs as `FlinkSessionJob`s with `deploymentName: {NAME}` and `upgradeMode: last-state` or `savepoint` (both need the HA metadata rendered here). Kafka sources and sinks connect to `{}` (TLS, a `KafkaUser` per job); use exactly-once sinks with `transaction.timeout.ms` above the checkpoint interval.\n\n## State\n\n- HA metadata: `s3://{b}/ha`\n- checkpoints: `s3://{b}/checkpoints` (retained on cancellation)\n- savepoints: `s3://{b}/savepoints`\n\nObject store endpoint `{}`; credentials from the Secret `{}` in the pod environment.\n\n",
-        kafka::bootstrap(m),
-        m.object_store.endpoint,
-        m.object_store.credentials_secret,
-        b = m.object_store.bucket("flink"),
+    docs::fill(
+        README,
+        &[
+            ("INTERNAL_TLS_SERVICE", &INTERNAL_TLS_SERVICE),
+            ("INTERNAL_TLS", &INTERNAL_TLS),
+            ("NAME", &NAME),
+            ("ns", &ns),
+            ("bootstrap", &kafka::bootstrap(m)),
+            ("bucket", &m.object_store.bucket("flink")),
+            ("s3_endpoint", &m.object_store.endpoint),
+            ("s3_secret", &m.object_store.credentials_secret),
+        ],
     )
 }
 

@@ -531,12 +531,17 @@ impl Component for Kafka {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model, rep: Replication) -> String {
-    format!(
-        "## Producers and consumers\n\nBootstrap (TLS, mutual TLS authentication): `{}`. Create a `KafkaUser` per client; the client CA is in the Secret `{CLUSTER}-clients-ca-cert`.\n\nProducers **must** set `acks=all` (and `enable.idempotence=true`): only then does `min.insync.replicas={}` guarantee that an acknowledged write is on {} brokers. With `acks=1` a leader loss can drop acknowledged records.\n\n## Topics\n\n`kafka-topic-template.yaml` is a `KafkaTopic` with the platform's replication settings; `auto.create.topics.enable` is off so that no topic is created with weaker settings.\n\n## Rack awareness\n\n`broker.rack` is the node's `topology.kubernetes.io/zone`: replicas of a partition are spread over zones, so a zone loss keeps every partition available.\n\n",
-        bootstrap(m),
-        rep.min_isr,
-        rep.min_isr
+    docs::fill(
+        README,
+        &[
+            ("bootstrap", &bootstrap(m)),
+            ("CLUSTER", &CLUSTER),
+            ("min_isr", &rep.min_isr),
+        ],
     )
 }
 

@@ -467,28 +467,38 @@ fn pdb(m: &Model, e: Erasure) -> Option<PodDisruptionBudget> {
     })
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model, e: Erasure) -> String {
     let ns = &m.get(ComponentId::Minio).namespace;
-    format!(
-        "## The community edition is archived\n\nThe MinIO community project is archived: it receives no fixes, security fixes included, and its images left Docker Hub in 2026 (quay.io still serves the frozen releases: the tenant runs `{img}`, the operator `{op}`). Its operator is no longer in any OpenShift catalog, so `operator-install.yaml` carries the upstream {v} install manifests (CRDs verbatim; Deployment, RBAC and Service rendered for `restricted-v2`) and installs it in `{ops}`. The maintained backends are `spec.objectStore.backend: odf` (OpenShift Data Foundation) and `external` (any S3 endpoint); choose one of them for anything you cannot rebuild.\n\n## Erasure coding and drains\n\nParity EC:{} over sets of {} drives{}. Reads survive {} lost drives per set, writes {}: with {} drives of each set per server, {} server(s) may be down while writes continue. The PodDisruptionBudget `{TENANT}` lets drains take that many servers at once (at least one). Endpoint for consumers: `https://minio.{ns}.svc`. Tenant upgrades: the servers download the new binary from the operator's Service `{svc}` on port {port}, which the network policies admit.\n\n{tls}",
-        e.parity,
-        e.set_size,
-        if e.parity * 2 == e.set_size {
-            " (N/2)"
-        } else {
-            ""
-        },
-        e.read_tolerance(),
-        e.write_tolerance(),
-        e.drives_per_server_in_set(),
-        e.servers_tolerated().max(1),
-        img = m.get(ComponentId::Minio).image,
-        op = operator::IMAGE,
-        v = operator::VERSION,
-        ops = m.operators_namespace,
-        svc = operator::SERVICE,
-        port = operator::UPGRADE_PORT,
-        tls = tls_section(m),
+    docs::fill(
+        README,
+        &[
+            ("image", &m.get(ComponentId::Minio).image),
+            ("operator_image", &operator::IMAGE),
+            ("operator_version", &operator::VERSION),
+            ("operators_ns", &m.operators_namespace),
+            ("parity", &e.parity),
+            ("set_size", &e.set_size),
+            (
+                "half",
+                &if e.parity * 2 == e.set_size {
+                    " (N/2)"
+                } else {
+                    ""
+                },
+            ),
+            ("read_tolerance", &e.read_tolerance()),
+            ("write_tolerance", &e.write_tolerance()),
+            ("drives_per_server", &e.drives_per_server_in_set()),
+            ("servers_tolerated", &e.servers_tolerated().max(1)),
+            ("TENANT", &TENANT),
+            ("ns", &ns),
+            ("operator_service", &operator::SERVICE),
+            ("upgrade_port", &operator::UPGRADE_PORT),
+            ("tls_section", &tls_section(m)),
+        ],
     )
 }
 

@@ -668,28 +668,30 @@ impl Component for Postgresql {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 impl Postgresql {
     fn readme_body(&self, m: &Model, t: PatroniTiming) -> String {
         let ns = &m.get(self.id()).namespace;
-        let mut s = String::new();
-        s.push_str("## Failover timing\n\n");
-        s.push_str(&format!(
-            "| Patroni setting | PGO field | Value |\n|---|---|---|\n| ttl | `spec.patroni.leaderLeaseDurationSeconds` | {} s |\n| loop_wait | `spec.patroni.syncPeriodSeconds` | {} s |\n| retry_timeout | `dynamicConfiguration.retry_timeout` | {} s |\n\n",
-            t.ttl, t.loop_wait, t.retry_timeout
-        ));
-        s.push_str("Derived from `slo.rto` unless set in `components.postgresql.config`: loop_wait = RTO/6 (2–10 s), ttl = RTO − loop_wait (at least 20 s: Patroni 4 raises smaller values), retry_timeout = (ttl − loop_wait)/2, the most Patroni's rule `ttl ≥ loop_wait + 2 × retry_timeout` allows: the Kubernetes API is Patroni's DCS here, and a primary that cannot renew its leader object within retry_timeout demotes itself, so the longest retry_timeout rides out the longest API-server blip.\n\n");
-        s.push_str("## Schemas\n\nFrom PostgreSQL 15 ordinary users may not create objects in schema `public`. The PostgresCluster carries `postgres-operator.crunchydata.com/autoCreateUserSchema: \"true\"`, so PGO creates in each user's database a schema named after and owned by the user; the default `search_path` (`\"$user\", public`) puts every consumer's tables there. No consumer overrides the search path (Nessie's JDBC URL, Airflow's `sql_alchemy_conn` and Superset's URI are PGO's, unchanged).\n\n");
-        s.push_str("## Credentials\n\nPGO writes each user's credentials to `postgresql-pguser-<user>` in this namespace. Consumers in other namespaces read a copy named `<user>-postgresql` in their own namespace (keys `host`, `port`, `dbname`, `user`, `password`, `jdbc-uri`), which `datalyptica deploy` creates. By hand:\n\n");
+        let mut copy_commands = String::new();
         for u in consumers(m) {
             let target = &m.get(u).namespace;
-            s.push_str(&format!(
+            copy_commands.push_str(&format!(
                 "```bash\noc get secret postgresql-pguser-{u} -n {ns} -o json \\\n  | jq '{{apiVersion, kind, type, data, metadata: {{name: \"{}\", namespace: \"{target}\"}}}}' | oc apply -f -\n```\n\n",
                 consumer_secret(u)
             ));
         }
-        s.push_str(&format!(
-            "## Point-in-time recovery\n\nRestore into the running cluster to a timestamp (PGO runs pgBackRest restore and restarts the instances):\n\n```yaml\nspec:\n  backups:\n    pgbackrest:\n      restore:\n        enabled: true\n        repoName: repo1\n        options:\n          - --type=time\n          - --target=\"2026-01-01 12:00:00+00\"\n```\n\n```bash\noc patch postgrescluster/{CLUSTER} -n {ns} --type merge -p '{{\"spec\":{{\"backups\":{{\"pgbackrest\":{{\"restore\":{{\"enabled\":true,\"repoName\":\"repo1\",\"options\":[\"--type=time\",\"--target=2026-01-01 12:00:00+00\"]}}}}}}}}}}'\noc annotate postgrescluster/{CLUSTER} -n {ns} --overwrite postgres-operator.crunchydata.com/pgbackrest-restore=\"$(date)\"\n```\n\n"
-        ));
-        s
+        docs::fill(
+            README,
+            &[
+                ("ttl", &t.ttl),
+                ("loop_wait", &t.loop_wait),
+                ("retry_timeout", &t.retry_timeout),
+                ("copy_commands", &copy_commands),
+                ("CLUSTER", &CLUSTER),
+                ("ns", ns),
+            ],
+        )
     }
 }

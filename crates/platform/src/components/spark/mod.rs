@@ -694,15 +694,26 @@ impl Component for Spark {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Spark).namespace;
-    format!(
-        "## Operator (prerequisite, Helm)\n\nThe kubeflow spark-operator is not published on OperatorHub; its supported install is the Helm chart. Install it once, watching this namespace, with two controller replicas and leader election:\n\n```bash\nhelm repo add spark-operator https://kubeflow.github.io/spark-operator\nhelm upgrade --install spark-operator spark-operator/spark-operator --version {OPERATOR_CHART_VERSION} \\\n  --namespace spark-operator --create-namespace \\\n  --set 'spark.jobNamespaces={{{ns}}}' --set spark.serviceAccount.create=false \\\n  --set controller.replicas=2 --set controller.leaderElection.enable=true \\\n  --set webhook.enable=true --set webhook.replicas=2 \\\n  --set controller.podSecurityContext.fsGroup=null --set webhook.podSecurityContext.fsGroup=null\n```\n\nThe chart's values give the controller and the webhook `podSecurityContext.fsGroup: 185` (chart {OPERATOR_CHART_VERSION}, `values.yaml`), which restricted-v2 refuses (fsGroup must come from the namespace's range); the two `=null` settings delete that key, the chart then renders no pod security context and the SCC assigns the IDs. The containers' own contexts (non-root, read-only root, no capabilities) are admitted as they are.\n\n## Applications\n\n`spark.jars.packages` is resolved from Maven Central (Spark's default Ivy resolver) twice: by `spark-submit` in the spark-operator's pod when it submits (Spark's K8s cluster mode resolves at submission), and by the driver at start. The operator's namespace therefore needs egress to Maven Central (or the mirror of `spark.jars.repositories`) and a writable Ivy directory (`spark.jars.ivy` is `/tmp/.ivy2`). In this namespace, the network policy `spark-applications-to-maven` lets drivers reach port 443 outside the cluster, limited to `spec.network.externalCidrs` when set (include Maven Central's or your mirror's addresses; a mirror is set with `spark.jars.repositories`). For clusters without egress, bake the jars into `components.spark.image` and drop `spark.jars.packages`.\n\n`spark-application-template.yaml` is a working `SparkApplication` (SparkPi) carrying the platform wiring: the Iceberg catalog `nessie` (`{}`), the warehouse `s3://{}/`, S3 path-style access on `{}` and the event log in `s3a://{}/`. Copy it, change `mainApplicationFile`/`mainClass`, keep `sparkConf`.\n\nThe History Server reads `s3a://`, which `{}` cannot by itself (it has no `hadoop-aws`): its init container `s3a-jars` downloads `hadoop-aws` 3.3.4 and `aws-java-sdk-bundle` 1.12.262 (the versions of the image's Hadoop 3.3.4) from Maven Central at each start, refuses them unless their sha256 matches the tree's pins, and `SPARK_DAEMON_CLASSPATH` puts them on the server's class path; the network policy `spark-history-server-to-maven` opens port 443 for it, like the applications'. For clusters without egress, bake the two jars into `components.spark.image` (under `/opt/spark/jars`). Keep `openssl` and `curl` in the image (the base image has both): the init containers use them.\n\n## History Server UI (HTTPS)\n\nThe UI is served over HTTPS on port {HISTORY_HTTPS_PORT} with a certificate the OpenShift service CA issues for `{HISTORY}.{ns}.svc` (Secret `{HISTORY_TLS}`). An init container converts it into a PKCS12 keystore in memory, protected by the platform Secret `{HISTORY_KEYSTORE_SECRET}` (key `password`). The keystore password and the S3 keys reach the server as mounted Secret files, never as environment variables or arguments: a second init container writes them into a properties file in the same in-memory volume (mode 0600), which the server reads with `--properties-file`. The plain port 18080 only redirects to HTTPS and is closed by the network policies. There is no Route; use a port-forward:\n\n```bash\noc port-forward -n {ns} svc/{HISTORY} {HISTORY_HTTPS_PORT}:{HISTORY_HTTPS_PORT}\n# verify the certificate against the service CA:\noc get configmap openshift-service-ca.crt -n {ns} -o jsonpath='{{.data.service-ca\\.crt}}' > service-ca.crt\ncurl --cacert service-ca.crt --resolve {HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}:127.0.0.1 https://{HISTORY}.{ns}.svc:{HISTORY_HTTPS_PORT}/api/v1/applications\n```\n\nA browser on `https://localhost:{HISTORY_HTTPS_PORT}` warns about the name: the certificate names the Service, not localhost.\n\n",
-        trino::nessie_uri(m),
-        m.object_store.bucket("warehouse"),
-        m.object_store.endpoint,
-        m.object_store.bucket("spark-events"),
-        m.get(ComponentId::Spark).image,
+    docs::fill(
+        README,
+        &[
+            ("OPERATOR_CHART_VERSION", &OPERATOR_CHART_VERSION),
+            ("ns", &ns),
+            ("nessie_uri", &trino::nessie_uri(m)),
+            ("warehouse", &m.object_store.bucket("warehouse")),
+            ("s3_endpoint", &m.object_store.endpoint),
+            ("events_bucket", &m.object_store.bucket("spark-events")),
+            ("image", &m.get(ComponentId::Spark).image),
+            ("HISTORY_HTTPS_PORT", &HISTORY_HTTPS_PORT),
+            ("HISTORY", &HISTORY),
+            ("HISTORY_TLS", &HISTORY_TLS),
+            ("HISTORY_KEYSTORE_SECRET", &HISTORY_KEYSTORE_SECRET),
+        ],
     )
 }
 

@@ -547,13 +547,25 @@ impl Component for Superset {
     }
 }
 
+/// The README body; `docs::fill` puts in the values.
+const README: &str = include_str!("README.tmpl.md");
+
 fn readme_body(m: &Model) -> String {
-    format!(
-        "## Secrets (create before deploying)\n\n- `{}`: the metadata database user, copied by `datalyptica deploy` from PGO's `pguser` Secret (key `uri`).\n- `{SECRETS}`: key `secret-key` (`openssl rand -base64 42`).\n\n## Trino datasource\n\nSQLAlchemy URI: `{}` (in the ConfigMap `{CONFIG}` as `TRINO_SQLALCHEMY_URI`; the bootstrap Job registers it as database `trino`). Trino serves HTTPS only: `DB_CONNECTION_MUTATOR` in `superset_config.py` adds `connect_args` `http_scheme: https` and `verify: {SERVICE_CA}` (the service CA of the ConfigMap `openshift-service-ca.crt`, mounted in every Superset pod) to every engine for that host, so the registered database needs no extra settings. No password is in the URI: add Trino authentication and a Superset-side secret when Trino requires it.\n\nThe upstream image does not ship the `trino` SQLAlchemy driver: build `FROM {}` with `pip install trino` and set `components.superset.image`.\n\n## Admin user\n\n`oc exec -n {} deploy/{NAME}-web -- superset fab create-admin`.\n\n",
-        postgresql::consumer_secret(ComponentId::Superset),
-        trino_uri(m),
-        m.get(ComponentId::Superset).image,
-        m.get(ComponentId::Superset).namespace,
+    docs::fill(
+        README,
+        &[
+            (
+                "db_secret",
+                &postgresql::consumer_secret(ComponentId::Superset),
+            ),
+            ("SECRETS", &SECRETS),
+            ("trino_uri", &trino_uri(m)),
+            ("CONFIG", &CONFIG),
+            ("SERVICE_CA", &SERVICE_CA),
+            ("image", &m.get(ComponentId::Superset).image),
+            ("ns", &m.get(ComponentId::Superset).namespace),
+            ("NAME", &NAME),
+        ],
     )
 }
 
