@@ -25,6 +25,7 @@ use crate::k8s;
 use crate::model::{Model, Resources};
 use crate::security::{self, PodGroup};
 use crate::spec::{KafkaDrTarget, ObjectStoreBackend, Platform, ReplicationTarget};
+use crate::template;
 use crate::units::{format_duration, parse_duration};
 use crate::validate::Issue;
 
@@ -225,19 +226,17 @@ pub(crate) fn mc_alias_set(alias: &str, endpoint_var: &str, keys_dir: &str) -> S
 /// Upload the files of /backup to `<bucket>/<prefix>/` and delete what is older than the
 /// retention: works against every backend (MinIO, ODF, external S3).
 pub(crate) fn upload_script(bucket: &str, prefix: &str, retention_days: u32) -> String {
-    let alias = mc_alias_set("store", "S3_ENDPOINT", S3_KEYS_DIR);
-    format!(
-        r#"set -eu
-mkdir -p "$MC_CONFIG_DIR/certs/CAs"
-cp /etc/trust/*.crt "$MC_CONFIG_DIR/certs/CAs/"
-{alias}stamp=$(date -u +%Y%m%dT%H%M%SZ)
-for f in /backup/*; do
-  mc cp --quiet "$f" "store/{bucket}/{prefix}/$stamp-$(basename "$f")"
-done
-# The upload succeeded: a failed prune is reported, not fatal (on MinIO the bucket lifecycle expires them too).
-mc rm --recursive --force --older-than {retention_days}d "store/{bucket}/{prefix}/" || echo "pruning {prefix} snapshots failed" >&2
-echo "uploaded {prefix} backup $stamp"
-"#
+    template::fill(
+        include_str!("scripts/backup-upload.sh"),
+        &[
+            (
+                "mc_alias_set",
+                &mc_alias_set("store", "S3_ENDPOINT", S3_KEYS_DIR),
+            ),
+            ("bucket", &bucket),
+            ("prefix", &prefix),
+            ("retention_days", &retention_days),
+        ],
     )
 }
 

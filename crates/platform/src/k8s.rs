@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::component::ComponentId;
 use crate::model::{Model, Resources};
+use crate::template;
 
 pub const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
 pub const ZONE_KEY: &str = "topology.kubernetes.io/zone";
@@ -609,10 +610,16 @@ pub fn pkcs12_init_container(
     extra_mounts: Vec<k8s_openapi::api::core::v1::VolumeMount>,
 ) -> k8s_openapi::api::core::v1::Container {
     let cert_dir = SERVING_CERT_DIR;
-    let script = format!(
-        "set -eu\n\
-         command -v openssl >/dev/null 2>&1 || {{ echo 'openssl is missing from image {image}: it builds the PKCS12 keystore from the serving certificate' >&2; exit 1; }}\n\
-         openssl pkcs12 -export -in {cert_dir}/tls.crt -inkey {cert_dir}/tls.key -name {alias} -out {store_dir}/{PKCS12_FILE} -passout {passout}\n"
+    let script = template::fill(
+        include_str!("scripts/pkcs12-keystore.sh"),
+        &[
+            ("image", &image),
+            ("cert_dir", &cert_dir),
+            ("alias", &alias),
+            ("store_dir", &store_dir),
+            ("file", &PKCS12_FILE),
+            ("passout", &passout),
+        ],
     );
     k8s_openapi::api::core::v1::Container {
         name: "keystore".into(),
@@ -649,9 +656,9 @@ pub fn with_sha1_fingerprint(
 ) -> k8s_openapi::api::core::v1::Container {
     let out = format!("{store_dir}/{FINGERPRINT_FILE}");
     if let Some(script) = c.command.as_mut().and_then(|cmd| cmd.get_mut(2)) {
-        script.push_str(&format!(
-            "openssl x509 -in {SERVING_CERT_DIR}/tls.crt -noout -fingerprint -sha1 | cut -d= -f2 > {out}\n\
-             grep -Eq '^([0-9A-F]{{2}}:){{19}}[0-9A-F]{{2}}$' {out} || {{ echo \"unexpected fingerprint: $(cat {out})\" >&2; exit 1; }}\n"
+        script.push_str(&template::fill(
+            include_str!("scripts/sha1-fingerprint.sh"),
+            &[("cert_dir", &SERVING_CERT_DIR), ("out", &out)],
         ));
     }
     c
@@ -668,21 +675,15 @@ const TRUST_CA_DIR: &str = "/run/platform-ca";
 /// CA rotation, so they are split first (in `scratch`). The store password is the JDK's
 /// well-known default: a truststore holds public certificates only.
 pub fn jvm_truststore_script(ca_dir: &str, store: &str, scratch: &str) -> String {
-    format!(
-        r#"keytool -importkeystore -noprompt -srckeystore "$JAVA_HOME/lib/security/cacerts" -srcstorepass changeit -destkeystore {store} -deststoretype JKS -deststorepass changeit
-i=0
-for bundle in {ca_dir}/{TRUST_SERVICE_CA} {ca_dir}/{TRUST_OBJECT_STORE_CA}; do
-  out=
-  while IFS= read -r line; do
-    case "$line" in *"BEGIN CERTIFICATE"*) i=$((i+1)); out={scratch}/ca-$i.pem; : > "$out";; esac
-    if [ -n "$out" ]; then printf '%s\n' "$line" >> "$out"; fi
-  done < "$bundle"
-done
-for f in {scratch}/ca-*.pem; do
-  keytool -importcert -noprompt -alias "platform-${{f##*/}}" -file "$f" -keystore {store} -storepass changeit
-  rm -f "$f"
-done
-"#
+    template::fill(
+        include_str!("scripts/jvm-truststore.sh"),
+        &[
+            ("store", &store),
+            ("ca_dir", &ca_dir),
+            ("service_ca", &TRUST_SERVICE_CA),
+            ("object_store_ca", &TRUST_OBJECT_STORE_CA),
+            ("scratch", &scratch),
+        ],
     )
 }
 

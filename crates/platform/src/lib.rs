@@ -20,6 +20,7 @@ pub mod render;
 pub mod schema;
 pub mod security;
 pub mod spec;
+pub mod template;
 pub mod units;
 pub mod validate;
 

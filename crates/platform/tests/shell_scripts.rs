@@ -1,8 +1,10 @@
 //! Every shell script the tree runs, checked by ShellCheck for the shell that runs it: the
 //! `sh -c` / `bash -c` scripts of containers, init containers and exec probes (in workloads and
-//! in operators' custom resources alike) and the `*.sh` files of ConfigMaps. The scripts are
-//! written inside Rust strings, where nothing else parses them; a script `sh` runs must be
-//! POSIX (the image's /bin/sh may be dash or busybox), so bash-only syntax there is an error.
+//! in operators' custom resources alike) and the `*.sh` files of ConfigMaps. The scripts' text
+//! lives in `*.sh` templates beside the code that mounts them (`src/scripts/`,
+//! `src/components/<name>/`); what runs is the filled text, so that is what is checked. A script
+//! `sh` runs must be POSIX (the image's /bin/sh may be dash or busybox), so bash-only syntax
+//! there is an error.
 //! ShellCheck comes from Debian (`.ci/install-ops.sh`); without it the test says SKIPPED, and
 //! fails when CI=true.
 

@@ -26,6 +26,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::validate::Issue;
 
 pub const NAME: &str = "airflow";
@@ -999,7 +1000,7 @@ impl Component for Airflow {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model) -> String {
@@ -1025,7 +1026,7 @@ fn readme_body(m: &Model) -> String {
              to add a git-sync sidecar."
             .into(),
     };
-    docs::fill(
+    template::fill(
         README,
         &[
             (

@@ -20,6 +20,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Resources, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::validate::Issue;
 
 pub const CHI: &str = "clickhouse";
@@ -643,11 +644,11 @@ impl Component for Clickhouse {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model) -> String {
-    docs::fill(
+    template::fill(
         README,
         &[
             ("CLUSTER", &CLUSTER),

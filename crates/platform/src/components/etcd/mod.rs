@@ -29,6 +29,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::validate::Issue;
 
 pub const NAME: &str = "etcd";
@@ -504,12 +505,12 @@ impl Component for Etcd {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Etcd).namespace;
-    docs::fill(
+    template::fill(
         README,
         &[
             ("CA_SECRET", &CA_SECRET),

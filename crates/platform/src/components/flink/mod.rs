@@ -21,6 +21,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Resources, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::units::parse_quantity;
 use crate::validate::Issue;
 
@@ -649,12 +650,12 @@ impl Component for Flink {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Flink).namespace;
-    docs::fill(
+    template::fill(
         README,
         &[
             ("INTERNAL_TLS_SERVICE", &INTERNAL_TLS_SERVICE),

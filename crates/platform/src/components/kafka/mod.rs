@@ -21,6 +21,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Resources, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::validate::Issue;
 
 pub const CLUSTER: &str = "kafka";
@@ -531,11 +532,11 @@ impl Component for Kafka {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model, rep: Replication) -> String {
-    docs::fill(
+    template::fill(
         README,
         &[
             ("bootstrap", &bootstrap(m)),

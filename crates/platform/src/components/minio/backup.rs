@@ -1,7 +1,6 @@
 //! MinIO's backup: a Job sets versioning, lifecycle and (with a target) bucket replication.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
@@ -12,6 +11,7 @@ use crate::backup::*;
 use crate::component::{Backup, ComponentId};
 use crate::k8s;
 use crate::model::Model;
+use crate::template;
 
 pub(crate) fn backup(m: &Model) -> Backup {
     if !minio_job_enabled(m) {
@@ -50,31 +50,27 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
         .collect();
     let versioning = b.versioning.unwrap_or(true);
     let target = replication_target(m);
-    let mut script = String::from(
-        "set -eu\nmkdir -p \"$MC_CONFIG_DIR/certs/CAs\"\ncp /etc/trust/*.crt \"$MC_CONFIG_DIR/certs/CAs/\"\n",
-    );
-    script.push_str(&mc_alias_set("local", "S3_ENDPOINT", S3_KEYS_DIR));
-    if target.is_some() {
-        script.push_str(&mc_alias_set("dr", "DR_ENDPOINT", DR_KEYS_DIR));
-    }
-    let _ = writeln!(script, "for b in $BUCKETS; do");
     // Every step is idempotent: the Job can be re-applied after any spec change.
-    if versioning {
-        let _ = writeln!(script, "  mc version enable \"local/$b\"");
-    } else {
-        let _ = writeln!(script, "  mc version suspend \"local/$b\"");
-    }
-    let _ = writeln!(
-        script,
-        "  mc ilm import \"local/$b\" < \"/etc/minio-backup/lifecycle-$b.json\""
+    let script = template::fill(
+        include_str!("configure-buckets.sh"),
+        &[
+            (
+                "local_alias",
+                &mc_alias_set("local", "S3_ENDPOINT", S3_KEYS_DIR),
+            ),
+            (
+                "dr_alias",
+                &target
+                    .map(|_| mc_alias_set("dr", "DR_ENDPOINT", DR_KEYS_DIR))
+                    .unwrap_or_default(),
+            ),
+            ("versioning", &if versioning { "enable" } else { "suspend" }),
+            (
+                "replication",
+                &target.map_or("", |_| include_str!("replicate-bucket.sh")),
+            ),
+        ],
     );
-    if target.is_some() {
-        let _ = writeln!(
-            script,
-            "  mc mb --ignore-existing --with-versioning \"dr/$b\"\n  if ! mc replicate ls \"local/$b\" --json 2>/dev/null | grep -qi enabled; then\n    mc replicate add \"local/$b\" --remote-bucket \"dr/$b\" --replicate \"delete,delete-marker,existing-objects\" --priority 1\n  fi"
-        );
-    }
-    let _ = writeln!(script, "done\necho configured $BUCKETS");
     data.insert("configure.sh".into(), script);
     let cm = k8s::config_map(m, id, MINIO_JOB, MINIO_JOB, data);
     let mut cm_v = k8s::to_value(&cm);

@@ -27,6 +27,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
 use crate::spec::{ObjectStoreBackend, Profile};
+use crate::template;
 use crate::validate::Issue;
 
 pub const TENANT: &str = "minio";
@@ -467,12 +468,12 @@ fn pdb(m: &Model, e: Erasure) -> Option<PodDisruptionBudget> {
     })
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model, e: Erasure) -> String {
     let ns = &m.get(ComponentId::Minio).namespace;
-    docs::fill(
+    template::fill(
         README,
         &[
             ("image", &m.get(ComponentId::Minio).image),

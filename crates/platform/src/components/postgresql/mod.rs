@@ -21,6 +21,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
 use crate::spec::{ObjectStoreBackend, Profile};
+use crate::template;
 use crate::validate::Issue;
 
 /// Patroni floors ttl at 20 s since 4.0 (it silently raises lower values).
@@ -668,7 +669,7 @@ impl Component for Postgresql {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 impl Postgresql {
@@ -682,7 +683,7 @@ impl Postgresql {
                 consumer_secret(u)
             ));
         }
-        docs::fill(
+        template::fill(
             README,
             &[
                 ("ttl", &t.ttl),

@@ -7,6 +7,7 @@ use crate::component::{Backup, ComponentId};
 use crate::components::redis;
 use crate::k8s;
 use crate::model::Model;
+use crate::template;
 
 pub(crate) fn backup(m: &Model) -> Backup {
     Backup::Objects {
@@ -33,18 +34,18 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
     let ns = &m.get(id).namespace;
     let s = redis_snapshot(m);
     // Ask Sentinel for the current master: a fixed pod may be a replica after a failover.
-    let script = format!(
-        r#"set -eu
-addr=$(redis-cli {tls} -h {sentinel}-sentinel.{ns}.svc -p 26379 --raw SENTINEL get-master-addr-by-name {group})
-host=$(echo "$addr" | sed -n 1p)
-port=$(echo "$addr" | sed -n 2p)
-test -n "$host"
-REDISCLI_AUTH="$(cat {pw})" redis-cli {tls} -h "$host" -p "$port" --rdb /backup/dump.rdb
-"#,
-        pw = REDIS_PASSWORD_FILE,
-        sentinel = redis::SENTINEL,
-        group = redis::MASTER_GROUP,
-        tls = redis::cli_tls_flags(&format!("{REDIS_SECRETS_DIR}/{}", redis::CLIENT_CA_ITEM.2)),
+    let script = template::fill(
+        include_str!("backup-dump.sh"),
+        &[
+            (
+                "tls",
+                &redis::cli_tls_flags(&format!("{REDIS_SECRETS_DIR}/{}", redis::CLIENT_CA_ITEM.2)),
+            ),
+            ("sentinel", &redis::SENTINEL),
+            ("ns", ns),
+            ("group", &redis::MASTER_GROUP),
+            ("pw", &REDIS_PASSWORD_FILE),
+        ],
     );
     let mut dump = container("dump", &m.get(id).image, script);
     if let Some(mounts) = dump.volume_mounts.as_mut() {

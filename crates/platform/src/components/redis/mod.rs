@@ -26,6 +26,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::validate::Issue;
 
 pub const REPLICATION: &str = "redis";
@@ -645,12 +646,12 @@ impl Component for Redis {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model, t: SentinelTiming) -> String {
     let ns = &m.get(ComponentId::Redis).namespace;
-    docs::fill(
+    template::fill(
         README,
         &[
             ("operator_version", &operator::VERSION),

@@ -23,6 +23,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::validate::Issue;
 
 pub const HISTORY: &str = "spark-history-server";
@@ -67,13 +68,18 @@ fn jar_name(path: &str) -> &str {
 /// Downloads [`S3A_JARS`] into the `s3a-jars` volume, refusing any file whose digest differs
 /// (the pod does not start; nothing unchecked reaches the class path).
 pub fn s3a_jars_script() -> String {
-    let mut script = format!(
-        "set -eu\ncd {S3A_JARS_DIR}\nget() {{\n  f=\"${{1##*/}}\"\n  curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 -o \"$f.part\" \"{MAVEN_CENTRAL}/$1\"\n  echo \"$2  $f.part\" | sha256sum -c -\n  mv \"$f.part\" \"$f\"\n}}\n"
-    );
-    for (path, sha) in S3A_JARS {
-        script.push_str(&format!("get {path} {sha}\n"));
-    }
-    script
+    let downloads: String = S3A_JARS
+        .iter()
+        .map(|(path, sha)| format!("get {path} {sha}\n"))
+        .collect();
+    template::fill(
+        include_str!("s3a-jars.sh"),
+        &[
+            ("dir", &S3A_JARS_DIR),
+            ("maven_central", &MAVEN_CENTRAL),
+            ("downloads", &downloads),
+        ],
+    )
 }
 
 fn s3a_jars_init(image: &str) -> Container {
@@ -157,26 +163,21 @@ fn history_ssl() -> Vec<(String, String)> {
 /// escaped for `java.util.Properties` (a backslash starts an escape there).
 fn history_conf_init(image: &str) -> Container {
     let out = format!("{KEYSTORE_DIR}/{SECRET_PROPERTIES}");
-    let mut script = String::from(
-        r#"set -eu
-umask 077
-esc() { sed 's/\\/\\\\/g' "$1"; }
-{
-"#,
-    );
-    for (key, file) in [
+    let properties: String = [
         (
             "spark.ssl.historyServer.keyStorePassword",
             KEYSTORE_PASSWORD_FILE,
         ),
         ("spark.hadoop.fs.s3a.access.key", "AWS_ACCESS_KEY_ID"),
         ("spark.hadoop.fs.s3a.secret.key", "AWS_SECRET_ACCESS_KEY"),
-    ] {
-        script.push_str(&format!(
-            "  printf '%s=%s\\n' {key} \"$(esc {SECRETS_DIR}/{file})\"\n"
-        ));
-    }
-    script.push_str(&format!("}} > {out}\n"));
+    ]
+    .iter()
+    .map(|(key, file)| format!("  printf '%s=%s\\n' {key} \"$(esc {SECRETS_DIR}/{file})\"\n"))
+    .collect();
+    let script = template::fill(
+        include_str!("history-conf.sh"),
+        &[("properties", &properties), ("out", &out)],
+    );
     Container {
         name: "history-conf".into(),
         image: Some(image.into()),
@@ -694,12 +695,12 @@ impl Component for Spark {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Spark).namespace;
-    docs::fill(
+    template::fill(
         README,
         &[
             ("OPERATOR_CHART_VERSION", &OPERATOR_CHART_VERSION),

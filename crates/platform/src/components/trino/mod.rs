@@ -22,6 +22,7 @@ use crate::docs;
 use crate::k8s;
 use crate::model::{Defaults, Model, Resources, Slo};
 use crate::spec::Profile;
+use crate::template;
 use crate::validate::Issue;
 
 pub const NAME: &str = "trino";
@@ -88,9 +89,15 @@ pub fn worker_host(m: &Model) -> String {
 /// bundles hold two during a CA rotation, so they are split first. The store password is the
 /// JDK's well-known default: a truststore holds public certificates only.
 fn stores_script() -> String {
-    format!(
-        "set -eu\ncat /etc/trino/serving-cert/tls.key /etc/trino/serving-cert/tls.crt > {KEYSTORE}\n{}",
-        k8s::jvm_truststore_script("/etc/trino/ca", TRUSTSTORE, STORES_DIR)
+    template::fill(
+        include_str!("tls-stores.sh"),
+        &[
+            ("keystore", &KEYSTORE),
+            (
+                "truststore",
+                &k8s::jvm_truststore_script("/etc/trino/ca", TRUSTSTORE, STORES_DIR),
+            ),
+        ],
     )
 }
 
@@ -545,12 +552,12 @@ impl Component for Trino {
     }
 }
 
-/// The README body; `docs::fill` puts in the values.
+/// The README body; `template::fill` puts in the values.
 const README: &str = include_str!("README.tmpl.md");
 
 fn readme_body(m: &Model) -> String {
     let ns = &m.get(ComponentId::Trino).namespace;
-    docs::fill(
+    template::fill(
         README,
         &[
             ("url", &url(m)),

@@ -1,0 +1,3 @@
+set -eu
+cat /etc/trino/serving-cert/tls.key /etc/trino/serving-cert/tls.crt > {{keystore}}
+{{truststore}}
