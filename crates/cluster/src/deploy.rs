@@ -475,7 +475,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         hint: &str,
     ) -> Result<(), DeployError> {
         let (api_version, target) = gates::target(gate, objects);
-        let t = TypeRef::new(&api_version, &gate.kind);
+        let t = TypeRef::new(&api_version, gate.kind.kind());
         let label = format!(
             "{}/{target} -n {} ({})",
             gate.kind, gate.namespace, gate.condition
@@ -504,7 +504,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     Err(e) => return Err(self.api_err(step, e)),
                 },
             };
-            let sel = gates::pod_selector(&gate.kind, &target, obj.as_ref());
+            let sel = gates::pod_selector(gate.kind, &target, obj.as_ref());
             let pods = if sel.is_empty() {
                 vec![]
             } else {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use datalyptica_platform::component::Gate;
+use datalyptica_platform::component::{Gate, GateKind};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -27,33 +27,14 @@ impl GateState {
     }
 }
 
-/// The API version of a gate's kind, for kinds not found among the rendered objects.
-pub fn api_version(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "Deployment" | "StatefulSet" => "apps/v1",
-        "Job" => "batch/v1",
-        "PostgresCluster" => "postgres-operator.crunchydata.com/v1beta1",
-        "Tenant" => "minio.min.io/v2",
-        "Kafka" | "KafkaNodePool" => "kafka.strimzi.io/v1",
-        "FlinkDeployment" => "flink.apache.org/v1beta1",
-        "ClickHouseInstallation" => "clickhouse.altinity.com/v1",
-        "ClickHouseKeeperInstallation" => "clickhouse-keeper.altinity.com/v1",
-        "RedisReplication" | "RedisSentinel" => "redis.redis.opstreelabs.in/v1beta2",
-        "ClusterServiceVersion" => "operators.coreos.com/v1alpha1",
-        "CustomResourceDefinition" => "apiextensions.k8s.io/v1",
-        _ => return None,
-    })
-}
-
 /// The live object a gate watches: (API version, name).
 pub fn target(gate: &Gate, objects: &[Value]) -> (String, String) {
     let name = gate.name.clone();
     let api_version = objects
         .iter()
-        .find(|o| o["kind"] == gate.kind.as_str() && o["metadata"]["name"] == gate.name.as_str())
+        .find(|o| o["kind"] == gate.kind.kind() && o["metadata"]["name"] == gate.name.as_str())
         .and_then(|o| o["apiVersion"].as_str())
-        .or_else(|| api_version(&gate.kind))
-        .unwrap_or_default()
+        .unwrap_or(gate.kind.api_version())
         .to_string();
     (api_version, name)
 }
@@ -101,11 +82,11 @@ fn observed(obj: &Value) -> bool {
     g.is_null() || o.is_null() || int(o) >= int(g)
 }
 
-/// Labels selecting the pods behind a gate's object, where known.
-pub fn pod_selector(kind: &str, name: &str, obj: Option<&Value>) -> BTreeMap<String, String> {
-    let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+/// Labels selecting the pods behind a gate's object: the object's own selector for the
+/// workload kinds, the operator's labels for the custom resources.
+pub fn pod_selector(kind: GateKind, name: &str, obj: Option<&Value>) -> BTreeMap<String, String> {
     match kind {
-        "Deployment" | "StatefulSet" => obj
+        GateKind::Deployment | GateKind::StatefulSet => obj
             .and_then(|o| o["spec"]["selector"]["matchLabels"].as_object())
             .map(|m| {
                 m.iter()
@@ -113,17 +94,11 @@ pub fn pod_selector(kind: &str, name: &str, obj: Option<&Value>) -> BTreeMap<Str
                     .collect()
             })
             .unwrap_or_default(),
-        "Job" => one("batch.kubernetes.io/job-name", name),
-        "PostgresCluster" => one("postgres-operator.crunchydata.com/cluster", name),
-        "Tenant" => one("v1.min.io/tenant", name),
-        "Kafka" => one("strimzi.io/cluster", name),
-        "FlinkDeployment" => BTreeMap::from([
-            ("app".to_string(), name.to_string()),
-            ("component".to_string(), "jobmanager".to_string()),
-        ]),
-        "ClickHouseInstallation" => one("clickhouse.altinity.com/chi", name),
-        "ClickHouseKeeperInstallation" => one("clickhouse-keeper.altinity.com/chk", name),
-        _ => BTreeMap::new(),
+        _ => kind
+            .pod_labels(name)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
     }
 }
 
@@ -140,13 +115,13 @@ pub fn evaluate(gate: &Gate, obj: Option<&Value>, pods: &[Value]) -> GateState {
     let Some(o) = obj else {
         return GateState::Waiting(format!("{} {} does not exist yet", gate.kind, gate.name));
     };
-    match gate.kind.as_str() {
-        "Deployment" => deployment(o),
-        "StatefulSet" => statefulset(o, pods),
-        "Job" => job(o),
-        "PostgresCluster" => postgres(o, pods),
-        "Tenant" => tenant(o),
-        "Kafka" => {
+    match gate.kind {
+        GateKind::Deployment => deployment(o),
+        GateKind::StatefulSet => statefulset(o, pods),
+        GateKind::Job => job(o),
+        GateKind::PostgresCluster => postgres(o, pods),
+        GateKind::Tenant => tenant(o),
+        GateKind::Kafka => {
             if condition_true(o, "Ready") && observed(o) {
                 GateState::Ready("Ready".into())
             } else if condition_true(o, "NotReady") || condition(o, "Ready").is_some() {
@@ -155,7 +130,7 @@ pub fn evaluate(gate: &Gate, obj: Option<&Value>, pods: &[Value]) -> GateState {
                 GateState::Waiting("the Strimzi operator has not reported Ready yet".into())
             }
         }
-        "FlinkDeployment" => {
+        GateKind::FlinkDeployment => {
             let s = o["status"]["jobManagerDeploymentStatus"]
                 .as_str()
                 .unwrap_or("unknown");
@@ -170,14 +145,13 @@ pub fn evaluate(gate: &Gate, obj: Option<&Value>, pods: &[Value]) -> GateState {
                 other => GateState::Waiting(format!("JobManager {other}")),
             }
         }
-        "ClickHouseInstallation" | "ClickHouseKeeperInstallation" => {
+        GateKind::ClickHouseInstallation | GateKind::ClickHouseKeeperInstallation => {
             match o["status"]["status"].as_str().unwrap_or("unknown") {
                 "Completed" => GateState::Ready("Completed".into()),
                 "Aborted" => GateState::Failed("reconcile Aborted".into()),
                 other => GateState::Waiting(format!("status {other}")),
             }
         }
-        other => GateState::Waiting(format!("no health gate is defined for kind {other}")),
     }
 }
 
@@ -338,7 +312,7 @@ pub fn subscription_csv(sub: &Value) -> Result<String, String> {
 }
 
 /// The role map `status` shows, where object status or pod labels reveal it.
-pub fn roles(kind: &str, obj: Option<&Value>, pods: &[Value]) -> String {
+pub fn roles(kind: GateKind, obj: Option<&Value>, pods: &[Value]) -> String {
     let names = |f: &dyn Fn(&Value) -> bool| -> Vec<String> {
         pods.iter()
             .filter(|p| f(p))
@@ -346,7 +320,7 @@ pub fn roles(kind: &str, obj: Option<&Value>, pods: &[Value]) -> String {
             .collect()
     };
     match kind {
-        "PostgresCluster" => {
+        GateKind::PostgresCluster => {
             let role =
                 |p: &Value| label(p, "postgres-operator.crunchydata.com/role").map(str::to_string);
             let leader = names(&|p| role(p).as_deref() == Some("master"));
@@ -357,11 +331,11 @@ pub fn roles(kind: &str, obj: Option<&Value>, pods: &[Value]) -> String {
                 or_none(&replicas)
             )
         }
-        "StatefulSet" if pods.iter().any(|p| label(p, "redis-role").is_some()) => {
+        GateKind::StatefulSet if pods.iter().any(|p| label(p, "redis-role").is_some()) => {
             let m = names(&|p| label(p, "redis-role") == Some("master"));
             format!("master {}", or_none(&m))
         }
-        "Kafka" => obj
+        GateKind::Kafka => obj
             .and_then(|o| o["status"]["kafkaMetadataState"].as_str())
             .map(|s| format!("metadata {s}; controller not in status"))
             .unwrap_or_default(),
@@ -378,14 +352,14 @@ fn or_none(v: &[String]) -> String {
 }
 
 /// Desired and ready member counts of a gate's object, for `status`.
-pub fn counts(kind: &str, obj: &Value) -> (i64, i64) {
+pub fn counts(kind: GateKind, obj: &Value) -> (i64, i64) {
     let st = &obj["status"];
     match kind {
-        "Deployment" | "StatefulSet" => (
+        GateKind::Deployment | GateKind::StatefulSet => (
             obj["spec"]["replicas"].as_i64().unwrap_or(1),
             int(&st["readyReplicas"]),
         ),
-        "PostgresCluster" => (
+        GateKind::PostgresCluster => (
             obj["spec"]["instances"]
                 .as_array()
                 .map(|a| a.iter().map(|i| i["replicas"].as_i64().unwrap_or(1)).sum())
@@ -395,21 +369,21 @@ pub fn counts(kind: &str, obj: &Value) -> (i64, i64) {
                 .map(|a| a.iter().map(|i| int(&i["readyReplicas"])).sum())
                 .unwrap_or(0),
         ),
-        "Tenant" => (
+        GateKind::Tenant => (
             obj["spec"]["pools"]
                 .as_array()
                 .map(|a| a.iter().map(|p| int(&p["servers"])).sum())
                 .unwrap_or(0),
             int(&st["availableReplicas"]),
         ),
-        "Job" => (1, i64::from(condition_true(obj, "Complete"))),
+        GateKind::Job => (1, i64::from(condition_true(obj, "Complete"))),
         _ => (1, i64::from(evaluate_kind_ready(kind, obj))),
     }
 }
 
-fn evaluate_kind_ready(kind: &str, obj: &Value) -> bool {
+fn evaluate_kind_ready(kind: GateKind, obj: &Value) -> bool {
     let g = Gate {
-        kind: kind.into(),
+        kind,
         namespace: String::new(),
         name: String::new(),
         condition: String::new(),
@@ -425,9 +399,9 @@ mod tests {
     use serde_json::json;
     use std::time::Duration;
 
-    fn gate(kind: &str) -> Gate {
+    fn gate(kind: GateKind) -> Gate {
         Gate {
-            kind: kind.into(),
+            kind,
             namespace: "ns".into(),
             name: "x".into(),
             condition: String::new(),
@@ -444,7 +418,7 @@ mod tests {
     fn postgres_needs_all_instances_and_one_leader() {
         let o = json!({"spec": {"instances": [{"name": "pg", "replicas": 3}]},
             "status": {"instances": [{"name": "pg", "readyReplicas": 3}]}});
-        let g = gate("PostgresCluster");
+        let g = gate(GateKind::PostgresCluster);
         assert!(
             matches!(evaluate(&g, Some(&o), &[]), GateState::Waiting(s) if s.contains("no Patroni leader"))
         );
@@ -463,7 +437,7 @@ mod tests {
             GateState::Ready("3/3 instances ready, leader pg-0".into())
         );
         assert_eq!(
-            roles("PostgresCluster", Some(&o), &pods),
+            roles(GateKind::PostgresCluster, Some(&o), &pods),
             "leader pg-0; replicas pg-1"
         );
         let short = json!({"spec": {"instances": [{"replicas": 3}]}, "status": {"instances": [{"readyReplicas": 2}]}});
@@ -474,7 +448,7 @@ mod tests {
 
     #[test]
     fn statefulset_rollout_quorum_and_redis_master() {
-        let g = gate("StatefulSet");
+        let g = gate(GateKind::StatefulSet);
         let partial =
             json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 2, "updatedReplicas": 3}});
         assert!(
@@ -498,27 +472,27 @@ mod tests {
     #[test]
     fn operator_kinds() {
         let k = json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}});
-        assert!(evaluate(&gate("Kafka"), Some(&k), &[]).is_ready());
+        assert!(evaluate(&gate(GateKind::Kafka), Some(&k), &[]).is_ready());
         let k2 = json!({"status": {"conditions": [{"type": "NotReady", "status": "True", "message": "pods pending"}]}});
-        assert!(!evaluate(&gate("Kafka"), Some(&k2), &[]).is_ready());
+        assert!(!evaluate(&gate(GateKind::Kafka), Some(&k2), &[]).is_ready());
         let t = json!({"status": {"currentState": "Initialized", "healthStatus": "yellow"}});
         assert_eq!(
-            evaluate(&gate("Tenant"), Some(&t), &[]),
+            evaluate(&gate(GateKind::Tenant), Some(&t), &[]),
             GateState::Waiting("state Initialized, health yellow".into())
         );
         let f = json!({"status": {"jobManagerDeploymentStatus": "READY"}});
-        assert!(evaluate(&gate("FlinkDeployment"), Some(&f), &[]).is_ready());
+        assert!(evaluate(&gate(GateKind::FlinkDeployment), Some(&f), &[]).is_ready());
         let j = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}});
         assert!(matches!(
-            evaluate(&gate("Job"), Some(&j), &[]),
+            evaluate(&gate(GateKind::Job), Some(&j), &[]),
             GateState::Failed(_)
         ));
         let d = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2, "conditions": [{"type": "Available", "status": "True"}]}});
-        assert!(evaluate(&gate("Deployment"), Some(&d), &[]).is_ready());
+        assert!(evaluate(&gate(GateKind::Deployment), Some(&d), &[]).is_ready());
         let stale = json!({"metadata": {"generation": 3}, "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2, "conditions": [{"type": "Available", "status": "True"}]}});
-        assert!(!evaluate(&gate("Deployment"), Some(&stale), &[]).is_ready());
+        assert!(!evaluate(&gate(GateKind::Deployment), Some(&stale), &[]).is_ready());
         assert!(
-            matches!(evaluate(&gate("Deployment"), None, &[]), GateState::Waiting(s) if s.contains("does not exist"))
+            matches!(evaluate(&gate(GateKind::Deployment), None, &[]), GateState::Waiting(s) if s.contains("does not exist"))
         );
     }
 

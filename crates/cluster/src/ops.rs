@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use datalyptica_platform::backup;
-use datalyptica_platform::component::ComponentId;
+use datalyptica_platform::component::{ComponentId, GateKind};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -116,7 +116,7 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
             let (api_version, target) = gates::target(g, &c.objects);
             let obj = match api
                 .get(
-                    &TypeRef::new(&api_version, &g.kind),
+                    &TypeRef::new(&api_version, g.kind.kind()),
                     Some(&g.namespace),
                     &target,
                 )
@@ -126,12 +126,12 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
                 Err(ApiError::UnknownKind(_)) => None,
                 Err(e) => return Err(e),
             };
-            let sel = gates::pod_selector(&g.kind, &target, obj.as_ref());
+            let sel = gates::pod_selector(g.kind, &target, obj.as_ref());
             let pods = pods_for(api, &g.namespace, &sel).await;
             let state = gates::evaluate(g, obj.as_ref(), &pods);
             let (desired, ready) = obj
                 .as_ref()
-                .map(|o| gates::counts(&g.kind, o))
+                .map(|o| gates::counts(g.kind, o))
                 .unwrap_or((0, 0));
             rows.push(StatusRow {
                 component: c.id.to_string(),
@@ -145,9 +145,9 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
                     state_name(&state).into()
                 },
                 detail: state.detail().to_string(),
-                roles: gates::roles(&g.kind, obj.as_ref(), &pods),
-                last_backup: match (g.kind.as_str(), obj.as_ref()) {
-                    ("PostgresCluster", Some(o)) => {
+                roles: gates::roles(g.kind, obj.as_ref(), &pods),
+                last_backup: match (g.kind, obj.as_ref()) {
+                    (GateKind::PostgresCluster, Some(o)) => {
                         pg_last_backup(o).unwrap_or_else(|| "none yet".into())
                     }
                     _ => String::new(),

@@ -457,7 +457,10 @@ mod tests {
                     .take_while(|k| **k == "CustomResourceDefinition")
                     .count();
                 assert!(kinds.contains(&"Deployment") && kinds.contains(&"ClusterRole"));
-                assert_eq!(c.gate.kind, "Deployment");
+                assert_eq!(
+                    c.gate.kind,
+                    datalyptica_platform::component::GateKind::Deployment
+                );
                 (c.component, c.gate.name.as_str(), crds)
             })
             .collect();

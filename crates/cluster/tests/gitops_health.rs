@@ -25,7 +25,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use datalyptica_cluster::gates::{self, GateState};
-use datalyptica_platform::component::Gate;
+use datalyptica_platform::component::{Gate, GateKind};
 use datalyptica_platform::gitops::health::{self, APPLICATION_LUA};
 use serde_json::{Value, json};
 
@@ -93,7 +93,7 @@ fn run(bin: &str, jobs: &[(&str, &Value)]) -> Vec<(String, String)> {
 
 fn gate(kind: &str) -> Gate {
     Gate {
-        kind: kind.into(),
+        kind: GateKind::parse(kind).unwrap_or_else(|| panic!("{kind} is not a gate kind")),
         namespace: "ns".into(),
         name: "x".into(),
         condition: String::new(),

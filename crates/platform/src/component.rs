@@ -111,10 +111,98 @@ pub struct CarriedOperator {
     pub why: &'static str,
 }
 
+/// The kinds a gate waits on. Each knows its API version and which labels its operator puts on
+/// the pods, so `deploy`, `status`, the GitOps export and the tests match on this enum,
+/// exhaustively, instead of on kind strings; a new kind fails to compile until every evaluator
+/// handles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GateKind {
+    Deployment,
+    StatefulSet,
+    Job,
+    PostgresCluster,
+    Tenant,
+    Kafka,
+    FlinkDeployment,
+    ClickHouseInstallation,
+    ClickHouseKeeperInstallation,
+}
+
+impl GateKind {
+    pub const ALL: [GateKind; 9] = [
+        GateKind::Deployment,
+        GateKind::StatefulSet,
+        GateKind::Job,
+        GateKind::PostgresCluster,
+        GateKind::Tenant,
+        GateKind::Kafka,
+        GateKind::FlinkDeployment,
+        GateKind::ClickHouseInstallation,
+        GateKind::ClickHouseKeeperInstallation,
+    ];
+
+    /// `(apiVersion, kind)` as the tree renders it.
+    pub const fn type_ref(self) -> (&'static str, &'static str) {
+        use crate::crs::{clickhouse, flink, minio, pgo, strimzi};
+        match self {
+            GateKind::Deployment => ("apps/v1", "Deployment"),
+            GateKind::StatefulSet => ("apps/v1", "StatefulSet"),
+            GateKind::Job => ("batch/v1", "Job"),
+            GateKind::PostgresCluster => pgo::POSTGRES_CLUSTER,
+            GateKind::Tenant => minio::TENANT,
+            GateKind::Kafka => strimzi::KAFKA,
+            GateKind::FlinkDeployment => flink::FLINK_DEPLOYMENT,
+            GateKind::ClickHouseInstallation => clickhouse::CHI,
+            GateKind::ClickHouseKeeperInstallation => clickhouse::CHK,
+        }
+    }
+
+    pub const fn api_version(self) -> &'static str {
+        self.type_ref().0
+    }
+
+    pub const fn kind(self) -> &'static str {
+        self.type_ref().1
+    }
+
+    /// The kind named `kind`, if gates know it.
+    pub fn parse(kind: &str) -> Option<GateKind> {
+        GateKind::ALL.into_iter().find(|k| k.kind() == kind)
+    }
+
+    /// The labels its operator puts on the pods of the object named `name`; empty where the
+    /// object carries its own selector (Deployment, StatefulSet: read it from the live object).
+    pub fn pod_labels(self, name: &str) -> Vec<(&'static str, String)> {
+        match self {
+            GateKind::Deployment | GateKind::StatefulSet => vec![],
+            GateKind::Job => vec![("batch.kubernetes.io/job-name", name.into())],
+            GateKind::PostgresCluster => {
+                vec![("postgres-operator.crunchydata.com/cluster", name.into())]
+            }
+            GateKind::Tenant => vec![("v1.min.io/tenant", name.into())],
+            GateKind::Kafka => vec![("strimzi.io/cluster", name.into())],
+            // The operator's labels on JobManager pods (flink-kubernetes `Constants`).
+            GateKind::FlinkDeployment => {
+                vec![("app", name.into()), ("component", "jobmanager".into())]
+            }
+            GateKind::ClickHouseInstallation => vec![("clickhouse.altinity.com/chi", name.into())],
+            GateKind::ClickHouseKeeperInstallation => {
+                vec![("clickhouse-keeper.altinity.com/chk", name.into())]
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for GateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
 /// A readiness gate: the condition `deploy` waits for before the next step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gate {
-    pub kind: String,
+    pub kind: GateKind,
     pub namespace: String,
     pub name: String,
     /// Human form of the condition, and the `oc wait`-style expression for it.
@@ -127,7 +215,7 @@ impl Gate {
     /// A Deployment that reports the `Available` condition.
     pub fn deployment_available(ns: &str, name: &str, condition: impl Into<String>) -> Gate {
         Gate {
-            kind: "Deployment".into(),
+            kind: GateKind::Deployment,
             namespace: ns.into(),
             name: name.into(),
             condition: condition.into(),
@@ -141,7 +229,7 @@ impl Gate {
     /// A StatefulSet whose rollout has completed (every replica updated and ready).
     pub fn statefulset_rolled_out(ns: &str, name: &str, condition: impl Into<String>) -> Gate {
         Gate {
-            kind: "StatefulSet".into(),
+            kind: GateKind::StatefulSet,
             namespace: ns.into(),
             name: name.into(),
             condition: condition.into(),
@@ -341,4 +429,51 @@ pub trait Component: Sync {
     /// failover costs, its disruption budgets and the user journey it is the entry of.
     /// `datalyptica availability` and the `slo.availability` check compute from this alone.
     fn redundancy(&self, m: &Model) -> crate::availability::Redundancy;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Platform;
+
+    #[test]
+    fn every_gate_kind_parses_back_from_its_name() {
+        for k in GateKind::ALL {
+            assert_eq!(GateKind::parse(k.kind()), Some(k));
+            assert_eq!(k.to_string(), k.kind());
+        }
+        assert_eq!(GateKind::parse("RedisReplication"), None);
+    }
+
+    /// A gate on an object the tree renders finds it under the API version its kind names;
+    /// the others watch what an operator creates (StatefulSets, Jobs).
+    #[test]
+    fn gated_objects_are_rendered_with_their_kinds_api_version() {
+        for profile in [Profile::Ha, Profile::Dev] {
+            let mut p = Platform::default_ha();
+            p.spec.profile = profile;
+            let m = Model::new(&p);
+            let mut found = 0;
+            for c in m.enabled_components() {
+                let objects = rendered_objects(c, &m);
+                for g in c.gates(&m) {
+                    let o = objects.iter().find(|o| {
+                        o["kind"] == g.kind.kind() && o["metadata"]["name"] == g.name.as_str()
+                    });
+                    if let Some(o) = o {
+                        found += 1;
+                        assert_eq!(
+                            o["apiVersion"],
+                            g.kind.api_version(),
+                            "{} {}",
+                            g.kind,
+                            g.name
+                        );
+                        assert_eq!(o["metadata"]["namespace"], g.namespace.as_str());
+                    }
+                }
+            }
+            assert!(found >= 8, "only {found} gated objects rendered");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::health;
 use super::{DIR, Options, Unit, go_duration, labels, object_file};
-use crate::component::{Content, File};
+use crate::component::{Content, File, GateKind};
 use crate::crs::Cr;
 use crate::crs::gitops::{
     DependsOn, GIT_REPOSITORY, GitRef, GitRepositorySpec, HealthCheckExpr, HealthCheckRef,
@@ -22,24 +22,15 @@ use crate::render::{GENERATED_BY, to_yaml};
 
 pub const NAMESPACE: &str = "flux-system";
 
-/// The API version of a gate's kind where the unit does not apply the object itself (the
+/// The API version of a gate's object: as the unit renders it, else its kind's (the
 /// StatefulSets operators make).
-fn gate_api_version(kind: &str, objects: &[Value], name: &str) -> String {
+fn gate_api_version(kind: GateKind, objects: &[Value], name: &str) -> String {
     objects
         .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .find(|o| o["kind"] == kind.kind() && o["metadata"]["name"] == name)
         .and_then(|o| o["apiVersion"].as_str())
-        .map(str::to_string)
-        .or_else(|| {
-            health::kinds()
-                .into_iter()
-                .find(|k| k.kind == kind)
-                .map(|k| k.api_version())
-        })
-        .unwrap_or_else(|| match kind {
-            "Job" => "batch/v1".into(),
-            _ => "apps/v1".into(),
-        })
+        .unwrap_or(kind.api_version())
+        .to_string()
 }
 
 fn name_of(m: &Model, unit: &str) -> String {
@@ -79,8 +70,8 @@ fn kustomization(m: &Model, u: &Unit, units: &[Unit], opts: &Options) -> Value {
         .gates
         .iter()
         .map(|g| HealthCheckRef {
-            api_version: gate_api_version(&g.kind, &u.objects, &g.name),
-            kind: g.kind.clone(),
+            api_version: gate_api_version(g.kind, &u.objects, &g.name),
+            kind: g.kind.to_string(),
             name: g.name.clone(),
             namespace: g.namespace.clone(),
         })

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{postgresql, redis, spec_pointer};
 use crate::docs;
@@ -912,7 +912,7 @@ impl Component for Airflow {
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
         let mut g = vec![Gate {
-            kind: "Job".into(),
+            kind: GateKind::Job,
             namespace: ns.clone(),
             name: "airflow-db-migrate".into(),
             condition: "Complete".into(),

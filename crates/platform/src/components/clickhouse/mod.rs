@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, clickhouse as cr};
@@ -540,7 +540,7 @@ impl Component for Clickhouse {
         let ns = &m.get(self.id()).namespace;
         vec![
             Gate {
-                kind: "ClickHouseKeeperInstallation".into(),
+                kind: GateKind::ClickHouseKeeperInstallation,
                 namespace: ns.clone(),
                 name: CHK.into(),
                 condition: "status Completed".into(),
@@ -550,7 +550,7 @@ impl Component for Clickhouse {
                 timeout: Duration::from_secs(900),
             },
             Gate {
-                kind: "ClickHouseInstallation".into(),
+                kind: GateKind::ClickHouseInstallation,
                 namespace: ns.clone(),
                 name: CHI.into(),
                 condition: "status Completed".into(),

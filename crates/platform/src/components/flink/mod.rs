@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{kafka, spec_pointer};
 use crate::crs::{Cr, flink as cr};
@@ -558,7 +558,7 @@ impl Component for Flink {
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
         vec![Gate {
-            kind: "FlinkDeployment".into(),
+            kind: GateKind::FlinkDeployment,
             namespace: ns.clone(),
             name: NAME.into(),
             condition: "JobManager deployment READY".into(),

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Component, ComponentId, Content, Dep, File, Gate, GateKind, Group, HealthCheck,
+    OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, strimzi as cr};
@@ -428,7 +429,7 @@ impl Component for Kafka {
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
         vec![Gate {
-            kind: "Kafka".into(),
+            kind: GateKind::Kafka,
             namespace: ns.clone(),
             name: CLUSTER.into(),
             condition: "Ready (all node pools rolled, entity operator running)".into(),

@@ -18,8 +18,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    CarriedOperator, Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck,
-    OperatorDefaults, TlsHop,
+    CarriedOperator, Component, ComponentId, Content, Dep, File, Gate, GateKind, Group,
+    HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{self, spec_pointer};
 use crate::crs::{Cr, minio as cr};
@@ -381,7 +381,7 @@ impl Component for Minio {
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
         vec![Gate {
-            kind: "Tenant".into(),
+            kind: GateKind::Tenant,
             namespace: ns.clone(),
             name: TENANT.into(),
             condition: "tenant initialized and health green".into(),

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Component, ComponentId, Content, Dep, File, Gate, GateKind, Group, HealthCheck,
+    OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, pgo};
@@ -554,7 +555,7 @@ impl Component for Postgresql {
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
         vec![Gate {
-            kind: "PostgresCluster".into(),
+            kind: GateKind::PostgresCluster,
             namespace: ns.clone(),
             name: CLUSTER.into(),
             condition: "all instances ready and a Patroni leader elected".into(),

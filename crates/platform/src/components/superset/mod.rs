@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{airflow, postgresql, redis, spec_pointer, trino};
 use crate::docs;
@@ -473,7 +473,7 @@ impl Component for Superset {
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
         let mut g = vec![Gate {
-            kind: "Job".into(),
+            kind: GateKind::Job,
             namespace: ns.clone(),
             name: "superset-bootstrap".into(),
             condition: "Complete".into(),
