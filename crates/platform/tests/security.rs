@@ -412,7 +412,8 @@ fn secrets_inventory_lists_names_only() {
 
 #[test]
 fn external_secrets_have_the_v1_shape_and_reference_the_store() {
-    use datalyptica_platform::security::{ExternalSecretSpec, SecretSource};
+    use datalyptica_platform::crs::external_secrets::ExternalSecretSpec;
+    use datalyptica_platform::security::SecretSource;
     let (_, p) = secrets_variants()
         .into_iter()
         .find(|(n, _)| *n == "external-secrets")

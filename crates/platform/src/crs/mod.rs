@@ -2,6 +2,7 @@
 //! conformance tests check every rendered object against the upstream CRD schemas.
 
 pub mod clickhouse;
+pub mod external_secrets;
 pub mod flink;
 pub mod gitops;
 pub mod minio;

@@ -330,7 +330,7 @@ impl Component for Flink {
         // blocked by the peer NetworkPolicy, which names ports.
         set("taskmanager.data.port", DATA_PORT.to_string());
         // The ports Flink declares on the pods, explicit: the network policies open these very
-        // numbers (security.rs reads the same constants).
+        // numbers (the network policies read the same constants).
         for (key, port) in [
             ("rest.port", JOBMANAGER_PORTS[0].1),
             ("jobmanager.rpc.port", JOBMANAGER_PORTS[1].1),

@@ -27,7 +27,7 @@ use crate::template;
 use crate::validate::Issue;
 
 pub const HISTORY: &str = "spark-history-server";
-/// Pod group of the drivers and executors (security.rs).
+/// Pod group of the drivers and executors (`security::exposure`).
 pub const APPLICATIONS_GROUP: &str = "spark-applications";
 /// `spark.jars.packages` are resolved by Ivy from Maven Central (`https://repo1.maven.org`,
 /// Spark's default `central` resolver) when the driver starts: the one egress out of the

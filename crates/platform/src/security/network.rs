@@ -1,0 +1,486 @@
+//! NetworkPolicies derived from the exposure: default deny (ingress and egress) per namespace,
+//! then one allow rule per need — each dependency edge on the provider's client ports, peer
+//! traffic, monitoring scrapes, operator access, DNS, the API server, the object store and, only
+//! where a Route exists, the router. A consumer gets exactly the ports its provider declares;
+//! nothing selects "all pods" or "all namespaces".
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::component::ComponentId;
+use crate::model::Model;
+use crate::spec::ObjectStoreBackend;
+
+/// Selector of a namespace by its immutable name label (set by Kubernetes since 1.21).
+pub fn namespace_selector(ns: &str) -> Value {
+    json!({"matchLabels": {"kubernetes.io/metadata.name": ns}})
+}
+
+fn pods_in(ns: &str, selector: &Value) -> Value {
+    json!({"namespaceSelector": namespace_selector(ns), "podSelector": selector})
+}
+
+fn tcp(ports: &[u16]) -> Vec<Value> {
+    ports
+        .iter()
+        .map(|p| json!({"protocol": "TCP", "port": p}))
+        .collect()
+}
+
+pub const API_SERVER_PORT: u16 = 6443;
+
+struct Builder<'a> {
+    m: &'a Model<'a>,
+    out: Vec<Value>,
+}
+
+impl Builder<'_> {
+    fn policy(&mut self, ns: &str, name: &str, selector: &Value, kind: &str, rules: Vec<Value>) {
+        let mut labels = crate::prereqs::platform_labels(self.m);
+        labels.insert(
+            "app.kubernetes.io/component".into(),
+            "network-policy".into(),
+        );
+        let key = if kind == "Ingress" {
+            "ingress"
+        } else {
+            "egress"
+        };
+        self.out.push(json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"podSelector": selector, "policyTypes": [kind], key: rules},
+        }));
+    }
+
+    fn ingress(
+        &mut self,
+        ns: &str,
+        name: &str,
+        sel: &Value,
+        from: Vec<Value>,
+        ports: Option<&[u16]>,
+    ) {
+        let mut rule = json!({ "from": from });
+        if let Some(p) = ports {
+            rule["ports"] = json!(tcp(p));
+        }
+        self.policy(ns, name, sel, "Ingress", vec![rule]);
+    }
+
+    fn egress(&mut self, ns: &str, name: &str, sel: &Value, to: Vec<Value>, ports: Option<&[u16]>) {
+        let mut rule = json!({ "to": to });
+        if let Some(p) = ports {
+            rule["ports"] = json!(tcp(p));
+        }
+        self.policy(ns, name, sel, "Egress", vec![rule]);
+    }
+
+    /// Both halves of one allowed flow: egress from the client, ingress to the server.
+    fn flow(
+        &mut self,
+        (cns, cname, csel): (&str, &str, &Value),
+        (sns, sname, ssel): (&str, &str, &Value),
+        ports: Option<&[u16]>,
+    ) {
+        self.egress(
+            cns,
+            &format!("{cname}-to-{sname}"),
+            csel,
+            vec![pods_in(sns, ssel)],
+            ports,
+        );
+        self.ingress(
+            sns,
+            &format!("{sname}-from-{cname}"),
+            ssel,
+            vec![pods_in(cns, csel)],
+            ports,
+        );
+    }
+}
+
+/// Egress to the object store when it is not MinIO: ODF's NooBaa S3 pods, or the external
+/// endpoint's port anywhere (a hostname cannot be expressed in a NetworkPolicy).
+fn object_store_target(m: &Model) -> Option<(Vec<Value>, Vec<u16>)> {
+    let os = &m.object_store;
+    match os.backend {
+        ObjectStoreBackend::Minio => None,
+        ObjectStoreBackend::Odf => Some((
+            vec![pods_in(
+                "openshift-storage",
+                &match_labels(&[("noobaa-s3", "noobaa")]),
+            )],
+            vec![6443],
+        )),
+        ObjectStoreBackend::External => Some((
+            outside_cluster(m),
+            vec![url_port(&os.endpoint).unwrap_or(443)],
+        )),
+    }
+}
+
+fn ip_blocks(cidrs: &[String]) -> Vec<Value> {
+    cidrs
+        .iter()
+        .map(|c| json!({"ipBlock": {"cidr": c}}))
+        .collect()
+}
+
+/// Peers of egress rules that leave the cluster (external S3, DR sites, the DAG repository,
+/// Maven Central for Spark drivers and the History Server):
+/// `spec.network.externalCidrs`, or any address when none is given (the rule keeps its port).
+pub fn outside_cluster(m: &Model) -> Vec<Value> {
+    match m.platform.spec.network.external_cidrs.as_slice() {
+        [] => vec![json!({"ipBlock": {"cidr": "0.0.0.0/0"}})],
+        cidrs => ip_blocks(cidrs),
+    }
+}
+
+/// The kube-apiserver's addresses from `spec.network.apiServerCidrs`; `None`: any address.
+fn api_server_peers(m: &Model) -> Option<Vec<Value>> {
+    let c = &m.platform.spec.network.api_server_cidrs;
+    (!c.is_empty()).then(|| ip_blocks(c))
+}
+
+/// A CIDR as a NetworkPolicy `ipBlock` takes it: address/prefix with no host bits set.
+pub fn check_cidr(s: &str) -> Result<(), String> {
+    use std::net::IpAddr;
+    let (addr, len) = s.split_once('/').ok_or_else(|| {
+        format!("`{s}` has no prefix length (expected a CIDR such as 10.0.0.0/24)")
+    })?;
+    let ip: IpAddr = addr.parse().map_err(|_| {
+        format!("`{addr}` is not an IP address (expected a CIDR such as 10.0.0.0/24)")
+    })?;
+    let bits = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u32 = len
+        .parse()
+        .ok()
+        .filter(|l| *l <= bits)
+        .ok_or_else(|| format!("`/{len}` is not a prefix length (expected 0 to {bits})"))?;
+    let (value, net) = match ip {
+        IpAddr::V4(a) => {
+            let v = u128::from(u32::from(a));
+            (
+                v,
+                v & !(u128::from(u32::MAX) >> len.min(32)) & u128::from(u32::MAX),
+            )
+        }
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            (
+                v,
+                if len == 0 {
+                    0
+                } else {
+                    v & (u128::MAX << (128 - len))
+                },
+            )
+        }
+    };
+    if value != net {
+        let canonical = match ip {
+            IpAddr::V4(_) => std::net::Ipv4Addr::from(net as u32).to_string(),
+            IpAddr::V6(_) => std::net::Ipv6Addr::from(net).to_string(),
+        };
+        return Err(format!(
+            "`{s}` has host bits set (expected the network address, {canonical}/{len})"
+        ));
+    }
+    Ok(())
+}
+
+/// How the egress rules that leave the cluster are pinned, for the docs.
+pub fn egress_note(m: &Model) -> String {
+    let n = &m.platform.spec.network;
+    let list = |c: &[String]| {
+        c.iter()
+            .map(|x| format!("`{x}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let api = if n.api_server_cidrs.is_empty() {
+        "Connections to the API server may go to any address on port 6443: set `spec.network.apiServerCidrs` to your control-plane CIDRs to pin them.".to_string()
+    } else {
+        format!(
+            "Connections to the API server may go only to {} on port 6443.",
+            list(&n.api_server_cidrs)
+        )
+    };
+    let ext = if n.external_cidrs.is_empty() {
+        "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers and the History Server) may go to any address on their port: a policy cannot name a host, so set `spec.network.externalCidrs` to pin them.".to_string()
+    } else {
+        format!(
+            "Hops that leave the cluster (external S3, DR sites, the DAG repository, Maven Central for Spark drivers and the History Server) may go only to {}, on their port.",
+            list(&n.external_cidrs)
+        )
+    };
+    format!("{api} {ext}")
+}
+
+/// Port of an `https://host[:port]/…` URL.
+pub fn url_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let port = authority.rsplit_once(':').map(|(_, p)| p)?;
+    port.parse().ok()
+}
+
+/// Every NetworkPolicy of the platform.
+pub fn network_policies(m: &Model) -> Vec<Value> {
+    let mut b = Builder { m, out: Vec::new() };
+    let all = json!({});
+    let ops_ns = m.operators_namespace.clone();
+    let owned = crate::prereqs::owned_namespaces(m);
+    let dns = json!({
+        "namespaceSelector": namespace_selector("openshift-dns"),
+        "podSelector": {"matchLabels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
+    });
+    for ns in &owned {
+        let mut labels = crate::prereqs::platform_labels(m);
+        labels.insert(
+            "app.kubernetes.io/component".into(),
+            "network-policy".into(),
+        );
+        b.out.push(json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny", "namespace": ns, "labels": labels},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }));
+        let dns_ports: Vec<Value> = [53u16, 5353]
+            .iter()
+            .flat_map(|p| {
+                [
+                    json!({"protocol": "UDP", "port": p}),
+                    json!({"protocol": "TCP", "port": p}),
+                ]
+            })
+            .collect();
+        b.policy(
+            ns,
+            "allow-dns",
+            &all,
+            "Egress",
+            vec![json!({"to": [dns.clone()], "ports": dns_ports})],
+        );
+    }
+    let ex: BTreeMap<ComponentId, Exposure> = m
+        .enabled_components()
+        .map(|c| (c.id(), exposure(m, c.id())))
+        .collect();
+    let ns_of = |id: ComponentId| m.get(id).namespace.clone();
+
+    // Dependency edges and object-store use: client group → provider group on its client ports.
+    for (client, cg, provider, sg) in flows(m) {
+        b.flow(
+            (&ns_of(client), &cg.name, &cg.selector),
+            (&ns_of(provider), &sg.name, &sg.selector),
+            Some(&sg.client),
+        );
+    }
+
+    let monitoring: Vec<Value> = ["openshift-monitoring", "openshift-user-workload-monitoring"]
+        .iter()
+        .map(|ns| {
+            pods_in(
+                ns,
+                &match_labels(&[("app.kubernetes.io/name", "prometheus")]),
+            )
+        })
+        .collect();
+    let router = vec![
+        json!({"namespaceSelector": {"matchLabels": {"network.openshift.io/policy-group": "ingress"}}}),
+        json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/ingress": ""}}}),
+    ];
+    let operators = json!({"namespaceSelector": namespace_selector(&ops_ns)});
+    let api = match api_server_peers(m) {
+        Some(to) => vec![json!({"to": to, "ports": tcp(&[API_SERVER_PORT])})],
+        None => vec![json!({"ports": tcp(&[API_SERVER_PORT])})],
+    };
+    let os_target = object_store_target(m);
+    for c in m.enabled_components() {
+        let id = c.id();
+        let ns = ns_of(id);
+        let e = &ex[&id];
+        // Peers: every group of the component to every group, both directions.
+        let peer_ports = match &e.peer {
+            PeerPorts::None => None,
+            PeerPorts::Ports(p) => Some(Some(p.as_slice())),
+            PeerPorts::Any => Some(None),
+        };
+        if let Some(ports) = peer_ports {
+            let members: Vec<&PodGroup> = e.groups.iter().filter(|g| !g.own_client).collect();
+            let peers: Vec<Value> = members.iter().map(|g| pods_in(&ns, &g.selector)).collect();
+            for g in members {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-peers", g.name),
+                    &g.selector,
+                    peers.clone(),
+                    ports,
+                );
+                b.egress(
+                    &ns,
+                    &format!("{}-to-peers", g.name),
+                    &g.selector,
+                    peers.clone(),
+                    ports,
+                );
+            }
+        }
+        for g in &e.groups {
+            if !g.metrics.is_empty() {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-monitoring", g.name),
+                    &g.selector,
+                    monitoring.clone(),
+                    Some(&g.metrics),
+                );
+            }
+            if g.api {
+                b.policy(
+                    &ns,
+                    &format!("{}-to-apiserver", g.name),
+                    &g.selector,
+                    "Egress",
+                    api.clone(),
+                );
+            }
+            if let Some((to, ports)) = &os_target
+                && g.object_store
+            {
+                b.egress(
+                    &ns,
+                    &format!("{}-to-object-store", g.name),
+                    &g.selector,
+                    to.clone(),
+                    Some(ports),
+                );
+            }
+        }
+        if (c.operator().is_some() || c.carried_operator().is_some()) && !e.operator.is_empty() {
+            for g in e.groups.iter().filter(|g| !g.own_client) {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-operator", g.name),
+                    &g.selector,
+                    vec![operators.clone()],
+                    Some(&e.operator),
+                );
+            }
+            if owned.contains(&ops_ns) {
+                let to: Vec<Value> = e
+                    .groups
+                    .iter()
+                    .filter(|g| !g.own_client)
+                    .map(|g| pods_in(&ns, &g.selector))
+                    .collect();
+                b.egress(
+                    &ops_ns,
+                    &format!("operators-to-{id}"),
+                    &all,
+                    to,
+                    Some(&e.operator),
+                );
+            }
+        }
+        // Ports the component's own pods call on its operator (MinIO's upgrade server).
+        if let Some((op_sel, ports)) = served_by_operator(id) {
+            for g in e.groups.iter().filter(|g| !g.own_client) {
+                b.egress(
+                    &ns,
+                    &format!("{}-to-operator", g.name),
+                    &g.selector,
+                    vec![pods_in(&ops_ns, &op_sel)],
+                    Some(&ports),
+                );
+                if owned.contains(&ops_ns) {
+                    b.ingress(
+                        &ops_ns,
+                        &format!("operators-from-{}", g.name),
+                        &op_sel,
+                        vec![pods_in(&ns, &g.selector)],
+                        Some(&ports),
+                    );
+                }
+            }
+        }
+        if let Some(port) = e.route {
+            for g in e.groups.iter().filter(|g| g.client.contains(&port)) {
+                b.ingress(
+                    &ns,
+                    &format!("{}-from-router", g.name),
+                    &g.selector,
+                    router.clone(),
+                    Some(&[port]),
+                );
+            }
+        }
+    }
+    b.out.extend(crate::backup::network_policies(m));
+    // git-sync clones the DAG repository from outside the cluster.
+    if m.enabled(ComponentId::Airflow)
+        && let Some(repo) = &m.platform.spec.components.airflow.config.dags_repo
+    {
+        let port =
+            url_port(repo).unwrap_or(if repo.starts_with("ssh://") || repo.starts_with("git@") {
+                22
+            } else {
+                443
+            });
+        for g in &ex[&ComponentId::Airflow].groups {
+            b.egress(
+                &ns_of(ComponentId::Airflow),
+                &format!("{}-to-git", g.name),
+                &g.selector,
+                outside_cluster(m),
+                Some(&[port]),
+            );
+        }
+    }
+    // Spark drivers resolve `spark.jars.packages` (Iceberg, Nessie, hadoop-aws), and the History
+    // Server fetches its S3A jars, from Maven Central when they start: HTTPS out of the cluster, pinned by spec.network.externalCidrs.
+    if m.enabled(ComponentId::Spark) {
+        for g in ex[&ComponentId::Spark]
+            .groups
+            .iter()
+            // Drivers resolve packages; the History Server fetches the S3A jars.
+            .filter(|g| {
+                g.name == crate::components::spark::APPLICATIONS_GROUP
+                    || g.name == crate::components::spark::HISTORY
+            })
+        {
+            b.egress(
+                &ns_of(ComponentId::Spark),
+                &format!("{}-to-maven", g.name),
+                &g.selector,
+                outside_cluster(m),
+                Some(&[crate::components::spark::MAVEN_PORT]),
+            );
+        }
+    }
+    if owned.contains(&ops_ns) {
+        b.policy(
+            &ops_ns,
+            "operators-to-apiserver",
+            &all,
+            "Egress",
+            api.clone(),
+        );
+        // Admission and conversion webhooks (Flink, MinIO, redis-operator) are called by the
+        // API server, which runs on the host network.
+        b.ingress(
+            &ops_ns,
+            "operators-from-apiserver",
+            &all,
+            vec![json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/host-network": ""}}})],
+            Some(&[443, 4222, 4443, 9443]),
+        );
+    }
+    b.out
+}
