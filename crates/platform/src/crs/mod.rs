@@ -6,6 +6,7 @@ pub mod external_secrets;
 pub mod flink;
 pub mod gitops;
 pub mod minio;
+pub mod monitoring;
 pub mod obc;
 pub mod olm;
 pub mod openshift;
