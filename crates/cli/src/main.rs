@@ -3,6 +3,8 @@
 //! cluster lock is held by another run.
 
 mod availability;
+mod cluster;
+mod lab;
 mod lab_settings;
 mod out;
 mod plan;
@@ -74,55 +76,55 @@ enum Command {
     /// Check a cluster (the current kubeconfig context) against what the spec needs.
     Preflight {
         #[command(flatten)]
-        args: datalyptica_cluster::PreflightArgs,
+        args: cluster::PreflightArgs,
         #[command(flatten)]
         spec: SpecArg,
     },
     /// Deploy phase by phase with health gates (server-side apply; resumable, idempotent).
     Deploy {
         #[command(flatten)]
-        args: datalyptica_cluster::DeployArgs,
+        args: cluster::DeployArgs,
         #[command(flatten)]
         spec: SpecArg,
     },
     /// One table of every component: desired vs ready, roles, state.
     Status {
         #[command(flatten)]
-        args: datalyptica_cluster::StatusArgs,
+        args: cluster::StatusArgs,
         #[command(flatten)]
         spec: SpecArg,
     },
     /// Write a support bundle (objects, events, logs; secrets redacted) with an analysis.
     Troubleshoot {
         #[command(flatten)]
-        args: datalyptica_cluster::TroubleshootArgs,
+        args: cluster::TroubleshootArgs,
         #[command(flatten)]
         spec: SpecArg,
     },
     /// Remove the platform in reverse dependency order (data kept unless --delete-data).
     Destroy {
         #[command(flatten)]
-        args: datalyptica_cluster::DestroyArgs,
+        args: cluster::DestroyArgs,
         #[command(flatten)]
         spec: SpecArg,
     },
     /// A real Kubernetes control plane on this machine (etcd, kube-apiserver, controller
     /// manager, scheduler, kwok workers; OLM and operators played by stand-ins) to rehearse
     /// preflight, deploy, status and destroy without a cluster.
-    Sandbox(datalyptica_cluster::SandboxArgs),
+    Sandbox(cluster::SandboxArgs),
     /// Lint any tree of Kubernetes/OpenShift YAML for HA and security.
     Lint(datalyptica_lint::LintArgs),
     /// Run a local lab of real etcd, PostgreSQL/Patroni and Redis Sentinel processes.
     Lab {
         #[command(flatten)]
-        args: datalyptica_lab::LabArgs,
+        args: lab::LabArgs,
         #[command(flatten)]
         spec: SpecArg,
     },
     /// Kill a primary under write load and measure RTO and lost acknowledged writes.
     Drill {
         #[command(flatten)]
-        args: datalyptica_lab::DrillArgs,
+        args: lab::DrillArgs,
         #[command(flatten)]
         spec: SpecArg,
     },
@@ -331,32 +333,21 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Preflight { args, spec } => {
-            with_spec(&spec, |p| datalyptica_cluster::run_preflight(&args, p))
-        }
-        Command::Deploy { args, spec } => {
-            with_spec(&spec, |p| datalyptica_cluster::run_deploy(&args, p))
-        }
-        Command::Status { args, spec } => {
-            with_spec(&spec, |p| datalyptica_cluster::run_status(&args, p))
-        }
+        Command::Preflight { args, spec } => with_spec(&spec, |p| cluster::run_preflight(&args, p)),
+        Command::Deploy { args, spec } => with_spec(&spec, |p| cluster::run_deploy(&args, p)),
+        Command::Status { args, spec } => with_spec(&spec, |p| cluster::run_status(&args, p)),
         Command::Troubleshoot { args, spec } => {
-            with_spec(&spec, |p| datalyptica_cluster::run_troubleshoot(&args, p))
+            with_spec(&spec, |p| cluster::run_troubleshoot(&args, p))
         }
-        Command::Destroy { args, spec } => {
-            with_spec(&spec, |p| datalyptica_cluster::run_destroy(&args, p))
-        }
-        Command::Sandbox(args) => datalyptica_cluster::run_sandbox(&args),
+        Command::Destroy { args, spec } => with_spec(&spec, |p| cluster::run_destroy(&args, p)),
+        Command::Sandbox(args) => cluster::run_sandbox(&args),
         Command::Lint(args) => datalyptica_lint::run_lint(args),
         Command::Lab { args, spec } => {
             let p = match spec.load() {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            report(datalyptica_lab::run_lab(
-                args,
-                lab_settings::from_platform(&p),
-            ))
+            report(lab::run_lab(args, lab_settings::from_platform(&p)))
         }
         Command::Availability { args, spec } => with_spec(&spec, |p| availability::run(&args, p)),
         Command::Drill { args, spec } => {
@@ -364,10 +355,7 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            report(datalyptica_lab::run_drill(
-                args,
-                lab_settings::from_platform(&p),
-            ))
+            report(lab::run_drill(args, lab_settings::from_platform(&p)))
         }
     }
 }

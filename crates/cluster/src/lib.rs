@@ -7,7 +7,6 @@
 
 pub mod api;
 pub mod certs;
-pub mod cli;
 pub mod deep;
 pub mod deploy;
 pub mod diagnose;
@@ -20,9 +19,3 @@ pub mod preflight;
 pub mod progress;
 pub mod sandbox;
 pub mod secrets;
-
-pub use cli::{
-    DeployArgs, DestroyArgs, PreflightArgs, StatusArgs, TroubleshootArgs, run_deploy, run_destroy,
-    run_preflight, run_status, run_troubleshoot,
-};
-pub use cli::{SandboxArgs, run_sandbox};

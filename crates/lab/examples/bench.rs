@@ -33,16 +33,15 @@ fn main() -> anyhow::Result<ExitCode> {
         Ok(v) => v
             .split(',')
             .map(|f| {
-                <Fault as clap::ValueEnum>::from_str(f, true)
-                    .map_err(|e| anyhow::anyhow!("fault {f}: {e}"))
+                Fault::parse(f).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "fault {f}: expected one of {:?}",
+                        Fault::ALL.map(Fault::name)
+                    )
+                })
             })
             .collect::<anyhow::Result<_>>()?,
-        Err(_) => vec![
-            Fault::KillPrimary,
-            Fault::StopPrimary,
-            Fault::FreezePrimary,
-            Fault::PartitionPrimary,
-        ],
+        Err(_) => Fault::ALL.to_vec(),
     };
     let lab = Lab::open(settings)?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -19,7 +19,7 @@ use crate::procs;
 use crate::settings::Slo;
 use crate::topology::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// SIGKILL the whole node (for PostgreSQL: Patroni, the postmaster and its children).
@@ -33,6 +33,18 @@ pub enum Fault {
 }
 
 impl Fault {
+    pub const ALL: [Fault; 4] = [
+        Fault::KillPrimary,
+        Fault::StopPrimary,
+        Fault::FreezePrimary,
+        Fault::PartitionPrimary,
+    ];
+
+    /// The fault named `name` (its [`Fault::name`]).
+    pub fn parse(name: &str) -> Option<Fault> {
+        Fault::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Fault::KillPrimary => "kill-primary",

@@ -6,7 +6,6 @@
 //! `datalyptica drill`, filling [`LabSettings`] from the resolved platform spec.
 
 pub mod analysis;
-mod cli;
 pub mod drill;
 pub mod health;
 pub mod http;
@@ -18,6 +17,5 @@ pub mod report;
 pub mod settings;
 pub mod topology;
 
-pub use cli::{DrillArgs, LabArgs, LabCommand, run_drill, run_lab};
 pub use settings::{EtcdSettings, LabSettings, PatroniSettings, RedisSettings, SettingsError, Slo};
 pub use topology::Component;

@@ -21,9 +21,7 @@ pub const ETCD_BIN: &str = "/usr/bin/etcd";
 pub const REDIS_BIN: &str = "/usr/bin/redis-server";
 pub const SENTINEL_BIN: &str = "/usr/bin/redis-sentinel";
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Component {
     Etcd,

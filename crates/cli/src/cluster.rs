@@ -1,5 +1,6 @@
-//! The subcommands the `datalyptica` binary mounts: clap argument structs and sync entry points
-//! that build a tokio runtime. Exit codes: 0 ok, 1 a check or gate failed, 2 unusable input
+//! The cluster subcommands (preflight, deploy, status, troubleshoot, destroy, sandbox): clap
+//! argument structs and sync entry points that build a tokio runtime over the cluster engine
+//! (`datalyptica-cluster`), which knows nothing of the command line. Exit codes: 0 ok, 1 a check or gate failed, 2 unusable input
 //! (invalid spec, unreadable file, no kubeconfig).
 
 use std::io::IsTerminal;
@@ -11,12 +12,12 @@ use datalyptica_platform::model::Model;
 use datalyptica_platform::units::parse_duration;
 use datalyptica_platform::{Platform, render};
 
-use crate::api::KubeApi;
-use crate::deep;
-use crate::deploy::{self, DeployOptions, Event};
-use crate::ops::{self, DestroyEvent, DestroyOptions};
-use crate::plan::{self, Plan, Selection};
-use crate::preflight::{self, Outcome};
+use datalyptica_cluster::api::KubeApi;
+use datalyptica_cluster::deep;
+use datalyptica_cluster::deploy::{self, DeployOptions, Event};
+use datalyptica_cluster::ops::{self, DestroyEvent, DestroyOptions};
+use datalyptica_cluster::plan::{self, Plan, Selection};
+use datalyptica_cluster::preflight::{self, Outcome};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct PreflightArgs {
@@ -114,7 +115,7 @@ pub struct DestroyArgs {
 /// Exit code of a run that found the cluster lock held by another one.
 pub const EXIT_BUSY: u8 = 3;
 
-/// Runs `work` holding the cluster lock (see [`crate::lock`]), renewed while it runs.
+/// Runs `work` holding the cluster lock (see [`datalyptica_cluster::lock`]), renewed while it runs.
 async fn locked<T>(
     api: &KubeApi,
     plan: &Plan,
@@ -122,7 +123,7 @@ async fn locked<T>(
     wait: bool,
     work: impl std::future::Future<Output = T>,
 ) -> Result<T, ExitCode> {
-    use crate::lock::{LEASE_DURATION, Lock, LockError, identity};
+    use datalyptica_cluster::lock::{LEASE_DURATION, Lock, LockError, identity};
     let on_wait = |e: &LockError| eprintln!("waiting: {e}");
     let mut lock = match Lock::acquire(
         api,
@@ -277,7 +278,7 @@ pub fn run_deploy(args: &DeployArgs, p: &Platform) -> ExitCode {
             Err(c) => return c,
         };
         // Human output: progress bars when stdout is a terminal, plain lines otherwise.
-        let progress = (!json).then(crate::progress::DeployProgress::for_stdout);
+        let progress = (!json).then(datalyptica_cluster::progress::DeployProgress::for_stdout);
         let emit = |e: &Event| match &progress {
             None => println!("{}", serde_json::to_string(e).unwrap_or_default()),
             Some(p) => p.handle(e),
@@ -339,7 +340,7 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
                 ops::deep_status(&api, &api, &checks, &mut rows, exec_timeout).await;
             }
             // If reachable: firing alerts and the Kafka controller; never fails the status.
-            let m = crate::monitoring::gather(&api, &plan).await;
+            let m = datalyptica_cluster::monitoring::gather(&api, &plan).await;
             ops::attach_monitoring(&mut rows, &m);
             if args.json {
                 println!("{}", serde_json::to_string(&rows).unwrap_or_default());
@@ -515,7 +516,7 @@ pub enum SandboxCommand {
 }
 
 pub fn run_sandbox(args: &SandboxArgs) -> ExitCode {
-    use crate::sandbox;
+    use datalyptica_cluster::sandbox;
     let rt = match runtime() {
         Ok(r) => r,
         Err(c) => return c,
@@ -605,5 +606,115 @@ pub fn run_sandbox(args: &SandboxArgs) -> ExitCode {
                 ExitCode::SUCCESS
             })
         }
+    }
+}
+
+/// The entry points exercised without a cluster: argument parsing and preflight on recorded
+/// snapshots (exit codes 0 / 1 / 2).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Deploy {
+        #[command(flatten)]
+        args: DeployArgs,
+    }
+
+    #[test]
+    fn deploy_flags_parse() {
+        let d = Deploy::try_parse_from([
+            "deploy",
+            "--phase",
+            "3",
+            "--dry-run",
+            "--timeout",
+            "10m",
+            "--json",
+        ])
+        .expect("parse");
+        assert_eq!(d.args.phase, Some(3));
+        assert!(d.args.dry_run && d.args.json && !d.args.force_conflicts);
+        assert_eq!(d.args.timeout.as_deref(), Some("10m"));
+        assert!(
+            Deploy::try_parse_from(["deploy", "--phase", "1", "--component", "kafka"]).is_err(),
+            "phase and component conflict"
+        );
+    }
+
+    fn tmp(name: &str, text: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!(
+            "datalyptica-cli-test-{}-{name}",
+            std::process::id()
+        ));
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn preflight_exit_codes_on_recorded_snapshots() {
+        let p = Platform::default_ha();
+        let ok = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../cluster/tests/fixtures/snapshot-openshift-ok.json"
+        ));
+        let args = PreflightArgs {
+            json: true,
+            snapshot: Some(ok),
+            save_snapshot: None,
+        };
+        assert_eq!(run_preflight(&args, &p), ExitCode::SUCCESS);
+
+        let down = tmp("down.json", r#"{"apiError": "connection refused"}"#);
+        let args = PreflightArgs {
+            json: false,
+            snapshot: Some(down.clone()),
+            save_snapshot: None,
+        };
+        assert_eq!(run_preflight(&args, &p), ExitCode::from(1));
+
+        let bad = tmp("bad.json", "not json");
+        let args = PreflightArgs {
+            json: false,
+            snapshot: Some(bad.clone()),
+            save_snapshot: None,
+        };
+        assert_eq!(run_preflight(&args, &p), ExitCode::from(2));
+
+        let mut invalid = Platform::default_ha();
+        invalid.api_version = "nope/v0".into();
+        let args = PreflightArgs {
+            json: false,
+            snapshot: Some(down.clone()),
+            save_snapshot: None,
+        };
+        assert_eq!(
+            run_preflight(&args, &invalid),
+            ExitCode::from(2),
+            "invalid spec is unusable input"
+        );
+        for f in [down, bad] {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+
+    #[test]
+    fn destroy_refuses_without_confirmation_when_not_interactive() {
+        use std::io::IsTerminal;
+        if std::io::stdin().is_terminal() {
+            // Interactive runs would prompt; CI and `cargo test` under a harness have no TTY.
+            return;
+        }
+        let args = DestroyArgs {
+            yes: false,
+            delete_data: false,
+            json: false,
+            wait: false,
+        };
+        assert_eq!(
+            run_destroy(&args, &Platform::default_ha()),
+            ExitCode::from(2)
+        );
     }
 }

@@ -1,15 +1,16 @@
-//! Sync entry points for the `datalyptica` binary; each builds its own tokio runtime.
+//! The lab and drill subcommands: clap arguments and sync entry points, each building its own
+//! tokio runtime over the lab library (`datalyptica-lab`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
-use crate::drill::{self, Fault};
-use crate::lab::{self, Lab};
-use crate::settings::LabSettings;
-use crate::topology::Component;
+use datalyptica_lab::drill::{self, Fault};
+use datalyptica_lab::lab::{self, Lab};
+use datalyptica_lab::settings::LabSettings;
+use datalyptica_lab::topology::Component;
 
 #[derive(Debug, Clone, Args)]
 pub struct LabArgs {
@@ -28,7 +29,7 @@ pub enum LabCommand {
     Up {
         /// Components to start (default: all). PostgreSQL brings etcd along (its DCS).
         #[arg(long, value_delimiter = ',')]
-        only: Vec<Component>,
+        only: Vec<ComponentArg>,
     },
     /// Show processes and cluster health; exit 1 when something is down.
     Status {
@@ -43,15 +44,58 @@ pub enum LabCommand {
     },
 }
 
+/// The lab's components by their command-line names (clap stays out of the lab library).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ComponentArg {
+    Etcd,
+    Postgresql,
+    Redis,
+}
+
+impl From<ComponentArg> for Component {
+    fn from(c: ComponentArg) -> Self {
+        match c {
+            ComponentArg::Etcd => Component::Etcd,
+            ComponentArg::Postgresql => Component::Postgresql,
+            ComponentArg::Redis => Component::Redis,
+        }
+    }
+}
+
+/// The drill's faults by their command-line names (`kill-primary`, …: hence the common postfix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(clippy::enum_variant_names)]
+pub enum FaultArg {
+    /// SIGKILL the whole node (for PostgreSQL: Patroni, the postmaster and its children).
+    KillPrimary,
+    /// SIGTERM: the server shuts down cleanly (Patroni releases the leader key, etcd hands over).
+    StopPrimary,
+    /// SIGSTOP the node for --fault-secs, then SIGCONT.
+    FreezePrimary,
+    /// Drop traffic between the primary's address and the others for --fault-secs (nftables).
+    PartitionPrimary,
+}
+
+impl From<FaultArg> for Fault {
+    fn from(f: FaultArg) -> Self {
+        match f {
+            FaultArg::KillPrimary => Fault::KillPrimary,
+            FaultArg::StopPrimary => Fault::StopPrimary,
+            FaultArg::FreezePrimary => Fault::FreezePrimary,
+            FaultArg::PartitionPrimary => Fault::PartitionPrimary,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct DrillArgs {
     /// Component whose primary / leader is hit.
-    pub component: Component,
+    pub component: ComponentArg,
     /// Where to drill; only the local lab exists so far.
     #[arg(long, default_value = "lab")]
     pub target: String,
-    #[arg(long, value_enum, default_value_t = Fault::KillPrimary)]
-    pub fault: Fault,
+    #[arg(long, value_enum, default_value_t = FaultArg::KillPrimary)]
+    pub fault: FaultArg,
     #[arg(long, default_value_t = 3)]
     pub trials: u32,
     /// Seconds a `freeze-primary` / `partition-primary` fault lasts.
@@ -91,7 +135,7 @@ pub fn run_lab(args: LabArgs, mut settings: LabSettings) -> Result<ExitCode> {
             let comps = if only.is_empty() {
                 Component::ALL.to_vec()
             } else {
-                only
+                only.into_iter().map(Component::from).collect()
             };
             let started = std::time::Instant::now();
             if let Err(e) = rt.block_on(lab.up(&comps)) {
@@ -115,11 +159,11 @@ pub fn run_lab(args: LabArgs, mut settings: LabSettings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Status { json } => {
-            let st = rt.block_on(crate::report::lab_status(&lab));
+            let st = rt.block_on(datalyptica_lab::report::lab_status(&lab));
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
-                print!("{}", crate::report::lab_status_text(&st));
+                print!("{}", datalyptica_lab::report::lab_status_text(&st));
             }
             Ok(if st.healthy {
                 ExitCode::SUCCESS
@@ -154,19 +198,19 @@ pub fn run_drill(args: DrillArgs, mut settings: LabSettings) -> Result<ExitCode>
     let rt = runtime()?;
     let out = args.out.clone().unwrap_or_else(|| lab.dir.join("reports"));
     let opts = drill::DrillOptions {
-        component: args.component,
-        fault: args.fault,
+        component: args.component.into(),
+        fault: args.fault.into(),
         trials: args.trials.max(1),
         fault_secs: args.fault_secs,
         start_lab: args.up,
         quiet: args.json,
     };
     let summary = rt.block_on(drill::run(&lab, &opts))?;
-    let files = crate::report::write_files(&summary, &out)?;
+    let files = datalyptica_lab::report::write_files(&summary, &out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print!("{}", crate::report::summary_table(&summary));
+        print!("{}", datalyptica_lab::report::summary_table(&summary));
         for f in files {
             println!("wrote {}", f.display());
         }
@@ -204,8 +248,8 @@ mod tests {
         .expect("drill parses") else {
             panic!("not a drill")
         };
-        assert_eq!(d.component, Component::Postgresql);
-        assert_eq!(d.fault, Fault::FreezePrimary);
+        assert_eq!(d.component, ComponentArg::Postgresql);
+        assert_eq!(d.fault, FaultArg::FreezePrimary);
         assert_eq!((d.trials, d.json, d.target.as_str()), (10, true, "lab"));
         let Top::Lab(l) =
             Top::try_parse_from(["x", "lab", "--dir", "/tmp/l", "up", "--only", "etcd,redis"])
@@ -215,7 +259,7 @@ mod tests {
         };
         assert_eq!(l.dir.as_deref(), Some(std::path::Path::new("/tmp/l")));
         assert!(
-            matches!(l.command, LabCommand::Up { ref only } if only == &[Component::Etcd, Component::Redis])
+            matches!(l.command, LabCommand::Up { ref only } if only == &[ComponentArg::Etcd, ComponentArg::Redis])
         );
         assert!(Top::try_parse_from(["x", "drill", "mysql"]).is_err());
         assert!(Top::try_parse_from(["x", "lab", "down", "--purge"]).is_ok());
