@@ -246,7 +246,7 @@ pub(crate) fn container(name: &str, image: &str, script: String) -> Container {
         image: Some(image.into()),
         command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
         resources: Some(k8s::resources(&small_resources())),
-        security_context: Some(k8s::container_security(true)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
         volume_mounts: Some(vec![
             k8s::mount("backup", "/backup", false),
             k8s::mount("tmp", "/tmp", false),

@@ -110,7 +110,24 @@ pub fn pod_security() -> PodSecurityContext {
     }
 }
 
-pub fn container_security(read_only_root: bool) -> SecurityContext {
+/// A container's root filesystem. restricted-v2 admits both; read-only is the rule here, and a
+/// component that needs a writable one says why (`security::writable_root_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootFs {
+    ReadOnly,
+    Writable,
+}
+
+/// How many of a set's pods a voluntary disruption (a node drain) may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Quorum sets (etcd, Redis with Sentinel): a majority stays up.
+    KeepQuorum,
+    /// Replicated stateless sets: one pod at a time.
+    AllButOne,
+}
+
+pub fn container_security(root: RootFs) -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         capabilities: Some(Capabilities {
@@ -118,7 +135,7 @@ pub fn container_security(read_only_root: bool) -> SecurityContext {
             ..Default::default()
         }),
         run_as_non_root: Some(true),
-        read_only_root_filesystem: Some(read_only_root),
+        read_only_root_filesystem: Some(root == RootFs::ReadOnly),
         seccomp_profile: Some(SeccompProfile {
             type_: "RuntimeDefault".into(),
             ..Default::default()
@@ -170,12 +187,12 @@ pub fn pdb(
     app: &str,
     sel: &BTreeMap<String, String>,
     replicas: u32,
-    quorum: bool,
+    budget: Budget,
 ) -> Option<PodDisruptionBudget> {
     if replicas < 2 {
         return None;
     }
-    let spec = if quorum {
+    let spec = if budget == Budget::KeepQuorum {
         PodDisruptionBudgetSpec {
             min_available: Some(IntOrString::Int(majority(replicas) as i32)),
             selector: Some(LabelSelector {
@@ -631,7 +648,7 @@ pub fn pkcs12_init_container(
             cpu_limit: "200m".into(),
             memory_limit: "64Mi".into(),
         })),
-        security_context: Some(container_security(true)),
+        security_context: Some(container_security(RootFs::ReadOnly)),
         volume_mounts: Some(
             [
                 vec![
@@ -722,7 +739,7 @@ pub fn jvm_truststore_init(
             cpu_limit: "500m".into(),
             memory_limit: "256Mi".into(),
         })),
-        security_context: Some(container_security(true)),
+        security_context: Some(container_security(RootFs::ReadOnly)),
         volume_mounts: Some(vec![
             mount(ca_volume, TRUST_CA_DIR, true),
             mount(store_volume, store_dir, false),

@@ -510,7 +510,7 @@ impl Component for Airflow {
             // Read-only root: AIRFLOW_HOME (where Airflow writes airflow.cfg and
             // webserver_config.py on first start) and /tmp are emptyDirs; the packages live in
             // /home/airflow/.local, precompiled, and stay untouched.
-            security_context: Some(k8s::container_security(true)),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
             volume_mounts: Some({
                 let mut v = vec![
                     k8s::mount("airflow-home", "/opt/airflow", false),
@@ -567,7 +567,7 @@ impl Component for Airflow {
                     memory_limit: "256Mi".into(),
                 })),
                 // git writes its config and temp files under $HOME: /tmp, an emptyDir.
-                security_context: Some(k8s::container_security(true)),
+                security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
                 volume_mounts: Some(vec![
                     k8s::mount("dags", "/git", false),
                     k8s::mount("tmp", "/tmp", false),
@@ -620,7 +620,7 @@ impl Component for Airflow {
                 cpu_limit: "200m".into(),
                 memory_limit: "128Mi".into(),
             })),
-            security_context: Some(k8s::container_security(true)),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
             volume_mounts: Some(vec![
                 k8s::mount("secrets", SECRETS_DIR, true),
                 k8s::mount("airflow-conn", CONN_DIR, false),
@@ -666,7 +666,7 @@ impl Component for Airflow {
                 cpu_limit: "100m".into(),
                 memory_limit: "64Mi".into(),
             })),
-            security_context: Some(k8s::container_security(true)),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
             ..Default::default()
         };
         let mut deployments: Vec<Value> = Vec::new();
@@ -707,7 +707,15 @@ impl Component for Airflow {
                 pod.automount_service_account_token = Some(true);
             }
             deployments.push(k8s::to_value(&d));
-            if let Some(p) = k8s::pdb(m, id, &app, &app, &k8s::selector(&app), replicas, false) {
+            if let Some(p) = k8s::pdb(
+                m,
+                id,
+                &app,
+                &app,
+                &k8s::selector(&app),
+                replicas,
+                k8s::Budget::AllButOne,
+            ) {
                 pdbs.push(k8s::to_value(&p));
             }
         };

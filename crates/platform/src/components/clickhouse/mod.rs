@@ -133,7 +133,7 @@ fn ca_bundle_container(image: &str, dir: &str) -> Container {
             cpu_limit: "100m".into(),
             memory_limit: "64Mi".into(),
         })),
-        security_context: Some(k8s::container_security(true)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
         volume_mounts: Some(vec![
             k8s::mount("ca-src", &format!("{dir}/ca-src"), true),
             k8s::mount("ca", &format!("{dir}/ca"), false),
@@ -277,7 +277,7 @@ impl Component for Clickhouse {
                         name: name.into(),
                         image: Some(image.clone()),
                         resources: Some(k8s::resources(res)),
-                        security_context: Some(k8s::container_security(false)),
+                        security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
                         ports: Some(
                             ports
                                 .iter()

@@ -57,7 +57,7 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
                 .collect(),
         ),
         resources: Some(k8s::resources(&small_resources())),
-        security_context: Some(k8s::container_security(true)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
         volume_mounts: Some(vec![
             k8s::mount("backup", "/backup", false),
             k8s::mount("tls", etcd::CLIENT_DIR, true),

@@ -301,7 +301,7 @@ impl Component for Etcd {
             liveness_probe: Some(k8s::http_probe("/livez", "metrics", "HTTP", 10, 6)),
             readiness_probe: Some(k8s::http_probe("/readyz", "metrics", "HTTP", 5, 3)),
             resources: Some(k8s::resources(&r.resources)),
-            security_context: Some(k8s::container_security(true)),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
             volume_mounts: Some(vec![
                 mount("data", "/var/lib/etcd"),
                 mount("tls", MEMBER_DIR),
@@ -395,7 +395,7 @@ impl Component for Etcd {
             k8s::to_value(&client),
             k8s::to_value(&sts),
         ];
-        if let Some(pdb) = k8s::pdb(m, id, NAME, NAME, &sel, r.replicas, true) {
+        if let Some(pdb) = k8s::pdb(m, id, NAME, NAME, &sel, r.replicas, k8s::Budget::KeepQuorum) {
             objects.push(k8s::to_value(&pdb));
         }
         let dir = self.dir();

@@ -379,7 +379,7 @@ impl Component for Flink {
             liveness_probe: Some(k8s::tcp_probe_port(probe_port, 10, 6)),
             readiness_probe: Some(k8s::tcp_probe_port(probe_port, 5, 3)),
             resources: Some(k8s::resources(&r.resources)),
-            security_context: Some(k8s::container_security(false)),
+            security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
             volume_mounts: Some(vec![
                 k8s::mount("keystore", KEYSTORE_DIR, true),
                 k8s::mount("truststore", TRUSTSTORE_DIR, true),
@@ -401,7 +401,7 @@ impl Component for Flink {
                 cpu_limit: "200m".into(),
                 memory_limit: "64Mi".into(),
             })),
-            security_context: Some(k8s::container_security(true)),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
             volume_mounts: Some(vec![k8s::mount("s3-plugin", "/plugin", false)]),
             ..Default::default()
         };
@@ -459,7 +459,7 @@ impl Component for Flink {
                         security_context: Some(k8s::pod_security()),
                         containers: vec![Container {
                             name: "flink-main-container".into(),
-                            security_context: Some(k8s::container_security(false)),
+                            security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
                             ..Default::default()
                         }],
                         ..Default::default()
@@ -529,7 +529,15 @@ impl Component for Flink {
         };
         let mut objects = vec![k8s::to_value(&internal), k8s::to_value(&fd)];
         let jm = sel("jobmanager");
-        if let Some(pdb) = k8s::pdb(m, id, "flink-jobmanager", NAME, &jm, r.replicas, false) {
+        if let Some(pdb) = k8s::pdb(
+            m,
+            id,
+            "flink-jobmanager",
+            NAME,
+            &jm,
+            r.replicas,
+            k8s::Budget::AllButOne,
+        ) {
             objects.push(k8s::to_value(&pdb));
         }
         let dir = self.dir();

@@ -168,7 +168,7 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
                     topology_spread_constraints: k8s::zone_spread(&sel),
                 },
                 connect_container: Mm2Container {
-                    security_context: k8s::container_security(true),
+                    security_context: k8s::container_security(k8s::RootFs::ReadOnly),
                 },
             },
         },

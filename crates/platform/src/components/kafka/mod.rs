@@ -237,7 +237,7 @@ impl Component for Kafka {
             security_context: k8s::pod_security(),
         };
         let container = || cr::ContainerTemplate {
-            security_context: k8s::container_security(true),
+            security_context: k8s::container_security(k8s::RootFs::ReadOnly),
         };
         let pool = |name: &'static str, replicas: u32, role: &'static str, size: String, res| {
             let mut md = k8s::meta(m, id, name, CLUSTER);

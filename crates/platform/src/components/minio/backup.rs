@@ -100,7 +100,7 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
         ]),
         env: Some(env),
         resources: Some(k8s::resources(&small_resources())),
-        security_context: Some(k8s::container_security(true)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
         volume_mounts: Some(
             [
                 vec![

@@ -306,7 +306,7 @@ impl Component for Minio {
                     affinity: k8s::anti_affinity(&sel),
                     topology_spread_constraints: k8s::zone_spread(&sel),
                     security_context: k8s::pod_security(),
-                    container_security_context: k8s::container_security(false),
+                    container_security_context: k8s::container_security(k8s::RootFs::Writable),
                 }],
                 request_auto_cert: false,
                 external_cert_secret: vec![cr::CertSecret {

@@ -311,7 +311,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
                             cpu_limit: "1".into(),
                             memory_limit: "512Mi".into(),
                         })),
-                        security_context: Some(k8s::container_security(true)),
+                        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
                         volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
                         ..Default::default()
                     }],

@@ -247,7 +247,7 @@ impl Component for Nessie {
                 3,
             )),
             resources: Some(k8s::resources(&r.resources)),
-            security_context: Some(k8s::container_security(true)),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
             volume_mounts: Some(vec![
                 VolumeMount {
                     name: "tmp".into(),
@@ -365,7 +365,7 @@ impl Component for Nessie {
             k8s::to_value(&svc),
             k8s::to_value(&deploy),
         ];
-        if let Some(pdb) = k8s::pdb(m, id, NAME, NAME, &sel, r.replicas, false) {
+        if let Some(pdb) = k8s::pdb(m, id, NAME, NAME, &sel, r.replicas, k8s::Budget::AllButOne) {
             objects.push(k8s::to_value(&pdb));
         }
         if r.replicas > 1 {

@@ -351,7 +351,7 @@ impl Component for Redis {
         let id = self.id();
         let data_sel = k8s::selector(REPLICATION);
         let sentinel_sel = k8s::selector(SENTINEL);
-        let sc = k8s::container_security(false);
+        let sc = k8s::container_security(k8s::RootFs::Writable);
         let exporter = cr::Exporter {
             enabled: true,
             image: c
@@ -365,7 +365,7 @@ impl Component for Redis {
                 cpu_limit: "200m".into(),
                 memory_limit: "128Mi".into(),
             }),
-            security_context: k8s::container_security(true),
+            security_context: k8s::container_security(k8s::RootFs::ReadOnly),
         };
         let replication = Cr {
             api_version: cr::REDIS_REPLICATION.0,
@@ -696,6 +696,6 @@ fn replication_pdb(m: &Model) -> Option<k8s_openapi::api::policy::v1::PodDisrupt
         REPLICATION,
         &sel,
         r.replicas,
-        true,
+        k8s::Budget::KeepQuorum,
     )
 }

@@ -292,7 +292,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
                             cpu_limit: "500m".into(),
                             memory_limit: "500Mi".into(),
                         })),
-                        security_context: Some(k8s::container_security(true)),
+                        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
                         volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
                         ..Default::default()
                     }],

@@ -93,7 +93,7 @@ fn s3a_jars_init(image: &str) -> Container {
             cpu_limit: "500m".into(),
             memory_limit: "256Mi".into(),
         })),
-        security_context: Some(k8s::container_security(true)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
         volume_mounts: Some(vec![k8s::mount("s3a-jars", S3A_JARS_DIR, false)]),
         ..Default::default()
     }
@@ -188,7 +188,7 @@ fn history_conf_init(image: &str) -> Container {
             cpu_limit: "100m".into(),
             memory_limit: "32Mi".into(),
         })),
-        security_context: Some(k8s::container_security(true)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
         volume_mounts: Some(vec![
             k8s::mount("secrets", SECRETS_DIR, true),
             k8s::mount("keystore", KEYSTORE_DIR, false),
@@ -361,7 +361,7 @@ impl Component for Spark {
                     liveness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 15, 5)),
                     readiness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 5, 3)),
                     resources: Some(k8s::resources(&r.resources)),
-                    security_context: Some(k8s::container_security(false)),
+                    security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
                     volume_mounts: Some(vec![
                         k8s::mount("tmp", "/tmp", false),
                         k8s::mount("keystore", KEYSTORE_DIR, true),
@@ -435,7 +435,7 @@ impl Component for Spark {
             HISTORY,
             &k8s::selector(HISTORY),
             r.replicas,
-            false,
+            k8s::Budget::AllButOne,
         ) {
             history_objs.push(k8s::to_value(&p));
         }
@@ -559,7 +559,7 @@ impl Component for Spark {
                 ]
                 .concat(),
                 pod_security_context: k8s::pod_security(),
-                security_context: k8s::container_security(false),
+                security_context: k8s::container_security(k8s::RootFs::Writable),
                 init_containers: vec![k8s::jvm_truststore_init(
                     &r.image,
                     "ca",

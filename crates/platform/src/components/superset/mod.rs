@@ -283,7 +283,7 @@ impl Component for Superset {
                 resources: Some(k8s::resources(&r.resources)),
                 // Read-only root: the superset user's home (SUPERSET_HOME) and /tmp are
                 // emptyDirs; Python skips bytecode it cannot write.
-                security_context: Some(k8s::container_security(true)),
+                security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
                 volume_mounts: Some(vec![
                     mt,
                     k8s::mount("tmp", "/tmp", false),
@@ -405,7 +405,15 @@ impl Component for Superset {
             k8s::to_value(&worker),
         ];
         for (app, n) in [(&web_app, r.replicas), (&worker_app, n)] {
-            if let Some(p) = k8s::pdb(m, id, app, app, &k8s::selector(app), n, false) {
+            if let Some(p) = k8s::pdb(
+                m,
+                id,
+                app,
+                app,
+                &k8s::selector(app),
+                n,
+                k8s::Budget::AllButOne,
+            ) {
                 objs.push(k8s::to_value(&p));
             }
         }

@@ -319,7 +319,7 @@ impl Component for Trino {
                 resources: Some(k8s::resources(&r.resources)),
                 // The launcher writes only under node.data-dir (its working directory, also
                 // where heap dumps land) and the JVM under /tmp: both are emptyDirs.
-                security_context: Some(k8s::container_security(true)),
+                security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
                 volume_mounts: Some(mounts),
                 lifecycle,
                 ..Default::default()
@@ -336,7 +336,7 @@ impl Component for Trino {
                 cpu_limit: "1".into(),
                 memory_limit: "256Mi".into(),
             })),
-            security_context: Some(k8s::container_security(true)),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
             volume_mounts: Some(vec![
                 k8s::mount("serving-cert", "/etc/trino/serving-cert", true),
                 k8s::mount("ca", "/etc/trino/ca", true),
@@ -442,7 +442,15 @@ impl Component for Trino {
         ));
         let sel = k8s::selector(WORKER);
         let mut worker_objs = vec![k8s::to_value(&worker_svc), k8s::to_value(&workers)];
-        if let Some(pdb) = k8s::pdb(m, id, WORKER, WORKER, &sel, r.replicas, false) {
+        if let Some(pdb) = k8s::pdb(
+            m,
+            id,
+            WORKER,
+            WORKER,
+            &sel,
+            r.replicas,
+            k8s::Budget::AllButOne,
+        ) {
             worker_objs.push(k8s::to_value(&pdb));
         }
         let dir = self.dir();
