@@ -12,7 +12,7 @@
 
 mod common;
 use common::{key, live};
-#[path = "../../platform/tests/kustomize/mod.rs"]
+#[path = "../../platform/tests/it/kustomize/mod.rs"]
 mod kustomize;
 
 use std::collections::{BTreeMap, BTreeSet};

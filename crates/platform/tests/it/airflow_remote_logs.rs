@@ -5,7 +5,7 @@
 //! with the keys from the mounted Secret and mode 0600. Every pod that runs Airflow gets the
 //! file, the object store's CA where `verify` points, and the bucket the tree creates.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

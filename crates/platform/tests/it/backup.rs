@@ -1,6 +1,6 @@
 //! Backups and disaster recovery from `spec.backup`.
 
-mod common;
+use crate::common;
 
 use datalyptica_platform::spec::{KafkaDrTarget, ReplicationTarget};
 use datalyptica_platform::{Platform, Tree, render};

@@ -6,7 +6,7 @@
 //! carries. Kinds without an operator of ours (monitoring, OLM, Routes, Spark's Helm-installed
 //! operator) come from `../shared/crds/`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! EC2 metadata endpoint for credentials unless `presto.s3.use-instance-credentials` is false
 //! (Flink mirrors `s3.*` to `presto.s3.*`).
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

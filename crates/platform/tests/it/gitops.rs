@@ -4,8 +4,8 @@
 //! `deploy` applies from that directory, in its order, and the order and dependencies follow
 //! the deploy plan.
 
-mod common;
-mod kustomize;
+use crate::common;
+use crate::kustomize;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! HA and security invariants over every workload of every rendered variant.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! Network policies, Routes, service accounts and secrets of every rendered variant.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -8,7 +8,7 @@
 //! ShellCheck comes from Debian (`.ci/install-ops.sh`); without it the test says SKIPPED, and
 //! fails when CI=true.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -6,8 +6,6 @@
 //! filesystem class, and a jar with one byte changed must be refused with nothing left on the
 //! class path. Without the mirror the test skips locally and fails in CI.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
