@@ -6,6 +6,7 @@ mod availability;
 mod cluster;
 mod lab;
 mod lab_settings;
+mod lint;
 mod out;
 mod plan;
 
@@ -113,7 +114,7 @@ enum Command {
     /// preflight, deploy, status and destroy without a cluster.
     Sandbox(cluster::SandboxArgs),
     /// Lint any tree of Kubernetes/OpenShift YAML for HA and security.
-    Lint(datalyptica_lint::LintArgs),
+    Lint(lint::LintArgs),
     /// Run a local lab of real etcd, PostgreSQL/Patroni and Redis Sentinel processes.
     Lab {
         #[command(flatten)]
@@ -341,7 +342,7 @@ fn main() -> ExitCode {
         }
         Command::Destroy { args, spec } => with_spec(&spec, |p| cluster::run_destroy(&args, p)),
         Command::Sandbox(args) => cluster::run_sandbox(&args),
-        Command::Lint(args) => datalyptica_lint::run_lint(args),
+        Command::Lint(args) => lint::run_lint(args),
         Command::Lab { args, spec } => {
             let p = match spec.load() {
                 Ok(p) => p,

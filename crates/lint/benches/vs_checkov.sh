@@ -25,8 +25,9 @@ TD="${CARGO_TARGET_DIR:-target}"
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
 [ -x "$CHECKOV" ] || { echo "needs checkov at $CHECKOV (see the header of $0)" >&2; exit 2; }
 
-cargo build --release -q -p datalyptica-lint --example lint --example gen_realworld
-LINT="$TD/release/examples/lint"
+cargo build --release -q -p datalyptica --bin datalyptica
+cargo build --release -q -p datalyptica-lint --example gen_realworld
+LINT="$TD/release/datalyptica"
 if [ "$SCALE" != 0 ]; then
     rm -rf "$TREE"
     "$TD/release/examples/gen_realworld" "$TREE" "$SCALE"
@@ -53,9 +54,9 @@ median() {
 }
 
 echo "tree: $TREE: $files YAML files, $((bytes / 1000)) kB; $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-read -r lw lm lc <<<"$(median "$LINT" --format json --fail-on never "$TREE")"
+read -r lw lm lc <<<"$(median "$LINT" lint --format json --fail-on never "$TREE")"
 echo "datalyptica lint: ${lw}s wall, ${lc}s CPU, ${lm} KiB peak RSS (median of $RUNS)"
-read -r lsw lsm lsc <<<"$(median "$LINT" --format sarif --fail-on never "$TREE")"
+read -r lsw lsm lsc <<<"$(median "$LINT" lint --format sarif --fail-on never "$TREE")"
 echo "datalyptica lint --format sarif: ${lsw}s wall, ${lsc}s CPU, ${lsm} KiB"
 read -r cw cm cc <<<"$(measure "$CHECKOV" -d "$TREE" --framework kubernetes --quiet --compact -o json)"
 echo "checkov (kubernetes framework): ${cw}s wall, ${cc}s CPU, ${cm} KiB peak RSS (one run)"
@@ -73,8 +74,8 @@ for i in $(seq "$N"); do
     printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%s\n  namespace: app\ndata:\n  key: value\n' "$i" >"$tmp/many/c$i.yaml"
     { printf -- '---\n'; cat "$tmp/many/c$i.yaml"; } >>"$tmp/one/all.yaml"
 done
-read -r mw _ _ <<<"$(median "$LINT" --format json --fail-on never "$tmp/many")"
-read -r ow _ _ <<<"$(median "$LINT" --format json --fail-on never "$tmp/one")"
+read -r mw _ _ <<<"$(median "$LINT" lint --format json --fail-on never "$tmp/many")"
+read -r ow _ _ <<<"$(median "$LINT" lint --format json --fail-on never "$tmp/one")"
 awk -v mw="$mw" -v ow="$ow" -v n="$N" 'BEGIN {
     printf "per-file overhead: %d files %.3fs vs one file of %d documents %.3fs => %.0f us per file\n", n, mw, n, ow, (mw - ow) / n * 1e6
 }'

@@ -1,15 +1,13 @@
-//! The edge: argument parsing, reading files/dirs/stdin, writing the report, exit codes.
+//! The edge: reading files, directories and stdin, running kustomize, writing the report and
+//! the exit status. The binary parses the command line (crates/cli/src/lint.rs).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-use clap::{Args, ValueEnum};
 
 use crate::config::{CONFIG_FILE, Config};
 use crate::{Severity, Source, lint_sources, output, rules};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Human,
     Json,
@@ -17,7 +15,7 @@ pub enum Format {
     Junit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     Error,
     Warning,
@@ -37,35 +35,23 @@ impl FailOn {
     }
 }
 
-/// Lint Kubernetes/OpenShift manifests for HA, security and storage problems.
-///
-/// Exit status: 0 clean, 1 findings at or above --fail-on, 2 unusable input.
-#[derive(Debug, Clone, Args)]
-pub struct LintArgs {
+/// What one lint run reads, how it reports and when it fails; the binary fills it from its
+/// arguments (`datalyptica lint --help` documents each field).
+#[derive(Debug, Clone)]
+pub struct LintOptions {
     /// Files or directories (searched recursively for *.yaml / *.yml); `-` reads stdin.
-    #[arg(value_name = "PATH", required_unless_present_any = ["explain", "list_rules"])]
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Lowest severity that makes the run fail (exit 1).
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
     /// Config file (default: ./.datalyptica-lint.yaml, else one at the root of a single directory PATH).
-    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print a rule's rationale and an example, then exit.
-    #[arg(long, value_name = "ID")]
     pub explain: Option<String>,
     /// List all rules, then exit.
-    #[arg(long)]
     pub list_rules: bool,
-    /// Never colour the human output (it is coloured only on a terminal anyway).
-    #[arg(long)]
-    pub no_color: bool,
     /// Build each kustomization root with `kustomize build` and lint its output instead of
     /// the files it is made of (kustomize from $DATALYPTICA_KUSTOMIZE, else PATH).
-    #[arg(long)]
     pub kustomize: bool,
 }
 
@@ -295,18 +281,9 @@ pub fn load_config(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Config,
     Config::from_yaml(&text).map_err(|e| format!("{}:{e}", path.display()))
 }
 
-/// Run `datalyptica lint`, printing to stdout/stderr. Exit 0 clean, 1 findings at or above
-/// `--fail-on`, 2 unusable input.
-pub fn run_lint(args: LintArgs) -> ExitCode {
-    let color =
-        !args.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    ExitCode::from(execute(&args, color, &mut out, &mut err))
-}
-
-/// [`run_lint`] with explicit output streams; returns the exit status.
-pub fn execute(args: &LintArgs, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+/// One lint run over explicit output streams; returns the exit status: 0 clean, 1 findings at
+/// or above `fail_on`, 2 unusable input.
+pub fn execute(args: &LintOptions, color: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let mut usage = |msg: String| {
         let _ = writeln!(err, "datalyptica lint: {msg}");
         2

@@ -17,7 +17,7 @@ pub mod synth;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use cli::{FailOn, Format, LintArgs, run_lint};
+pub use cli::{FailOn, Format, LintOptions, execute};
 pub use config::{CONFIG_FILE, Config, ConfigError};
 pub use engine::lint_sources;
 pub use rules::{Category, Rule, rule, rules};

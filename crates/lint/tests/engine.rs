@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use datalyptica_lint::cli::execute;
 use datalyptica_lint::output::{json, junit, sarif, write_json, write_sarif, xml_escape};
-use datalyptica_lint::{Config, FailOn, Format, LintArgs, Severity, Source, lint_sources, rules};
+use datalyptica_lint::{
+    Config, FailOn, Format, LintOptions, Severity, Source, lint_sources, rules,
+};
 use serde_json::Value;
 
 const GOOD_NS: &str = r#"
@@ -364,7 +366,7 @@ fn junit_is_escaped_and_counts_failures() {
     assert!(!never.contains("<failure"));
 }
 
-fn run(a: &LintArgs) -> (u8, String, String) {
+fn run(a: &LintOptions) -> (u8, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = execute(a, false, &mut out, &mut err);
     (

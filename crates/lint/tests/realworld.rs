@@ -8,7 +8,7 @@ use common::args;
 use std::path::{Path, PathBuf};
 
 use datalyptica_lint::cli::execute;
-use datalyptica_lint::{Config, FailOn, LintArgs, Report, Severity, Source, lint_sources};
+use datalyptica_lint::{Config, FailOn, LintOptions, Report, Severity, Source, lint_sources};
 use serde_json::Value;
 
 fn lint(files: &[(&str, &str)]) -> Report {
@@ -359,7 +359,7 @@ fn policies_selecting_by_expressions_and_shared_labels_are_matched() {
     assert_eq!(got, want);
 }
 
-fn run(a: &LintArgs) -> (u8, Value, String) {
+fn run(a: &LintOptions) -> (u8, Value, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = execute(a, false, &mut out, &mut err);
     let json = serde_json::from_slice(&out).unwrap_or(Value::Null);

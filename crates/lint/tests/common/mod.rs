@@ -2,17 +2,16 @@
 
 use std::path::PathBuf;
 
-use datalyptica_lint::{FailOn, Format, LintArgs};
+use datalyptica_lint::{FailOn, Format, LintOptions};
 
-pub fn args(paths: Vec<PathBuf>) -> LintArgs {
-    LintArgs {
+pub fn args(paths: Vec<PathBuf>) -> LintOptions {
+    LintOptions {
         paths,
         format: Format::Json,
         fail_on: FailOn::Error,
         config: None,
         explain: None,
         list_rules: false,
-        no_color: true,
         kustomize: false,
     }
 }
