@@ -15,9 +15,10 @@ use datalyptica_platform::{Platform, render};
 use datalyptica_cluster::api::KubeApi;
 use datalyptica_cluster::deep;
 use datalyptica_cluster::deploy::{self, DeployOptions, Event};
-use datalyptica_cluster::ops::{self, DestroyEvent, DestroyOptions};
+use datalyptica_cluster::destroy::{self, DestroyEvent, DestroyOptions};
 use datalyptica_cluster::plan::{self, Plan, Selection};
 use datalyptica_cluster::preflight::{self, Outcome};
+use datalyptica_cluster::{snapshot, status, troubleshoot};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct PreflightArgs {
@@ -217,7 +218,7 @@ pub fn run_preflight(args: &PreflightArgs, p: &Platform) -> ExitCode {
         };
         rt.block_on(async {
             match KubeApi::from_env().await {
-                Ok(api) => ops::snapshot(&api, &req).await,
+                Ok(api) => snapshot::snapshot(&api, &req).await,
                 Err(e) => preflight::Snapshot {
                     api_error: Some(e.to_string()),
                     ..Default::default()
@@ -329,7 +330,7 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
             Err(c) => return c,
         };
         loop {
-            let mut rows = match ops::status(&api, &plan).await {
+            let mut rows = match status::status(&api, &plan).await {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -337,11 +338,11 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
                 }
             };
             if args.deep {
-                ops::deep_status(&api, &api, &checks, &mut rows, exec_timeout).await;
+                status::deep_status(&api, &api, &checks, &mut rows, exec_timeout).await;
             }
             // If reachable: firing alerts and the Kafka controller; never fails the status.
-            let m = datalyptica_cluster::monitoring::gather(&api, &plan).await;
-            ops::attach_monitoring(&mut rows, &m);
+            let m = datalyptica_cluster::alerts::gather(&api, &plan).await;
+            status::attach_monitoring(&mut rows, &m);
             if args.json {
                 println!("{}", serde_json::to_string(&rows).unwrap_or_default());
             } else {
@@ -349,10 +350,10 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
                     // Clear the screen between refreshes, like `watch`.
                     print!("\x1b[2J\x1b[H");
                 }
-                print!("{}", ops::status_table(&rows));
+                print!("{}", status::status_table(&rows));
             }
             if !args.watch {
-                return if ops::status_ok(&rows, args.strict) {
+                return if status::status_ok(&rows, args.strict) {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(1)
@@ -377,7 +378,7 @@ pub fn run_troubleshoot(args: &TroubleshootArgs, p: &Platform) -> ExitCode {
             Ok(a) => a,
             Err(c) => return c,
         };
-        let bundle = match ops::collect_bundle(&api, &plan).await {
+        let bundle = match troubleshoot::collect_bundle(&api, &plan).await {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -388,7 +389,7 @@ pub fn run_troubleshoot(args: &TroubleshootArgs, p: &Platform) -> ExitCode {
             Ok(f) => f,
             Err(e) => return fail_input(format!("{}: {e}", args.output.display())),
         };
-        if let Err(e) = ops::write_tar_gz(&bundle, file) {
+        if let Err(e) = troubleshoot::write_tar_gz(&bundle, file) {
             return fail_input(format!("{}: {e}", args.output.display()));
         }
         if args.json {
@@ -451,7 +452,7 @@ pub fn run_destroy(args: &DestroyArgs, p: &Platform) -> ExitCode {
                 }
             }
         };
-        let run = ops::destroy(
+        let run = destroy::destroy(
             &api,
             &plan,
             DestroyOptions {

@@ -624,13 +624,13 @@ impl crate::deep::PodExec for KubeApi {
     }
 }
 
-impl crate::monitoring::MetricsQuery for KubeApi {
+impl crate::alerts::MetricsQuery for KubeApi {
     /// Thanos Querier through the API server's service proxy, with the client's own credentials.
     async fn query(&self, promql: &str) -> Result<Value, String> {
         let uri = format!(
             "{}?query={}",
-            crate::monitoring::THANOS_QUERY_PATH,
-            crate::monitoring::encode_query(promql)
+            crate::alerts::THANOS_QUERY_PATH,
+            crate::alerts::encode_query(promql)
         );
         let req = http::Request::get(uri)
             .body(Vec::new())

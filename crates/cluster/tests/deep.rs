@@ -10,7 +10,7 @@ use datalyptica_cluster::deep::{
     self, DeepCheck, ExecError, PodExec, PodRef, Probe, Verdict, parse_broker_api_versions,
     parse_etcd_status, parse_mc_admin_info, parse_patronictl, parse_sentinel_masters,
 };
-use datalyptica_cluster::ops::{self, StatusRow};
+use datalyptica_cluster::status::{self, StatusRow};
 use datalyptica_platform::Platform;
 use datalyptica_platform::model::Model;
 use serde_json::{Value, json};
@@ -278,17 +278,17 @@ fn last_backup_from_pgbackrest_and_cronjobs() {
         {"cronJobName": "postgresql-repo1-incr", "type": "incr", "startTime": "2026-11-27T14:00:00Z", "completionTime": "2026-11-27T14:05:00Z", "failed": 1}
     ]}}});
     assert_eq!(
-        ops::pg_last_backup(&pg).as_deref(),
+        status::pg_last_backup(&pg).as_deref(),
         Some("2026-11-27T01:01:02Z (diff)")
     );
-    assert_eq!(ops::pg_last_backup(&json!({"status": {}})), None);
+    assert_eq!(status::pg_last_backup(&json!({"status": {}})), None);
     let cj = json!({"metadata": {"name": "redis-backup"}, "status": {"lastSuccessfulTime": "2026-11-27T03:00:41Z"}});
     assert_eq!(
-        ops::cronjob_last_backup(&cj),
+        status::cronjob_last_backup(&cj),
         "2026-11-27T03:00:41Z (cronjob redis-backup)"
     );
     assert_eq!(
-        ops::cronjob_last_backup(&json!({"metadata": {"name": "etcd-backup"}})),
+        status::cronjob_last_backup(&json!({"metadata": {"name": "etcd-backup"}})),
         "never (cronjob etcd-backup)"
     );
 }
@@ -482,7 +482,7 @@ async fn deep_status_assembles_roles_and_verdicts_from_the_checks() {
         row("minio", "Tenant/minio", 4),
         row("kafka", "Kafka/kafka", 3),
     ];
-    ops::deep_status(&api, &exec, &checks, &mut rows, Duration::from_secs(1)).await;
+    status::deep_status(&api, &exec, &checks, &mut rows, Duration::from_secs(1)).await;
 
     let d = |i: usize| rows[i].deep.clone().expect("deep");
     assert_eq!(d(0).verdict, Verdict::Ok);
@@ -524,7 +524,7 @@ async fn deep_status_assembles_roles_and_verdicts_from_the_checks() {
     assert_eq!(calls.len(), 3, "no exec into a missing pod");
 
     // Table and JSON carry the verdicts.
-    let table = ops::status_table(&rows);
+    let table = status::status_table(&rows);
     assert!(table.lines().next().is_some_and(|h| h.contains("DEEP")));
     assert!(
         table.contains("degraded: master mymaster flags master,s_down,o_down"),
@@ -536,8 +536,8 @@ async fn deep_status_assembles_roles_and_verdicts_from_the_checks() {
     assert!(j[5].get("deep").is_none());
 
     // Exit status: a degraded check fails the status; unavailable ones only with --strict.
-    assert!(!ops::status_ok(&rows, false));
+    assert!(!status::status_ok(&rows, false));
     rows[1].deep = None;
-    assert!(ops::status_ok(&rows, false));
-    assert!(!ops::status_ok(&rows, true));
+    assert!(status::status_ok(&rows, false));
+    assert!(!status::status_ok(&rows, true));
 }

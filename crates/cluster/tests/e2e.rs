@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use datalyptica_cluster::api::KubeApi;
 use datalyptica_cluster::deploy::{self, DeployOptions, Event};
-use datalyptica_cluster::ops;
 use datalyptica_cluster::plan;
 use datalyptica_cluster::preflight;
+use datalyptica_cluster::{destroy, snapshot, status};
 use datalyptica_platform::model::Model;
 use datalyptica_platform::{Platform, render};
 
@@ -46,7 +46,7 @@ async fn real_cluster() {
     let api = KubeApi::from_env().await.expect("kubeconfig");
 
     let req = preflight::requirements(&m, &tree, &plan);
-    let snap = ops::snapshot(&api, &req).await;
+    let snap = snapshot::snapshot(&api, &req).await;
     assert!(snap.api_error.is_none(), "API: {:?}", snap.api_error);
     let checks = preflight::analyze(&req, &snap);
     eprintln!("{}", preflight::table(&checks));
@@ -74,16 +74,16 @@ async fn real_cluster() {
     };
     let r = deploy::deploy(&api, &plan, &opts, &print).await;
     assert!(r.result.is_ok(), "deploy: {:?}", r.result);
-    let rows = ops::status(&api, &plan).await.expect("status");
-    eprintln!("{}", ops::status_table(&rows));
+    let rows = status::status(&api, &plan).await.expect("status");
+    eprintln!("{}", status::status_table(&rows));
     assert!(rows.iter().all(|r| r.state == "ready"));
     let again = deploy::deploy(&api, &plan, &opts, &print).await;
     assert!(again.result.is_ok());
     assert_eq!(again.changed, 0, "second deploy changed objects");
 
     if enabled("DATALYPTICA_E2E_DESTROY") {
-        let print = |e: &ops::DestroyEvent| eprintln!("{e:?}");
-        ops::destroy(&api, &plan, ops::DestroyOptions::default(), &print)
+        let print = |e: &destroy::DestroyEvent| eprintln!("{e:?}");
+        destroy::destroy(&api, &plan, destroy::DestroyOptions::default(), &print)
             .await
             .expect("destroy");
     }

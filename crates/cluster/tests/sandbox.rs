@@ -12,9 +12,10 @@ use std::time::Duration;
 use common::{applied_objects, key, live};
 use datalyptica_cluster::api::{ApiError, ClusterApi, KubeApi, TypeRef, Unreachable};
 use datalyptica_cluster::deploy::{DeployError, DeployOptions, Event, PROGRESS_CONFIGMAP, deploy};
+use datalyptica_cluster::destroy::{self, DestroyEvent, DestroyOptions};
 use datalyptica_cluster::diagnose::{Cause, Finding};
-use datalyptica_cluster::ops::{self, DestroyEvent, DestroyOptions};
 use datalyptica_cluster::plan::Plan;
+use datalyptica_cluster::{snapshot, status, troubleshoot};
 use datalyptica_platform::{Platform, render};
 use serde_json::Value;
 
@@ -419,7 +420,7 @@ async fn ha_default_on_ten_workers_in_three_zones() {
     );
 
     // Status: every gate ready; roles from the pods' labels.
-    let rows = ops::status(&api, &plan).await.expect("status");
+    let rows = status::status(&api, &plan).await.expect("status");
     let not_ready: Vec<_> = rows.iter().filter(|r| r.state != "ready").collect();
     assert!(not_ready.is_empty(), "{not_ready:#?}");
     let pg = rows
@@ -434,13 +435,13 @@ async fn ha_default_on_ten_workers_in_three_zones() {
         .find(|r| r.object == "StatefulSet/redis")
         .expect("redis row");
     assert_eq!(redis.roles, "master redis-0");
-    assert_eq!(ops::status_table(&rows).lines().count(), rows.len() + 1);
+    assert_eq!(status::status_table(&rows).lines().count(), rows.len() + 1);
 
     // status --deep: kwok runs no containers, so the real API server's exec reaches nothing;
     // every check is reported unavailable on its row and the status passes unless --strict.
     let checks = datalyptica_cluster::deep::checks(&datalyptica_platform::model::Model::new(&p));
     let mut deep_rows = rows.clone();
-    ops::deep_status(&api, &api, &checks, &mut deep_rows, Duration::from_secs(5)).await;
+    status::deep_status(&api, &api, &checks, &mut deep_rows, Duration::from_secs(5)).await;
     let deep: Vec<_> = deep_rows.iter().filter_map(|r| r.deep.as_ref()).collect();
     assert_eq!(deep.len(), checks.len(), "one result per check");
     assert!(
@@ -448,28 +449,30 @@ async fn ha_default_on_ten_workers_in_three_zones() {
             .all(|d| d.verdict == datalyptica_cluster::deep::Verdict::Unavailable),
         "{deep:#?}"
     );
-    assert!(ops::status_ok(&deep_rows, false));
-    assert!(!ops::status_ok(&deep_rows, true));
-    assert!(ops::status_table(&deep_rows).contains("unavailable: "));
+    assert!(status::status_ok(&deep_rows, false));
+    assert!(!status::status_ok(&deep_rows, true));
+    assert!(status::status_table(&deep_rows).contains("unavailable: "));
 
     // Monitoring: no openshift-monitoring here, so alerts are unavailable, with the reason.
-    let mon = datalyptica_cluster::monitoring::gather(&api, &plan).await;
+    let mon = datalyptica_cluster::alerts::gather(&api, &plan).await;
     let why = mon
         .alerts
         .clone()
         .expect_err("no thanos-querier in the sandbox");
     assert!(why.contains("thanos-querier"), "{why}");
     let mut mon_rows = rows.clone();
-    ops::attach_monitoring(&mut mon_rows, &mon);
-    assert!(ops::status_ok(&mon_rows, false));
+    status::attach_monitoring(&mut mon_rows, &mon);
+    assert!(status::status_ok(&mon_rows, false));
     assert!(
-        ops::status_table(&mon_rows).ends_with(&format!("alerts: unavailable ({why})\n")),
+        status::status_table(&mon_rows).ends_with(&format!("alerts: unavailable ({why})\n")),
         "{}",
-        ops::status_table(&mon_rows)
+        status::status_table(&mon_rows)
     );
 
     // Troubleshoot: objects, nodes, CSVs and analysis; Secrets redacted; a gzip archive.
-    let bundle = ops::collect_bundle(&api, &plan).await.expect("bundle");
+    let bundle = troubleshoot::collect_bundle(&api, &plan)
+        .await
+        .expect("bundle");
     assert!(bundle.files.contains_key("analysis.md"));
     let has = |f: &dyn Fn(&String) -> bool| bundle.files.keys().any(f);
     assert!(
@@ -488,7 +491,7 @@ async fn ha_default_on_ten_workers_in_three_zones() {
         "{text}"
     );
     let mut tgz = Vec::new();
-    ops::write_tar_gz(&bundle, &mut tgz).expect("tar.gz");
+    troubleshoot::write_tar_gz(&bundle, &mut tgz).expect("tar.gz");
     assert!(tgz.len() > 100 && tgz[..2] == [0x1f, 0x8b], "gzip magic");
 
     // 401 and TLS failures are named as such.
@@ -520,7 +523,7 @@ async fn ha_default_on_ten_workers_in_three_zones() {
 
     // Destroy without --delete-data: reverse order, PVCs kept (and their namespaces).
     let events = Mutex::new(Vec::new());
-    ops::destroy(
+    destroy::destroy(
         &api,
         &plan,
         DestroyOptions::default(),
@@ -575,7 +578,7 @@ async fn ha_default_on_ten_workers_in_three_zones() {
     assert!(gone.is_some(), "StatefulSets left after destroy");
 
     // With --delete-data the namespaces are really gone.
-    ops::destroy(&api, &plan, DestroyOptions { delete_data: true }, &|_| {})
+    destroy::destroy(&api, &plan, DestroyOptions { delete_data: true }, &|_| {})
         .await
         .expect("destroy data");
     let ns_t = TypeRef::new("v1", "Namespace");
@@ -725,7 +728,7 @@ async fn three_workers_cloned_from_a_users_cluster() {
     // Preflight: the API and our rights pass; the workers check fails with the numbers.
     let m = datalyptica_platform::model::Model::new(&p);
     let req = preflight::requirements(&m, &render(&p), &plan);
-    let snap = ops::snapshot(&api, &req).await;
+    let snap = snapshot::snapshot(&api, &req).await;
     assert_eq!(snap.api_error, None);
     assert!(snap.version.is_some());
     assert!(snap.access.iter().all(|a| a.allowed), "{:?}", snap.access);
@@ -905,13 +908,15 @@ async fn three_workers_cloned_from_a_users_cluster() {
     assert!(!progress["data"]["component.postgresql"].is_null());
     assert!(progress["data"]["component.minio"].is_null());
     // status and troubleshoot explain it from the real FailedScheduling events.
-    let rows = ops::status(&api, &plan).await.expect("status");
+    let rows = status::status(&api, &plan).await.expect("status");
     assert!(
         rows.iter()
             .any(|r| r.component == "minio" && r.state != "ready"),
         "{rows:#?}"
     );
-    let bundle = ops::collect_bundle(&api, &plan).await.expect("bundle");
+    let bundle = troubleshoot::collect_bundle(&api, &plan)
+        .await
+        .expect("bundle");
     let analysis = String::from_utf8_lossy(&bundle.files["analysis.md"]).to_string();
     assert!(analysis.contains(&pending[0]), "{analysis}");
     assert!(analysis.contains("anti-affinity"), "{analysis}");

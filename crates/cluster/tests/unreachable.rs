@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use datalyptica_cluster::api::{ApiError, KubeApi, Unreachable};
 use datalyptica_cluster::deploy::{DeployOptions, deploy};
-use datalyptica_cluster::ops::{self, DestroyOptions};
+use datalyptica_cluster::destroy::{self, DestroyOptions};
 use datalyptica_cluster::plan;
 use datalyptica_cluster::preflight;
+use datalyptica_cluster::{snapshot, status};
 use datalyptica_platform::model::Model;
 use datalyptica_platform::{Platform, render};
 
@@ -39,7 +40,7 @@ async fn all_fail(url: &str, want: fn(&Unreachable) -> bool) {
     let started = Instant::now();
 
     let req = preflight::requirements(&m, &tree, &plan);
-    let snap = ops::snapshot(&api, &req).await;
+    let snap = snapshot::snapshot(&api, &req).await;
     let msg = snap.api_error.clone().expect("preflight: api error");
     assert!(
         msg.starts_with(&format!("cannot reach the API server at {url}")),
@@ -69,9 +70,9 @@ async fn all_fail(url: &str, want: fn(&Unreachable) -> bool) {
         "deploy --dry-run must not count changes it could not compute"
     );
 
-    let e = ops::status(&api, &plan).await.expect_err("status");
+    let e = status::status(&api, &plan).await.expect_err("status");
     check("status", &e);
-    let e = ops::destroy(&api, &plan, DestroyOptions::default(), &|_| {})
+    let e = destroy::destroy(&api, &plan, DestroyOptions::default(), &|_| {})
         .await
         .expect_err("destroy");
     check("destroy", &e);

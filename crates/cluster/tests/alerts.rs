@@ -3,9 +3,9 @@
 
 use std::cell::RefCell;
 
-use datalyptica_cluster::monitoring::{self, Alerts, MetricsQuery};
-use datalyptica_cluster::ops::{self, StatusRow};
+use datalyptica_cluster::alerts::{self, Alerts, MetricsQuery};
 use datalyptica_cluster::plan::{self, Plan};
+use datalyptica_cluster::status::{self, StatusRow};
 use datalyptica_platform::model::Model;
 use datalyptica_platform::{Platform, render};
 use serde_json::{Value, json};
@@ -78,7 +78,7 @@ async fn alerts_and_controller_attach_to_their_rows() {
         answer: Ok((alerts, controller)),
         asked: RefCell::new(vec![]),
     };
-    let m = monitoring::gather(&fake, &plan).await;
+    let m = alerts::gather(&fake, &plan).await;
     let asked = fake.asked.borrow();
     assert!(asked[0].contains(&kafka_ns), "{asked:?}");
     assert!(asked[1].contains("activecontrollercount"), "{asked:?}");
@@ -86,7 +86,7 @@ async fn alerts_and_controller_attach_to_their_rows() {
 
     let mut rows = rows(&plan);
     let n = rows.len();
-    ops::attach_monitoring(&mut rows, &m);
+    status::attach_monitoring(&mut rows, &m);
     let kafka = rows
         .iter()
         .find(|r| r.component == "kafka" && r.alerts.is_some())
@@ -110,8 +110,8 @@ async fn alerts_and_controller_attach_to_their_rows() {
     // The unknown namespace gets its own row, which does not fail the status.
     assert_eq!(rows.len(), n + 1);
     assert_eq!(rows[n].component, "somewhere-else");
-    assert!(ops::status_ok(&rows, false));
-    let table = ops::status_table(&rows);
+    assert!(status::status_ok(&rows, false));
+    let table = status::status_table(&rows);
     assert!(table.lines().next().unwrap().ends_with("ALERTS"), "{table}");
     assert!(
         table.contains("1: KafkaUnderReplicatedPartitions"),
@@ -132,16 +132,16 @@ async fn forbidden_monitoring_is_reported_not_fatal() {
         answer: Err("forbidden: services \"https:thanos-querier:9091\" is forbidden".into()),
         asked: RefCell::new(vec![]),
     };
-    let m = monitoring::gather(&fake, &plan).await;
+    let m = alerts::gather(&fake, &plan).await;
     assert_eq!(
         fake.asked.borrow().len(),
         1,
         "the controller is not asked again"
     );
     let mut rows = rows(&plan);
-    ops::attach_monitoring(&mut rows, &m);
-    assert!(ops::status_ok(&rows, false));
-    assert!(ops::status_table(&rows).ends_with(
+    status::attach_monitoring(&mut rows, &m);
+    assert!(status::status_ok(&rows, false));
+    assert!(status::status_table(&rows).ends_with(
         "alerts: unavailable (forbidden: services \"https:thanos-querier:9091\" is forbidden)\n"
     ));
 }
