@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use datalyptica_lab::drill::{self, Fault};
 use datalyptica_lab::lab::{self, Lab};
 use datalyptica_lab::settings::LabSettings;
-use datalyptica_lab::topology::Component;
+use datalyptica_lab::topology::Datastore;
 
 #[derive(Debug, Clone, Args)]
 pub struct LabArgs {
@@ -29,7 +29,7 @@ pub enum LabCommand {
     Up {
         /// Components to start (default: all). PostgreSQL brings etcd along (its DCS).
         #[arg(long, value_delimiter = ',')]
-        only: Vec<ComponentArg>,
+        only: Vec<DatastoreArg>,
     },
     /// Show processes and cluster health; exit 1 when something is down.
     Status {
@@ -44,20 +44,20 @@ pub enum LabCommand {
     },
 }
 
-/// The lab's components by their command-line names (clap stays out of the lab library).
+/// The lab's datastores by their command-line names (clap stays out of the lab library).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ComponentArg {
+pub enum DatastoreArg {
     Etcd,
     Postgresql,
     Redis,
 }
 
-impl From<ComponentArg> for Component {
-    fn from(c: ComponentArg) -> Self {
+impl From<DatastoreArg> for Datastore {
+    fn from(c: DatastoreArg) -> Self {
         match c {
-            ComponentArg::Etcd => Component::Etcd,
-            ComponentArg::Postgresql => Component::Postgresql,
-            ComponentArg::Redis => Component::Redis,
+            DatastoreArg::Etcd => Datastore::Etcd,
+            DatastoreArg::Postgresql => Datastore::Postgresql,
+            DatastoreArg::Redis => Datastore::Redis,
         }
     }
 }
@@ -90,7 +90,7 @@ impl From<FaultArg> for Fault {
 #[derive(Debug, Clone, Args)]
 pub struct DrillArgs {
     /// Component whose primary / leader is hit.
-    pub component: ComponentArg,
+    pub component: DatastoreArg,
     /// Where to drill; only the local lab exists so far.
     #[arg(long, default_value = "lab")]
     pub target: String,
@@ -133,9 +133,9 @@ pub fn run_lab(args: LabArgs, mut settings: LabSettings) -> Result<ExitCode> {
             // Said first: `up` takes a while, and the dir is where the logs are.
             println!("lab dir {}", lab.dir.display());
             let comps = if only.is_empty() {
-                Component::ALL.to_vec()
+                Datastore::ALL.to_vec()
             } else {
-                only.into_iter().map(Component::from).collect()
+                only.into_iter().map(Datastore::from).collect()
             };
             let started = std::time::Instant::now();
             if let Err(e) = rt.block_on(lab.up(&comps)) {
@@ -151,7 +151,7 @@ pub fn run_lab(args: LabArgs, mut settings: LabSettings) -> Result<ExitCode> {
             );
             for (c, e) in lab::endpoints() {
                 if comps.contains(&c)
-                    || (c == Component::Etcd && comps.contains(&Component::Postgresql))
+                    || (c == Datastore::Etcd && comps.contains(&Datastore::Postgresql))
                 {
                     println!("  {c:<10} {e}");
                 }
@@ -248,7 +248,7 @@ mod tests {
         .expect("drill parses") else {
             panic!("not a drill")
         };
-        assert_eq!(d.component, ComponentArg::Postgresql);
+        assert_eq!(d.component, DatastoreArg::Postgresql);
         assert_eq!(d.fault, FaultArg::FreezePrimary);
         assert_eq!((d.trials, d.json, d.target.as_str()), (10, true, "lab"));
         let Top::Lab(l) =
@@ -259,7 +259,7 @@ mod tests {
         };
         assert_eq!(l.dir.as_deref(), Some(std::path::Path::new("/tmp/l")));
         assert!(
-            matches!(l.command, LabCommand::Up { ref only } if only == &[ComponentArg::Etcd, ComponentArg::Redis])
+            matches!(l.command, LabCommand::Up { ref only } if only == &[DatastoreArg::Etcd, DatastoreArg::Redis])
         );
         assert!(Top::try_parse_from(["x", "drill", "mysql"]).is_err());
         assert!(Top::try_parse_from(["x", "lab", "down", "--purge"]).is_ok());

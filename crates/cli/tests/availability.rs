@@ -7,7 +7,7 @@ use std::process::Output;
 
 use datalyptica_lab::analysis::{Attempt, Outcome, TrialLog, analyze};
 use datalyptica_lab::drill::{DrillSummary, Fault, TrialReport, finish};
-use datalyptica_lab::{Component, LabSettings};
+use datalyptica_lab::{Datastore, LabSettings};
 use serde_json::Value;
 
 mod common;
@@ -79,7 +79,7 @@ fn table_json_and_chart_of_the_default_platform() {
 }
 
 /// A drill report exactly as `datalyptica drill` writes it: the lab's own analysis and writer.
-fn write_drill(dir: &Path, component: Component, fault: Fault, outage_attempts: u64) -> f64 {
+fn write_drill(dir: &Path, component: Datastore, fault: Fault, outage_attempts: u64) -> f64 {
     let attempts = (0..800)
         .map(|i| Attempt {
             seq: i + 1,
@@ -130,8 +130,8 @@ fn write_drill(dir: &Path, component: Component, fault: Fault, outage_attempts: 
 fn drill_reports_replace_the_spec_timing() {
     let t = tempfile::tempdir().expect("tmp");
     let reports = t.path().join("reports");
-    let kill = write_drill(&reports, Component::Postgresql, Fault::KillPrimary, 450);
-    let stop = write_drill(&reports, Component::Postgresql, Fault::StopPrimary, 150);
+    let kill = write_drill(&reports, Datastore::Postgresql, Fault::KillPrimary, 450);
+    let stop = write_drill(&reports, Datastore::Postgresql, Fault::StopPrimary, 150);
     assert!(
         kill > 30.0 && stop > 10.0 && stop < kill,
         "kill {kill} s, stop {stop} s"

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use datalyptica_lab::drill::{self, DrillOptions, Fault};
 use datalyptica_lab::lab::Lab;
-use datalyptica_lab::{Component, LabSettings, report};
+use datalyptica_lab::{Datastore, LabSettings, report};
 
 fn main() -> anyhow::Result<ExitCode> {
     let mut args = std::env::args().skip(1);
@@ -48,13 +48,13 @@ fn main() -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(lab.up(&Component::ALL))?;
+    rt.block_on(lab.up(&Datastore::ALL))?;
     let out = lab.dir.join("reports");
     let mut md = String::from(
         "| component | fault | trials | RTO min | p50 | p95 | max (s) | acked lost | max lost span (s) | rejoined | SLO |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut all_met = true;
-    for c in Component::ALL {
+    for c in Datastore::ALL {
         if !only.is_empty() && !only.iter().any(|o| o == c.name()) {
             continue;
         }

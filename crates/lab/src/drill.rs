@@ -61,7 +61,7 @@ impl Fault {
 
 #[derive(Debug, Clone)]
 pub struct DrillOptions {
-    pub component: Component,
+    pub component: Datastore,
     pub fault: Fault,
     pub trials: u32,
     pub fault_secs: u64,
@@ -87,7 +87,7 @@ pub struct TrialReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DrillSummary {
-    pub component: Component,
+    pub component: Datastore,
     pub fault: Fault,
     /// Timing and replication settings in force, as `key=value`.
     pub settings: Vec<String>,
@@ -108,17 +108,17 @@ impl DrillSummary {
     }
 }
 
-fn settings_lines(lab: &Lab, c: Component) -> (Vec<String>, Slo) {
+fn settings_lines(lab: &Lab, c: Datastore) -> (Vec<String>, Slo) {
     let s = &lab.settings;
     match c {
-        Component::Etcd => (
+        Datastore::Etcd => (
             vec![
                 format!("heartbeat_ms={}", s.etcd.heartbeat_ms),
                 format!("election_timeout_ms={}", s.etcd.election_timeout_ms),
             ],
             s.etcd.slo,
         ),
-        Component::Postgresql => {
+        Datastore::Postgresql => {
             let p = &s.postgres;
             (
                 vec![
@@ -135,7 +135,7 @@ fn settings_lines(lab: &Lab, c: Component) -> (Vec<String>, Slo) {
                 p.slo,
             )
         }
-        Component::Redis => {
+        Datastore::Redis => {
             let r = &s.redis;
             (
                 vec![
@@ -153,25 +153,25 @@ fn settings_lines(lab: &Lab, c: Component) -> (Vec<String>, Slo) {
     }
 }
 
-fn proc_by_name(c: Component, name: &str) -> Option<Proc> {
+fn proc_by_name(c: Datastore, name: &str) -> Option<Proc> {
     Proc::all(c).into_iter().find(|p| p.name() == name)
 }
 
 /// The process that is the primary: etcd leader, Patroni leader, or the Redis master's server.
-pub async fn primary(c: Component) -> Option<Proc> {
+pub async fn primary(c: Datastore) -> Option<Proc> {
     match c {
-        Component::Etcd => proc_by_name(c, &health::etcd_view().await.leader?),
-        Component::Postgresql => proc_by_name(c, &health::pg_view().await.ok()?.leader?),
-        Component::Redis => {
+        Datastore::Etcd => proc_by_name(c, &health::etcd_view().await.leader?),
+        Datastore::Postgresql => proc_by_name(c, &health::pg_view().await.ok()?.leader?),
+        Datastore::Redis => {
             let m = health::redis_view().await.master?;
             proc_by_name(c, &health::redis_node_name(&m)?)
         }
     }
 }
 
-fn healthy_timeout(c: Component) -> Duration {
+fn healthy_timeout(c: Datastore) -> Duration {
     match c {
-        Component::Postgresql => Duration::from_secs(120),
+        Datastore::Postgresql => Duration::from_secs(120),
         _ => Duration::from_secs(45),
     }
 }
@@ -184,20 +184,20 @@ async fn rejoined(lab: &Lab, p: Proc, failed_over: bool) -> Result<bool> {
         return Ok(primary(c).await == Some(p) && lab.wait_healthy(c, Duration::ZERO).await.is_ok());
     }
     Ok(match c {
-        Component::Etcd => {
+        Datastore::Etcd => {
             let v = health::etcd_view().await;
             let me = v.members.iter().find(|m| m.name == p.name());
             let top = v.members.iter().map(|m| m.raft_index).max().unwrap_or(0);
             v.healthy() && me.is_some_and(|m| m.up && m.raft_index + 50 >= top)
         }
-        Component::Postgresql => {
+        Datastore::Postgresql => {
             let v = health::pg_view().await?;
             let ok = v
                 .member(&p.name())
                 .is_some_and(|m| m.role != "leader" && m.state == "streaming");
             ok && v.healthy(lab.settings.postgres.synchronous_mode)
         }
-        Component::Redis => {
+        Datastore::Redis => {
             let v = health::redis_view().await;
             let me = v.node(&p.name());
             me.is_some_and(|n| n.role == "slave" && n.link_up && n.master == v.master)
@@ -390,7 +390,7 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
     let mut promoted_us = None;
     let mut new_primary = None;
     let watch_limit = match c {
-        Component::Postgresql => Duration::from_secs(90),
+        Datastore::Postgresql => Duration::from_secs(90),
         _ => Duration::from_secs(30),
     } + Duration::from_secs(if opts.fault.timed() {
         opts.fault_secs
@@ -535,14 +535,14 @@ async fn trial(lab: &Lab, opts: &DrillOptions, n: u32) -> Result<TrialReport> {
 }
 
 /// Why a partition cannot be aimed at `c` here, if it cannot.
-pub fn partition_unsupported(c: Component) -> Option<String> {
+pub fn partition_unsupported(c: Datastore) -> Option<String> {
     match c {
-        Component::Redis => Partition::available()
+        Datastore::Redis => Partition::available()
             .err()
             .map(|e| format!("partition-primary skipped: {e}")),
         // Their outgoing connections leave from 127.0.0.1 whatever address they listen on, so
         // address-based DROP rules would cut clients off but not the node's own DCS/peer traffic.
-        Component::Etcd | Component::Postgresql => Some(format!(
+        Datastore::Etcd | Datastore::Postgresql => Some(format!(
             "partition-primary skipped for {c}: on one loopback host its outgoing connections leave from 127.0.0.1 \
              (no bind-source option), so nft rules on the node's address cannot isolate it"
         )),

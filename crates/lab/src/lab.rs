@@ -243,7 +243,7 @@ impl Lab {
 
     pub fn status_procs(&self) -> Vec<ProcStatus> {
         let mut out = Vec::new();
-        for c in Component::ALL {
+        for c in Datastore::ALL {
             for p in Proc::all(c) {
                 let file = procs::read_pid_file(&p.pid_file(&self.dir));
                 let (pid, state) = match file {
@@ -332,7 +332,7 @@ impl Lab {
             }
         }
         let mut ports = Vec::new();
-        for c in Component::ALL {
+        for c in Datastore::ALL {
             for p in Proc::all(c) {
                 ports.extend(p.kind.ports().iter().map(|&port| p.addr(port)));
                 let _ = fs::remove_file(p.pid_file(&self.dir));
@@ -344,7 +344,7 @@ impl Lab {
 
     /// Removes the lab's data after `down`; refuses a directory that does not look like a lab.
     pub fn purge(&self) -> Result<()> {
-        for c in Component::ALL {
+        for c in Datastore::ALL {
             for p in Proc::all(c) {
                 let d = p.dir(&self.dir);
                 if d.exists() {
@@ -361,22 +361,22 @@ impl Lab {
         Ok(())
     }
 
-    pub async fn wait_healthy(&self, c: Component, timeout: Duration) -> Result<()> {
+    pub async fn wait_healthy(&self, c: Datastore, timeout: Duration) -> Result<()> {
         match c {
-            Component::Etcd => {
+            Datastore::Etcd => {
                 wait_until("etcd", timeout, || async {
                     Ok(health::etcd_view().await.healthy())
                 })
                 .await
             }
-            Component::Postgresql => {
+            Datastore::Postgresql => {
                 let sync = self.settings.postgres.synchronous_mode;
                 wait_until("postgresql", timeout, || async {
                     Ok(health::pg_view().await?.healthy(sync))
                 })
                 .await
             }
-            Component::Redis => {
+            Datastore::Redis => {
                 wait_until("redis", timeout, || async {
                     Ok(health::redis_view().await.healthy())
                 })
@@ -387,10 +387,10 @@ impl Lab {
 
     /// Starts the components (PostgreSQL needs etcd, so etcd is always included with it) and waits
     /// until each is healthy.
-    pub async fn up(&self, components: &[Component]) -> Result<()> {
-        let mut comps: Vec<Component> = components.to_vec();
-        if comps.contains(&Component::Postgresql) && !comps.contains(&Component::Etcd) {
-            comps.push(Component::Etcd);
+    pub async fn up(&self, components: &[Datastore]) -> Result<()> {
+        let mut comps: Vec<Datastore> = components.to_vec();
+        if comps.contains(&Datastore::Postgresql) && !comps.contains(&Datastore::Etcd) {
+            comps.push(Datastore::Etcd);
         }
         comps.sort();
         comps.dedup();
@@ -399,36 +399,36 @@ impl Lab {
             bail!("missing binaries {missing:?}: run `bash .ci/install-lab.sh`");
         }
         for &c in &comps {
-            if c != Component::Postgresql {
+            if c != Datastore::Postgresql {
                 for p in Proc::all(c) {
                     self.start(p)?;
                 }
             }
         }
-        if comps.contains(&Component::Etcd) {
-            self.wait_healthy(Component::Etcd, Duration::from_secs(30))
+        if comps.contains(&Datastore::Etcd) {
+            self.wait_healthy(Datastore::Etcd, Duration::from_secs(30))
                 .await?;
         }
-        if comps.contains(&Component::Postgresql) {
-            for p in Proc::all(Component::Postgresql) {
+        if comps.contains(&Datastore::Postgresql) {
+            for p in Proc::all(Datastore::Postgresql) {
                 self.start(p)?;
             }
         }
-        if comps.contains(&Component::Redis) {
-            self.wait_healthy(Component::Redis, Duration::from_secs(30))
+        if comps.contains(&Datastore::Redis) {
+            self.wait_healthy(Datastore::Redis, Duration::from_secs(30))
                 .await?;
         }
-        if comps.contains(&Component::Postgresql) {
-            self.wait_healthy(Component::Postgresql, Duration::from_secs(180))
+        if comps.contains(&Datastore::Postgresql) {
+            self.wait_healthy(Datastore::Postgresql, Duration::from_secs(180))
                 .await?;
         }
         Ok(())
     }
 
     /// Pushes the timing settings into the running servers, so an existing lab follows them too.
-    pub async fn apply_live_settings(&self, comps: &[Component]) -> Result<()> {
+    pub async fn apply_live_settings(&self, comps: &[Datastore]) -> Result<()> {
         let t = Duration::from_secs(2);
-        if comps.contains(&Component::Postgresql) {
+        if comps.contains(&Datastore::Postgresql) {
             let patch = render::patroni_dcs_patch(&self.settings.postgres);
             let mut found = None;
             for i in 0..NODES {
@@ -452,7 +452,7 @@ impl Lab {
                 .await;
             }
         }
-        if comps.contains(&Component::Redis) {
+        if comps.contains(&Datastore::Redis) {
             let rs = &self.settings.redis;
             for i in 0..NODES {
                 let mut c = redis::cmd("CONFIG");
@@ -478,7 +478,7 @@ impl Lab {
     }
 }
 
-pub fn endpoints() -> Vec<(Component, String)> {
+pub fn endpoints() -> Vec<(Datastore, String)> {
     let join = |kind: ProcKind, port: u16| {
         (0..NODES)
             .map(|i| Proc::new(kind, i).addr(port).to_string())
@@ -487,11 +487,11 @@ pub fn endpoints() -> Vec<(Component, String)> {
     };
     vec![
         (
-            Component::Etcd,
+            Datastore::Etcd,
             format!("http://{{{}}}", join(ProcKind::Etcd, ETCD_CLIENT_PORT)),
         ),
         (
-            Component::Postgresql,
+            Datastore::Postgresql,
             format!(
                 "host={} port={PG_PORT} user=postgres target_session_attrs=read-write (Patroni REST {})",
                 (0..NODES)
@@ -502,7 +502,7 @@ pub fn endpoints() -> Vec<(Component, String)> {
             ),
         ),
         (
-            Component::Redis,
+            Datastore::Redis,
             format!(
                 "sentinels {} master name {REDIS_MASTER_NAME}",
                 join(ProcKind::Sentinel, SENTINEL_PORT)

@@ -18,4 +18,4 @@ pub mod settings;
 pub mod topology;
 
 pub use settings::{EtcdSettings, LabSettings, PatroniSettings, RedisSettings, SettingsError, Slo};
-pub use topology::Component;
+pub use topology::Datastore;

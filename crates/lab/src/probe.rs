@@ -29,11 +29,11 @@ pub enum Writer {
 }
 
 impl Writer {
-    pub fn new(component: Component, run: &str, redis: &RedisSettings) -> Result<Writer> {
+    pub fn new(component: Datastore, run: &str, redis: &RedisSettings) -> Result<Writer> {
         Ok(match component {
-            Component::Etcd => Writer::Etcd(EtcdWriter::new(run)),
-            Component::Postgresql => Writer::Postgres(PgWriter::new(run)),
-            Component::Redis => Writer::Redis(RedisWriter::new(run, redis)?),
+            Datastore::Etcd => Writer::Etcd(EtcdWriter::new(run)),
+            Datastore::Postgresql => Writer::Postgres(PgWriter::new(run)),
+            Datastore::Redis => Writer::Redis(RedisWriter::new(run, redis)?),
         })
     }
 

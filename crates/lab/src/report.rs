@@ -11,7 +11,7 @@ use crate::analysis::{Outcome, TrialLog};
 use crate::drill::{DrillSummary, TrialReport};
 use crate::health::{self, EtcdView, PgView, RedisView};
 use crate::lab::{Lab, ProcStatus};
-use crate::topology::{Component, Proc};
+use crate::topology::{Datastore, Proc};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LabStatus {
@@ -29,21 +29,21 @@ pub async fn lab_status(lab: &Lab) -> LabStatus {
     let postgresql = health::pg_view().await.ok();
     let redis = health::redis_view().await;
     // Only components the lab started count, so `up --only etcd` can be healthy.
-    let started = |c: Component| {
+    let started = |c: Datastore| {
         let names: Vec<String> = Proc::all(c).iter().map(|p| p.name()).collect();
         processes
             .iter()
             .any(|p| names.contains(&p.name) && p.state != "stopped")
     };
-    let any = Component::ALL.into_iter().any(started);
+    let any = Datastore::ALL.into_iter().any(started);
     let healthy = any
         && processes.iter().all(|p| p.state != "crashed")
-        && (!started(Component::Etcd) || etcd.healthy())
-        && (!started(Component::Postgresql)
+        && (!started(Datastore::Etcd) || etcd.healthy())
+        && (!started(Datastore::Postgresql)
             || postgresql
                 .as_ref()
                 .is_some_and(|v| v.healthy(lab.settings.postgres.synchronous_mode)))
-        && (!started(Component::Redis) || redis.healthy());
+        && (!started(Datastore::Redis) || redis.healthy());
     LabStatus {
         dir: lab.dir.clone(),
         processes,
@@ -397,7 +397,7 @@ mod tests {
     use crate::analysis::{Attempt, analyze};
     use crate::drill::{Fault, finish};
     use crate::settings::LabSettings;
-    use crate::topology::Component;
+    use crate::topology::Datastore;
 
     fn sample() -> DrillSummary {
         let attempts = (0..100)
@@ -421,7 +421,7 @@ mod tests {
             read_back: (1..=100).collect(),
         };
         let mut s = DrillSummary {
-            component: Component::Etcd,
+            component: Datastore::Etcd,
             fault: Fault::KillPrimary,
             settings: vec!["heartbeat_ms=50".into()],
             slo: LabSettings::default().etcd.slo,

@@ -21,27 +21,29 @@ pub const ETCD_BIN: &str = "/usr/bin/etcd";
 pub const REDIS_BIN: &str = "/usr/bin/redis-server";
 pub const SENTINEL_BIN: &str = "/usr/bin/redis-sentinel";
 
+/// A platform datastore the lab runs as real server processes. Not the platform's `Component`
+/// trait: one datastore here is one quorum of processes on loopback addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Component {
+pub enum Datastore {
     Etcd,
     Postgresql,
     Redis,
 }
 
-impl Component {
-    pub const ALL: [Component; 3] = [Component::Etcd, Component::Postgresql, Component::Redis];
+impl Datastore {
+    pub const ALL: [Datastore; 3] = [Datastore::Etcd, Datastore::Postgresql, Datastore::Redis];
 
     pub fn name(self) -> &'static str {
         match self {
-            Component::Etcd => "etcd",
-            Component::Postgresql => "postgresql",
-            Component::Redis => "redis",
+            Datastore::Etcd => "etcd",
+            Datastore::Postgresql => "postgresql",
+            Datastore::Redis => "redis",
         }
     }
 }
 
-impl std::fmt::Display for Component {
+impl std::fmt::Display for Datastore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
@@ -57,11 +59,11 @@ pub enum ProcKind {
 }
 
 impl ProcKind {
-    pub fn component(self) -> Component {
+    pub fn component(self) -> Datastore {
         match self {
-            ProcKind::Etcd => Component::Etcd,
-            ProcKind::Patroni => Component::Postgresql,
-            ProcKind::Redis | ProcKind::Sentinel => Component::Redis,
+            ProcKind::Etcd => Datastore::Etcd,
+            ProcKind::Patroni => Datastore::Postgresql,
+            ProcKind::Redis | ProcKind::Sentinel => Datastore::Redis,
         }
     }
 
@@ -92,11 +94,11 @@ impl ProcKind {
         }
     }
 
-    pub fn of(component: Component) -> &'static [ProcKind] {
+    pub fn of(component: Datastore) -> &'static [ProcKind] {
         match component {
-            Component::Etcd => &[ProcKind::Etcd],
-            Component::Postgresql => &[ProcKind::Patroni],
-            Component::Redis => &[ProcKind::Redis, ProcKind::Sentinel],
+            Datastore::Etcd => &[ProcKind::Etcd],
+            Datastore::Postgresql => &[ProcKind::Patroni],
+            Datastore::Redis => &[ProcKind::Redis, ProcKind::Sentinel],
         }
     }
 }
@@ -138,7 +140,7 @@ impl Proc {
         SocketAddr::V4(SocketAddrV4::new(self.ip(), port))
     }
 
-    pub fn all(component: Component) -> Vec<Proc> {
+    pub fn all(component: Datastore) -> Vec<Proc> {
         ProcKind::of(component)
             .iter()
             .flat_map(|&k| (0..NODES).map(move |i| Proc::new(k, i)))
@@ -162,15 +164,15 @@ pub fn patroni_bin() -> PathBuf {
 }
 
 /// Binaries one component needs, for a clear "missing" message instead of a spawn error.
-pub fn required_binaries(component: Component) -> Vec<PathBuf> {
+pub fn required_binaries(component: Datastore) -> Vec<PathBuf> {
     match component {
-        Component::Etcd => vec![ETCD_BIN.into()],
-        Component::Postgresql => vec![patroni_bin(), Path::new(PG_BIN_DIR).join("postgres")],
-        Component::Redis => vec![REDIS_BIN.into(), SENTINEL_BIN.into()],
+        Datastore::Etcd => vec![ETCD_BIN.into()],
+        Datastore::Postgresql => vec![patroni_bin(), Path::new(PG_BIN_DIR).join("postgres")],
+        Datastore::Redis => vec![REDIS_BIN.into(), SENTINEL_BIN.into()],
     }
 }
 
-pub fn missing_binaries(components: &[Component]) -> Vec<PathBuf> {
+pub fn missing_binaries(components: &[Datastore]) -> Vec<PathBuf> {
     components
         .iter()
         .flat_map(|&c| required_binaries(c))
@@ -185,7 +187,7 @@ mod tests {
     #[test]
     fn addresses_are_distinct_per_node() {
         let mut seen = std::collections::HashSet::new();
-        for c in Component::ALL {
+        for c in Datastore::ALL {
             for p in Proc::all(c) {
                 if p.kind != ProcKind::Sentinel {
                     assert!(seen.insert(p.ip()), "{} reuses {}", p.name(), p.ip());

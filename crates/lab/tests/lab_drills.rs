@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use datalyptica_lab::drill::{self, DrillOptions, DrillSummary, Fault};
 use datalyptica_lab::lab::Lab;
-use datalyptica_lab::topology::{Component, Proc, ProcKind, missing_binaries};
+use datalyptica_lab::topology::{Datastore, Proc, ProcKind, missing_binaries};
 use datalyptica_lab::{LabSettings, procs};
 
 /// Stops everything the lab started, also when an assertion fails midway.
@@ -25,7 +25,7 @@ impl Drop for Guard {
 }
 
 fn servers_available() -> bool {
-    let missing = missing_binaries(&Component::ALL);
+    let missing = missing_binaries(&Datastore::ALL);
     if missing.is_empty() {
         return true;
     }
@@ -40,7 +40,7 @@ fn servers_available() -> bool {
     false
 }
 
-fn drill(rt: &tokio::runtime::Runtime, lab: &Lab, component: Component) -> DrillSummary {
+fn drill(rt: &tokio::runtime::Runtime, lab: &Lab, component: Datastore) -> DrillSummary {
     let opts = DrillOptions {
         component,
         fault: Fault::KillPrimary,
@@ -104,7 +104,7 @@ fn lab_up_drill_down() {
         .expect("rt");
 
     let t = std::time::Instant::now();
-    rt.block_on(lab.up(&Component::ALL)).expect("lab up");
+    rt.block_on(lab.up(&Datastore::ALL)).expect("lab up");
     eprintln!("lab up took {:.1} s", t.elapsed().as_secs_f64());
     let st = rt.block_on(datalyptica_lab::report::lab_status(lab));
     assert!(
@@ -113,7 +113,7 @@ fn lab_up_drill_down() {
         datalyptica_lab::report::lab_status_text(&st)
     );
 
-    let etcd = drill(&rt, lab, Component::Etcd);
+    let etcd = drill(&rt, lab, Datastore::Etcd);
     assert_eq!(etcd.lost_total, 0, "etcd lost acknowledged writes");
     assert!(
         max_rto(&etcd) < Duration::from_secs(5),
@@ -121,7 +121,7 @@ fn lab_up_drill_down() {
         max_rto(&etcd)
     );
 
-    let pg = drill(&rt, lab, Component::Postgresql);
+    let pg = drill(&rt, lab, Datastore::Postgresql);
     assert_eq!(
         pg.lost_total, 0,
         "PostgreSQL (synchronous_mode) lost acknowledged writes"
@@ -132,7 +132,7 @@ fn lab_up_drill_down() {
         max_rto(&pg)
     );
 
-    let redis = drill(&rt, lab, Component::Redis);
+    let redis = drill(&rt, lab, Datastore::Redis);
     assert!(
         max_rto(&redis) < Duration::from_secs(15),
         "Redis RTO {:?}",
@@ -165,7 +165,7 @@ fn lab_up_drill_down() {
             .any(|n| n.contains("sentinel3") && n.contains("crashed")),
         "{notes:?}"
     );
-    for c in Component::ALL {
+    for c in Datastore::ALL {
         for p in Proc::all(c) {
             assert!(!lab.is_running(p), "{} still running", p.name());
             for &port in p.kind.ports() {
