@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use datalyptica_platform::component::{Check, GateKind};
 use datalyptica_platform::model::Model;
 use serde::Serialize;
 use serde_json::Value;
@@ -323,13 +324,10 @@ pub fn parse_broker_api_versions(out: &str) -> Result<Vec<i64>, ParseError> {
 
 // ---------------------------------------------------------------- checks from the platform
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PodRef {
-    Name(String),
-    /// The first running pod of an equality selector.
-    Selector(String),
-}
+// The platform declares each health check as a typed exec with the tool it runs; the names
+// stay `deep::PodRef` and `deep::Probe` for this module's readers.
+pub use datalyptica_platform::component::DeepProbe as Probe;
+pub use datalyptica_platform::component::PodRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecTarget {
@@ -339,96 +337,51 @@ pub struct ExecTarget {
     pub argv: Vec<String>,
 }
 
-/// An `oc exec -n NS POD [-c C] -- ARGV…` command as the seed writes it; POD may be
-/// `$(oc get pod -n NS -l SELECTOR -o name)`. Anything else (pipes, quotes) gives `None`.
-pub fn parse_oc_exec(cmd: &str) -> Option<ExecTarget> {
-    let (head, argv) = cmd.split_once(" -- ")?;
-    let argv: Vec<String> = argv.split_whitespace().map(str::to_string).collect();
-    if argv.is_empty() || argv.iter().any(|a| a.contains(['|', '\'', '"', '$', ';'])) {
-        return None;
-    }
-    let mut t = head.split_whitespace();
-    if (t.next()?, t.next()?) != ("oc", "exec") {
-        return None;
-    }
-    let (mut ns, mut pod, mut container) = (None, None, None);
-    while let Some(x) = t.next() {
-        match x {
-            "-n" => ns = Some(t.next()?.to_string()),
-            "-c" => container = Some(t.next()?.to_string()),
-            "$(oc" => {
-                let mut sel = None;
-                for y in t.by_ref() {
-                    if y == "-l" {
-                        sel = Some(String::new());
-                    } else if sel.as_deref() == Some("") {
-                        sel = Some(y.to_string());
-                    }
-                    if y.ends_with(')') {
-                        break;
-                    }
-                }
-                pod = Some(PodRef::Selector(sel.filter(|s| !s.is_empty())?));
-            }
-            p if !p.starts_with('-') && pod.is_none() => pod = Some(PodRef::Name(p.to_string())),
-            _ => return None,
-        }
-    }
-    Some(ExecTarget {
-        namespace: ns?,
-        pod: pod?,
-        container,
-        argv,
-    })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Probe {
-    Patroni,
-    Sentinel,
-    Etcd,
-    Minio,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeepCheck {
     /// `ComponentId::name`, as in status rows.
     pub component: &'static str,
     /// The status row (gate kind) the result is attached to.
-    pub row_kind: &'static str,
+    pub row_kind: GateKind,
     pub probe: Probe,
     pub target: ExecTarget,
 }
 
-/// The deep checks of the enabled components, taken from `Component::health_checks` (the seed's
-/// commands, rendered with namespace and pod); only the output format is switched to JSON where
-/// the tool has one. Health checks that are not an exec of a known tool are not run.
+/// The deep checks of the enabled components: the health checks that exec a tool this module
+/// reads (`Component::health_checks`, typed, never parsed back from their text); only the output
+/// format is switched to JSON where the tool has one.
 pub fn checks(m: &Model) -> Vec<DeepCheck> {
     let mut out = Vec::new();
     for c in m.enabled_components() {
         for h in c.health_checks(m) {
-            let Some(mut target) = parse_oc_exec(&h.command) else {
+            let Check::Exec(e) = h.check else {
                 continue;
             };
-            let a = target.argv.join(" ");
-            let (probe, row_kind) = if a.starts_with("patronictl list") {
-                (Probe::Patroni, "PostgresCluster")
-            } else if a.starts_with("redis-cli") && a.ends_with("SENTINEL masters") {
-                (Probe::Sentinel, "StatefulSet")
-            } else if a.starts_with("etcdctl") && a.contains("endpoint status") {
-                if let Some(i) = target.argv.iter().position(|x| x == "-w") {
-                    target.argv.truncate(i);
-                }
-                target.argv.extend(["-w".into(), "json".into()]);
-                (Probe::Etcd, "StatefulSet")
-            } else if a.starts_with("mc admin info") {
-                if !target.argv.iter().any(|x| x == "--json") {
-                    target.argv.push("--json".into());
-                }
-                (Probe::Minio, "Tenant")
-            } else {
+            let Some(probe) = e.probe else {
                 continue;
+            };
+            let mut target = ExecTarget {
+                namespace: e.namespace,
+                pod: e.pod,
+                container: e.container,
+                argv: e.argv,
+            };
+            let row_kind = match probe {
+                Probe::Patroni => GateKind::PostgresCluster,
+                Probe::Sentinel => GateKind::StatefulSet,
+                Probe::Etcd => {
+                    if let Some(i) = target.argv.iter().position(|x| x == "-w") {
+                        target.argv.truncate(i);
+                    }
+                    target.argv.extend(["-w".into(), "json".into()]);
+                    GateKind::StatefulSet
+                }
+                Probe::Minio => {
+                    if !target.argv.iter().any(|x| x == "--json") {
+                        target.argv.push("--json".into());
+                    }
+                    GateKind::Tenant
+                }
             };
             out.push(DeepCheck {
                 component: c.id().name(),
@@ -719,18 +672,5 @@ mod tests {
                 .ends_with(&["-w".to_string(), "json".to_string()])
         );
         assert_eq!(cs[3].target.argv.last().map(String::as_str), Some("--json"));
-    }
-
-    #[test]
-    fn oc_exec_commands_parse_or_are_refused() {
-        let t = parse_oc_exec("oc exec -n ns p-0 -c c -- redis-cli INFO replication").expect("t");
-        assert_eq!(t.pod, PodRef::Name("p-0".into()));
-        assert_eq!(t.argv, ["redis-cli", "INFO", "replication"]);
-        assert!(parse_oc_exec("oc get kafka/x -n ns -o jsonpath='{.status}'").is_none());
-        assert!(parse_oc_exec("oc exec -n ns p -- sh -c 'a | b'").is_none());
-        assert!(
-            parse_oc_exec("oc exec p -- ls").is_none(),
-            "namespace required"
-        );
     }
 }

@@ -262,20 +262,16 @@ fn rendered_etcd_forms_a_cluster_with_issued_certificates_and_its_clients_connec
         member_mounts.push(mounts);
     }
 
-    // The rendered health check, as `status --deep` runs it in etcd-0.
-    let health = datalyptica_platform::components::ALL
-        .iter()
-        .find(|c| c.id() == datalyptica_platform::component::ComponentId::Etcd)
-        .expect("etcd component")
-        .health_checks(&m);
-    let check = &health[0].command;
+    // The rendered health check, as `status --deep` runs it in etcd-0 (its JSON form).
+    let check = datalyptica_cluster::deep::checks(&m)
+        .into_iter()
+        .find(|c| c.probe == datalyptica_cluster::deep::Probe::Etcd)
+        .expect("etcd deep check");
     let argv: Vec<String> = check
-        .split_once(" -- ")
-        .expect("oc exec … -- argv")
-        .1
-        .split_whitespace()
+        .target
+        .argv
+        .iter()
         .map(|a| localize(a, &member_mounts[0]))
-        .map(|a| if a == "table" { "json".into() } else { a })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {

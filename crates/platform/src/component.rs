@@ -115,7 +115,7 @@ pub struct CarriedOperator {
 /// the pods, so `deploy`, `status`, the GitOps export and the tests match on this enum,
 /// exhaustively, instead of on kind strings; a new kind fails to compile until every evaluator
 /// handles it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum GateKind {
     Deployment,
     StatefulSet,
@@ -239,11 +239,97 @@ impl Gate {
     }
 }
 
-/// A deep health check of the seed's troubleshooting section.
+/// A deep health check of the seed's troubleshooting section: what it shows and how it runs.
+/// The docs show [`HealthCheck::command`]; `status --deep` runs the typed exec, never the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheck {
     pub what: String,
-    pub command: String,
+    pub check: Check,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// A command run in a pod.
+    Exec(Exec),
+    /// Any other `oc` command (reads of object status, commands with quoting), for the docs.
+    Oc(String),
+}
+
+/// `oc exec -n NAMESPACE POD [-c CONTAINER] -- ARGV…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exec {
+    pub namespace: String,
+    pub pod: PodRef,
+    pub container: Option<String>,
+    /// Words without shell syntax: the docs join them with spaces and `status --deep` passes
+    /// them to the exec API as they are.
+    pub argv: Vec<String>,
+    /// The tool whose output `status --deep` reads; `None`: shown in the docs only.
+    pub probe: Option<DeepProbe>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PodRef {
+    Name(String),
+    /// The first running pod of an equality selector.
+    Selector(String),
+}
+
+/// Tools whose output `datalyptica status --deep` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeepProbe {
+    Patroni,
+    Sentinel,
+    Etcd,
+    Minio,
+}
+
+impl HealthCheck {
+    /// The command as the docs show it.
+    pub fn command(&self) -> String {
+        match &self.check {
+            Check::Exec(e) => e.command(),
+            Check::Oc(text) => text.clone(),
+        }
+    }
+}
+
+impl Exec {
+    pub fn new<W: Into<String>>(
+        namespace: &str,
+        pod: PodRef,
+        container: Option<&str>,
+        argv: impl IntoIterator<Item = W>,
+        probe: Option<DeepProbe>,
+    ) -> Exec {
+        Exec {
+            namespace: namespace.into(),
+            pod,
+            container: container.map(str::to_string),
+            argv: argv.into_iter().map(Into::into).collect(),
+            probe,
+        }
+    }
+
+    /// The `oc exec` line; a selector becomes `$(oc get pod -n NS -l SELECTOR -o name)`.
+    pub fn command(&self) -> String {
+        let ns = &self.namespace;
+        let pod = match &self.pod {
+            PodRef::Name(n) => n.clone(),
+            PodRef::Selector(sel) => format!("$(oc get pod -n {ns} -l {sel} -o name)"),
+        };
+        let container = self
+            .container
+            .as_ref()
+            .map(|c| format!(" -c {c}"))
+            .unwrap_or_default();
+        format!(
+            "oc exec -n {ns} {pod}{container} -- {}",
+            self.argv.join(" ")
+        )
+    }
 }
 
 /// One file of the rendered tree, relative to the tree root.
@@ -443,6 +529,47 @@ mod tests {
             assert_eq!(k.to_string(), k.kind());
         }
         assert_eq!(GateKind::parse("RedisReplication"), None);
+    }
+
+    /// Exec health checks are words the docs join with spaces and `status --deep` passes to the
+    /// exec API unchanged: no word may need shell quoting, or the two would disagree.
+    #[test]
+    fn exec_health_checks_are_plain_words_and_render_as_oc_exec() {
+        let p = Platform::default_ha();
+        let m = Model::new(&p);
+        let mut probed = vec![];
+        for c in m.enabled_components() {
+            for h in c.health_checks(&m) {
+                let Check::Exec(e) = &h.check else { continue };
+                for w in &e.argv {
+                    assert!(
+                        !w.is_empty() && !w.contains([' ', '\'', '"', '$', '|', ';', '`', '(']),
+                        "{}: argv word {w:?} needs quoting",
+                        c.id()
+                    );
+                }
+                assert!(
+                    h.command()
+                        .starts_with(&format!("oc exec -n {} ", e.namespace))
+                );
+                assert!(h.command().ends_with(&e.argv.join(" ")));
+                probed.extend(e.probe);
+            }
+        }
+        assert_eq!(
+            probed,
+            [
+                DeepProbe::Patroni,
+                DeepProbe::Sentinel,
+                DeepProbe::Etcd,
+                DeepProbe::Minio
+            ]
+        );
+        let by_label = Exec::new("ns", PodRef::Selector("a=b".into()), Some("c"), ["x"], None);
+        assert_eq!(
+            by_label.command(),
+            "oc exec -n ns $(oc get pod -n ns -l a=b -o name) -c c -- x"
+        );
     }
 
     /// A gate on an object the tree renders finds it under the API version its kind names;

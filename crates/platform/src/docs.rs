@@ -120,7 +120,7 @@ pub fn component_readme(m: &Model, c: &dyn Component, body: &str) -> File {
     }
     let _ = writeln!(s, "```\n\n## Verify\n");
     for h in c.health_checks(m) {
-        let _ = writeln!(s, "- {}:\n\n  ```bash\n  {}\n  ```\n", h.what, h.command);
+        let _ = writeln!(s, "- {}:\n\n  ```bash\n  {}\n  ```\n", h.what, h.command());
     }
     let ns = &r.namespace;
     let _ = writeln!(
@@ -280,7 +280,7 @@ pub fn deployment_order(m: &Model) -> File {
                         let _ = writeln!(s, "# wait: {}\n{}", g.condition, g.wait_command);
                     }
                     for h in c.health_checks(m) {
-                        let _ = writeln!(s, "# verify: {}\n{}", h.what, h.command);
+                        let _ = writeln!(s, "# verify: {}\n{}", h.what, h.command());
                     }
                     let _ = writeln!(s, "```\n");
                 }

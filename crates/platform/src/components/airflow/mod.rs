@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Dep, Exec, File, Gate, GateKind, Group, HealthCheck,
+    OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::{postgresql, redis, spec_pointer};
 use crate::docs;
@@ -945,9 +946,19 @@ impl Component for Airflow {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "metadatabase, schedulers, triggerers and DAG processors healthy".into(),
-            command: format!(
-                "oc exec -n {ns} deploy/{NAME}-api-server -- curl -sf --cacert {API_TLS_DIR}/tls.crt https://{NAME}-api-server.{ns}.svc:8080/api/v2/monitor/health"
-            ),
+            check: Check::Exec(Exec::new(
+                ns,
+                PodRef::Name(format!("deploy/{NAME}-api-server")),
+                None,
+                [
+                    "curl".into(),
+                    "-sf".into(),
+                    "--cacert".into(),
+                    format!("{API_TLS_DIR}/tls.crt"),
+                    format!("https://{NAME}-api-server.{ns}.svc:8080/api/v2/monitor/health"),
+                ],
+                None,
+            )),
         }]
     }
 

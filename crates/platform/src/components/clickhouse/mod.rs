@@ -12,7 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults,
+    TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, clickhouse as cr};
@@ -566,9 +567,9 @@ impl Component for Clickhouse {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "replication queue and read-only replicas (expect none read-only)".into(),
-            command: format!(
+            check: Check::Oc(format!(
                 "oc exec -n {ns} chi-{CHI}-{CLUSTER}-0-0-0 -- clickhouse-client --secure --port {NATIVE_TLS_PORT} --accept-invalid-certificate -q \"SELECT database, table, is_readonly, absolute_delay, queue_size FROM system.replicas\""
-            ),
+            )),
         }]
     }
 

@@ -22,7 +22,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Content, DeepProbe, Dep, Exec, File, Gate, Group, HealthCheck,
+    OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::docs;
@@ -430,10 +431,18 @@ impl Component for Etcd {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "members, leader and raft index of every endpoint".into(),
-            command: format!(
-                "oc exec -n {ns} {NAME}-0 -- etcdctl {} --endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379 endpoint status --cluster -w table",
-                etcdctl_tls_flags(MEMBER_DIR).join(" ")
-            ),
+            check: Check::Exec(Exec::new(
+                ns,
+                PodRef::Name(format!("{NAME}-0")),
+                None,
+                std::iter::once("etcdctl".to_string())
+                    .chain(etcdctl_tls_flags(MEMBER_DIR))
+                    .chain([format!(
+                        "--endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379"
+                    )])
+                    .chain(["endpoint", "status", "--cluster", "-w", "table"].map(str::to_string)),
+                Some(DeepProbe::Etcd),
+            )),
         }]
     }
 

@@ -13,7 +13,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults,
+    TlsHop,
 };
 use crate::components::{kafka, spec_pointer};
 use crate::crs::{Cr, flink as cr};
@@ -582,15 +583,15 @@ impl Component for Flink {
         vec![
             HealthCheck {
                 what: "JobManager leader (holder of the leader ConfigMap's lock)".into(),
-                command: format!(
+                check: Check::Oc(format!(
                     "oc get configmap -n {ns} -l app={NAME},configmap-type=high-availability -o custom-columns='NAME:.metadata.name,LEADER:.metadata.annotations.control-plane\\.alpha\\.kubernetes\\.io/leader'"
-                ),
+                )),
             },
             HealthCheck {
                 what: "JobManager deployment status and cluster info".into(),
-                command: format!(
+                check: Check::Oc(format!(
                     "oc get flinkdeployment/{NAME} -n {ns} -o jsonpath='{{.status.jobManagerDeploymentStatus}} {{.status.clusterInfo}}'"
-                ),
+                )),
             },
         ]
     }

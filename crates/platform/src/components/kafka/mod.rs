@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, GateKind, Group, HealthCheck,
+    Check, Component, ComponentId, Content, Dep, File, Gate, GateKind, Group, HealthCheck,
     OperatorDefaults, TlsHop,
 };
 use crate::components::spec_pointer;
@@ -447,13 +447,13 @@ impl Component for Kafka {
         vec![
             HealthCheck {
                 what: "cluster Ready and KRaft metadata state".into(),
-                command: format!(
+                check: Check::Oc(format!(
                     "oc get kafka/{CLUSTER} -n {ns} -o jsonpath='{{.status.conditions[?(@.type==\"Ready\")].status}} {{.status.kafkaMetadataState}}{{\"\\n\"}}'"
-                ),
+                )),
             },
             HealthCheck {
                 what: "node pools at their replica counts, topics Ready".into(),
-                command: format!("oc get kafkanodepools,kafkatopics -n {ns}"),
+                check: Check::Oc(format!("oc get kafkanodepools,kafkatopics -n {ns}")),
             },
         ]
     }

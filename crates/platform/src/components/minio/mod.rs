@@ -18,8 +18,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    CarriedOperator, Component, ComponentId, Content, Dep, File, Gate, GateKind, Group,
-    HealthCheck, OperatorDefaults, TlsHop,
+    CarriedOperator, Check, Component, ComponentId, Content, DeepProbe, Dep, Exec, File, Gate,
+    GateKind, Group, HealthCheck, OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::{self, spec_pointer};
 use crate::crs::{Cr, minio as cr};
@@ -396,7 +396,13 @@ impl Component for Minio {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "servers, drives online and erasure health".into(),
-            command: format!("oc exec -n {ns} {TENANT}-{POOL}-0 -c minio -- mc admin info local"),
+            check: Check::Exec(Exec::new(
+                ns,
+                PodRef::Name(format!("{TENANT}-{POOL}-0")),
+                Some("minio"),
+                ["mc", "admin", "info", "local"],
+                Some(DeepProbe::Minio),
+            )),
         }]
     }
 

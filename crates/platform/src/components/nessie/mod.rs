@@ -17,7 +17,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Content, Dep, Exec, File, Gate, Group, HealthCheck,
+    OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::postgresql;
 use crate::crs::{Cr, openshift};
@@ -445,9 +446,13 @@ impl Component for Nessie {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "readiness (version store and object store reachable)".into(),
-            command: format!(
-                "oc exec -n {ns} deploy/{NAME} -- curl -sf http://localhost:9000/q/health/ready"
-            ),
+            check: Check::Exec(Exec::new(
+                ns,
+                PodRef::Name(format!("deploy/{NAME}")),
+                None,
+                ["curl", "-sf", "http://localhost:9000/q/health/ready"],
+                None,
+            )),
         }]
     }
 

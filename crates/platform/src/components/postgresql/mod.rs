@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::component::{
-    Component, ComponentId, Content, Dep, File, Gate, GateKind, Group, HealthCheck,
-    OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Content, DeepProbe, Dep, Exec, File, Gate, GateKind, Group,
+    HealthCheck, OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, pgo};
@@ -572,15 +572,19 @@ impl Component for Postgresql {
         vec![
             HealthCheck {
                 what: "Patroni members, roles and lag (one Leader, Sync Standby present)".into(),
-                command: format!(
-                    "oc exec -n {ns} $(oc get pod -n {ns} -l postgres-operator.crunchydata.com/role=master -o name) -c database -- patronictl list"
-                ),
+                check: Check::Exec(Exec::new(
+                    ns,
+                    PodRef::Selector("postgres-operator.crunchydata.com/role=master".into()),
+                    Some("database"),
+                    ["patronictl", "list"],
+                    Some(DeepProbe::Patroni),
+                )),
             },
             HealthCheck {
                 what: "last successful backup".into(),
-                command: format!(
+                check: Check::Oc(format!(
                     "oc get postgrescluster/{CLUSTER} -n {ns} -o jsonpath='{{.status.pgbackrest.scheduledBackups}}'"
-                ),
+                )),
             },
         ]
     }

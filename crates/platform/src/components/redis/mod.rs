@@ -17,8 +17,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    CarriedOperator, Component, ComponentId, Content, Dep, File, Gate, Group, HealthCheck,
-    OperatorDefaults, TlsHop,
+    CarriedOperator, Check, Component, ComponentId, Content, DeepProbe, Dep, Exec, File, Gate,
+    Group, HealthCheck, OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, redis as cr};
@@ -544,17 +544,22 @@ impl Component for Redis {
             HealthCheck {
                 what: "Sentinel's view: master address, number of replicas and other Sentinels"
                     .into(),
-                command: format!(
-                    "oc exec -n {ns} {SENTINEL}-sentinel-0 -- redis-cli {} -p 26379 SENTINEL masters",
-                    cli_tls_flags(SERVER_CA_FILE)
-                ),
+                check: Check::Exec(Exec::new(
+                    ns,
+                    PodRef::Name(format!("{SENTINEL}-sentinel-0")),
+                    None,
+                    std::iter::once("redis-cli".to_string())
+                        .chain(cli_tls_flags(SERVER_CA_FILE).split(' ').map(str::to_string))
+                        .chain(["-p", "26379", "SENTINEL", "masters"].map(str::to_string)),
+                    Some(DeepProbe::Sentinel),
+                )),
             },
             HealthCheck {
                 what: "replication state of the master".into(),
-                command: format!(
+                check: Check::Oc(format!(
                     "oc exec -n {ns} {REPLICATION}-0 -- sh -c 'REDISCLI_AUTH=\"${PASSWORD_ENV}\" redis-cli {} INFO replication'",
                     cli_tls_flags(SERVER_CA_FILE)
-                ),
+                )),
             },
         ]
     }

@@ -15,7 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Dep, Exec, File, Gate, Group, HealthCheck, OperatorDefaults,
+    PodRef, TlsHop,
 };
 use crate::components::{spec_pointer, trino};
 use crate::crs::{Cr, spark as cr};
@@ -642,15 +643,23 @@ impl Component for Spark {
         vec![
             HealthCheck {
                 what: "operator running (Helm release)".into(),
-                command: "helm status spark-operator -n spark-operator".into(),
+                check: Check::Oc("helm status spark-operator -n spark-operator".into()),
             },
             HealthCheck {
                 what: "History Server lists applications".into(),
                 // `-k`: the certificate names the Service, not localhost. This checks that the
                 // server answers over TLS; clients verify it against the service CA (README).
-                command: format!(
-                    "oc exec -n {ns} deploy/{HISTORY} -- curl -sfk https://localhost:{HISTORY_HTTPS_PORT}/api/v1/applications"
-                ),
+                check: Check::Exec(Exec::new(
+                    ns,
+                    PodRef::Name(format!("deploy/{HISTORY}")),
+                    None,
+                    [
+                        "curl".into(),
+                        "-sfk".into(),
+                        format!("https://localhost:{HISTORY_HTTPS_PORT}/api/v1/applications"),
+                    ],
+                    None,
+                )),
             },
         ]
     }

@@ -14,7 +14,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, GateKind, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Dep, Exec, File, Gate, GateKind, Group, HealthCheck,
+    OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::{airflow, postgresql, redis, spec_pointer, trino};
 use crate::docs;
@@ -501,16 +502,26 @@ impl Component for Superset {
         vec![
             HealthCheck {
                 what: "web health".into(),
-                command: format!(
-                    // gunicorn serves TLS only, with the service-CA certificate of the Service.
-                    "oc exec -n {ns} deploy/{NAME}-web -- curl -sf --cacert {SERVICE_CA} https://{NAME}.{ns}.svc:{PORT}/health"
-                ),
+                // gunicorn serves TLS only, with the service-CA certificate of the Service.
+                check: Check::Exec(Exec::new(
+                    ns,
+                    PodRef::Name(format!("deploy/{NAME}-web")),
+                    None,
+                    [
+                        "curl".into(),
+                        "-sf".into(),
+                        "--cacert".into(),
+                        SERVICE_CA.to_string(),
+                        format!("https://{NAME}.{ns}.svc:{PORT}/health"),
+                    ],
+                    None,
+                )),
             },
             HealthCheck {
                 what: "Trino datasource reachable".into(),
-                command: format!(
+                check: Check::Oc(format!(
                     "oc exec -n {ns} deploy/{NAME}-web -- sh -c 'superset test-db \"$TRINO_SQLALCHEMY_URI\" --connect-args \"{{connect_args: {{http_scheme: https, verify: {SERVICE_CA}}}}}\"'"
-                ),
+                )),
             },
         ]
     }

@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{
-    Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
+    Check, Component, ComponentId, Dep, File, Gate, Group, HealthCheck, OperatorDefaults, TlsHop,
 };
 use crate::components::{nessie, spec_pointer};
 use crate::docs;
@@ -510,9 +510,9 @@ impl Component for Trino {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "active workers seen by the coordinator, and the Iceberg catalog".into(),
-            command: format!(
+            check: Check::Oc(format!(
                 "oc exec -n {ns} deploy/{COORDINATOR} -- trino --execute \"SELECT count(*) FROM system.runtime.nodes WHERE coordinator = false AND state = 'active'; SHOW SCHEMAS FROM iceberg\""
-            ),
+            )),
         }]
     }
 
