@@ -430,6 +430,7 @@ pub enum Backup {
 ///     fn monitoring(&self, _: &Model) -> Vec<Value> { vec![] }
 ///     fn backup(&self, _: &Model) -> Backup { Backup::None("stateless") }
 ///     fn exposure(&self, _: &Model) -> Exposure { todo!() }
+///     fn writable_root_reason(&self) -> &'static str { "none" }
 /// }
 /// ```
 ///
@@ -505,6 +506,9 @@ pub trait Component: Sync {
     /// Its pods, the ports their clients, peers, operator and Prometheus use, and its Route
     /// (its folder's `exposure.rs`); the network policies are built from this. No default.
     fn exposure(&self, m: &Model) -> crate::security::Exposure;
+    /// Why its image needs a writable root filesystem, for the containers that keep one
+    /// (restricted-v2 still applies); the docs and the lint waivers quote it.
+    fn writable_root_reason(&self) -> &'static str;
     /// Transport security of each hop it serves: every hop is declared, TLS or not, so the
     /// docs' TLS table misses nothing (a test checks every exposed port has a row) and a plain
     /// hop says why.

@@ -111,7 +111,7 @@ pub fn pod_security() -> PodSecurityContext {
 }
 
 /// A container's root filesystem. restricted-v2 admits both; read-only is the rule here, and a
-/// component that needs a writable one says why (`security::writable_root_reason`).
+/// component that needs a writable one says why (`Component::writable_root_reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootFs {
     ReadOnly,

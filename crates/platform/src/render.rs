@@ -115,7 +115,10 @@ fn waive_writable_roots(id: crate::component::ComponentId, files: &mut [File]) {
             if !writable(pod) {
                 continue;
             }
-            let waiver = format!("DL2018: {}", crate::security::writable_root_reason(id));
+            let waiver = format!(
+                "DL2018: {}",
+                crate::components::get(id).writable_root_reason()
+            );
             let ann = &mut o["metadata"]["annotations"];
             let text = match ann[LINT_WAIVE_ANNOTATION].as_str() {
                 Some(existing) => format!("{existing}; {waiver}"),

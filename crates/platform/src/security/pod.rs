@@ -8,23 +8,6 @@ use serde_json::Value;
 use super::*;
 use crate::component::{ComponentId, File};
 
-/// Why a component's image needs a writable root filesystem (restricted-v2 still applies).
-pub fn writable_root_reason(id: ComponentId) -> &'static str {
-    use ComponentId::*;
-    match id {
-        Flink => "the image entrypoint rewrites `conf/` at start",
-        Spark => "the history server and Spark write under `/opt/spark/work-dir` and `$HOME`",
-        Clickhouse => "the server writes preprocessed configuration and `/var/log` beside its data",
-        Redis => {
-            "the operator builds these containers and its entrypoints write a pidfile under `/var/run` in the image; an extra emptyDir there is not proven on a cluster yet"
-        }
-        Minio => "the operator-managed container writes under its own directories",
-        Postgresql | Etcd | Nessie | Kafka | Trino | Airflow | Superset => {
-            "the image writes outside its volumes"
-        }
-    }
-}
-
 /// Containers of `files` whose root filesystem stays writable (`object/container`, or the
 /// object for an operator CR's one context), sorted. `render` asks it of every component's own
 /// files, so a component that becomes read-only drops out of the docs by itself.
@@ -68,7 +51,7 @@ pub fn pod_security_section(writable: &[(ComponentId, Vec<String>)]) -> String {
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            writable_root_reason(*id)
+            crate::components::get(*id).writable_root_reason()
         );
     }
     s

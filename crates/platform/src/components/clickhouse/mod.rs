@@ -151,6 +151,10 @@ impl Component for Clickhouse {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the server writes preprocessed configuration and `/var/log` beside its data"
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "its tables are replicated by ClickHouse Keeper; the operator has no backup CR",

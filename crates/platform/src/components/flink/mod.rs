@@ -169,6 +169,10 @@ impl Component for Flink {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the image entrypoint rewrites `conf/` at start"
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "its checkpoints, savepoints and HA metadata live in the object store",

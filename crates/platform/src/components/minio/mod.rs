@@ -155,6 +155,10 @@ impl Component for Minio {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the operator-managed container writes under its own directories"
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

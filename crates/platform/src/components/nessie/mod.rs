@@ -64,6 +64,10 @@ impl Component for Nessie {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the image writes outside its volumes"
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("its catalog lives in PostgreSQL, backed up by pgBackRest")
     }

@@ -207,6 +207,10 @@ impl Component for Postgresql {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the image writes outside its volumes"
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "pgBackRest inside the PostgresCluster backs it up (PGO runs the repository and its schedules)",

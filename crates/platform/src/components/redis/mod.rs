@@ -229,6 +229,10 @@ impl Component for Redis {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the operator builds these containers and its entrypoints write a pidfile under `/var/run` in the image; an extra emptyDir there is not proven on a cluster yet"
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

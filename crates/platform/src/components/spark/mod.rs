@@ -218,6 +218,10 @@ impl Component for Spark {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the history server and Spark write under `/opt/spark/work-dir` and `$HOME`"
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("stateless: event logs and data live in the object store")
     }

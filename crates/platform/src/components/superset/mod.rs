@@ -165,6 +165,10 @@ impl Component for Superset {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the image writes outside its volumes"
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("its metadata lives in PostgreSQL")
     }

@@ -118,6 +118,10 @@ impl Component for Trino {
         exposure::exposure(m)
     }
 
+    fn writable_root_reason(&self) -> &'static str {
+        "the image writes outside its volumes"
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "stateless: its catalogs point at Nessie, the object store and ClickHouse",
