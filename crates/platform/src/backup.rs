@@ -121,18 +121,9 @@ pub(crate) fn minio_job_enabled(m: &Model) -> bool {
     m.enabled(ComponentId::Minio) && m.object_store.backend == ObjectStoreBackend::Minio
 }
 
-/// Bucket purpose of a component's backup files (see `Component::buckets`). Every component is
-/// named, so a new one does not compile until its backup is decided.
+/// Bucket purpose of a component's backup files, as the component declares it.
 pub fn bucket_purpose(id: ComponentId) -> Option<&'static str> {
-    use ComponentId::*;
-    match id {
-        Redis => Some("redis-backups"),
-        Etcd => Some("etcd-backups"),
-        // pgBackRest writes to its own repository bucket (PGO); MinIO replicates; Kafka mirrors;
-        // the others keep their state in PostgreSQL, the object store or Kafka.
-        Postgresql | Minio | Nessie | Kafka | Flink | Trino | Spark | Clickhouse | Airflow
-        | Superset => None,
-    }
+    crate::components::get(id).backup_bucket()
 }
 
 /// Labels of a backup pod: `app` names the job; the component label is `backup` so that the

@@ -431,6 +431,8 @@ pub enum Backup {
 ///     fn backup(&self, _: &Model) -> Backup { Backup::None("stateless") }
 ///     fn exposure(&self, _: &Model) -> Exposure { todo!() }
 ///     fn writable_root_reason(&self) -> &'static str { "none" }
+///     fn backup_bucket(&self) -> Option<&'static str> { None }
+///     fn served_by_operator(&self) -> Option<(Value, Vec<u16>)> { None }
 /// }
 /// ```
 ///
@@ -509,6 +511,12 @@ pub trait Component: Sync {
     /// Why its image needs a writable root filesystem, for the containers that keep one
     /// (restricted-v2 still applies); the docs and the lint waivers quote it.
     fn writable_root_reason(&self) -> &'static str;
+    /// Bucket purpose of the backup files its own CronJob uploads (`None`: it has no such
+    /// files; pgBackRest, MinIO replication and MirrorMaker 2 keep their own stores).
+    fn backup_bucket(&self) -> Option<&'static str>;
+    /// Pods of its operator that its own pods connect to (selector in the operators'
+    /// namespace, ports), for the network policies; `None` for most.
+    fn served_by_operator(&self) -> Option<(Value, Vec<u16>)>;
     /// Transport security of each hop it serves: every hop is declared, TLS or not, so the
     /// docs' TLS table misses nothing (a test checks every exposed port has a row) and a plain
     /// hop says why.

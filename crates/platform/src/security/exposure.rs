@@ -111,27 +111,9 @@ fn base_exposure(m: &Model, id: ComponentId) -> Exposure {
 }
 
 /// The operator pods (selector in the operators' namespace) and ports that a component's own
-/// pods connect to: the MinIO servers fetch new binaries from the operator's upgrade server
-/// (`http://operator.<operators namespace>.svc:4221`) when the tenant's image changes.
+/// pods connect to, as the component declares them.
 pub fn served_by_operator(id: ComponentId) -> Option<(Value, Vec<u16>)> {
-    use crate::components::minio::operator as mo;
-    match id {
-        ComponentId::Minio => Some((
-            match_labels(&[("name", mo::DEPLOYMENT)]),
-            vec![mo::UPGRADE_PORT],
-        )),
-        ComponentId::Postgresql
-        | ComponentId::Redis
-        | ComponentId::Etcd
-        | ComponentId::Nessie
-        | ComponentId::Kafka
-        | ComponentId::Flink
-        | ComponentId::Trino
-        | ComponentId::Spark
-        | ComponentId::Clickhouse
-        | ComponentId::Airflow
-        | ComponentId::Superset => None,
-    }
+    crate::components::get(id).served_by_operator()
 }
 
 /// Consumer → provider edges between enabled components (the dependency graph).

@@ -155,6 +155,14 @@ impl Component for Clickhouse {
         "the server writes preprocessed configuration and `/var/log` beside its data"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "its tables are replicated by ClickHouse Keeper; the operator has no backup CR",

@@ -137,6 +137,14 @@ impl Component for Etcd {
         "the image writes outside its volumes"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        Some("etcd-backups")
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

@@ -173,6 +173,14 @@ impl Component for Flink {
         "the image entrypoint rewrites `conf/` at start"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "its checkpoints, savepoints and HA metadata live in the object store",

@@ -100,6 +100,14 @@ impl Component for Kafka {
         "the image writes outside its volumes"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

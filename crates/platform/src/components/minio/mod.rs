@@ -159,6 +159,19 @@ impl Component for Minio {
         "the operator-managed container writes under its own directories"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        // The servers fetch new binaries from the operator's upgrade server
+        // (`http://operator.<operators namespace>.svc:4221`) when the tenant's image changes.
+        Some((
+            crate::security::match_labels(&[("name", operator::DEPLOYMENT)]),
+            vec![operator::UPGRADE_PORT],
+        ))
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

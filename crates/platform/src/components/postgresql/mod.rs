@@ -211,6 +211,14 @@ impl Component for Postgresql {
         "the image writes outside its volumes"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None(
             "pgBackRest inside the PostgresCluster backs it up (PGO runs the repository and its schedules)",

@@ -233,6 +233,14 @@ impl Component for Redis {
         "the operator builds these containers and its entrypoints write a pidfile under `/var/run` in the image; an extra emptyDir there is not proven on a cluster yet"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        Some("redis-backups")
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, m: &Model) -> crate::component::Backup {
         backup::backup(m)
     }

@@ -222,6 +222,14 @@ impl Component for Spark {
         "the history server and Spark write under `/opt/spark/work-dir` and `$HOME`"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("stateless: event logs and data live in the object store")
     }

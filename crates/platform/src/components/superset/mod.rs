@@ -169,6 +169,14 @@ impl Component for Superset {
         "the image writes outside its volumes"
     }
 
+    fn backup_bucket(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn served_by_operator(&self) -> Option<(serde_json::Value, Vec<u16>)> {
+        None
+    }
+
     fn backup(&self, _m: &Model) -> crate::component::Backup {
         crate::component::Backup::None("its metadata lives in PostgreSQL")
     }
