@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use datalyptica_platform::component::{Check, GateKind};
+use datalyptica_platform::component::{Check, Exec, GateKind};
 use datalyptica_platform::model::Model;
 use serde::Serialize;
 use serde_json::Value;
@@ -330,21 +330,13 @@ pub use datalyptica_platform::component::DeepProbe as Probe;
 pub use datalyptica_platform::component::PodRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExecTarget {
-    pub namespace: String,
-    pub pod: PodRef,
-    pub container: Option<String>,
-    pub argv: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeepCheck {
     /// `ComponentId::name`, as in status rows.
     pub component: &'static str,
     /// The status row (gate kind) the result is attached to.
     pub row_kind: GateKind,
     pub probe: Probe,
-    pub target: ExecTarget,
+    pub target: Exec,
 }
 
 /// The deep checks of the enabled components: the health checks that exec a tool this module
@@ -354,17 +346,12 @@ pub fn checks(m: &Model) -> Vec<DeepCheck> {
     let mut out = Vec::new();
     for c in m.enabled_components() {
         for h in c.health_checks(m) {
-            let Check::Exec(e) = h.check else {
+            let Check::Exec {
+                exec: mut target,
+                probe: Some(probe),
+            } = h.check
+            else {
                 continue;
-            };
-            let Some(probe) = e.probe else {
-                continue;
-            };
-            let mut target = ExecTarget {
-                namespace: e.namespace,
-                pod: e.pod,
-                container: e.container,
-                argv: e.argv,
             };
             let row_kind = match probe {
                 Probe::Patroni => GateKind::PostgresCluster,

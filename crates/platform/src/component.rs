@@ -249,14 +249,18 @@ pub struct HealthCheck {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
-    /// A command run in a pod.
-    Exec(Exec),
+    /// A command run in a pod; `probe` names the tool whose output `status --deep` reads
+    /// (`None`: shown in the docs only).
+    Exec {
+        exec: Exec,
+        probe: Option<DeepProbe>,
+    },
     /// Any other `oc` command (reads of object status, commands with quoting), for the docs.
     Oc(String),
 }
 
 /// `oc exec -n NAMESPACE POD [-c CONTAINER] -- ARGV…`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Exec {
     pub namespace: String,
     pub pod: PodRef,
@@ -264,8 +268,6 @@ pub struct Exec {
     /// Words without shell syntax: the docs join them with spaces and `status --deep` passes
     /// them to the exec API as they are.
     pub argv: Vec<String>,
-    /// The tool whose output `status --deep` reads; `None`: shown in the docs only.
-    pub probe: Option<DeepProbe>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -290,7 +292,7 @@ impl HealthCheck {
     /// The command as the docs show it.
     pub fn command(&self) -> String {
         match &self.check {
-            Check::Exec(e) => e.command(),
+            Check::Exec { exec, .. } => exec.command(),
             Check::Oc(text) => text.clone(),
         }
     }
@@ -302,14 +304,12 @@ impl Exec {
         pod: PodRef,
         container: Option<&str>,
         argv: impl IntoIterator<Item = W>,
-        probe: Option<DeepProbe>,
     ) -> Exec {
         Exec {
             namespace: namespace.into(),
             pod,
             container: container.map(str::to_string),
             argv: argv.into_iter().map(Into::into).collect(),
-            probe,
         }
     }
 
@@ -552,7 +552,9 @@ mod tests {
         let mut probed = vec![];
         for c in m.enabled_components() {
             for h in c.health_checks(&m) {
-                let Check::Exec(e) = &h.check else { continue };
+                let Check::Exec { exec: e, probe } = &h.check else {
+                    continue;
+                };
                 for w in &e.argv {
                     assert!(
                         !w.is_empty() && !w.contains([' ', '\'', '"', '$', '|', ';', '`', '(']),
@@ -565,7 +567,7 @@ mod tests {
                         .starts_with(&format!("oc exec -n {} ", e.namespace))
                 );
                 assert!(h.command().ends_with(&e.argv.join(" ")));
-                probed.extend(e.probe);
+                probed.extend(*probe);
             }
         }
         assert_eq!(
@@ -577,7 +579,7 @@ mod tests {
                 DeepProbe::Minio
             ]
         );
-        let by_label = Exec::new("ns", PodRef::Selector("a=b".into()), Some("c"), ["x"], None);
+        let by_label = Exec::new("ns", PodRef::Selector("a=b".into()), Some("c"), ["x"]);
         assert_eq!(
             by_label.command(),
             "oc exec -n ns $(oc get pod -n ns -l a=b -o name) -c c -- x"

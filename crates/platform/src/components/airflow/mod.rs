@@ -958,19 +958,21 @@ impl Component for Airflow {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "metadatabase, schedulers, triggerers and DAG processors healthy".into(),
-            check: Check::Exec(Exec::new(
-                ns,
-                PodRef::Name(format!("deploy/{NAME}-api-server")),
-                None,
-                [
-                    "curl".into(),
-                    "-sf".into(),
-                    "--cacert".into(),
-                    format!("{API_TLS_DIR}/tls.crt"),
-                    format!("https://{NAME}-api-server.{ns}.svc:8080/api/v2/monitor/health"),
-                ],
-                None,
-            )),
+            check: Check::Exec {
+                exec: Exec::new(
+                    ns,
+                    PodRef::Name(format!("deploy/{NAME}-api-server")),
+                    None,
+                    [
+                        "curl".into(),
+                        "-sf".into(),
+                        "--cacert".into(),
+                        format!("{API_TLS_DIR}/tls.crt"),
+                        format!("https://{NAME}-api-server.{ns}.svc:8080/api/v2/monitor/health"),
+                    ],
+                ),
+                probe: None,
+            },
         }]
     }
 

@@ -443,18 +443,22 @@ impl Component for Etcd {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "members, leader and raft index of every endpoint".into(),
-            check: Check::Exec(Exec::new(
-                ns,
-                PodRef::Name(format!("{NAME}-0")),
-                None,
-                std::iter::once("etcdctl".to_string())
-                    .chain(etcdctl_tls_flags(MEMBER_DIR))
-                    .chain([format!(
-                        "--endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379"
-                    )])
-                    .chain(["endpoint", "status", "--cluster", "-w", "table"].map(str::to_string)),
-                Some(DeepProbe::Etcd),
-            )),
+            check: Check::Exec {
+                exec: Exec::new(
+                    ns,
+                    PodRef::Name(format!("{NAME}-0")),
+                    None,
+                    std::iter::once("etcdctl".to_string())
+                        .chain(etcdctl_tls_flags(MEMBER_DIR))
+                        .chain([format!(
+                            "--endpoints=https://{NAME}-0.{HEADLESS}.{ns}.svc:2379"
+                        )])
+                        .chain(
+                            ["endpoint", "status", "--cluster", "-w", "table"].map(str::to_string),
+                        ),
+                ),
+                probe: Some(DeepProbe::Etcd),
+            },
         }]
     }
 

@@ -413,13 +413,15 @@ impl Component for Minio {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "servers, drives online and erasure health".into(),
-            check: Check::Exec(Exec::new(
-                ns,
-                PodRef::Name(format!("{TENANT}-{POOL}-0")),
-                Some("minio"),
-                ["mc", "admin", "info", "local"],
-                Some(DeepProbe::Minio),
-            )),
+            check: Check::Exec {
+                exec: Exec::new(
+                    ns,
+                    PodRef::Name(format!("{TENANT}-{POOL}-0")),
+                    Some("minio"),
+                    ["mc", "admin", "info", "local"],
+                ),
+                probe: Some(DeepProbe::Minio),
+            },
         }]
     }
 

@@ -458,13 +458,15 @@ impl Component for Nessie {
         let ns = &m.get(self.id()).namespace;
         vec![HealthCheck {
             what: "readiness (version store and object store reachable)".into(),
-            check: Check::Exec(Exec::new(
-                ns,
-                PodRef::Name(format!("deploy/{NAME}")),
-                None,
-                ["curl", "-sf", "http://localhost:9000/q/health/ready"],
-                None,
-            )),
+            check: Check::Exec {
+                exec: Exec::new(
+                    ns,
+                    PodRef::Name(format!("deploy/{NAME}")),
+                    None,
+                    ["curl", "-sf", "http://localhost:9000/q/health/ready"],
+                ),
+                probe: None,
+            },
         }]
     }
 

@@ -584,13 +584,15 @@ impl Component for Postgresql {
         vec![
             HealthCheck {
                 what: "Patroni members, roles and lag (one Leader, Sync Standby present)".into(),
-                check: Check::Exec(Exec::new(
-                    ns,
-                    PodRef::Selector("postgres-operator.crunchydata.com/role=master".into()),
-                    Some("database"),
-                    ["patronictl", "list"],
-                    Some(DeepProbe::Patroni),
-                )),
+                check: Check::Exec {
+                    exec: Exec::new(
+                        ns,
+                        PodRef::Selector("postgres-operator.crunchydata.com/role=master".into()),
+                        Some("database"),
+                        ["patronictl", "list"],
+                    ),
+                    probe: Some(DeepProbe::Patroni),
+                },
             },
             HealthCheck {
                 what: "last successful backup".into(),

@@ -556,15 +556,17 @@ impl Component for Redis {
             HealthCheck {
                 what: "Sentinel's view: master address, number of replicas and other Sentinels"
                     .into(),
-                check: Check::Exec(Exec::new(
-                    ns,
-                    PodRef::Name(format!("{SENTINEL}-sentinel-0")),
-                    None,
-                    std::iter::once("redis-cli".to_string())
-                        .chain(cli_tls_flags(SERVER_CA_FILE).split(' ').map(str::to_string))
-                        .chain(["-p", "26379", "SENTINEL", "masters"].map(str::to_string)),
-                    Some(DeepProbe::Sentinel),
-                )),
+                check: Check::Exec {
+                    exec: Exec::new(
+                        ns,
+                        PodRef::Name(format!("{SENTINEL}-sentinel-0")),
+                        None,
+                        std::iter::once("redis-cli".to_string())
+                            .chain(cli_tls_flags(SERVER_CA_FILE).split(' ').map(str::to_string))
+                            .chain(["-p", "26379", "SENTINEL", "masters"].map(str::to_string)),
+                    ),
+                    probe: Some(DeepProbe::Sentinel),
+                },
             },
             HealthCheck {
                 what: "replication state of the master".into(),

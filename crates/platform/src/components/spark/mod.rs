@@ -661,17 +661,19 @@ impl Component for Spark {
                 what: "History Server lists applications".into(),
                 // `-k`: the certificate names the Service, not localhost. This checks that the
                 // server answers over TLS; clients verify it against the service CA (README).
-                check: Check::Exec(Exec::new(
-                    ns,
-                    PodRef::Name(format!("deploy/{HISTORY}")),
-                    None,
-                    [
-                        "curl".into(),
-                        "-sfk".into(),
-                        format!("https://localhost:{HISTORY_HTTPS_PORT}/api/v1/applications"),
-                    ],
-                    None,
-                )),
+                check: Check::Exec {
+                    exec: Exec::new(
+                        ns,
+                        PodRef::Name(format!("deploy/{HISTORY}")),
+                        None,
+                        [
+                            "curl".into(),
+                            "-sfk".into(),
+                            format!("https://localhost:{HISTORY_HTTPS_PORT}/api/v1/applications"),
+                        ],
+                    ),
+                    probe: None,
+                },
             },
         ]
     }

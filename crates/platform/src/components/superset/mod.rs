@@ -515,19 +515,21 @@ impl Component for Superset {
             HealthCheck {
                 what: "web health".into(),
                 // gunicorn serves TLS only, with the service-CA certificate of the Service.
-                check: Check::Exec(Exec::new(
-                    ns,
-                    PodRef::Name(format!("deploy/{NAME}-web")),
-                    None,
-                    [
-                        "curl".into(),
-                        "-sf".into(),
-                        "--cacert".into(),
-                        SERVICE_CA.to_string(),
-                        format!("https://{NAME}.{ns}.svc:{PORT}/health"),
-                    ],
-                    None,
-                )),
+                check: Check::Exec {
+                    exec: Exec::new(
+                        ns,
+                        PodRef::Name(format!("deploy/{NAME}-web")),
+                        None,
+                        [
+                            "curl".into(),
+                            "-sf".into(),
+                            "--cacert".into(),
+                            SERVICE_CA.to_string(),
+                            format!("https://{NAME}.{ns}.svc:{PORT}/health"),
+                        ],
+                    ),
+                    probe: None,
+                },
             },
             HealthCheck {
                 what: "Trino datasource reachable".into(),
