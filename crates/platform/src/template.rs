@@ -1,7 +1,7 @@
 //! Text kept out of Rust source: the components' README bodies (`components/<name>/README.tmpl.md`)
 //! and the shell scripts pods run (`*.sh` beside the code that mounts them), included at build
 //! time and filled here. Files keep shell, jq and JSON readable and let ShellCheck and editors
-//! see them as what they are; the rendered text is what `tests/shell_scripts.rs` checks.
+//! see them as what they are; the rendered text is what `tests/it/shell_scripts.rs` checks.
 
 use std::fmt::Write;
 
