@@ -7,6 +7,8 @@ use datalyptica_platform::component::{Gate, GateKind};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::TypeRef;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", content = "detail", rename_all = "lowercase")]
 pub enum GateState {
@@ -27,16 +29,9 @@ impl GateState {
     }
 }
 
-/// The live object a gate watches: (API version, name).
-pub fn target(gate: &Gate, objects: &[Value]) -> (String, String) {
-    let name = gate.name.clone();
-    let api_version = objects
-        .iter()
-        .find(|o| o["kind"] == gate.kind.kind() && o["metadata"]["name"] == gate.name.as_str())
-        .and_then(|o| o["apiVersion"].as_str())
-        .unwrap_or(gate.kind.api_version())
-        .to_string();
-    (api_version, name)
+/// The API type of the object a gate watches.
+pub fn type_ref(kind: GateKind) -> TypeRef {
+    TypeRef::new(kind.api_version(), kind.kind())
 }
 
 fn int(v: &Value) -> i64 {
@@ -382,15 +377,7 @@ pub fn counts(kind: GateKind, obj: &Value) -> (i64, i64) {
 }
 
 fn evaluate_kind_ready(kind: GateKind, obj: &Value) -> bool {
-    let g = Gate {
-        kind,
-        namespace: String::new(),
-        name: String::new(),
-        condition: String::new(),
-        wait_command: String::new(),
-        timeout: std::time::Duration::ZERO,
-    };
-    evaluate(&g, Some(obj), &[]).is_ready()
+    evaluate(&Gate::new(kind, "", ""), Some(obj), &[]).is_ready()
 }
 
 #[cfg(test)]
@@ -400,14 +387,9 @@ mod tests {
     use std::time::Duration;
 
     fn gate(kind: GateKind) -> Gate {
-        Gate {
-            kind,
-            namespace: "ns".into(),
-            name: "x".into(),
-            condition: String::new(),
-            wait_command: String::new(),
-            timeout: Duration::from_secs(1),
-        }
+        let mut g = Gate::new(kind, "ns", "x");
+        g.timeout = Duration::from_secs(1);
+        g
     }
 
     fn pod(name: &str, labels: Value) -> Value {

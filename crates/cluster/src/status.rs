@@ -106,20 +106,16 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
     }
     for c in plan.components() {
         for g in &c.gates {
-            let (api_version, target) = gates::target(g, &c.objects);
+            let target = &g.name;
             let obj = match api
-                .get(
-                    &TypeRef::new(&api_version, g.kind.kind()),
-                    Some(&g.namespace),
-                    &target,
-                )
+                .get(&gates::type_ref(g.kind), Some(&g.namespace), target)
                 .await
             {
                 Ok(o) => o,
                 Err(ApiError::UnknownKind(_)) => None,
                 Err(e) => return Err(e),
             };
-            let sel = gates::pod_selector(g.kind, &target, obj.as_ref());
+            let sel = gates::pod_selector(g.kind, target, obj.as_ref());
             let pods = pods_for(api, &g.namespace, &sel).await;
             let state = gates::evaluate(g, obj.as_ref(), &pods);
             let (desired, ready) = obj

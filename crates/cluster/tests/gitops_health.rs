@@ -92,14 +92,10 @@ fn run(bin: &str, jobs: &[(&str, &Value)]) -> Vec<(String, String)> {
 }
 
 fn gate(kind: &str) -> Gate {
-    Gate {
-        kind: GateKind::parse(kind).unwrap_or_else(|| panic!("{kind} is not a gate kind")),
-        namespace: "ns".into(),
-        name: "x".into(),
-        condition: String::new(),
-        wait_command: String::new(),
-        timeout: Duration::from_secs(1),
-    }
+    let kind = GateKind::parse(kind).unwrap_or_else(|| panic!("{kind} is not a gate kind"));
+    let mut g = Gate::new(kind, "ns", "x");
+    g.timeout = Duration::from_secs(1);
+    g
 }
 
 fn expected(g: &GateState) -> &'static str {

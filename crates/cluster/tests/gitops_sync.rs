@@ -87,19 +87,15 @@ async fn unhealthy(api: &KubeApi, unit: &gitops::Unit) -> Option<String> {
         }
     }
     for gate in &unit.gates {
-        let (av, name) = gates::target(gate, &unit.objects);
+        let name = &gate.name;
         let obj = match api
-            .get(
-                &TypeRef::new(&av, gate.kind.kind()),
-                Some(&gate.namespace),
-                &name,
-            )
+            .get(&gates::type_ref(gate.kind), Some(&gate.namespace), name)
             .await
         {
             Ok(o) => o,
             Err(e) => return Some(e.to_string()),
         };
-        let sel = gates::pod_selector(gate.kind, &name, obj.as_ref());
+        let sel = gates::pod_selector(gate.kind, name, obj.as_ref());
         let pods = if sel.is_empty() {
             vec![]
         } else {

@@ -5,8 +5,6 @@
 //! backs up and exposes have no default: a component that omits them does not compile (see the
 //! doc test on [`Component`]).
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::model::{Defaults, Model};
@@ -111,133 +109,7 @@ pub struct CarriedOperator {
     pub why: &'static str,
 }
 
-/// The kinds a gate waits on. Each knows its API version and which labels its operator puts on
-/// the pods, so `deploy`, `status`, the GitOps export and the tests match on this enum,
-/// exhaustively, instead of on kind strings; a new kind fails to compile until every evaluator
-/// handles it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub enum GateKind {
-    Deployment,
-    StatefulSet,
-    Job,
-    PostgresCluster,
-    Tenant,
-    Kafka,
-    FlinkDeployment,
-    ClickHouseInstallation,
-    ClickHouseKeeperInstallation,
-}
-
-impl GateKind {
-    pub const ALL: [GateKind; 9] = [
-        GateKind::Deployment,
-        GateKind::StatefulSet,
-        GateKind::Job,
-        GateKind::PostgresCluster,
-        GateKind::Tenant,
-        GateKind::Kafka,
-        GateKind::FlinkDeployment,
-        GateKind::ClickHouseInstallation,
-        GateKind::ClickHouseKeeperInstallation,
-    ];
-
-    /// `(apiVersion, kind)` as the tree renders it.
-    pub const fn type_ref(self) -> (&'static str, &'static str) {
-        use crate::crs::{clickhouse, flink, minio, pgo, strimzi};
-        match self {
-            GateKind::Deployment => ("apps/v1", "Deployment"),
-            GateKind::StatefulSet => ("apps/v1", "StatefulSet"),
-            GateKind::Job => ("batch/v1", "Job"),
-            GateKind::PostgresCluster => pgo::POSTGRES_CLUSTER,
-            GateKind::Tenant => minio::TENANT,
-            GateKind::Kafka => strimzi::KAFKA,
-            GateKind::FlinkDeployment => flink::FLINK_DEPLOYMENT,
-            GateKind::ClickHouseInstallation => clickhouse::CHI,
-            GateKind::ClickHouseKeeperInstallation => clickhouse::CHK,
-        }
-    }
-
-    pub const fn api_version(self) -> &'static str {
-        self.type_ref().0
-    }
-
-    pub const fn kind(self) -> &'static str {
-        self.type_ref().1
-    }
-
-    /// The kind named `kind`, if gates know it.
-    pub fn parse(kind: &str) -> Option<GateKind> {
-        GateKind::ALL.into_iter().find(|k| k.kind() == kind)
-    }
-
-    /// The labels its operator puts on the pods of the object named `name`; empty where the
-    /// object carries its own selector (Deployment, StatefulSet: read it from the live object).
-    pub fn pod_labels(self, name: &str) -> Vec<(&'static str, String)> {
-        match self {
-            GateKind::Deployment | GateKind::StatefulSet => vec![],
-            GateKind::Job => vec![("batch.kubernetes.io/job-name", name.into())],
-            GateKind::PostgresCluster => {
-                vec![("postgres-operator.crunchydata.com/cluster", name.into())]
-            }
-            GateKind::Tenant => vec![("v1.min.io/tenant", name.into())],
-            GateKind::Kafka => vec![("strimzi.io/cluster", name.into())],
-            // The operator's labels on JobManager pods (flink-kubernetes `Constants`).
-            GateKind::FlinkDeployment => {
-                vec![("app", name.into()), ("component", "jobmanager".into())]
-            }
-            GateKind::ClickHouseInstallation => vec![("clickhouse.altinity.com/chi", name.into())],
-            GateKind::ClickHouseKeeperInstallation => {
-                vec![("clickhouse-keeper.altinity.com/chk", name.into())]
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for GateKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.kind())
-    }
-}
-
-/// A readiness gate: the condition `deploy` waits for before the next step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gate {
-    pub kind: GateKind,
-    pub namespace: String,
-    pub name: String,
-    /// Human form of the condition, and the `oc wait`-style expression for it.
-    pub condition: String,
-    pub wait_command: String,
-    pub timeout: Duration,
-}
-
-impl Gate {
-    /// A Deployment that reports the `Available` condition.
-    pub fn deployment_available(ns: &str, name: &str, condition: impl Into<String>) -> Gate {
-        Gate {
-            kind: GateKind::Deployment,
-            namespace: ns.into(),
-            name: name.into(),
-            condition: condition.into(),
-            wait_command: format!(
-                "oc wait deployment/{name} -n {ns} --for=condition=Available --timeout=10m"
-            ),
-            timeout: Duration::from_secs(600),
-        }
-    }
-
-    /// A StatefulSet whose rollout has completed (every replica updated and ready).
-    pub fn statefulset_rolled_out(ns: &str, name: &str, condition: impl Into<String>) -> Gate {
-        Gate {
-            kind: GateKind::StatefulSet,
-            namespace: ns.into(),
-            name: name.into(),
-            condition: condition.into(),
-            wait_command: format!("oc rollout status statefulset/{name} -n {ns} --timeout=10m"),
-            timeout: Duration::from_secs(600),
-        }
-    }
-}
+pub use crate::gate::{Gate, GateKind};
 
 /// A deep health check of the seed's troubleshooting section: what it shows and how it runs.
 /// The docs show [`HealthCheck::command`]; `status --deep` runs the typed exec, never the text.

@@ -115,7 +115,10 @@ pub fn component_readme(m: &Model, c: &dyn Component, body: &str) -> File {
         let _ = writeln!(
             s,
             "# wait: {} {} — {}\n{}",
-            g.kind, g.name, g.condition, g.wait_command
+            g.kind,
+            g.name,
+            g.condition,
+            g.wait_command()
         );
     }
     let _ = writeln!(s, "```\n\n## Verify\n");
@@ -277,7 +280,7 @@ pub fn deployment_order(m: &Model) -> File {
                         );
                     }
                     for g in c.gates(m) {
-                        let _ = writeln!(s, "# wait: {}\n{}", g.condition, g.wait_command);
+                        let _ = writeln!(s, "# wait: {}\n{}", g.condition, g.wait_command());
                     }
                     for h in c.health_checks(m) {
                         let _ = writeln!(s, "# verify: {}\n{}", h.what, h.command());

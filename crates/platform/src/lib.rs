@@ -7,6 +7,7 @@ pub mod component;
 pub mod components;
 pub mod crs;
 pub mod docs;
+pub mod gate;
 pub mod gitops;
 pub mod graph;
 pub mod k8s;

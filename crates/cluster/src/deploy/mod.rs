@@ -101,7 +101,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         let changed = self.apply_all(&step, &c.objects).await?;
         if !self.opts.dry_run {
             for g in &c.gates {
-                self.wait_gate(&step, g, &c.objects).await?;
+                self.wait_gate(&step, g).await?;
             }
         }
         self.finish_step(&step, digest(&c.objects), changed).await
@@ -190,7 +190,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         if !self.opts.dry_run {
             self.operators().await?;
             for c in &self.plan.carried {
-                self.wait_gate("operators", &c.gate, &c.objects).await?;
+                self.wait_gate("operators", &c.gate).await?;
             }
         }
         let all: Vec<Value> = self
@@ -216,8 +216,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                 let step = format!("requires.{}", c.id);
                 let hint = format!(" — deploy {} (phase {}) first", c.id, c.phase);
                 for g in &c.gates {
-                    self.gate(&step, g, &c.objects, Duration::ZERO, &hint)
-                        .await?;
+                    self.gate(&step, g, Duration::ZERO, &hint).await?;
                 }
             }
         }

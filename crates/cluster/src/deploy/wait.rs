@@ -135,26 +135,19 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         }
     }
 
-    pub(super) async fn wait_gate(
-        &self,
-        step: &str,
-        gate: &Gate,
-        objects: &[Value],
-    ) -> Result<(), DeployError> {
-        self.gate(step, gate, objects, self.timeout(gate.timeout), "")
-            .await
+    pub(super) async fn wait_gate(&self, step: &str, gate: &Gate) -> Result<(), DeployError> {
+        self.gate(step, gate, self.timeout(gate.timeout), "").await
     }
 
     pub(super) async fn gate(
         &self,
         step: &str,
         gate: &Gate,
-        objects: &[Value],
         timeout: Duration,
         hint: &str,
     ) -> Result<(), DeployError> {
-        let (api_version, target) = gates::target(gate, objects);
-        let t = TypeRef::new(&api_version, gate.kind.kind());
+        let t = gates::type_ref(gate.kind);
+        let target = &gate.name;
         let label = format!(
             "{}/{target} -n {} ({})",
             gate.kind, gate.namespace, gate.condition
@@ -164,7 +157,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         loop {
             // A kind not served yet is an object not created yet: its operator may still be
             // registering the CRD.
-            let obj = match self.api.get(&t, Some(&gate.namespace), &target).await {
+            let obj = match self.api.get(&t, Some(&gate.namespace), target).await {
                 Err(ApiError::UnknownKind(_)) => None,
                 r => match self.retry_transient(r) {
                     Ok(Ok(o)) => o,
@@ -183,7 +176,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     Err(e) => return Err(self.api_err(step, e)),
                 },
             };
-            let sel = gates::pod_selector(gate.kind, &target, obj.as_ref());
+            let sel = gates::pod_selector(gate.kind, target, obj.as_ref());
             let pods = if sel.is_empty() {
                 vec![]
             } else {

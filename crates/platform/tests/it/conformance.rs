@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use datalyptica_conformance::{CrdCatalog, catalog_dir, crds_dir, shared_for_tests};
+use datalyptica_platform::component::GateKind;
 use datalyptica_platform::components::ALL;
 use datalyptica_platform::components::minio::operator as minio_operator;
 use datalyptica_platform::model::Model;
@@ -382,5 +383,97 @@ fn the_carried_crds_are_the_pinned_upstream_release_files() {
     assert_eq!(
         carried,
         carried_crd_sets().iter().map(|c| c.install).collect()
+    );
+}
+
+/// `spec.names` of the CRD serving `api_version`/`kind` in this install: read from the bundle
+/// file it was loaded from, or from the tree's carried CRDs.
+fn crd_names(
+    catalog: &CrdCatalog,
+    carried: &[(String, Value)],
+    api_version: &str,
+    kind: &str,
+) -> Value {
+    let source = catalog
+        .source_of(api_version, kind)
+        .unwrap_or_else(|| panic!("{api_version} {kind}: no CRD in the install"));
+    let docs: Vec<Value> = if source.is_file() {
+        let text =
+            std::fs::read_to_string(source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        datalyptica_yaml::parse(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", source.display()))
+            .into_iter()
+            .map(|d| d.value)
+            .collect()
+    } else {
+        carried.iter().map(|(_, v)| v.clone()).collect()
+    };
+    docs.into_iter()
+        .find(|d| d["spec"]["names"]["kind"] == kind)
+        .map(|d| d["spec"]["names"].clone())
+        .unwrap_or_else(|| panic!("{}: no CRD of kind {kind}", source.display()))
+}
+
+#[test]
+fn every_gate_waits_on_a_resource_name_the_api_serves() {
+    if dirs().is_none() {
+        return;
+    }
+    let mut checked = BTreeSet::new();
+    for (variant, p) in common::variants() {
+        let tree = datalyptica_platform::render(&p);
+        let catalog = install_catalog(&p, &tree);
+        let (_, carried) = install_sources(&p, &tree);
+        let m = Model::new(&p);
+        for c in m.enabled_components() {
+            for g in c.gates(&m) {
+                let text = g.wait_command();
+                let words: Vec<&str> = text.split(' ').collect();
+                let target = match words.as_slice() {
+                    ["oc", "wait", target, "-n", ns, for_, timeout]
+                        if for_.starts_with("--for=") =>
+                    {
+                        assert_eq!(*ns, g.namespace, "{variant}: {text}");
+                        assert_eq!(*timeout, format!("--timeout={}m", g.timeout.as_secs() / 60));
+                        *target
+                    }
+                    ["oc", "rollout", "status", target, "-n", ns, _] => {
+                        assert_eq!(*ns, g.namespace, "{variant}: {text}");
+                        *target
+                    }
+                    _ => panic!("{variant}: {}: unexpected wait text {text}", c.id()),
+                };
+                let (resource, name) = target.split_once('/').expect("resource/name");
+                assert_eq!(name, g.name, "{variant}: {text}");
+                let (api, kind) = (g.kind.api_version(), g.kind.kind());
+                let accepted: Vec<String> = if CORE_GROUPS.contains(&api) {
+                    vec![kind.to_lowercase()]
+                } else {
+                    let names = crd_names(catalog, &carried, api, kind);
+                    ["plural", "singular"]
+                        .iter()
+                        .filter_map(|k| names[k].as_str())
+                        .chain(
+                            names["shortNames"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str),
+                        )
+                        .map(String::from)
+                        .collect()
+                };
+                assert!(
+                    accepted.iter().any(|a| a == resource),
+                    "{variant}: {text}: `{resource}` is not a name of {kind} ({accepted:?})"
+                );
+                checked.insert(g.kind);
+            }
+        }
+    }
+    assert_eq!(
+        checked.len(),
+        GateKind::ALL.len(),
+        "gate kinds seen: {checked:?}"
     );
 }

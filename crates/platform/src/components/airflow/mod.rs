@@ -6,7 +6,6 @@ mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
@@ -932,16 +931,7 @@ impl Component for Airflow {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        let mut g = vec![Gate {
-            kind: GateKind::Job,
-            namespace: ns.clone(),
-            name: "airflow-db-migrate".into(),
-            condition: "Complete".into(),
-            wait_command: format!(
-                "oc wait job/airflow-db-migrate -n {ns} --for=condition=Complete --timeout=15m"
-            ),
-            timeout: Duration::from_secs(900),
-        }];
+        let mut g = vec![Gate::new(GateKind::Job, ns, "airflow-db-migrate")];
         let mut names = vec![format!("{NAME}-api-server")];
         names.extend(
             roles(m)

@@ -5,7 +5,6 @@ mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, Probe};
 use schemars::JsonSchema;
@@ -552,26 +551,8 @@ impl Component for Clickhouse {
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
         vec![
-            Gate {
-                kind: GateKind::ClickHouseKeeperInstallation,
-                namespace: ns.clone(),
-                name: CHK.into(),
-                condition: "status Completed".into(),
-                wait_command: format!(
-                    "oc wait chk/{CHK} -n {ns} --for=jsonpath='{{.status.status}}'=Completed --timeout=15m"
-                ),
-                timeout: Duration::from_secs(900),
-            },
-            Gate {
-                kind: GateKind::ClickHouseInstallation,
-                namespace: ns.clone(),
-                name: CHI.into(),
-                condition: "status Completed".into(),
-                wait_command: format!(
-                    "oc wait chi/{CHI} -n {ns} --for=jsonpath='{{.status.status}}'=Completed --timeout=20m"
-                ),
-                timeout: Duration::from_secs(1200),
-            },
+            Gate::new(GateKind::ClickHouseKeeperInstallation, ns, CHK),
+            Gate::new(GateKind::ClickHouseInstallation, ns, CHI),
         ]
     }
 

@@ -5,7 +5,6 @@ mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, Service, ServiceAccount, ServiceSpec};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
@@ -578,16 +577,7 @@ impl Component for Flink {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        vec![Gate {
-            kind: GateKind::FlinkDeployment,
-            namespace: ns.clone(),
-            name: NAME.into(),
-            condition: "JobManager deployment READY".into(),
-            wait_command: format!(
-                "oc wait flinkdeployment/{NAME} -n {ns} --for=jsonpath='{{.status.jobManagerDeploymentStatus}}'=READY --timeout=10m"
-            ),
-            timeout: Duration::from_secs(600),
-        }]
+        vec![Gate::new(GateKind::FlinkDeployment, ns, NAME)]
     }
 
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {

@@ -6,7 +6,6 @@ mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -440,16 +439,7 @@ impl Component for Kafka {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        vec![Gate {
-            kind: GateKind::Kafka,
-            namespace: ns.clone(),
-            name: CLUSTER.into(),
-            condition: "Ready (all node pools rolled, entity operator running)".into(),
-            wait_command: format!(
-                "oc wait kafka/{CLUSTER} -n {ns} --for=condition=Ready --timeout=20m"
-            ),
-            timeout: Duration::from_secs(1200),
-        }]
+        vec![Gate::new(GateKind::Kafka, ns, CLUSTER)]
     }
 
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {

@@ -8,8 +8,6 @@ mod backup;
 mod exposure;
 mod monitoring;
 
-use std::time::Duration;
-
 use k8s_openapi::api::core::v1::{EnvVar, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -397,16 +395,7 @@ impl Component for Minio {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        vec![Gate {
-            kind: GateKind::Tenant,
-            namespace: ns.clone(),
-            name: TENANT.into(),
-            condition: "tenant initialized and health green".into(),
-            wait_command: format!(
-                "oc wait tenant/{TENANT} -n {ns} --for=jsonpath='{{.status.healthStatus}}'=green --timeout=15m"
-            ),
-            timeout: Duration::from_secs(900),
-        }]
+        vec![Gate::new(GateKind::Tenant, ns, TENANT)]
     }
 
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::component::{
-    Check, Component, ComponentId, Content, DeepProbe, Dep, Exec, File, Gate, GateKind, Group,
-    HealthCheck, OperatorDefaults, PodRef, TlsHop,
+    Check, Component, ComponentId, Content, DeepProbe, Dep, Exec, File, Gate, Group, HealthCheck,
+    OperatorDefaults, PodRef, TlsHop,
 };
 use crate::components::spec_pointer;
 use crate::crs::{Cr, pgo};
@@ -566,17 +566,7 @@ impl Component for Postgresql {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        vec![Gate {
-            kind: GateKind::PostgresCluster,
-            namespace: ns.clone(),
-            name: CLUSTER.into(),
-            condition: "all instances ready and a Patroni leader elected".into(),
-            wait_command: format!(
-                "oc wait postgrescluster/{CLUSTER} -n {ns} --for=jsonpath='{{.status.instances[0].readyReplicas}}'={} --timeout=15m",
-                m.get(self.id()).replicas
-            ),
-            timeout: Duration::from_secs(900),
-        }]
+        vec![Gate::postgres(ns, CLUSTER, m.get(self.id()).replicas)]
     }
 
     fn health_checks(&self, m: &Model) -> Vec<HealthCheck> {

@@ -5,7 +5,6 @@ mod exposure;
 mod monitoring;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Probe, ServiceAccount};
@@ -493,16 +492,7 @@ impl Component for Superset {
 
     fn gates(&self, m: &Model) -> Vec<Gate> {
         let ns = &m.get(self.id()).namespace;
-        let mut g = vec![Gate {
-            kind: GateKind::Job,
-            namespace: ns.clone(),
-            name: "superset-bootstrap".into(),
-            condition: "Complete".into(),
-            wait_command: format!(
-                "oc wait job/superset-bootstrap -n {ns} --for=condition=Complete --timeout=15m"
-            ),
-            timeout: Duration::from_secs(900),
-        }];
+        let mut g = vec![Gate::new(GateKind::Job, ns, "superset-bootstrap")];
         for d in [format!("{NAME}-web"), format!("{NAME}-worker")] {
             g.push(Gate::deployment_available(ns, &d, "Available"));
         }
