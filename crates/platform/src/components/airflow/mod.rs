@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, PodSpec, PodTemplateSpec, Probe, ServiceAccount,
+    ConfigMapEnvSource, Container, EnvFromSource, EnvVar, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -24,7 +25,7 @@ use crate::component::{
 use crate::components::{postgresql, redis, spec_pointer};
 use crate::docs;
 use crate::k8s;
-use crate::model::{Defaults, Model, Slo};
+use crate::model::{Defaults, Model, Resolved, Slo};
 use crate::spec::Profile;
 use crate::template;
 use crate::validate::Issue;
@@ -389,536 +390,22 @@ impl Component for Airflow {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let id = self.id();
-        let ns = &r.namespace;
-        let c = cfg(m);
-        let executor = c.executor.unwrap_or_default();
-        let db = postgresql::consumer_secret(id);
-        let git = c.dags_repo.is_some();
-        let dags_folder = match (&c.dags_path, git) {
-            (Some(p), true) => format!("/opt/airflow/dags/repo/{}", p.trim_matches('/')),
-            (None, true) => "/opt/airflow/dags/repo".to_string(),
-            _ => "/opt/airflow/dags".to_string(),
-        };
-        let mut settings = BTreeMap::from([
-            (
-                "AIRFLOW__CORE__EXECUTOR".to_string(),
-                match executor {
-                    Executor::Celery => "CeleryExecutor",
-                    Executor::Kubernetes => "KubernetesExecutor",
-                }
-                .to_string(),
-            ),
-            ("AIRFLOW__CORE__DAGS_FOLDER".into(), dags_folder),
-            ("AIRFLOW__CORE__LOAD_EXAMPLES".into(), "False".into()),
-            // Airflow 3's default SimpleAuthManager writes generated passwords into a file per
-            // pod (an emptyDir here): every API server would have other users. FAB keeps users
-            // and roles in the metadata database, and `airflow db migrate` runs its migrations
-            // when it is the configured auth manager.
-            (
-                "AIRFLOW__CORE__AUTH_MANAGER".into(),
-                FAB_AUTH_MANAGER.into(),
-            ),
-            // The root filesystem is read-only: do not try to write bytecode next to the code.
-            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-            // No `[scheduler] standalone_dag_processor`: Airflow 3 removed it (`airflow config
-            // lint` flags it); the DAG processor always runs on its own, here as its Deployment.
-            (
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL".into(),
-                format!("https://{NAME}-api-server.{ns}.svc:8080/execution/"),
-            ),
-            // Task logs in the object store (see LOG_CONN_ID); the local copy goes once uploaded.
-            ("AIRFLOW__LOGGING__REMOTE_LOGGING".into(), "True".into()),
-            (
-                "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER".into(),
-                format!("s3://{}/logs", m.object_store.bucket(LOG_BUCKET)),
-            ),
-            (
-                "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID".into(),
-                LOG_CONN_ID.into(),
-            ),
-            ("AIRFLOW__LOGGING__DELETE_LOCAL_LOGS".into(), "True".into()),
-            (
-                "AIRFLOW__SECRETS__BACKEND".into(),
-                "airflow.secrets.local_filesystem.LocalFilesystemBackend".into(),
-            ),
-            (
-                "AIRFLOW__SECRETS__BACKEND_KWARGS".into(),
-                serde_json::json!({"connections_file_path": format!("{CONN_DIR}/{CONN_FILE}")})
-                    .to_string(),
-            ),
-            // Logs of running tasks come from the worker's log server: by pod IP, because a
-            // Deployment's pod host name resolves nowhere.
-            (
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE".into(),
-                "airflow.utils.net.get_host_ip_address".into(),
-            ),
-            // Row-level locks let several schedulers run active-active on PostgreSQL.
-            (
-                "AIRFLOW__SCHEDULER__USE_ROW_LEVEL_LOCKING".into(),
-                "True".into(),
-            ),
-        ]);
-        if executor == Executor::Celery {
-            settings.insert(
-                "AIRFLOW__CELERY__BROKER_URL".into(),
-                format!("sentinel://{}/0", redis_sentinel(m)),
-            );
-            settings.insert(
-                "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__MASTER_NAME".into(),
-                redis::MASTER_GROUP.into(),
-            );
-            settings.insert(
-                "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS".into(),
-                format!("{CELERY_MODULE}.CELERY_CONFIG"),
-            );
-            settings.insert("PYTHONPATH".into(), CELERY_MODULE_DIR.into());
-        } else {
-            settings.insert("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE".into(), ns.clone());
-        }
-        // StatsD to the schedulers' statsd-exporter sidecar (other components' UDP packets to
-        // localhost are dropped: the scheduler heartbeat is what the alerts need).
-        settings.insert("AIRFLOW__METRICS__STATSD_ON".into(), "True".into());
-        settings.insert("AIRFLOW__METRICS__STATSD_HOST".into(), "localhost".into());
-        settings.insert(
-            "AIRFLOW__METRICS__STATSD_PORT".into(),
-            crate::monitoring::AIRFLOW_STATSD_PORT.to_string(),
-        );
-        settings.insert("AIRFLOW__METRICS__STATSD_PREFIX".into(), "airflow".into());
-        let cm = k8s::config_map(m, id, "airflow-config", NAME, settings);
-        let env = || -> Vec<EnvVar> {
-            secret_options(&db)
-                .iter()
-                .map(|(option, _, _, file)| {
-                    k8s::env(
-                        &format!("{option}_CMD"),
-                        format!("cat {}", secret_file(file)),
-                    )
-                })
-                // The task SDK trusts this file for the execution API (https, service CA).
-                .chain([k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE)])
-                // psycopg verifies PostgreSQL's certificate against PGO's CA.
-                .chain(postgresql::libpq_verify_env())
-                .collect()
-        };
-        let env_from = || {
-            vec![k8s_openapi::api::core::v1::EnvFromSource {
-                config_map_ref: Some(k8s_openapi::api::core::v1::ConfigMapEnvSource {
-                    name: "airflow-config".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]
-        };
-        let container = |name: &str, args: &[&str], live: Probe, ready: Probe| Container {
-            name: name.into(),
-            image: Some(r.image.clone()),
-            args: Some(args.iter().map(|s| s.to_string()).collect()),
-            env: Some(env()),
-            env_from: Some(env_from()),
-            liveness_probe: Some(live),
-            readiness_probe: Some(ready),
-            resources: Some(k8s::resources(&r.resources)),
-            // Read-only root: AIRFLOW_HOME (where Airflow writes airflow.cfg and
-            // webserver_config.py on first start) and /tmp are emptyDirs; the packages live in
-            // /home/airflow/.local, precompiled, and stay untouched.
-            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-            volume_mounts: Some({
-                let mut v = vec![
-                    k8s::mount("airflow-home", "/opt/airflow", false),
-                    k8s::mount("tmp", "/tmp", false),
-                    k8s::mount("dags", "/opt/airflow/dags", true),
-                    k8s::mount("logs", "/opt/airflow/logs", false),
-                    k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
-                    postgresql::ca_mount("postgresql-ca"),
-                    k8s::mount("secrets", SECRETS_DIR, true),
-                    k8s::mount("airflow-conn", CONN_DIR, true),
-                    k8s::mount("object-store-ca", OBJECT_STORE_CA_DIR, true),
-                ];
-                if executor == Executor::Celery {
-                    let mut mt = k8s::mount(
-                        "celery-config",
-                        &format!("{CELERY_MODULE_DIR}/{CELERY_MODULE}.py"),
-                        true,
-                    );
-                    mt.sub_path = Some(format!("{CELERY_MODULE}.py"));
-                    v.push(mt);
-                }
-                v
-            }),
-            ..Default::default()
-        };
-        let git_sync = || {
-            let mut e = vec![
-                k8s::env("GITSYNC_REPO", c.dags_repo.clone().unwrap_or_default()),
-                k8s::env(
-                    "GITSYNC_REF",
-                    c.dags_ref.clone().unwrap_or_else(|| "main".into()),
-                ),
-                k8s::env("GITSYNC_ROOT", "/git"),
-                k8s::env("HOME", "/tmp"),
-                k8s::env("GITSYNC_LINK", "repo"),
-                k8s::env("GITSYNC_PERIOD", "60s"),
-                k8s::env("GITSYNC_HTTP_BIND", ":8081"),
-            ];
-            if let Some(s) = &c.dags_repo_secret {
-                e.push(k8s::env_secret("GITSYNC_USERNAME", s, "username"));
-                e.push(k8s::env_secret("GITSYNC_PASSWORD", s, "password"));
-            }
-            Container {
-                name: "git-sync".into(),
-                image: Some(GIT_SYNC_IMAGE.into()),
-                env: Some(e),
-                ports: Some(vec![k8s::container_port("git-sync", 8081)]),
-                liveness_probe: Some(k8s::http_probe("/", "git-sync", "HTTP", 30, 6)),
-                readiness_probe: Some(k8s::tcp_probe("git-sync", 10, 3)),
-                resources: Some(k8s::resources(&crate::model::Resources {
-                    cpu_request: "50m".into(),
-                    memory_request: "64Mi".into(),
-                    cpu_limit: "200m".into(),
-                    memory_limit: "256Mi".into(),
-                })),
-                // git writes its config and temp files under $HOME: /tmp, an emptyDir.
-                security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-                volume_mounts: Some(vec![
-                    k8s::mount("dags", "/git", false),
-                    k8s::mount("tmp", "/tmp", false),
-                ]),
-                ..Default::default()
-            }
-        };
-        // Python CLIs: interpreter start and Airflow's imports take seconds on a busy node; the
-        // upstream chart gives these checks 20 s.
-        let job_check = |job: &str| {
-            k8s::exec_probe_timeout(
-                &[
-                    "sh",
-                    "-c",
-                    &format!("airflow jobs check --job-type {job} --local"),
-                ],
-                30,
-                5,
-                PYTHON_PROBE_TIMEOUT,
-            )
-        };
-        let volumes = || {
-            let mut v = vec![
-                k8s::empty_dir_volume("airflow-home"),
-                k8s::empty_dir_volume("tmp"),
-                k8s::empty_dir_volume("dags"),
-                k8s::empty_dir_volume("logs"),
-                k8s::service_ca_volume("service-ca"),
-                postgresql::ca_volume("postgresql-ca"),
-                secrets_volume(
-                    &db,
-                    executor == Executor::Celery,
-                    &m.object_store.credentials_secret,
-                ),
-                k8s::memory_dir_volume("airflow-conn"),
-                k8s::ca_trust_volume(m, "object-store-ca"),
-            ];
-            if executor == Executor::Celery {
-                v.push(k8s::config_map_volume("celery-config", CELERY_CONFIG));
-            }
-            v
-        };
-        let conn_init = || Container {
-            name: "airflow-conn".into(),
-            image: Some(r.image.clone()),
-            command: Some(vec!["python3".into(), "-c".into(), conn_init_script(m)]),
-            resources: Some(k8s::resources(&crate::model::Resources {
-                cpu_request: "50m".into(),
-                memory_request: "64Mi".into(),
-                cpu_limit: "200m".into(),
-                memory_limit: "128Mi".into(),
-            })),
-            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-            volume_mounts: Some(vec![
-                k8s::mount("secrets", SECRETS_DIR, true),
-                k8s::mount("airflow-conn", CONN_DIR, false),
-            ]),
-            ..Default::default()
-        };
-        // StatsD → Prometheus for the scheduler metrics (PodMonitor in monitoring.yaml).
-        let statsd_exporter = || Container {
-            name: "statsd-exporter".into(),
-            image: Some(crate::monitoring::STATSD_EXPORTER_IMAGE.into()),
-            args: Some(vec![
-                format!(
-                    "--statsd.listen-udp=:{}",
-                    crate::monitoring::AIRFLOW_STATSD_PORT
-                ),
-                "--statsd.listen-tcp=".into(),
-                format!(
-                    "--web.listen-address=:{}",
-                    crate::monitoring::AIRFLOW_METRICS_PORT.1
-                ),
-            ]),
-            ports: Some(vec![k8s::container_port(
-                crate::monitoring::AIRFLOW_METRICS_PORT.0,
-                crate::monitoring::AIRFLOW_METRICS_PORT.1,
-            )]),
-            readiness_probe: Some(k8s::http_probe(
-                "/metrics",
-                crate::monitoring::AIRFLOW_METRICS_PORT.0,
-                "HTTP",
-                10,
-                3,
-            )),
-            liveness_probe: Some(k8s::http_probe(
-                "/metrics",
-                crate::monitoring::AIRFLOW_METRICS_PORT.0,
-                "HTTP",
-                20,
-                6,
-            )),
-            resources: Some(k8s::resources(&crate::model::Resources {
-                cpu_request: "20m".into(),
-                memory_request: "32Mi".into(),
-                cpu_limit: "100m".into(),
-                memory_limit: "64Mi".into(),
-            })),
-            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-            ..Default::default()
-        };
-        let mut deployments: Vec<Value> = Vec::new();
-        let mut pdbs: Vec<Value> = Vec::new();
-        let mut push = |app: String, replicas: u32, main: Container, with_git: bool| {
-            let mut containers = vec![main];
-            if with_git && git {
-                containers.push(git_sync());
-            }
-            if app.ends_with("-scheduler") {
-                containers.push(statsd_exporter());
-            }
-            let mut d = k8s::deployment(
-                m,
-                id,
-                k8s::Workload {
-                    app: app.clone(),
-                    replicas,
-                    containers,
-                    volumes: {
-                        let mut v = volumes();
-                        if app.ends_with("-api-server") {
-                            v.push(k8s::secret_volume("tls", API_TLS_SECRET));
-                        }
-                        v
-                    },
-                    service_account: Some(SA.into()),
-                    termination_grace_seconds: Some(60),
-                    init_containers: vec![conn_init()],
-                    ..Default::default()
-                },
-            );
-            // The KubernetesExecutor's schedulers call the API to launch task pods.
-            if executor == Executor::Kubernetes
-                && app.ends_with("-scheduler")
-                && let Some(pod) = d.spec.as_mut().and_then(|s| s.template.spec.as_mut())
-            {
-                pod.automount_service_account_token = Some(true);
-            }
-            deployments.push(k8s::to_value(&d));
-            if let Some(p) = k8s::pdb(
-                m,
-                id,
-                &app,
-                &app,
-                &k8s::selector(&app),
-                replicas,
-                k8s::Budget::AllButOne,
-            ) {
-                pdbs.push(k8s::to_value(&p));
-            }
-        };
-        let api = format!("{NAME}-api-server");
-        push(
-            api.clone(),
-            r.replicas,
-            {
-                let mut c = container(
-                    "api-server",
-                    &["api-server"],
-                    k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 15, 5),
-                    k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 5, 3),
-                );
-                c.ports = Some(vec![k8s::container_port("https", 8080)]);
-                // The server presents its own certificate (which carries the service CA for its
-                // own client calls): it replaces the shared CA setting in place, because a second
-                // entry of one name is a duplicate list-map key that server-side apply refuses.
-                if let Some(env) = c.env.as_mut() {
-                    env.retain(|e| e.name != "AIRFLOW__API__SSL_CERT");
-                    env.push(k8s::env(
-                        "AIRFLOW__API__SSL_CERT",
-                        format!("{API_TLS_DIR}/tls.crt"),
-                    ));
-                    env.push(k8s::env(
-                        "AIRFLOW__API__SSL_KEY",
-                        format!("{API_TLS_DIR}/tls.key"),
-                    ));
-                }
-                if let Some(v) = c.volume_mounts.as_mut() {
-                    v.push(k8s::mount("tls", API_TLS_DIR, true));
-                }
-                c
-            },
-            false,
-        );
-        for (_, role, n) in roles(m) {
-            let main = match role {
-                "scheduler" => container(
-                    role,
-                    &["scheduler"],
-                    job_check("SchedulerJob"),
-                    job_check("SchedulerJob"),
-                ),
-                "triggerer" => container(
-                    role,
-                    &["triggerer"],
-                    job_check("TriggererJob"),
-                    job_check("TriggererJob"),
-                ),
-                "dag-processor" => container(
-                    role,
-                    &["dag-processor"],
-                    job_check("DagProcessorJob"),
-                    job_check("DagProcessorJob"),
-                ),
-                _ => {
-                    let ping = k8s::exec_probe_timeout(
-                        &[
-                            "sh",
-                            "-c",
-                            "celery --app airflow.providers.celery.executors.celery_executor.app inspect ping -d celery@$HOSTNAME",
-                        ],
-                        60,
-                        5,
-                        PYTHON_PROBE_TIMEOUT,
-                    );
-                    container(role, &["celery", "worker"], ping.clone(), ping)
-                }
-            };
-            push(format!("{NAME}-{role}"), n, main, role != "api-server");
-        }
-        let svc = k8s::service(
-            m,
-            id,
-            &api,
-            &api,
-            vec![k8s::service_port("https", 8080)],
-            false,
-            k8s::serving_cert_annotation(API_TLS_SECRET),
-        );
-        let sa = ServiceAccount {
-            metadata: k8s::meta(m, id, SA, NAME),
-            automount_service_account_token: Some(executor == Executor::Kubernetes),
-            ..Default::default()
-        };
-        let mut config_objs = vec![k8s::to_value(&sa), k8s::to_value(&cm)];
-        if executor == Executor::Celery {
-            config_objs.push(k8s::to_value(&k8s::config_map(
-                m,
-                id,
-                CELERY_CONFIG,
-                NAME,
-                BTreeMap::from([(format!("{CELERY_MODULE}.py"), celery_module())]),
-            )));
-        }
-        if executor == Executor::Kubernetes {
-            // The KubernetesExecutor's schedulers create and watch one pod per task.
-            let verbs = [
-                "get", "list", "watch", "create", "update", "patch", "delete",
-            ];
-            let role = Role {
-                metadata: k8s::meta(m, id, "airflow-pod-launcher", NAME),
-                rules: Some(vec![PolicyRule {
-                    api_groups: Some(vec!["".into()]),
-                    resources: Some(vec!["pods".into(), "pods/log".into()]),
-                    verbs: verbs.iter().map(|s| s.to_string()).collect(),
-                    ..Default::default()
-                }]),
-            };
-            let binding = RoleBinding {
-                metadata: k8s::meta(m, id, "airflow-pod-launcher", NAME),
-                role_ref: RoleRef {
-                    api_group: "rbac.authorization.k8s.io".into(),
-                    kind: "Role".into(),
-                    name: "airflow-pod-launcher".into(),
-                },
-                subjects: Some(vec![Subject {
-                    kind: "ServiceAccount".into(),
-                    name: SA.into(),
-                    namespace: Some(ns.clone()),
-                    ..Default::default()
-                }]),
-            };
-            config_objs.push(k8s::to_value(&role));
-            config_objs.push(k8s::to_value(&binding));
-        }
-        let mut job_labels = k8s::labels(m, id, "airflow-db-migrate");
-        job_labels.retain(|k, _| k.starts_with("app"));
-        let migrate = Job {
-            metadata: k8s::meta(m, id, "airflow-db-migrate", "airflow-db-migrate"),
-            spec: Some(JobSpec {
-                backoff_limit: Some(6),
-                ttl_seconds_after_finished: Some(3600),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(job_labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        restart_policy: Some("OnFailure".into()),
-                        service_account_name: Some(SA.into()),
-                        automount_service_account_token: Some(false),
-                        security_context: Some(k8s::pod_security()),
-                        volumes: Some(vec![
-                            k8s::empty_dir_volume("airflow-home"),
-                            k8s::empty_dir_volume("tmp"),
-                            postgresql::ca_volume("postgresql-ca"),
-                            secrets_volume(&db, false, &m.object_store.credentials_secret),
-                            // The configured secrets backend reads its file on any lookup.
-                            k8s::memory_dir_volume("airflow-conn"),
-                        ]),
-                        init_containers: Some(vec![conn_init()]),
-                        containers: vec![Container {
-                            volume_mounts: Some(vec![
-                                k8s::mount("airflow-home", "/opt/airflow", false),
-                                k8s::mount("tmp", "/tmp", false),
-                                postgresql::ca_mount("postgresql-ca"),
-                                k8s::mount("secrets", SECRETS_DIR, true),
-                                k8s::mount("airflow-conn", CONN_DIR, true),
-                            ]),
-                            liveness_probe: None,
-                            readiness_probe: None,
-                            ..container(
-                                "migrate",
-                                &["db", "migrate"],
-                                Probe::default(),
-                                Probe::default(),
-                            )
-                        }],
-                        ..Default::default()
-                    }),
-                },
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let mut objs = vec![k8s::to_value(&svc)];
-        objs.extend(deployments);
-        objs.extend(pdbs);
+        let pods = Pods::new(m);
+        let executor = pods.executor;
+        let db = &pods.db;
+        let mut objs = vec![k8s::to_value(&api_service(m))];
+        objs.extend(pods.workloads());
         let dir = self.dir();
         vec![
             k8s::objects_file(
                 format!("{dir}/airflow-config.yaml"),
                 format!("Airflow settings ({executor:?} executor). Secrets referenced: {db} (metadata DB), {SECRETS} (fernet-key, api-secret-key, jwt-secret)."),
-                config_objs,
+                config_objects(m, executor),
             ),
             k8s::objects_file(
                 format!("{dir}/airflow-db-migrate.yaml"),
                 "Schema migration of the metadata database; run before (and on every upgrade of) the Deployments.".into(),
-                vec![k8s::to_value(&migrate)],
+                vec![k8s::to_value(&pods.migrate_job())],
             ),
             k8s::objects_file(
                 format!("{dir}/airflow-deployments.yaml"),
@@ -1019,6 +506,594 @@ impl Component for Airflow {
         Redundancy {
             tiers,
             journey: Some("orchestration"),
+        }
+    }
+}
+
+fn settings(m: &Model, executor: Executor) -> BTreeMap<String, String> {
+    let c = cfg(m);
+    let ns = &m.get(ComponentId::Airflow).namespace;
+    let dags_folder = match (&c.dags_path, c.dags_repo.is_some()) {
+        (Some(p), true) => format!("/opt/airflow/dags/repo/{}", p.trim_matches('/')),
+        (None, true) => "/opt/airflow/dags/repo".to_string(),
+        _ => "/opt/airflow/dags".to_string(),
+    };
+    let mut settings = BTreeMap::from([
+        (
+            "AIRFLOW__CORE__EXECUTOR".to_string(),
+            match executor {
+                Executor::Celery => "CeleryExecutor",
+                Executor::Kubernetes => "KubernetesExecutor",
+            }
+            .to_string(),
+        ),
+        ("AIRFLOW__CORE__DAGS_FOLDER".into(), dags_folder),
+        ("AIRFLOW__CORE__LOAD_EXAMPLES".into(), "False".into()),
+        // Airflow 3's default SimpleAuthManager writes generated passwords into a file per
+        // pod (an emptyDir here): every API server would have other users. FAB keeps users
+        // and roles in the metadata database, and `airflow db migrate` runs its migrations
+        // when it is the configured auth manager.
+        (
+            "AIRFLOW__CORE__AUTH_MANAGER".into(),
+            FAB_AUTH_MANAGER.into(),
+        ),
+        // The root filesystem is read-only: do not try to write bytecode next to the code.
+        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+        // No `[scheduler] standalone_dag_processor`: Airflow 3 removed it (`airflow config
+        // lint` flags it); the DAG processor always runs on its own, here as its Deployment.
+        (
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL".into(),
+            format!("https://{NAME}-api-server.{ns}.svc:8080/execution/"),
+        ),
+        // Task logs in the object store (see LOG_CONN_ID); the local copy goes once uploaded.
+        ("AIRFLOW__LOGGING__REMOTE_LOGGING".into(), "True".into()),
+        (
+            "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER".into(),
+            format!("s3://{}/logs", m.object_store.bucket(LOG_BUCKET)),
+        ),
+        (
+            "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID".into(),
+            LOG_CONN_ID.into(),
+        ),
+        ("AIRFLOW__LOGGING__DELETE_LOCAL_LOGS".into(), "True".into()),
+        (
+            "AIRFLOW__SECRETS__BACKEND".into(),
+            "airflow.secrets.local_filesystem.LocalFilesystemBackend".into(),
+        ),
+        (
+            "AIRFLOW__SECRETS__BACKEND_KWARGS".into(),
+            serde_json::json!({"connections_file_path": format!("{CONN_DIR}/{CONN_FILE}")})
+                .to_string(),
+        ),
+        // Logs of running tasks come from the worker's log server: by pod IP, because a
+        // Deployment's pod host name resolves nowhere.
+        (
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE".into(),
+            "airflow.utils.net.get_host_ip_address".into(),
+        ),
+        // Row-level locks let several schedulers run active-active on PostgreSQL.
+        (
+            "AIRFLOW__SCHEDULER__USE_ROW_LEVEL_LOCKING".into(),
+            "True".into(),
+        ),
+    ]);
+    settings.extend(executor_settings(m, executor));
+    settings.extend(statsd_settings());
+    settings
+}
+
+fn executor_settings(m: &Model, executor: Executor) -> Vec<(String, String)> {
+    match executor {
+        Executor::Celery => vec![
+            (
+                "AIRFLOW__CELERY__BROKER_URL".into(),
+                format!("sentinel://{}/0", redis_sentinel(m)),
+            ),
+            (
+                "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__MASTER_NAME".into(),
+                redis::MASTER_GROUP.into(),
+            ),
+            (
+                "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS".into(),
+                format!("{CELERY_MODULE}.CELERY_CONFIG"),
+            ),
+            ("PYTHONPATH".into(), CELERY_MODULE_DIR.into()),
+        ],
+        Executor::Kubernetes => vec![(
+            "AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE".into(),
+            m.get(ComponentId::Airflow).namespace.clone(),
+        )],
+    }
+}
+
+/// StatsD to the schedulers' statsd-exporter sidecar (other components' UDP packets to
+/// localhost are dropped: the scheduler heartbeat is what the alerts need).
+fn statsd_settings() -> [(String, String); 4] {
+    [
+        ("AIRFLOW__METRICS__STATSD_ON".into(), "True".into()),
+        ("AIRFLOW__METRICS__STATSD_HOST".into(), "localhost".into()),
+        (
+            "AIRFLOW__METRICS__STATSD_PORT".into(),
+            crate::monitoring::AIRFLOW_STATSD_PORT.to_string(),
+        ),
+        ("AIRFLOW__METRICS__STATSD_PREFIX".into(), "airflow".into()),
+    ]
+}
+
+fn config_objects(m: &Model, executor: Executor) -> Vec<Value> {
+    let id = ComponentId::Airflow;
+    let sa = ServiceAccount {
+        metadata: k8s::meta(m, id, SA, NAME),
+        automount_service_account_token: Some(executor == Executor::Kubernetes),
+        ..Default::default()
+    };
+    let cm = k8s::config_map(m, id, "airflow-config", NAME, settings(m, executor));
+    let mut objs = vec![k8s::to_value(&sa), k8s::to_value(&cm)];
+    if executor == Executor::Celery {
+        objs.push(k8s::to_value(&k8s::config_map(
+            m,
+            id,
+            CELERY_CONFIG,
+            NAME,
+            BTreeMap::from([(format!("{CELERY_MODULE}.py"), celery_module())]),
+        )));
+    }
+    if executor == Executor::Kubernetes {
+        objs.extend(pod_launcher(m));
+    }
+    objs
+}
+
+/// The KubernetesExecutor's schedulers create and watch one pod per task.
+fn pod_launcher(m: &Model) -> [Value; 2] {
+    let id = ComponentId::Airflow;
+    let verbs = [
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ];
+    let role = Role {
+        metadata: k8s::meta(m, id, "airflow-pod-launcher", NAME),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec!["".into()]),
+            resources: Some(vec!["pods".into(), "pods/log".into()]),
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }]),
+    };
+    let binding = RoleBinding {
+        metadata: k8s::meta(m, id, "airflow-pod-launcher", NAME),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "airflow-pod-launcher".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: SA.into(),
+            namespace: Some(m.get(id).namespace.clone()),
+            ..Default::default()
+        }]),
+    };
+    [k8s::to_value(&role), k8s::to_value(&binding)]
+}
+
+fn api_service(m: &Model) -> Service {
+    let api = format!("{NAME}-api-server");
+    k8s::service(
+        m,
+        ComponentId::Airflow,
+        &api,
+        &api,
+        vec![k8s::service_port("https", 8080)],
+        false,
+        k8s::serving_cert_annotation(API_TLS_SECRET),
+    )
+}
+
+/// Python CLIs: interpreter start and Airflow's imports take seconds on a busy node; the
+/// upstream chart gives these checks 20 s.
+fn job_check(job: &str) -> Probe {
+    k8s::exec_probe_timeout(
+        &[
+            "sh",
+            "-c",
+            &format!("airflow jobs check --job-type {job} --local"),
+        ],
+        30,
+        5,
+        PYTHON_PROBE_TIMEOUT,
+    )
+}
+
+/// StatsD → Prometheus for the scheduler metrics (PodMonitor in monitoring.yaml).
+fn statsd_exporter() -> Container {
+    Container {
+        name: "statsd-exporter".into(),
+        image: Some(crate::monitoring::STATSD_EXPORTER_IMAGE.into()),
+        args: Some(vec![
+            format!(
+                "--statsd.listen-udp=:{}",
+                crate::monitoring::AIRFLOW_STATSD_PORT
+            ),
+            "--statsd.listen-tcp=".into(),
+            format!(
+                "--web.listen-address=:{}",
+                crate::monitoring::AIRFLOW_METRICS_PORT.1
+            ),
+        ]),
+        ports: Some(vec![k8s::container_port(
+            crate::monitoring::AIRFLOW_METRICS_PORT.0,
+            crate::monitoring::AIRFLOW_METRICS_PORT.1,
+        )]),
+        readiness_probe: Some(k8s::http_probe(
+            "/metrics",
+            crate::monitoring::AIRFLOW_METRICS_PORT.0,
+            "HTTP",
+            10,
+            3,
+        )),
+        liveness_probe: Some(k8s::http_probe(
+            "/metrics",
+            crate::monitoring::AIRFLOW_METRICS_PORT.0,
+            "HTTP",
+            20,
+            6,
+        )),
+        resources: Some(k8s::resources(&crate::model::Resources {
+            cpu_request: "20m".into(),
+            memory_request: "32Mi".into(),
+            cpu_limit: "100m".into(),
+            memory_limit: "64Mi".into(),
+        })),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+        ..Default::default()
+    }
+}
+
+/// What every Airflow pod shares: image, executor, secrets and DAGs.
+struct Pods<'a> {
+    m: &'a Model<'a>,
+    r: &'a Resolved,
+    c: &'a AirflowConfig,
+    executor: Executor,
+    db: String,
+}
+
+impl<'a> Pods<'a> {
+    fn new(m: &'a Model<'a>) -> Self {
+        let c = cfg(m);
+        Pods {
+            m,
+            r: m.get(ComponentId::Airflow),
+            c,
+            executor: c.executor.unwrap_or_default(),
+            db: postgresql::consumer_secret(ComponentId::Airflow),
+        }
+    }
+
+    /// Every Deployment first, then the budgets: the file's order.
+    fn workloads(&self) -> Vec<Value> {
+        let mut deployments: Vec<Value> = Vec::new();
+        let mut pdbs: Vec<Value> = Vec::new();
+        let mut push = |(d, pdb): (Value, Option<Value>)| {
+            deployments.push(d);
+            pdbs.extend(pdb);
+        };
+        let api = format!("{NAME}-api-server");
+        push(self.deployment(&api, self.r.replicas, self.api_server(), false));
+        for (_, role, n) in roles(self.m) {
+            push(self.deployment(
+                &format!("{NAME}-{role}"),
+                n,
+                self.role_container(role),
+                role != "api-server",
+            ));
+        }
+        deployments.extend(pdbs);
+        deployments
+    }
+
+    fn deployment(
+        &self,
+        app: &str,
+        replicas: u32,
+        main: Container,
+        with_git: bool,
+    ) -> (Value, Option<Value>) {
+        let (m, id) = (self.m, ComponentId::Airflow);
+        let mut containers = vec![main];
+        if with_git && self.c.dags_repo.is_some() {
+            containers.push(self.git_sync());
+        }
+        if app.ends_with("-scheduler") {
+            containers.push(statsd_exporter());
+        }
+        let mut volumes = self.volumes();
+        if app.ends_with("-api-server") {
+            volumes.push(k8s::secret_volume("tls", API_TLS_SECRET));
+        }
+        let mut d = k8s::deployment(
+            m,
+            id,
+            k8s::Workload {
+                app: app.to_string(),
+                replicas,
+                containers,
+                volumes,
+                service_account: Some(SA.into()),
+                termination_grace_seconds: Some(60),
+                init_containers: vec![self.conn_init()],
+                ..Default::default()
+            },
+        );
+        // The KubernetesExecutor's schedulers call the API to launch task pods.
+        if self.executor == Executor::Kubernetes
+            && app.ends_with("-scheduler")
+            && let Some(pod) = d.spec.as_mut().and_then(|s| s.template.spec.as_mut())
+        {
+            pod.automount_service_account_token = Some(true);
+        }
+        let pdb = k8s::pdb(
+            m,
+            id,
+            app,
+            app,
+            &k8s::selector(app),
+            replicas,
+            k8s::Budget::AllButOne,
+        );
+        (k8s::to_value(&d), pdb.map(|p| k8s::to_value(&p)))
+    }
+
+    fn env(&self) -> Vec<EnvVar> {
+        secret_options(&self.db)
+            .iter()
+            .map(|(option, _, _, file)| {
+                k8s::env(
+                    &format!("{option}_CMD"),
+                    format!("cat {}", secret_file(file)),
+                )
+            })
+            // The task SDK trusts this file for the execution API (https, service CA).
+            .chain([k8s::env("AIRFLOW__API__SSL_CERT", k8s::SERVICE_CA_FILE)])
+            // psycopg verifies PostgreSQL's certificate against PGO's CA.
+            .chain(postgresql::libpq_verify_env())
+            .collect()
+    }
+
+    fn mounts(&self) -> Vec<VolumeMount> {
+        let mut v = vec![
+            k8s::mount("airflow-home", "/opt/airflow", false),
+            k8s::mount("tmp", "/tmp", false),
+            k8s::mount("dags", "/opt/airflow/dags", true),
+            k8s::mount("logs", "/opt/airflow/logs", false),
+            k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
+            postgresql::ca_mount("postgresql-ca"),
+            k8s::mount("secrets", SECRETS_DIR, true),
+            k8s::mount("airflow-conn", CONN_DIR, true),
+            k8s::mount("object-store-ca", OBJECT_STORE_CA_DIR, true),
+        ];
+        if self.executor == Executor::Celery {
+            let mut mt = k8s::mount(
+                "celery-config",
+                &format!("{CELERY_MODULE_DIR}/{CELERY_MODULE}.py"),
+                true,
+            );
+            mt.sub_path = Some(format!("{CELERY_MODULE}.py"));
+            v.push(mt);
+        }
+        v
+    }
+
+    fn container(&self, name: &str, args: &[&str], live: Probe, ready: Probe) -> Container {
+        Container {
+            name: name.into(),
+            image: Some(self.r.image.clone()),
+            args: Some(args.iter().map(|s| s.to_string()).collect()),
+            env: Some(self.env()),
+            env_from: Some(vec![EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: "airflow-config".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            liveness_probe: Some(live),
+            readiness_probe: Some(ready),
+            resources: Some(k8s::resources(&self.r.resources)),
+            // Read-only root: AIRFLOW_HOME (where Airflow writes airflow.cfg and
+            // webserver_config.py on first start) and /tmp are emptyDirs; the packages live in
+            // /home/airflow/.local, precompiled, and stay untouched.
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+            volume_mounts: Some(self.mounts()),
+            ..Default::default()
+        }
+    }
+
+    fn api_server(&self) -> Container {
+        let mut c = self.container(
+            "api-server",
+            &["api-server"],
+            k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 15, 5),
+            k8s::http_probe("/api/v2/monitor/health", "https", "HTTPS", 5, 3),
+        );
+        c.ports = Some(vec![k8s::container_port("https", 8080)]);
+        // The server presents its own certificate (which carries the service CA for its
+        // own client calls): it replaces the shared CA setting in place, because a second
+        // entry of one name is a duplicate list-map key that server-side apply refuses.
+        if let Some(env) = c.env.as_mut() {
+            env.retain(|e| e.name != "AIRFLOW__API__SSL_CERT");
+            env.push(k8s::env(
+                "AIRFLOW__API__SSL_CERT",
+                format!("{API_TLS_DIR}/tls.crt"),
+            ));
+            env.push(k8s::env(
+                "AIRFLOW__API__SSL_KEY",
+                format!("{API_TLS_DIR}/tls.key"),
+            ));
+        }
+        if let Some(v) = c.volume_mounts.as_mut() {
+            v.push(k8s::mount("tls", API_TLS_DIR, true));
+        }
+        c
+    }
+
+    fn role_container(&self, role: &str) -> Container {
+        let checked = |job: &str| self.container(role, &[role], job_check(job), job_check(job));
+        match role {
+            "scheduler" => checked("SchedulerJob"),
+            "triggerer" => checked("TriggererJob"),
+            "dag-processor" => checked("DagProcessorJob"),
+            _ => {
+                let ping = k8s::exec_probe_timeout(
+                    &[
+                        "sh",
+                        "-c",
+                        "celery --app airflow.providers.celery.executors.celery_executor.app inspect ping -d celery@$HOSTNAME",
+                    ],
+                    60,
+                    5,
+                    PYTHON_PROBE_TIMEOUT,
+                );
+                self.container(role, &["celery", "worker"], ping.clone(), ping)
+            }
+        }
+    }
+
+    fn git_sync(&self) -> Container {
+        let c = self.c;
+        let mut e = vec![
+            k8s::env("GITSYNC_REPO", c.dags_repo.clone().unwrap_or_default()),
+            k8s::env(
+                "GITSYNC_REF",
+                c.dags_ref.clone().unwrap_or_else(|| "main".into()),
+            ),
+            k8s::env("GITSYNC_ROOT", "/git"),
+            k8s::env("HOME", "/tmp"),
+            k8s::env("GITSYNC_LINK", "repo"),
+            k8s::env("GITSYNC_PERIOD", "60s"),
+            k8s::env("GITSYNC_HTTP_BIND", ":8081"),
+        ];
+        if let Some(s) = &c.dags_repo_secret {
+            e.push(k8s::env_secret("GITSYNC_USERNAME", s, "username"));
+            e.push(k8s::env_secret("GITSYNC_PASSWORD", s, "password"));
+        }
+        Container {
+            name: "git-sync".into(),
+            image: Some(GIT_SYNC_IMAGE.into()),
+            env: Some(e),
+            ports: Some(vec![k8s::container_port("git-sync", 8081)]),
+            liveness_probe: Some(k8s::http_probe("/", "git-sync", "HTTP", 30, 6)),
+            readiness_probe: Some(k8s::tcp_probe("git-sync", 10, 3)),
+            resources: Some(k8s::resources(&crate::model::Resources {
+                cpu_request: "50m".into(),
+                memory_request: "64Mi".into(),
+                cpu_limit: "200m".into(),
+                memory_limit: "256Mi".into(),
+            })),
+            // git writes its config and temp files under $HOME: /tmp, an emptyDir.
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+            volume_mounts: Some(vec![
+                k8s::mount("dags", "/git", false),
+                k8s::mount("tmp", "/tmp", false),
+            ]),
+            ..Default::default()
+        }
+    }
+
+    fn volumes(&self) -> Vec<Volume> {
+        let celery = self.executor == Executor::Celery;
+        let mut v = vec![
+            k8s::empty_dir_volume("airflow-home"),
+            k8s::empty_dir_volume("tmp"),
+            k8s::empty_dir_volume("dags"),
+            k8s::empty_dir_volume("logs"),
+            k8s::service_ca_volume("service-ca"),
+            postgresql::ca_volume("postgresql-ca"),
+            secrets_volume(&self.db, celery, &self.m.object_store.credentials_secret),
+            k8s::memory_dir_volume("airflow-conn"),
+            k8s::ca_trust_volume(self.m, "object-store-ca"),
+        ];
+        if celery {
+            v.push(k8s::config_map_volume("celery-config", CELERY_CONFIG));
+        }
+        v
+    }
+
+    fn conn_init(&self) -> Container {
+        Container {
+            name: "airflow-conn".into(),
+            image: Some(self.r.image.clone()),
+            command: Some(vec![
+                "python3".into(),
+                "-c".into(),
+                conn_init_script(self.m),
+            ]),
+            resources: Some(k8s::resources(&crate::model::Resources {
+                cpu_request: "50m".into(),
+                memory_request: "64Mi".into(),
+                cpu_limit: "200m".into(),
+                memory_limit: "128Mi".into(),
+            })),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+            volume_mounts: Some(vec![
+                k8s::mount("secrets", SECRETS_DIR, true),
+                k8s::mount("airflow-conn", CONN_DIR, false),
+            ]),
+            ..Default::default()
+        }
+    }
+
+    fn migrate_job(&self) -> Job {
+        let (m, id) = (self.m, ComponentId::Airflow);
+        let mut job_labels = k8s::labels(m, id, "airflow-db-migrate");
+        job_labels.retain(|k, _| k.starts_with("app"));
+        Job {
+            metadata: k8s::meta(m, id, "airflow-db-migrate", "airflow-db-migrate"),
+            spec: Some(JobSpec {
+                backoff_limit: Some(6),
+                ttl_seconds_after_finished: Some(3600),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(job_labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("OnFailure".into()),
+                        service_account_name: Some(SA.into()),
+                        automount_service_account_token: Some(false),
+                        security_context: Some(k8s::pod_security()),
+                        volumes: Some(vec![
+                            k8s::empty_dir_volume("airflow-home"),
+                            k8s::empty_dir_volume("tmp"),
+                            postgresql::ca_volume("postgresql-ca"),
+                            secrets_volume(&self.db, false, &m.object_store.credentials_secret),
+                            // The configured secrets backend reads its file on any lookup.
+                            k8s::memory_dir_volume("airflow-conn"),
+                        ]),
+                        init_containers: Some(vec![self.conn_init()]),
+                        containers: vec![Container {
+                            volume_mounts: Some(vec![
+                                k8s::mount("airflow-home", "/opt/airflow", false),
+                                k8s::mount("tmp", "/tmp", false),
+                                postgresql::ca_mount("postgresql-ca"),
+                                k8s::mount("secrets", SECRETS_DIR, true),
+                                k8s::mount("airflow-conn", CONN_DIR, true),
+                            ]),
+                            liveness_probe: None,
+                            readiness_probe: None,
+                            ..self.container(
+                                "migrate",
+                                &["db", "migrate"],
+                                Probe::default(),
+                                Probe::default(),
+                            )
+                        }],
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
         }
     }
 }
