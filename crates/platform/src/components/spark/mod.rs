@@ -9,10 +9,13 @@ mod monitoring;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, ServiceAccount};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Container, EmptyDirVolumeSource, EnvVar, ServiceAccount, Volume};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::component::{
     Check, Component, ComponentId, Dep, Exec, File, Gate, Group, HealthCheck, OperatorDefaults,
@@ -305,332 +308,19 @@ impl Component for Spark {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let id = self.id();
-        let ns = &r.namespace;
         let os = &m.object_store;
-        let c = cfg(m);
-        let events = format!("s3a://{}/", os.bucket("spark-events"));
-        // History Server: stateless, reads the event logs every application writes.
-        let mut opts: Vec<String> = vec![
-            format!("-Dspark.history.fs.logDirectory={events}"),
-            "-Dspark.history.fs.update.interval=30s".into(),
-        ];
-        opts.extend(s3a(m).into_iter().map(|(k, v)| format!("-D{k}={v}")));
-        // The keys come from the properties file `history-conf` writes.
-        opts.push(
-            "-Dspark.hadoop.fs.s3a.aws.credentials.provider=org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
-                .into(),
-        );
-        opts.extend(history_ssl().into_iter().map(|(k, v)| format!("-D{k}={v}")));
-        // Event logs live in the object store over https (MinIO: the CA deploy issues its certificate from).
-        opts.push(k8s::jvm_trust_options(TRUSTSTORE_DIR));
-        let mut env = vec![
-            k8s::env("AWS_REGION", os.region.clone()),
-            k8s::env("SPARK_HISTORY_OPTS", opts.join(" ")),
-        ];
-        env.push(k8s::env("SPARK_NO_DAEMONIZE", "true"));
-        env.push(k8s::env(
-            "SPARK_DAEMON_CLASSPATH",
-            S3A_JARS
-                .iter()
-                .map(|(p, _)| format!("{S3A_JARS_DIR}/{}", jar_name(p)))
-                .collect::<Vec<_>>()
-                .join(":"),
-        ));
-        let history = k8s::deployment(
-            m,
-            id,
-            k8s::Workload {
-                app: HISTORY.into(),
-                replicas: r.replicas,
-                // Spark's Jetty reads a keystore, not the PEM pair the service CA issues.
-                init_containers: vec![
-                    k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
-                    k8s::pkcs12_init_container(
-                        &r.image,
-                        "serving-cert",
-                        "keystore",
-                        KEYSTORE_DIR,
-                        HISTORY,
-                        &format!("file:{SECRETS_DIR}/{KEYSTORE_PASSWORD_FILE}"),
-                        vec![k8s::mount("secrets", SECRETS_DIR, true)],
-                    ),
-                    history_conf_init(&r.image),
-                    s3a_jars_init(&r.image),
-                ],
-                containers: vec![Container {
-                    name: "history-server".into(),
-                    image: Some(r.image.clone()),
-                    command: Some(vec![
-                        "/opt/spark/bin/spark-class".into(),
-                        "org.apache.spark.deploy.history.HistoryServer".into(),
-                        "--properties-file".into(),
-                        format!("{KEYSTORE_DIR}/{SECRET_PROPERTIES}"),
-                    ]),
-                    env: Some(env),
-                    // The plain UI port (18080) only redirects to HTTPS: left undeclared, so the
-                    // network policies keep it closed.
-                    ports: Some(vec![k8s::container_port("https", HISTORY_HTTPS_PORT)]),
-                    liveness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 15, 5)),
-                    readiness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 5, 3)),
-                    resources: Some(k8s::resources(&r.resources)),
-                    security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
-                    volume_mounts: Some(vec![
-                        k8s::mount("tmp", "/tmp", false),
-                        k8s::mount("keystore", KEYSTORE_DIR, true),
-                        k8s::mount("truststore", TRUSTSTORE_DIR, true),
-                        k8s::mount("s3a-jars", S3A_JARS_DIR, true),
-                    ]),
-                    ..Default::default()
-                }],
-                volumes: vec![
-                    k8s::empty_dir_volume("tmp"),
-                    k8s::secret_volume("serving-cert", HISTORY_TLS),
-                    k8s::memory_dir_volume("keystore"),
-                    k8s::secret_files_volume(
-                        "secrets",
-                        &[
-                            (HISTORY_KEYSTORE_SECRET, "password", KEYSTORE_PASSWORD_FILE),
-                            (
-                                &os.credentials_secret,
-                                "AWS_ACCESS_KEY_ID",
-                                "AWS_ACCESS_KEY_ID",
-                            ),
-                            (
-                                &os.credentials_secret,
-                                "AWS_SECRET_ACCESS_KEY",
-                                "AWS_SECRET_ACCESS_KEY",
-                            ),
-                        ],
-                    ),
-                    k8s::ca_trust_volume(m, "ca"),
-                    k8s::empty_dir_volume("truststore"),
-                    // On disk: 282 MB of jars would count against the pod's memory limit.
-                    k8s_openapi::api::core::v1::Volume {
-                        name: "s3a-jars".into(),
-                        empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource {
-                            medium: None,
-                            size_limit: Some(
-                                k8s_openapi::apimachinery::pkg::api::resource::Quantity(
-                                    "512Mi".into(),
-                                ),
-                            ),
-                        }),
-                        ..Default::default()
-                    },
-                ],
-                service_account: Some(HISTORY.into()),
-                ..Default::default()
-            },
-        );
-        let svc = k8s::service(
-            m,
-            id,
-            HISTORY,
-            HISTORY,
-            vec![k8s::service_port("https", HISTORY_HTTPS_PORT)],
-            false,
-            k8s::serving_cert_annotation(HISTORY_TLS),
-        );
-        let mut history_objs = vec![
-            k8s::to_value(&ServiceAccount {
-                metadata: k8s::meta(m, id, HISTORY, HISTORY),
-                automount_service_account_token: Some(false),
-                ..Default::default()
-            }),
-            k8s::to_value(&svc),
-            k8s::to_value(&history),
-        ];
-        if let Some(p) = k8s::pdb(
-            m,
-            id,
-            HISTORY,
-            HISTORY,
-            &k8s::selector(HISTORY),
-            r.replicas,
-            k8s::Budget::AllButOne,
-        ) {
-            history_objs.push(k8s::to_value(&p));
-        }
-        // Driver RBAC: the driver creates executor pods, their service and config maps.
-        let verbs = [
-            "get",
-            "list",
-            "watch",
-            "create",
-            "update",
-            "patch",
-            "delete",
-            "deletecollection",
-        ];
-        let role = Role {
-            metadata: k8s::meta(m, id, "spark-driver", SA),
-            rules: Some(vec![PolicyRule {
-                api_groups: Some(vec!["".into()]),
-                resources: Some(
-                    ["pods", "services", "configmaps", "persistentvolumeclaims"]
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                ),
-                verbs: verbs.iter().map(|s| s.to_string()).collect(),
-                ..Default::default()
-            }]),
-        };
-        let binding = RoleBinding {
-            metadata: k8s::meta(m, id, "spark-driver", SA),
-            role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".into(),
-                kind: "Role".into(),
-                name: "spark-driver".into(),
-            },
-            subjects: Some(vec![Subject {
-                kind: "ServiceAccount".into(),
-                name: SA.into(),
-                namespace: Some(ns.clone()),
-                ..Default::default()
-            }]),
-        };
-        let sa = ServiceAccount {
-            metadata: k8s::meta(m, id, SA, SA),
-            // Stated, not defaulted: drivers create their executors through the API, limited
-            // by the `spark-driver` Role.
-            automount_service_account_token: Some(true),
-            ..Default::default()
-        };
-        let iceberg = c.iceberg_version.clone().unwrap_or_else(|| "1.9.1".into());
-        let nessie_v = c
-            .nessie_version
-            .clone()
-            .unwrap_or_else(|| NESSIE_SPARK_EXTENSIONS.into());
-        let mut conf: BTreeMap<String, String> = BTreeMap::from([
-            (
-                "spark.jars.packages".to_string(),
-                format!("org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{iceberg},org.apache.iceberg:iceberg-aws-bundle:{iceberg},org.projectnessie.nessie-integrations:nessie-spark-extensions-3.5_2.12:{nessie_v},org.apache.hadoop:hadoop-aws:3.3.4"),
-            ),
-            ("spark.jars.ivy".into(), "/tmp/.ivy2".into()),
-            // Driver ↔ executor RPC and block transfers authenticated and AES-encrypted: on
-            // Kubernetes the driver generates the shared secret and hands it to its executors.
-            ("spark.authenticate".into(), "true".into()),
-            ("spark.network.crypto.enabled".into(), "true".into()),
-            (
-                "spark.sql.extensions".into(),
-                "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions,org.projectnessie.spark.extensions.NessieSparkSessionExtensions".into(),
-            ),
-            ("spark.sql.defaultCatalog".into(), "nessie".into()),
-            ("spark.sql.catalog.nessie".into(), "org.apache.iceberg.spark.SparkCatalog".into()),
-            ("spark.sql.catalog.nessie.catalog-impl".into(), "org.apache.iceberg.nessie.NessieCatalog".into()),
-            ("spark.sql.catalog.nessie.uri".into(), trino::nessie_uri(m)),
-            ("spark.sql.catalog.nessie.ref".into(), "main".into()),
-            ("spark.sql.catalog.nessie.warehouse".into(), format!("s3://{}/", os.bucket("warehouse"))),
-            ("spark.sql.catalog.nessie.io-impl".into(), "org.apache.iceberg.aws.s3.S3FileIO".into()),
-            ("spark.sql.catalog.nessie.s3.endpoint".into(), os.endpoint.clone()),
-            ("spark.sql.catalog.nessie.s3.path-style-access".into(), "true".into()),
-            ("spark.eventLog.enabled".into(), "true".into()),
-            ("spark.eventLog.dir".into(), events.clone()),
-            ("spark.kubernetes.driver.service.deleteOnTermination".into(), "true".into()),
-            // Nessie (service CA) and MinIO (deploy's CA) over https: the JDK knows neither.
-            ("spark.driver.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
-            ("spark.executor.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
-        ]);
-        conf.extend(s3a(m));
-        // Applications take the keys from AWS_* in the pod environment (the spark-operator
-        // sets a driver's and executors' environment, not their files).
-        conf.insert(
-            "spark.hadoop.fs.s3a.aws.credentials.provider".into(),
-            "com.amazonaws.auth.EnvironmentVariableCredentialsProvider".into(),
-        );
-        // `spark-role` is Spark's own label (driver/executor): spark-submit refuses it among the
-        // user's labels ("reserved for Spark bookkeeping", KubernetesConf), so the pods carry
-        // it anyway and only the anti-affinity selects on it.
-        let app_label = BTreeMap::from([(
-            "sparkoperator.k8s.io/app-name".to_string(),
-            TEMPLATE.to_string(),
-        )]);
-        let role_selector = |role: &str| {
-            let mut sel = app_label.clone();
-            sel.insert("spark-role".to_string(), role.to_string());
-            sel
-        };
-        let exec_labels = (app_label.clone(), role_selector("executor"));
-        let driver_labels = (app_label.clone(), role_selector("driver"));
-        let pod = |(labels, selector): (BTreeMap<String, String>, BTreeMap<String, String>),
-                   instances: Option<u32>,
-                   sa: Option<String>| {
-            cr::PodSpec {
-                instances,
-                cores: 1,
-                core_request: r.resources.cpu_request.clone(),
-                core_limit: r.resources.cpu_limit.clone(),
-                memory: "1g".into(),
-                service_account: sa,
-                affinity: k8s::anti_affinity(&selector),
-                labels,
-                env: [
-                    k8s::s3_credentials(&os.credentials_secret),
-                    vec![k8s::env("AWS_REGION", os.region.clone())],
-                ]
-                .concat(),
-                pod_security_context: k8s::pod_security(),
-                security_context: k8s::container_security(k8s::RootFs::Writable),
-                init_containers: vec![k8s::jvm_truststore_init(
-                    &r.image,
-                    "ca",
-                    "truststore",
-                    TRUSTSTORE_DIR,
-                )],
-                volume_mounts: vec![k8s::mount("truststore", TRUSTSTORE_DIR, true)],
-            }
-        };
-        let mut app_meta = k8s::meta(m, id, TEMPLATE, TEMPLATE);
-        // Applying it would start a job; it is a starting point for users, not platform state.
-        app_meta.annotations = Some(std::collections::BTreeMap::from([(
-            k8s::TEMPLATE_ANNOTATION.to_string(),
-            "true".to_string(),
-        )]));
-        let app = Cr {
-            api_version: cr::SPARK_APPLICATION.0,
-            kind: cr::SPARK_APPLICATION.1,
-            metadata: app_meta,
-            spec: cr::SparkApplicationSpec {
-                type_: "Scala",
-                mode: "cluster",
-                image: r.image.clone(),
-                spark_version: r.version.clone(),
-                main_class: "org.apache.spark.examples.SparkPi".into(),
-                main_application_file: format!(
-                    "local:///opt/spark/examples/jars/spark-examples_2.12-{}.jar",
-                    r.version
-                ),
-                spark_conf: conf,
-                // The driver is the application's single point of failure: a lost driver
-                // restarts the application (Iceberg commits are atomic, so no partial writes).
-                restart_policy: cr::RestartPolicy {
-                    type_: "OnFailure",
-                    on_failure_retries: 3,
-                    on_failure_retry_interval: 30,
-                    on_submission_failure_retries: 5,
-                    on_submission_failure_retry_interval: 20,
-                },
-                driver: pod(driver_labels, None, Some(SA.into())),
-                executor: pod(exec_labels, Some(c.executors.unwrap_or(2)), None),
-                volumes: vec![
-                    k8s::ca_trust_volume(m, "ca"),
-                    k8s::empty_dir_volume("truststore"),
-                ],
-            },
-        };
+        let events = event_log(m);
         let dir = self.dir();
         vec![
             k8s::objects_file(
                 format!("{dir}/spark-rbac.yaml"),
                 "ServiceAccount and Role of Spark drivers (they create executor pods, services and config maps).".into(),
-                vec![k8s::to_value(&sa), k8s::to_value(&role), k8s::to_value(&binding)],
+                driver_rbac(m),
             ),
             k8s::objects_file(
                 format!("{dir}/spark-history-server.yaml"),
                 format!("Spark History Server: {} replicas reading {events} (credentials from Secret {}).", r.replicas, os.credentials_secret),
-                history_objs,
+                history_objects(m),
             ),
             k8s::objects_file(
                 format!("{dir}/spark-application-template.yaml"),
@@ -639,7 +329,7 @@ impl Component for Spark {
                     trino::nessie_uri(m),
                     os.bucket("warehouse")
                 ),
-                vec![k8s::to_value(&app)],
+                vec![k8s::to_value(&application(m))],
             ),
             docs::component_readme(m, self, &readme_body(m)),
         ]
@@ -715,6 +405,355 @@ impl Component for Spark {
             ],
             journey: None,
         }
+    }
+}
+
+fn event_log(m: &Model) -> String {
+    format!("s3a://{}/", m.object_store.bucket("spark-events"))
+}
+
+fn history_env(m: &Model) -> Vec<EnvVar> {
+    let os = &m.object_store;
+    let mut opts: Vec<String> = vec![
+        format!("-Dspark.history.fs.logDirectory={}", event_log(m)),
+        "-Dspark.history.fs.update.interval=30s".into(),
+    ];
+    opts.extend(s3a(m).into_iter().map(|(k, v)| format!("-D{k}={v}")));
+    // The keys come from the properties file `history-conf` writes.
+    opts.push(
+        "-Dspark.hadoop.fs.s3a.aws.credentials.provider=org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+            .into(),
+    );
+    opts.extend(history_ssl().into_iter().map(|(k, v)| format!("-D{k}={v}")));
+    // Event logs live in the object store over https (MinIO: the CA deploy issues its certificate from).
+    opts.push(k8s::jvm_trust_options(TRUSTSTORE_DIR));
+    let mut env = vec![
+        k8s::env("AWS_REGION", os.region.clone()),
+        k8s::env("SPARK_HISTORY_OPTS", opts.join(" ")),
+    ];
+    env.push(k8s::env("SPARK_NO_DAEMONIZE", "true"));
+    env.push(k8s::env(
+        "SPARK_DAEMON_CLASSPATH",
+        S3A_JARS
+            .iter()
+            .map(|(p, _)| format!("{S3A_JARS_DIR}/{}", jar_name(p)))
+            .collect::<Vec<_>>()
+            .join(":"),
+    ));
+    env
+}
+
+fn history_container(m: &Model) -> Container {
+    let r = m.get(ComponentId::Spark);
+    Container {
+        name: "history-server".into(),
+        image: Some(r.image.clone()),
+        command: Some(vec![
+            "/opt/spark/bin/spark-class".into(),
+            "org.apache.spark.deploy.history.HistoryServer".into(),
+            "--properties-file".into(),
+            format!("{KEYSTORE_DIR}/{SECRET_PROPERTIES}"),
+        ]),
+        env: Some(history_env(m)),
+        // The plain UI port (18080) only redirects to HTTPS: left undeclared, so the
+        // network policies keep it closed.
+        ports: Some(vec![k8s::container_port("https", HISTORY_HTTPS_PORT)]),
+        liveness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 15, 5)),
+        readiness_probe: Some(k8s::http_probe("/", "https", "HTTPS", 5, 3)),
+        resources: Some(k8s::resources(&r.resources)),
+        security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
+        volume_mounts: Some(vec![
+            k8s::mount("tmp", "/tmp", false),
+            k8s::mount("keystore", KEYSTORE_DIR, true),
+            k8s::mount("truststore", TRUSTSTORE_DIR, true),
+            k8s::mount("s3a-jars", S3A_JARS_DIR, true),
+        ]),
+        ..Default::default()
+    }
+}
+
+fn history_volumes(m: &Model) -> Vec<Volume> {
+    let os = &m.object_store;
+    vec![
+        k8s::empty_dir_volume("tmp"),
+        k8s::secret_volume("serving-cert", HISTORY_TLS),
+        k8s::memory_dir_volume("keystore"),
+        k8s::secret_files_volume(
+            "secrets",
+            &[
+                (HISTORY_KEYSTORE_SECRET, "password", KEYSTORE_PASSWORD_FILE),
+                (
+                    &os.credentials_secret,
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_ACCESS_KEY_ID",
+                ),
+                (
+                    &os.credentials_secret,
+                    "AWS_SECRET_ACCESS_KEY",
+                    "AWS_SECRET_ACCESS_KEY",
+                ),
+            ],
+        ),
+        k8s::ca_trust_volume(m, "ca"),
+        k8s::empty_dir_volume("truststore"),
+        // On disk: 282 MB of jars would count against the pod's memory limit.
+        Volume {
+            name: "s3a-jars".into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: None,
+                size_limit: Some(Quantity("512Mi".into())),
+            }),
+            ..Default::default()
+        },
+    ]
+}
+
+fn history_deployment(m: &Model) -> Deployment {
+    let r = m.get(ComponentId::Spark);
+    k8s::deployment(
+        m,
+        ComponentId::Spark,
+        k8s::Workload {
+            app: HISTORY.into(),
+            replicas: r.replicas,
+            // Spark's Jetty reads a keystore, not the PEM pair the service CA issues.
+            init_containers: vec![
+                k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
+                k8s::pkcs12_init_container(
+                    &r.image,
+                    "serving-cert",
+                    "keystore",
+                    KEYSTORE_DIR,
+                    HISTORY,
+                    &format!("file:{SECRETS_DIR}/{KEYSTORE_PASSWORD_FILE}"),
+                    vec![k8s::mount("secrets", SECRETS_DIR, true)],
+                ),
+                history_conf_init(&r.image),
+                s3a_jars_init(&r.image),
+            ],
+            containers: vec![history_container(m)],
+            volumes: history_volumes(m),
+            service_account: Some(HISTORY.into()),
+            ..Default::default()
+        },
+    )
+}
+
+/// History Server: stateless, reads the event logs every application writes.
+fn history_objects(m: &Model) -> Vec<Value> {
+    let (r, id) = (m.get(ComponentId::Spark), ComponentId::Spark);
+    let svc = k8s::service(
+        m,
+        id,
+        HISTORY,
+        HISTORY,
+        vec![k8s::service_port("https", HISTORY_HTTPS_PORT)],
+        false,
+        k8s::serving_cert_annotation(HISTORY_TLS),
+    );
+    let mut objs = vec![
+        k8s::to_value(&ServiceAccount {
+            metadata: k8s::meta(m, id, HISTORY, HISTORY),
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        }),
+        k8s::to_value(&svc),
+        k8s::to_value(&history_deployment(m)),
+    ];
+    if let Some(p) = k8s::pdb(
+        m,
+        id,
+        HISTORY,
+        HISTORY,
+        &k8s::selector(HISTORY),
+        r.replicas,
+        k8s::Budget::AllButOne,
+    ) {
+        objs.push(k8s::to_value(&p));
+    }
+    objs
+}
+
+/// Driver RBAC: the driver creates executor pods, their service and config maps.
+fn driver_rbac(m: &Model) -> Vec<Value> {
+    let id = ComponentId::Spark;
+    let verbs = [
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection",
+    ];
+    let role = Role {
+        metadata: k8s::meta(m, id, "spark-driver", SA),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec!["".into()]),
+            resources: Some(
+                ["pods", "services", "configmaps", "persistentvolumeclaims"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }]),
+    };
+    let binding = RoleBinding {
+        metadata: k8s::meta(m, id, "spark-driver", SA),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "spark-driver".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: SA.into(),
+            namespace: Some(m.get(id).namespace.clone()),
+            ..Default::default()
+        }]),
+    };
+    let sa = ServiceAccount {
+        metadata: k8s::meta(m, id, SA, SA),
+        // Stated, not defaulted: drivers create their executors through the API, limited
+        // by the `spark-driver` Role.
+        automount_service_account_token: Some(true),
+        ..Default::default()
+    };
+    vec![
+        k8s::to_value(&sa),
+        k8s::to_value(&role),
+        k8s::to_value(&binding),
+    ]
+}
+
+fn spark_conf(m: &Model) -> BTreeMap<String, String> {
+    let os = &m.object_store;
+    let c = cfg(m);
+    let iceberg = c.iceberg_version.clone().unwrap_or_else(|| "1.9.1".into());
+    let nessie_v = c
+        .nessie_version
+        .clone()
+        .unwrap_or_else(|| NESSIE_SPARK_EXTENSIONS.into());
+    let mut conf: BTreeMap<String, String> = BTreeMap::from([
+        (
+            "spark.jars.packages".to_string(),
+            format!("org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:{iceberg},org.apache.iceberg:iceberg-aws-bundle:{iceberg},org.projectnessie.nessie-integrations:nessie-spark-extensions-3.5_2.12:{nessie_v},org.apache.hadoop:hadoop-aws:3.3.4"),
+        ),
+        ("spark.jars.ivy".into(), "/tmp/.ivy2".into()),
+        // Driver ↔ executor RPC and block transfers authenticated and AES-encrypted: on
+        // Kubernetes the driver generates the shared secret and hands it to its executors.
+        ("spark.authenticate".into(), "true".into()),
+        ("spark.network.crypto.enabled".into(), "true".into()),
+        (
+            "spark.sql.extensions".into(),
+            "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions,org.projectnessie.spark.extensions.NessieSparkSessionExtensions".into(),
+        ),
+        ("spark.sql.defaultCatalog".into(), "nessie".into()),
+        ("spark.sql.catalog.nessie".into(), "org.apache.iceberg.spark.SparkCatalog".into()),
+        ("spark.sql.catalog.nessie.catalog-impl".into(), "org.apache.iceberg.nessie.NessieCatalog".into()),
+        ("spark.sql.catalog.nessie.uri".into(), trino::nessie_uri(m)),
+        ("spark.sql.catalog.nessie.ref".into(), "main".into()),
+        ("spark.sql.catalog.nessie.warehouse".into(), format!("s3://{}/", os.bucket("warehouse"))),
+        ("spark.sql.catalog.nessie.io-impl".into(), "org.apache.iceberg.aws.s3.S3FileIO".into()),
+        ("spark.sql.catalog.nessie.s3.endpoint".into(), os.endpoint.clone()),
+        ("spark.sql.catalog.nessie.s3.path-style-access".into(), "true".into()),
+        ("spark.eventLog.enabled".into(), "true".into()),
+        ("spark.eventLog.dir".into(), event_log(m)),
+        ("spark.kubernetes.driver.service.deleteOnTermination".into(), "true".into()),
+        // Nessie (service CA) and MinIO (deploy's CA) over https: the JDK knows neither.
+        ("spark.driver.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
+        ("spark.executor.extraJavaOptions".into(), k8s::jvm_trust_options(TRUSTSTORE_DIR)),
+    ]);
+    conf.extend(s3a(m));
+    // Applications take the keys from AWS_* in the pod environment (the spark-operator
+    // sets a driver's and executors' environment, not their files).
+    conf.insert(
+        "spark.hadoop.fs.s3a.aws.credentials.provider".into(),
+        "com.amazonaws.auth.EnvironmentVariableCredentialsProvider".into(),
+    );
+    conf
+}
+
+fn pod(m: &Model, role: &str, instances: Option<u32>, sa: Option<String>) -> cr::PodSpec {
+    let r = m.get(ComponentId::Spark);
+    let os = &m.object_store;
+    // `spark-role` is Spark's own label (driver/executor): spark-submit refuses it among the
+    // user's labels ("reserved for Spark bookkeeping", KubernetesConf), so the pods carry
+    // it anyway and only the anti-affinity selects on it.
+    let labels = BTreeMap::from([(
+        "sparkoperator.k8s.io/app-name".to_string(),
+        TEMPLATE.to_string(),
+    )]);
+    let mut selector = labels.clone();
+    selector.insert("spark-role".to_string(), role.to_string());
+    cr::PodSpec {
+        instances,
+        cores: 1,
+        core_request: r.resources.cpu_request.clone(),
+        core_limit: r.resources.cpu_limit.clone(),
+        memory: "1g".into(),
+        service_account: sa,
+        affinity: k8s::anti_affinity(&selector),
+        labels,
+        env: [
+            k8s::s3_credentials(&os.credentials_secret),
+            vec![k8s::env("AWS_REGION", os.region.clone())],
+        ]
+        .concat(),
+        pod_security_context: k8s::pod_security(),
+        security_context: k8s::container_security(k8s::RootFs::Writable),
+        init_containers: vec![k8s::jvm_truststore_init(
+            &r.image,
+            "ca",
+            "truststore",
+            TRUSTSTORE_DIR,
+        )],
+        volume_mounts: vec![k8s::mount("truststore", TRUSTSTORE_DIR, true)],
+    }
+}
+
+fn application(m: &Model) -> Cr<cr::SparkApplicationSpec> {
+    let (r, id) = (m.get(ComponentId::Spark), ComponentId::Spark);
+    let mut app_meta = k8s::meta(m, id, TEMPLATE, TEMPLATE);
+    // Applying it would start a job; it is a starting point for users, not platform state.
+    app_meta.annotations = Some(std::collections::BTreeMap::from([(
+        k8s::TEMPLATE_ANNOTATION.to_string(),
+        "true".to_string(),
+    )]));
+    Cr {
+        api_version: cr::SPARK_APPLICATION.0,
+        kind: cr::SPARK_APPLICATION.1,
+        metadata: app_meta,
+        spec: cr::SparkApplicationSpec {
+            type_: "Scala",
+            mode: "cluster",
+            image: r.image.clone(),
+            spark_version: r.version.clone(),
+            main_class: "org.apache.spark.examples.SparkPi".into(),
+            main_application_file: format!(
+                "local:///opt/spark/examples/jars/spark-examples_2.12-{}.jar",
+                r.version
+            ),
+            spark_conf: spark_conf(m),
+            // The driver is the application's single point of failure: a lost driver
+            // restarts the application (Iceberg commits are atomic, so no partial writes).
+            restart_policy: cr::RestartPolicy {
+                type_: "OnFailure",
+                on_failure_retries: 3,
+                on_failure_retry_interval: 30,
+                on_submission_failure_retries: 5,
+                on_submission_failure_retry_interval: 20,
+            },
+            driver: pod(m, "driver", None, Some(SA.into())),
+            executor: pod(m, "executor", Some(cfg(m).executors.unwrap_or(2)), None),
+            volumes: vec![
+                k8s::ca_trust_volume(m, "ca"),
+                k8s::empty_dir_volume("truststore"),
+            ],
+        },
     }
 }
 
