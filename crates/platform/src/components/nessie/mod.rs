@@ -8,13 +8,14 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EmptyDirVolumeSource, PodSpec, PodTemplateSpec, SecretVolumeSource,
-    ServiceAccount, Volume, VolumeMount,
+    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, PodSpec, PodTemplateSpec,
+    SecretVolumeSource, Service, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::component::{
     Check, Component, ComponentId, Content, Dep, Exec, File, Gate, Group, HealthCheck,
@@ -142,290 +143,27 @@ impl Component for Nessie {
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
         let id = self.id();
-        let cfg = &m.platform.spec.components.nessie.config;
-        let sel = k8s::selector(NAME);
         let os = &m.object_store;
         let db_secret = postgresql::consumer_secret(id);
-        let mut env = vec![
-            k8s::env("NESSIE_VERSION_STORE_TYPE", "JDBC2"),
-            k8s::env("NESSIE_VERSION_STORE_PERSIST_JDBC_DATASOURCE", "postgresql"),
-            k8s::env_secret(
-                "QUARKUS_DATASOURCE_POSTGRESQL_JDBC_URL",
-                &db_secret,
-                "jdbc-uri",
-            ),
-            k8s::env_secret("QUARKUS_DATASOURCE_POSTGRESQL_USERNAME", &db_secret, "user"),
-            k8s::env_secret(
-                "QUARKUS_DATASOURCE_POSTGRESQL_PASSWORD",
-                &db_secret,
-                "password",
-            ),
-            k8s::env("NESSIE_CATALOG_DEFAULT_WAREHOUSE", "warehouse"),
-            k8s::env(
-                "NESSIE_CATALOG_WAREHOUSES_WAREHOUSE_LOCATION",
-                format!("s3://{}/", os.bucket("warehouse")),
-            ),
-            k8s::env(
-                "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_ENDPOINT",
-                os.endpoint.clone(),
-            ),
-            k8s::env(
-                "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_REGION",
-                os.region.clone(),
-            ),
-            k8s::env(
-                "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_PATH_STYLE_ACCESS",
-                "true",
-            ),
-            k8s::env(
-                "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_ACCESS_KEY",
-                "urn:nessie-secret:quarkus:nessie.catalog.secrets.access-key",
-            ),
-            k8s::env_secret(
-                "NESSIE_CATALOG_SECRETS_ACCESS_KEY_NAME",
-                &os.credentials_secret,
-                "AWS_ACCESS_KEY_ID",
-            ),
-            k8s::env_secret(
-                "NESSIE_CATALOG_SECRETS_ACCESS_KEY_SECRET",
-                &os.credentials_secret,
-                "AWS_SECRET_ACCESS_KEY",
-            ),
-            // The JDBC driver verifies PostgreSQL's certificate: a properties file, because the
-            // connection URL comes verbatim from PGO's Secret.
-            k8s::env(
-                "QUARKUS_CONFIG_LOCATIONS",
-                format!("file:{DB_TLS_DIR}/{DB_TLS_FILE}"),
-            ),
-            // TLS on the pod itself, so the Route re-encrypts instead of speaking HTTP inside.
-            k8s::env("QUARKUS_HTTP_SSL_PORT", "8443"),
-            k8s::env("QUARKUS_HTTP_INSECURE_REQUESTS", "disabled"),
-            k8s::env(
-                "QUARKUS_HTTP_SSL_CERTIFICATE_FILES",
-                "/etc/nessie/tls/tls.crt",
-            ),
-            k8s::env(
-                "QUARKUS_HTTP_SSL_CERTIFICATE_KEY_FILES",
-                "/etc/nessie/tls/tls.key",
-            ),
-        ];
-        // Without peers, a replica serves references and objects from its own cache after another
-        // replica changed them (Nessie's docs require cache invalidation for more than one).
-        if r.replicas > 1 {
-            env.push(k8s::env(
-                "NESSIE_VERSION_STORE_PERSIST_CACHE_INVALIDATIONS_SERVICE_NAMES",
-                PEERS,
-            ));
-            env.push(k8s::env_secret(
-                "NESSIE_VERSION_STORE_PERSIST_CACHE_INVALIDATIONS_VALID_TOKENS",
-                CACHE_TOKEN.0,
-                CACHE_TOKEN.1,
-            ));
-        }
-        // The S3 client (AWS SDK, Apache HTTP client without a trust store of its own) uses the
-        // JVM's default trust: the platform truststore, with the object store's CA. The image's
-        // run-java.sh appends JAVA_OPTS_APPEND to the JVM's command line.
-        env.push(k8s::env(
-            "JAVA_OPTS_APPEND",
-            k8s::jvm_trust_options(TRUSTSTORE_DIR),
-        ));
-        let container = Container {
-            name: NAME.into(),
-            image: Some(r.image.clone()),
-            env: Some(env),
-            ports: Some(vec![
-                ContainerPort {
-                    name: Some("https".into()),
-                    container_port: 8443,
-                    ..Default::default()
-                },
-                ContainerPort {
-                    name: Some("management".into()),
-                    container_port: 9000,
-                    ..Default::default()
-                },
-            ]),
-            liveness_probe: Some(k8s::http_probe(
-                "/q/health/live",
-                "management",
-                "HTTP",
-                10,
-                6,
-            )),
-            readiness_probe: Some(k8s::http_probe(
-                "/q/health/ready",
-                "management",
-                "HTTP",
-                5,
-                3,
-            )),
-            resources: Some(k8s::resources(&r.resources)),
-            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-            volume_mounts: Some(vec![
-                VolumeMount {
-                    name: "tmp".into(),
-                    mount_path: "/tmp".into(),
-                    ..Default::default()
-                },
-                k8s::mount("db-tls", DB_TLS_DIR, true),
-                k8s::mount("truststore", TRUSTSTORE_DIR, true),
-                postgresql::ca_mount("postgresql-ca"),
-                VolumeMount {
-                    name: "tls".into(),
-                    mount_path: "/etc/nessie/tls".into(),
-                    read_only: Some(true),
-                    ..Default::default()
-                },
-            ]),
-            ..Default::default()
-        };
-        let mut pod_labels = k8s::labels(m, id, NAME);
-        pod_labels.retain(|k, _| k.starts_with("app"));
-        let deploy = Deployment {
-            metadata: k8s::meta(m, id, NAME, NAME),
-            spec: Some(DeploymentSpec {
-                replicas: Some(i32::try_from(r.replicas).unwrap_or(2)),
-                selector: LabelSelector {
-                    match_labels: Some(sel.clone()),
-                    ..Default::default()
-                },
-                // Never dip below the current count during a rollout.
-                strategy: Some(DeploymentStrategy {
-                    type_: Some("RollingUpdate".into()),
-                    rolling_update: Some(RollingUpdateDeployment {
-                        max_unavailable: Some(IntOrString::Int(0)),
-                        max_surge: Some(IntOrString::Int(1)),
-                    }),
-                }),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(pod_labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        service_account_name: Some(NAME.into()),
-                        automount_service_account_token: Some(false),
-                        affinity: Some(k8s::anti_affinity(&sel)),
-                        topology_spread_constraints: Some(k8s::zone_spread(&sel)),
-                        security_context: Some(k8s::pod_security()),
-                        init_containers: Some(vec![k8s::jvm_truststore_init(
-                            &r.image,
-                            "ca",
-                            "truststore",
-                            TRUSTSTORE_DIR,
-                        )]),
-                        containers: vec![container],
-                        volumes: Some(vec![
-                            k8s::config_map_volume("db-tls", DB_TLS_CONFIG),
-                            k8s::ca_trust_volume(m, "ca"),
-                            k8s::empty_dir_volume("truststore"),
-                            postgresql::ca_volume("postgresql-ca"),
-                            Volume {
-                                name: "tmp".into(),
-                                empty_dir: Some(EmptyDirVolumeSource::default()),
-                                ..Default::default()
-                            },
-                            Volume {
-                                name: "tls".into(),
-                                secret: Some(SecretVolumeSource {
-                                    secret_name: Some(TLS.into()),
-                                    default_mode: Some(0o400),
-                                    ..Default::default()
-                                }),
-                                ..Default::default()
-                            },
-                        ]),
-                        ..Default::default()
-                    }),
-                },
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let svc = k8s::service(
-            m,
-            id,
-            NAME,
-            NAME,
-            vec![
-                k8s::service_port("https", 443),
-                k8s::service_port("management", 9000),
-            ],
-            false,
-            k8s::serving_cert_annotation(TLS),
-        );
         let sa = ServiceAccount {
             metadata: k8s::meta(m, id, NAME, NAME),
             automount_service_account_token: Some(false),
             ..Default::default()
         };
-        let db_tls = k8s::config_map(
-            m,
-            id,
-            DB_TLS_CONFIG,
-            NAME,
-            std::collections::BTreeMap::from([(
-                DB_TLS_FILE.to_string(),
-                format!(
-                    "quarkus.datasource.postgresql.jdbc.additional-jdbc-properties.sslmode=verify-full\nquarkus.datasource.postgresql.jdbc.additional-jdbc-properties.sslrootcert={}\n",
-                    postgresql::ca_file()
-                ),
-            )]),
-        );
         let mut objects = vec![
             k8s::to_value(&sa),
-            k8s::to_value(&db_tls),
-            k8s::to_value(&svc),
-            k8s::to_value(&deploy),
+            k8s::to_value(&db_tls_config(m)),
+            k8s::to_value(&service(m)),
+            k8s::to_value(&deployment(m)),
         ];
+        let sel = k8s::selector(NAME);
         if let Some(pdb) = k8s::pdb(m, id, NAME, NAME, &sel, r.replicas, k8s::Budget::AllButOne) {
             objects.push(k8s::to_value(&pdb));
         }
         if r.replicas > 1 {
-            objects.push(k8s::to_value(&k8s::service(
-                m,
-                id,
-                PEERS,
-                NAME,
-                vec![k8s::service_port("management", i32::from(MANAGEMENT_PORT))],
-                true,
-                Default::default(),
-            )));
+            objects.push(k8s::to_value(&peers_service(m)));
         }
-        if cfg.route.unwrap_or(true) {
-            let mut md = k8s::meta(m, id, NAME, NAME);
-            if let Some(h) = &cfg.host {
-                md.annotations = Some(std::collections::BTreeMap::from([(
-                    "datalyptica.io/host".to_string(),
-                    h.clone(),
-                )]));
-            }
-            let route = Cr {
-                api_version: openshift::ROUTE.0,
-                kind: openshift::ROUTE.1,
-                metadata: md,
-                spec: openshift::RouteSpec {
-                    to: openshift::RouteTarget {
-                        kind: "Service",
-                        name: NAME.into(),
-                        weight: 100,
-                    },
-                    port: openshift::RoutePort {
-                        target_port: IntOrString::String("https".into()),
-                    },
-                    tls: openshift::RouteTls {
-                        termination: "reencrypt",
-                        insecure_edge_termination_policy: "Redirect",
-                    },
-                    wildcard_policy: "None",
-                },
-            };
-            let mut v = k8s::to_value(&route);
-            if let Some(h) = &cfg.host {
-                v["spec"]["host"] = serde_json::Value::String(h.clone());
-            }
-            objects.push(v);
-        }
+        objects.extend(route(m));
         let dir = self.dir();
         vec![
             File {
@@ -504,6 +242,315 @@ impl Component for Nessie {
             journey: None,
         }
     }
+}
+
+fn version_store_env() -> Vec<EnvVar> {
+    let db_secret = postgresql::consumer_secret(ComponentId::Nessie);
+    vec![
+        k8s::env("NESSIE_VERSION_STORE_TYPE", "JDBC2"),
+        k8s::env("NESSIE_VERSION_STORE_PERSIST_JDBC_DATASOURCE", "postgresql"),
+        k8s::env_secret(
+            "QUARKUS_DATASOURCE_POSTGRESQL_JDBC_URL",
+            &db_secret,
+            "jdbc-uri",
+        ),
+        k8s::env_secret("QUARKUS_DATASOURCE_POSTGRESQL_USERNAME", &db_secret, "user"),
+        k8s::env_secret(
+            "QUARKUS_DATASOURCE_POSTGRESQL_PASSWORD",
+            &db_secret,
+            "password",
+        ),
+    ]
+}
+
+fn catalog_env(m: &Model) -> Vec<EnvVar> {
+    let os = &m.object_store;
+    vec![
+        k8s::env("NESSIE_CATALOG_DEFAULT_WAREHOUSE", "warehouse"),
+        k8s::env(
+            "NESSIE_CATALOG_WAREHOUSES_WAREHOUSE_LOCATION",
+            format!("s3://{}/", os.bucket("warehouse")),
+        ),
+        k8s::env(
+            "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_ENDPOINT",
+            os.endpoint.clone(),
+        ),
+        k8s::env(
+            "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_REGION",
+            os.region.clone(),
+        ),
+        k8s::env(
+            "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_PATH_STYLE_ACCESS",
+            "true",
+        ),
+        k8s::env(
+            "NESSIE_CATALOG_SERVICE_S3_DEFAULT_OPTIONS_ACCESS_KEY",
+            "urn:nessie-secret:quarkus:nessie.catalog.secrets.access-key",
+        ),
+        k8s::env_secret(
+            "NESSIE_CATALOG_SECRETS_ACCESS_KEY_NAME",
+            &os.credentials_secret,
+            "AWS_ACCESS_KEY_ID",
+        ),
+        k8s::env_secret(
+            "NESSIE_CATALOG_SECRETS_ACCESS_KEY_SECRET",
+            &os.credentials_secret,
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+    ]
+}
+
+fn env(m: &Model) -> Vec<EnvVar> {
+    let mut env = version_store_env();
+    env.extend(catalog_env(m));
+    env.extend([
+        // The JDBC driver verifies PostgreSQL's certificate: a properties file, because the
+        // connection URL comes verbatim from PGO's Secret.
+        k8s::env(
+            "QUARKUS_CONFIG_LOCATIONS",
+            format!("file:{DB_TLS_DIR}/{DB_TLS_FILE}"),
+        ),
+        // TLS on the pod itself, so the Route re-encrypts instead of speaking HTTP inside.
+        k8s::env("QUARKUS_HTTP_SSL_PORT", "8443"),
+        k8s::env("QUARKUS_HTTP_INSECURE_REQUESTS", "disabled"),
+        k8s::env(
+            "QUARKUS_HTTP_SSL_CERTIFICATE_FILES",
+            "/etc/nessie/tls/tls.crt",
+        ),
+        k8s::env(
+            "QUARKUS_HTTP_SSL_CERTIFICATE_KEY_FILES",
+            "/etc/nessie/tls/tls.key",
+        ),
+    ]);
+    // Without peers, a replica serves references and objects from its own cache after another
+    // replica changed them (Nessie's docs require cache invalidation for more than one).
+    if m.get(ComponentId::Nessie).replicas > 1 {
+        env.push(k8s::env(
+            "NESSIE_VERSION_STORE_PERSIST_CACHE_INVALIDATIONS_SERVICE_NAMES",
+            PEERS,
+        ));
+        env.push(k8s::env_secret(
+            "NESSIE_VERSION_STORE_PERSIST_CACHE_INVALIDATIONS_VALID_TOKENS",
+            CACHE_TOKEN.0,
+            CACHE_TOKEN.1,
+        ));
+    }
+    // The S3 client (AWS SDK, Apache HTTP client without a trust store of its own) uses the
+    // JVM's default trust: the platform truststore, with the object store's CA. The image's
+    // run-java.sh appends JAVA_OPTS_APPEND to the JVM's command line.
+    env.push(k8s::env(
+        "JAVA_OPTS_APPEND",
+        k8s::jvm_trust_options(TRUSTSTORE_DIR),
+    ));
+    env
+}
+
+fn container(m: &Model) -> Container {
+    let r = m.get(ComponentId::Nessie);
+    Container {
+        name: NAME.into(),
+        image: Some(r.image.clone()),
+        env: Some(env(m)),
+        ports: Some(vec![
+            ContainerPort {
+                name: Some("https".into()),
+                container_port: 8443,
+                ..Default::default()
+            },
+            ContainerPort {
+                name: Some("management".into()),
+                container_port: 9000,
+                ..Default::default()
+            },
+        ]),
+        liveness_probe: Some(k8s::http_probe(
+            "/q/health/live",
+            "management",
+            "HTTP",
+            10,
+            6,
+        )),
+        readiness_probe: Some(k8s::http_probe(
+            "/q/health/ready",
+            "management",
+            "HTTP",
+            5,
+            3,
+        )),
+        resources: Some(k8s::resources(&r.resources)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..Default::default()
+            },
+            k8s::mount("db-tls", DB_TLS_DIR, true),
+            k8s::mount("truststore", TRUSTSTORE_DIR, true),
+            postgresql::ca_mount("postgresql-ca"),
+            VolumeMount {
+                name: "tls".into(),
+                mount_path: "/etc/nessie/tls".into(),
+                read_only: Some(true),
+                ..Default::default()
+            },
+        ]),
+        ..Default::default()
+    }
+}
+
+fn volumes(m: &Model) -> Vec<Volume> {
+    vec![
+        k8s::config_map_volume("db-tls", DB_TLS_CONFIG),
+        k8s::ca_trust_volume(m, "ca"),
+        k8s::empty_dir_volume("truststore"),
+        postgresql::ca_volume("postgresql-ca"),
+        Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        },
+        Volume {
+            name: "tls".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(TLS.into()),
+                default_mode: Some(0o400),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    ]
+}
+
+fn deployment(m: &Model) -> Deployment {
+    let (r, id) = (m.get(ComponentId::Nessie), ComponentId::Nessie);
+    let sel = k8s::selector(NAME);
+    let mut pod_labels = k8s::labels(m, id, NAME);
+    pod_labels.retain(|k, _| k.starts_with("app"));
+    Deployment {
+        metadata: k8s::meta(m, id, NAME, NAME),
+        spec: Some(DeploymentSpec {
+            replicas: Some(i32::try_from(r.replicas).unwrap_or(2)),
+            selector: LabelSelector {
+                match_labels: Some(sel.clone()),
+                ..Default::default()
+            },
+            // Never dip below the current count during a rollout.
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_unavailable: Some(IntOrString::Int(0)),
+                    max_surge: Some(IntOrString::Int(1)),
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(NAME.into()),
+                    automount_service_account_token: Some(false),
+                    affinity: Some(k8s::anti_affinity(&sel)),
+                    topology_spread_constraints: Some(k8s::zone_spread(&sel)),
+                    security_context: Some(k8s::pod_security()),
+                    init_containers: Some(vec![k8s::jvm_truststore_init(
+                        &r.image,
+                        "ca",
+                        "truststore",
+                        TRUSTSTORE_DIR,
+                    )]),
+                    containers: vec![container(m)],
+                    volumes: Some(volumes(m)),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn service(m: &Model) -> Service {
+    k8s::service(
+        m,
+        ComponentId::Nessie,
+        NAME,
+        NAME,
+        vec![
+            k8s::service_port("https", 443),
+            k8s::service_port("management", 9000),
+        ],
+        false,
+        k8s::serving_cert_annotation(TLS),
+    )
+}
+
+fn peers_service(m: &Model) -> Service {
+    k8s::service(
+        m,
+        ComponentId::Nessie,
+        PEERS,
+        NAME,
+        vec![k8s::service_port("management", i32::from(MANAGEMENT_PORT))],
+        true,
+        Default::default(),
+    )
+}
+
+fn db_tls_config(m: &Model) -> ConfigMap {
+    k8s::config_map(
+        m,
+        ComponentId::Nessie,
+        DB_TLS_CONFIG,
+        NAME,
+        std::collections::BTreeMap::from([(
+            DB_TLS_FILE.to_string(),
+            format!(
+                "quarkus.datasource.postgresql.jdbc.additional-jdbc-properties.sslmode=verify-full\nquarkus.datasource.postgresql.jdbc.additional-jdbc-properties.sslrootcert={}\n",
+                postgresql::ca_file()
+            ),
+        )]),
+    )
+}
+
+fn route(m: &Model) -> Option<Value> {
+    let cfg = &m.platform.spec.components.nessie.config;
+    if !cfg.route.unwrap_or(true) {
+        return None;
+    }
+    let mut md = k8s::meta(m, ComponentId::Nessie, NAME, NAME);
+    if let Some(h) = &cfg.host {
+        md.annotations = Some(std::collections::BTreeMap::from([(
+            "datalyptica.io/host".to_string(),
+            h.clone(),
+        )]));
+    }
+    let route = Cr {
+        api_version: openshift::ROUTE.0,
+        kind: openshift::ROUTE.1,
+        metadata: md,
+        spec: openshift::RouteSpec {
+            to: openshift::RouteTarget {
+                kind: "Service",
+                name: NAME.into(),
+                weight: 100,
+            },
+            port: openshift::RoutePort {
+                target_port: IntOrString::String("https".into()),
+            },
+            tls: openshift::RouteTls {
+                termination: "reencrypt",
+                insecure_edge_termination_policy: "Redirect",
+            },
+            wildcard_policy: "None",
+        },
+    };
+    let mut v = k8s::to_value(&route);
+    if let Some(h) = &cfg.host {
+        v["spec"]["host"] = Value::String(h.clone());
+    }
+    Some(v)
 }
 
 #[cfg(test)]
