@@ -19,7 +19,7 @@ use crate::components::{kafka, spec_pointer};
 use crate::crs::{Cr, flink as cr};
 use crate::docs;
 use crate::k8s;
-use crate::model::{Defaults, Model, Resources, Slo};
+use crate::model::{Defaults, Model, Resolved, Resources, Slo};
 use crate::spec::Profile;
 use crate::template;
 use crate::units::parse_quantity;
@@ -287,278 +287,20 @@ impl Component for Flink {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let id = self.id();
-        let c = cfg(m);
         let os = &m.object_store;
         let bucket = os.bucket("flink");
-        let mut conf: BTreeMap<String, String> = BTreeMap::new();
-        let mut set = |k: &str, v: String| {
-            conf.insert(k.to_string(), v);
-        };
-        match c.ha_mode.unwrap_or_default() {
-            HaMode::Kubernetes => set("high-availability.type", "kubernetes".into()),
-            HaMode::Zookeeper => {
-                set("high-availability.type", "zookeeper".into());
-                set(
-                    "high-availability.zookeeper.quorum",
-                    c.zookeeper_quorum.clone().unwrap_or_default(),
-                );
-            }
-        }
-        set("high-availability.storageDir", format!("s3://{bucket}/ha"));
-        set(
-            "state.checkpoints.dir",
-            format!("s3://{bucket}/checkpoints"),
-        );
-        set("state.savepoints.dir", format!("s3://{bucket}/savepoints"));
-        set("state.backend.type", "rocksdb".into());
-        set("state.backend.incremental", "true".into());
-        set(
-            "execution.checkpointing.interval",
-            c.checkpoint_interval
-                .clone()
-                .unwrap_or_else(|| "30 s".into()),
-        );
-        set("execution.checkpointing.mode", "EXACTLY_ONCE".into());
-        set(
-            "execution.checkpointing.externalized-checkpoint-retention",
-            "RETAIN_ON_CANCELLATION".into(),
-        );
-        set("s3.endpoint", os.endpoint.clone());
-        set("s3.path.style.access", "true".into());
-        // Presto's S3 client (mirrored from `s3.*` to `presto.s3.*`) asks the EC2 metadata
-        // endpoint for credentials unless told otherwise; off, it falls through to the AWS default
-        // chain, which reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the pod environment.
-        set("s3.use-instance-credentials", "false".into());
-        set(
-            "taskmanager.numberOfTaskSlots",
-            c.task_slots.unwrap_or(2).to_string(),
-        );
-        set("restart-strategy.type", "exponential-delay".into());
-        // `env.java.opts.all` from Flink 1.18, `env.java.opts` before it.
-        set("env.java.opts.all", k8s::jvm_trust_options(TRUSTSTORE_DIR));
-        set("env.java.opts", k8s::jvm_trust_options(TRUSTSTORE_DIR));
-        // TaskManagers exchange shuffle data on this port; Flink's default (0, random) would be
-        // blocked by the peer NetworkPolicy, which names ports.
-        set("taskmanager.data.port", DATA_PORT.to_string());
-        // The ports Flink declares on the pods, explicit: the network policies open these very
-        // numbers (the network policies read the same constants).
-        for (key, port) in [
-            ("rest.port", JOBMANAGER_PORTS[0].1),
-            ("jobmanager.rpc.port", JOBMANAGER_PORTS[1].1),
-            ("blob.server.port", JOBMANAGER_PORTS[2].1),
-            ("taskmanager.rpc.port", TASKMANAGER_PORTS[0].1),
-        ] {
-            set(key, port.to_string());
-        }
-        // Prometheus reporter for the PodMonitor in monitoring.yaml (port `metrics`).
-        set(
-            "metrics.reporter.prom.factory.class",
-            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory".into(),
-        );
-        set(
-            "metrics.reporter.prom.port",
-            crate::monitoring::FLINK_METRICS_PORT.1.to_string(),
-        );
-        set(
-            "kubernetes.operator.job.upgrade.last-state-fallback.enabled",
-            "true".into(),
-        );
-        for (k, v) in internal_ssl() {
-            set(k, v);
-        }
-        let sel = |component: &str| {
-            BTreeMap::from([
-                ("app".to_string(), NAME.to_string()),
-                ("component".to_string(), component.to_string()),
-            ])
-        };
-        // The S3 plugin reads credentials from the environment (AWS default provider chain).
-        // Not ENABLE_BUILT_IN_PLUGINS: the image's entrypoint links the jar into
-        // /opt/flink/plugins, owned by uid 9999, which OpenShift's random UID cannot write (the
-        // failure is silent and s3:// then has no filesystem). An init container copies the jar
-        // into an emptyDir mounted as the plugin's own directory instead.
-        let s3_jar = format!("flink-s3-fs-presto-{}.jar", r.version);
-        let main = |probe_port: u16| Container {
-            name: "flink-main-container".into(),
-            env: Some(k8s::s3_credentials(&os.credentials_secret)),
-            // Only the metrics port: Flink adds its own (JOBMANAGER_PORTS, TASKMANAGER_PORTS).
-            ports: Some(vec![k8s::container_port(
-                crate::monitoring::FLINK_METRICS_PORT.0,
-                crate::monitoring::FLINK_METRICS_PORT.1,
-            )]),
-            // By number: the named port is Flink's, not in this template.
-            liveness_probe: Some(k8s::tcp_probe_port(probe_port, 10, 6)),
-            readiness_probe: Some(k8s::tcp_probe_port(probe_port, 5, 3)),
-            resources: Some(k8s::resources(&r.resources)),
-            security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
-            volume_mounts: Some(vec![
-                k8s::mount("keystore", KEYSTORE_DIR, true),
-                k8s::mount("truststore", TRUSTSTORE_DIR, true),
-                k8s::mount("s3-plugin", S3_PLUGIN_DIR, true),
-            ]),
-            ..Default::default()
-        };
-        let plugin_init = Container {
-            name: "s3-plugin".into(),
-            image: Some(r.image.clone()),
-            command: Some(vec![
-                "cp".into(),
-                format!("/opt/flink/opt/{s3_jar}"),
-                "/plugin/".into(),
-            ]),
-            resources: Some(k8s::resources(&crate::model::Resources {
-                cpu_request: "50m".into(),
-                memory_request: "32Mi".into(),
-                cpu_limit: "200m".into(),
-                memory_limit: "64Mi".into(),
-            })),
-            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-            volume_mounts: Some(vec![k8s::mount("s3-plugin", "/plugin", false)]),
-            ..Default::default()
-        };
-        // Per role, not in the shared template: the operator merges container lists by
-        // position, and JobManagers and TaskManagers both need the keystore.
-        let pod = |component: &str, port: u16| cr::PodTemplate {
-            metadata: None,
-            spec: PodSpec {
-                affinity: Some(k8s::anti_affinity(&sel(component))),
-                topology_spread_constraints: Some(k8s::zone_spread(&sel(component))),
-                security_context: Some(k8s::pod_security()),
-                // Flink reads keystores, not the PEM pair the service CA issues.
-                init_containers: Some(vec![
-                    plugin_init.clone(),
-                    // Checkpoints and HA metadata go to the object store over https: MinIO's
-                    // certificate chains to the object store's CA, which the JDK does not know.
-                    k8s::jvm_truststore_init(&r.image, "ca", "truststore", TRUSTSTORE_DIR),
-                    k8s::with_sha1_fingerprint(
-                        k8s::pkcs12_init_container(
-                            &r.image,
-                            "serving-cert",
-                            "keystore",
-                            KEYSTORE_DIR,
-                            "flink-internal",
-                            &format!("pass:{KEYSTORE_PASSWORD}"),
-                            vec![],
-                        ),
-                        KEYSTORE_DIR,
-                    ),
-                ]),
-                containers: vec![main(port)],
-                volumes: Some(vec![
-                    k8s::secret_volume("serving-cert", INTERNAL_TLS),
-                    k8s::memory_dir_volume("keystore"),
-                    k8s::ca_trust_volume(m, "ca"),
-                    k8s::empty_dir_volume("truststore"),
-                    k8s::empty_dir_volume("s3-plugin"),
-                ]),
-                ..Default::default()
-            },
-        };
-        let fd = Cr {
-            api_version: cr::FLINK_DEPLOYMENT.0,
-            kind: cr::FLINK_DEPLOYMENT.1,
-            metadata: k8s::meta(m, id, NAME, NAME),
-            spec: cr::FlinkDeploymentSpec {
-                image: r.image.clone(),
-                flink_version: flink_version(&r.version),
-                mode: "native",
-                service_account: SA.into(),
-                flink_configuration: conf,
-                pod_template: cr::PodTemplate {
-                    metadata: None,
-                    spec: PodSpec {
-                        security_context: Some(k8s::pod_security()),
-                        containers: vec![Container {
-                            name: "flink-main-container".into(),
-                            security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
-                            ..Default::default()
-                        }],
-                        ..Default::default()
-                    },
-                },
-                job_manager: cr::ManagerSpec {
-                    replicas: Some(r.replicas),
-                    resource: flink_resource(&r.resources),
-                    pod_template: pod("jobmanager", REST_PORT),
-                },
-                task_manager: cr::ManagerSpec {
-                    replicas: None,
-                    resource: flink_resource(&r.resources),
-                    pod_template: pod("taskmanager", TASKMANAGER_PORTS[0].1),
-                },
-            },
-        };
-        let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| PolicyRule {
-            api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
-            resources: Some(resources.iter().map(|s| s.to_string()).collect()),
-            verbs: verbs.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        };
-        let all = [
-            "get", "list", "watch", "create", "update", "patch", "delete",
-        ];
-        let role = Role {
-            metadata: k8s::meta(m, id, "flink-ha", NAME),
-            rules: Some(vec![
-                // HA metadata and leader ConfigMaps, TaskManager pods, the REST service.
-                rule(&[""], &["configmaps", "pods", "services"], &all),
-                rule(&["apps"], &["deployments"], &["get", "list", "watch"]),
-                rule(&["apps"], &["deployments/finalizers"], &["update"]),
-            ]),
-        };
-        let binding = RoleBinding {
-            metadata: k8s::meta(m, id, "flink-ha", NAME),
-            role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".into(),
-                kind: "Role".into(),
-                name: "flink-ha".into(),
-            },
-            subjects: Some(vec![Subject {
-                kind: "ServiceAccount".into(),
-                name: SA.into(),
-                namespace: Some(r.namespace.clone()),
-                ..Default::default()
-            }]),
-        };
-        let sa = ServiceAccount {
-            metadata: k8s::meta(m, id, SA, NAME),
-            // Stated, not defaulted: JobManagers (HA ConfigMaps) and TaskManagers (leader
-            // ConfigMaps) call the API, limited by the `flink-ha` Role.
-            automount_service_account_token: Some(true),
-            ..Default::default()
-        };
-        let mut internal_meta = k8s::meta(m, id, INTERNAL_TLS_SERVICE, NAME);
-        internal_meta.annotations = Some(k8s::serving_cert_annotation(INTERNAL_TLS));
-        // Headless without selector or ports: a name to issue the certificate under, no traffic.
-        let internal = Service {
-            metadata: internal_meta,
-            spec: Some(ServiceSpec {
-                cluster_ip: Some("None".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let mut objects = vec![k8s::to_value(&internal), k8s::to_value(&fd)];
-        let jm = sel("jobmanager");
-        if let Some(pdb) = k8s::pdb(
-            m,
-            id,
-            "flink-jobmanager",
-            NAME,
-            &jm,
-            r.replicas,
-            k8s::Budget::AllButOne,
-        ) {
-            objects.push(k8s::to_value(&pdb));
-        }
+        let parts = Parts::new(m);
         let dir = self.dir();
         vec![
             docs::operator_install_file(m, self, dir),
             k8s::objects_file(
                 format!("{dir}/flink-rbac.yaml"),
                 "ServiceAccount and Role for Flink's HA services (the leader ConfigMap lock, HA ConfigMaps) and TaskManager pods.".into(),
-                vec![k8s::to_value(&sa), k8s::to_value(&role), k8s::to_value(&binding)],
+                vec![
+                    k8s::to_value(&parts.service_account()),
+                    k8s::to_value(&parts.role()),
+                    k8s::to_value(&parts.role_binding()),
+                ],
             ),
             k8s::objects_file(
                 format!("{dir}/flink-session-cluster.yaml"),
@@ -566,10 +308,10 @@ impl Component for Flink {
                     "Flink {} session cluster: {} JobManagers, {:?} HA, state in s3://{bucket}/ (credentials from Secret {}).",
                     r.version,
                     r.replicas,
-                    c.ha_mode.unwrap_or_default(),
+                    cfg(m).ha_mode.unwrap_or_default(),
                     os.credentials_secret
                 ),
-                objects,
+                parts.cluster_objects(),
             ),
             docs::component_readme(m, self, &readme_body(m)),
         ]
@@ -658,6 +400,365 @@ impl Component for Flink {
             ],
             journey: Some("streaming"),
         }
+    }
+}
+
+/// What the builders of the rendered objects share: the model, Flink's resolved settings and
+/// its `config`.
+struct Parts<'a> {
+    m: &'a Model<'a>,
+    r: &'a Resolved,
+    c: &'a FlinkConfig,
+}
+
+impl<'a> Parts<'a> {
+    fn new(m: &'a Model<'a>) -> Self {
+        Parts {
+            m,
+            r: m.get(ComponentId::Flink),
+            c: cfg(m),
+        }
+    }
+
+    /// The FlinkDeployment's `flinkConfiguration`.
+    fn configuration(&self) -> BTreeMap<String, String> {
+        [
+            self.ha_settings(),
+            self.state_settings(),
+            self.runtime_settings(),
+            port_settings(),
+            internal_ssl(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn ha_settings(&self) -> Vec<(&'static str, String)> {
+        let mut s = match self.c.ha_mode.unwrap_or_default() {
+            HaMode::Kubernetes => vec![("high-availability.type", "kubernetes".into())],
+            HaMode::Zookeeper => vec![
+                ("high-availability.type", "zookeeper".into()),
+                (
+                    "high-availability.zookeeper.quorum",
+                    self.c.zookeeper_quorum.clone().unwrap_or_default(),
+                ),
+            ],
+        };
+        let bucket = self.m.object_store.bucket("flink");
+        s.push(("high-availability.storageDir", format!("s3://{bucket}/ha")));
+        s
+    }
+
+    /// Checkpoints, savepoints and the operator's upgrades from them.
+    fn state_settings(&self) -> Vec<(&'static str, String)> {
+        let bucket = self.m.object_store.bucket("flink");
+        vec![
+            (
+                "state.checkpoints.dir",
+                format!("s3://{bucket}/checkpoints"),
+            ),
+            ("state.savepoints.dir", format!("s3://{bucket}/savepoints")),
+            ("state.backend.type", "rocksdb".into()),
+            ("state.backend.incremental", "true".into()),
+            (
+                "execution.checkpointing.interval",
+                self.c
+                    .checkpoint_interval
+                    .clone()
+                    .unwrap_or_else(|| "30 s".into()),
+            ),
+            ("execution.checkpointing.mode", "EXACTLY_ONCE".into()),
+            (
+                "execution.checkpointing.externalized-checkpoint-retention",
+                "RETAIN_ON_CANCELLATION".into(),
+            ),
+            (
+                "kubernetes.operator.job.upgrade.last-state-fallback.enabled",
+                "true".into(),
+            ),
+        ]
+    }
+
+    /// The S3 filesystem, task slots, restarts and the JVM's truststore.
+    fn runtime_settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("s3.endpoint", self.m.object_store.endpoint.clone()),
+            ("s3.path.style.access", "true".into()),
+            // Presto's S3 client (mirrored from `s3.*` to `presto.s3.*`) asks the EC2 metadata
+            // endpoint for credentials unless told otherwise; off, it falls through to the AWS
+            // default chain, which reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the pod
+            // environment.
+            ("s3.use-instance-credentials", "false".into()),
+            (
+                "taskmanager.numberOfTaskSlots",
+                self.c.task_slots.unwrap_or(2).to_string(),
+            ),
+            ("restart-strategy.type", "exponential-delay".into()),
+            // `env.java.opts.all` from Flink 1.18, `env.java.opts` before it.
+            ("env.java.opts.all", k8s::jvm_trust_options(TRUSTSTORE_DIR)),
+            ("env.java.opts", k8s::jvm_trust_options(TRUSTSTORE_DIR)),
+        ]
+    }
+
+    fn main_container(&self, probe_port: u16) -> Container {
+        Container {
+            name: "flink-main-container".into(),
+            env: Some(k8s::s3_credentials(&self.m.object_store.credentials_secret)),
+            // Only the metrics port: Flink adds its own (JOBMANAGER_PORTS, TASKMANAGER_PORTS).
+            ports: Some(vec![k8s::container_port(
+                crate::monitoring::FLINK_METRICS_PORT.0,
+                crate::monitoring::FLINK_METRICS_PORT.1,
+            )]),
+            // By number: the named port is Flink's, not in this template.
+            liveness_probe: Some(k8s::tcp_probe_port(probe_port, 10, 6)),
+            readiness_probe: Some(k8s::tcp_probe_port(probe_port, 5, 3)),
+            resources: Some(k8s::resources(&self.r.resources)),
+            security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
+            volume_mounts: Some(vec![
+                k8s::mount("keystore", KEYSTORE_DIR, true),
+                k8s::mount("truststore", TRUSTSTORE_DIR, true),
+                k8s::mount("s3-plugin", S3_PLUGIN_DIR, true),
+            ]),
+            ..Default::default()
+        }
+    }
+
+    /// The S3 plugin reads credentials from the environment (AWS default provider chain).
+    /// Not ENABLE_BUILT_IN_PLUGINS: the image's entrypoint links the jar into
+    /// /opt/flink/plugins, owned by uid 9999, which OpenShift's random UID cannot write (the
+    /// failure is silent and s3:// then has no filesystem). This init container copies the jar
+    /// into an emptyDir mounted as the plugin's own directory instead.
+    fn s3_plugin_init(&self) -> Container {
+        let s3_jar = format!("flink-s3-fs-presto-{}.jar", self.r.version);
+        Container {
+            name: "s3-plugin".into(),
+            image: Some(self.r.image.clone()),
+            command: Some(vec![
+                "cp".into(),
+                format!("/opt/flink/opt/{s3_jar}"),
+                "/plugin/".into(),
+            ]),
+            resources: Some(k8s::resources(&Resources {
+                cpu_request: "50m".into(),
+                memory_request: "32Mi".into(),
+                cpu_limit: "200m".into(),
+                memory_limit: "64Mi".into(),
+            })),
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+            volume_mounts: Some(vec![k8s::mount("s3-plugin", "/plugin", false)]),
+            ..Default::default()
+        }
+    }
+
+    /// The pod template of `component` (`jobmanager` or `taskmanager`), probed on `port`.
+    /// Per role, not in the shared template: the operator merges container lists by
+    /// position, and JobManagers and TaskManagers both need the keystore.
+    fn pod_template(&self, component: &str, port: u16) -> cr::PodTemplate {
+        let image = &self.r.image;
+        cr::PodTemplate {
+            metadata: None,
+            spec: PodSpec {
+                affinity: Some(k8s::anti_affinity(&selector(component))),
+                topology_spread_constraints: Some(k8s::zone_spread(&selector(component))),
+                security_context: Some(k8s::pod_security()),
+                // Flink reads keystores, not the PEM pair the service CA issues.
+                init_containers: Some(vec![
+                    self.s3_plugin_init(),
+                    // Checkpoints and HA metadata go to the object store over https: MinIO's
+                    // certificate chains to the object store's CA, which the JDK does not know.
+                    k8s::jvm_truststore_init(image, "ca", "truststore", TRUSTSTORE_DIR),
+                    k8s::with_sha1_fingerprint(
+                        k8s::pkcs12_init_container(
+                            image,
+                            "serving-cert",
+                            "keystore",
+                            KEYSTORE_DIR,
+                            "flink-internal",
+                            &format!("pass:{KEYSTORE_PASSWORD}"),
+                            vec![],
+                        ),
+                        KEYSTORE_DIR,
+                    ),
+                ]),
+                containers: vec![self.main_container(port)],
+                volumes: Some(vec![
+                    k8s::secret_volume("serving-cert", INTERNAL_TLS),
+                    k8s::memory_dir_volume("keystore"),
+                    k8s::ca_trust_volume(self.m, "ca"),
+                    k8s::empty_dir_volume("truststore"),
+                    k8s::empty_dir_volume("s3-plugin"),
+                ]),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn flink_deployment(&self) -> Cr<cr::FlinkDeploymentSpec> {
+        let r = self.r;
+        Cr {
+            api_version: cr::FLINK_DEPLOYMENT.0,
+            kind: cr::FLINK_DEPLOYMENT.1,
+            metadata: k8s::meta(self.m, ComponentId::Flink, NAME, NAME),
+            spec: cr::FlinkDeploymentSpec {
+                image: r.image.clone(),
+                flink_version: flink_version(&r.version),
+                mode: "native",
+                service_account: SA.into(),
+                flink_configuration: self.configuration(),
+                pod_template: shared_pod_template(),
+                job_manager: cr::ManagerSpec {
+                    replicas: Some(r.replicas),
+                    resource: flink_resource(&r.resources),
+                    pod_template: self.pod_template("jobmanager", REST_PORT),
+                },
+                task_manager: cr::ManagerSpec {
+                    replicas: None,
+                    resource: flink_resource(&r.resources),
+                    pod_template: self.pod_template("taskmanager", TASKMANAGER_PORTS[0].1),
+                },
+            },
+        }
+    }
+
+    fn role(&self) -> Role {
+        let all = [
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ];
+        Role {
+            metadata: k8s::meta(self.m, ComponentId::Flink, "flink-ha", NAME),
+            rules: Some(vec![
+                // HA metadata and leader ConfigMaps, TaskManager pods, the REST service.
+                rule(&[""], &["configmaps", "pods", "services"], &all),
+                rule(&["apps"], &["deployments"], &["get", "list", "watch"]),
+                rule(&["apps"], &["deployments/finalizers"], &["update"]),
+            ]),
+        }
+    }
+
+    fn role_binding(&self) -> RoleBinding {
+        RoleBinding {
+            metadata: k8s::meta(self.m, ComponentId::Flink, "flink-ha", NAME),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: "flink-ha".into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: SA.into(),
+                namespace: Some(self.r.namespace.clone()),
+                ..Default::default()
+            }]),
+        }
+    }
+
+    fn service_account(&self) -> ServiceAccount {
+        ServiceAccount {
+            metadata: k8s::meta(self.m, ComponentId::Flink, SA, NAME),
+            // Stated, not defaulted: JobManagers (HA ConfigMaps) and TaskManagers (leader
+            // ConfigMaps) call the API, limited by the `flink-ha` Role.
+            automount_service_account_token: Some(true),
+            ..Default::default()
+        }
+    }
+
+    /// Headless without selector or ports: a name to issue the certificate under, no traffic.
+    fn internal_tls_service(&self) -> Service {
+        let mut meta = k8s::meta(self.m, ComponentId::Flink, INTERNAL_TLS_SERVICE, NAME);
+        meta.annotations = Some(k8s::serving_cert_annotation(INTERNAL_TLS));
+        Service {
+            metadata: meta,
+            spec: Some(ServiceSpec {
+                cluster_ip: Some("None".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// The certificate's Service, the FlinkDeployment and the JobManagers' PodDisruptionBudget
+    /// when there are several.
+    fn cluster_objects(&self) -> Vec<serde_json::Value> {
+        let mut objects = vec![
+            k8s::to_value(&self.internal_tls_service()),
+            k8s::to_value(&self.flink_deployment()),
+        ];
+        if let Some(pdb) = k8s::pdb(
+            self.m,
+            ComponentId::Flink,
+            "flink-jobmanager",
+            NAME,
+            &selector("jobmanager"),
+            self.r.replicas,
+            k8s::Budget::AllButOne,
+        ) {
+            objects.push(k8s::to_value(&pdb));
+        }
+        objects
+    }
+}
+
+/// Fixed ports, which the network policies name, and the Prometheus reporter.
+fn port_settings() -> Vec<(&'static str, String)> {
+    let mut s = vec![
+        // TaskManagers exchange shuffle data on this port; Flink's default (0, random) would be
+        // blocked by the peer NetworkPolicy, which names ports.
+        ("taskmanager.data.port", DATA_PORT.to_string()),
+    ];
+    // The ports Flink declares on the pods, explicit: the network policies open these very
+    // numbers (the network policies read the same constants).
+    for (key, port) in [
+        ("rest.port", JOBMANAGER_PORTS[0].1),
+        ("jobmanager.rpc.port", JOBMANAGER_PORTS[1].1),
+        ("blob.server.port", JOBMANAGER_PORTS[2].1),
+        ("taskmanager.rpc.port", TASKMANAGER_PORTS[0].1),
+    ] {
+        s.push((key, port.to_string()));
+    }
+    // Prometheus reporter for the PodMonitor in monitoring.yaml (port `metrics`).
+    s.push((
+        "metrics.reporter.prom.factory.class",
+        "org.apache.flink.metrics.prometheus.PrometheusReporterFactory".into(),
+    ));
+    s.push((
+        "metrics.reporter.prom.port",
+        crate::monitoring::FLINK_METRICS_PORT.1.to_string(),
+    ));
+    s
+}
+
+/// The pod labels of one role: `jobmanager` or `taskmanager`.
+fn selector(component: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app".to_string(), NAME.to_string()),
+        ("component".to_string(), component.to_string()),
+    ])
+}
+
+/// The template both roles start from.
+fn shared_pod_template() -> cr::PodTemplate {
+    cr::PodTemplate {
+        metadata: None,
+        spec: PodSpec {
+            security_context: Some(k8s::pod_security()),
+            containers: vec![Container {
+                name: "flink-main-container".into(),
+                security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+    }
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+        resources: Some(resources.iter().map(|s| s.to_string()).collect()),
+        verbs: verbs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     }
 }
 
