@@ -6,7 +6,7 @@ mod monitoring;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, Probe};
+use k8s_openapi::api::core::v1::{Container, PodSpec, Probe, Volume};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -263,263 +263,9 @@ impl Component for Clickhouse {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let id = self.id();
         let c = cfg(m);
         let os = &m.object_store;
         let k = keepers(m);
-        // `dir` is where the image reads its configuration: certificates and CA go beside it.
-        let pod = |name: &str,
-                   image: String,
-                   res: &Resources,
-                   sel: BTreeMap<String, String>,
-                   ports: Vec<(&str, u16)>,
-                   ready: Probe,
-                   dir: &str,
-                   cert: &str| {
-            let probe_port = ports[0].0.to_string();
-            cr::PodTemplate {
-                name: "pod".into(),
-                spec: PodSpec {
-                    affinity: Some(k8s::anti_affinity(&sel)),
-                    topology_spread_constraints: Some(k8s::zone_spread(&sel)),
-                    security_context: Some(k8s::pod_security()),
-                    init_containers: (name == "clickhouse")
-                        .then(|| vec![ca_bundle_container(&image, dir)]),
-                    containers: vec![Container {
-                        name: name.into(),
-                        image: Some(image.clone()),
-                        resources: Some(k8s::resources(res)),
-                        security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
-                        ports: Some(
-                            ports
-                                .iter()
-                                .map(|(n, p)| k8s::container_port(n, i32::from(*p)))
-                                .collect(),
-                        ),
-                        liveness_probe: Some(k8s::tcp_probe(&probe_port, 10, 6)),
-                        readiness_probe: Some(ready),
-                        env: (name == "clickhouse")
-                            .then(|| k8s::s3_credentials(&os.credentials_secret)),
-                        volume_mounts: Some({
-                            let mut v = vec![k8s::mount("tls", &format!("{dir}/tls"), true)];
-                            if name == "clickhouse" {
-                                v.push(k8s::mount("ca", &format!("{dir}/ca"), true));
-                            }
-                            v
-                        }),
-                        ..Default::default()
-                    }],
-                    volumes: Some({
-                        let mut v = vec![k8s::secret_volume("tls", cert)];
-                        if name == "clickhouse" {
-                            v.push(k8s::ca_trust_volume(m, "ca-src"));
-                            v.push(k8s::empty_dir_volume("ca"));
-                        }
-                        v
-                    }),
-                    ..Default::default()
-                },
-            }
-        };
-        let vct = |size: &str| cr::VolumeClaimTemplate {
-            name: "data".into(),
-            spec: k8s::pvc_spec(&m.rwo_class, size, "ReadWriteOnce"),
-        };
-        let refs = |host_template: Option<&str>| cr::Defaults {
-            templates: cr::TemplateRefs {
-                pod_template: "pod".into(),
-                data_volume_claim_template: "data".into(),
-                service_template: Some("service".into()),
-                host_template: host_template.map(str::to_string),
-            },
-        };
-        let keeper_res = Resources {
-            cpu_request: "250m".into(),
-            memory_request: "512Mi".into(),
-            cpu_limit: "1".into(),
-            memory_limit: "1Gi".into(),
-        };
-        let server_tls = |dir: &str| {
-            [
-                (
-                    "openSSL/server/certificateFile".to_string(),
-                    format!("{dir}/tls/tls.crt").into(),
-                ),
-                (
-                    "openSSL/server/privateKeyFile".to_string(),
-                    format!("{dir}/tls/tls.key").into(),
-                ),
-            ]
-        };
-        let keeper_dir = "/etc/clickhouse-keeper";
-        let mut keeper_settings: BTreeMap<String, serde_json::Value> = BTreeMap::from([
-            (
-                "keeper_server/tcp_port_secure".to_string(),
-                KEEPER_TLS_PORT.into(),
-            ),
-            ("keeper_server/tcp_port".to_string(), REMOVED.into()),
-        ]);
-        keeper_settings.extend(server_tls(keeper_dir));
-        let keeper = Cr {
-            api_version: cr::CHK.0,
-            kind: cr::CHK.1,
-            metadata: k8s::meta(m, id, CHK, CHK),
-            spec: cr::InstallationSpec {
-                defaults: refs(Some(KEEPER_HOST_TEMPLATE)),
-                configuration: cr::Configuration {
-                    zookeeper: None,
-                    settings: keeper_settings,
-                    files: BTreeMap::new(),
-                    clusters: vec![cr::Cluster {
-                        name: "keeper".into(),
-                        // Keeps the Raft majority through a drain.
-                        pdb_max_unavailable: 1,
-                        secure: None,
-                        insecure: None,
-                        layout: cr::Layout {
-                            shards_count: None,
-                            replicas_count: k,
-                        },
-                    }],
-                },
-                templates: cr::Templates {
-                    pod_templates: vec![pod(
-                        "clickhouse-keeper",
-                        c.keeper_image
-                            .clone()
-                            .unwrap_or_else(|| "clickhouse/clickhouse-keeper:25.3".into()),
-                        &keeper_res,
-                        BTreeMap::from([(
-                            "clickhouse-keeper.altinity.com/chk".to_string(),
-                            CHK.to_string(),
-                        )]),
-                        // The operator adds its own `zk` and `raft` ports.
-                        vec![("zk-secure", KEEPER_TLS_PORT)],
-                        k8s::tcp_probe("zk-secure", 5, 3),
-                        keeper_dir,
-                        KEEPER_TLS_SECRET,
-                    )],
-                    volume_claim_templates: vec![vct(c
-                        .keeper_storage
-                        .as_deref()
-                        .unwrap_or("10Gi"))],
-                    service_templates: vec![cert_service(
-                        &format!("keeper-{CHK}"),
-                        KEEPER_TLS_SECRET,
-                        &[("zk-secure", KEEPER_TLS_PORT)],
-                    )],
-                    // The Raft port, explicit: the operator's default (9444) is not the one
-                    // the peer policies open; both read KEEPER_RAFT_PORT.
-                    host_templates: vec![cr::HostTemplate {
-                        name: KEEPER_HOST_TEMPLATE.into(),
-                        port_distribution: vec![cr::PortDistribution {
-                            type_: "Unspecified",
-                        }],
-                        spec: cr::HostSpec {
-                            raft_port: KEEPER_RAFT_PORT,
-                        },
-                    }],
-                },
-            },
-        };
-        let backups_xml = format!(
-            "<clickhouse>\n  <s3>\n    <backups>\n      <endpoint>{}/{}/</endpoint>\n      <access_key_id from_env=\"AWS_ACCESS_KEY_ID\"/>\n      <secret_access_key from_env=\"AWS_SECRET_ACCESS_KEY\"/>\n      <region>{}</region>\n    </backups>\n  </s3>\n</clickhouse>\n",
-            os.endpoint.trim_end_matches('/'),
-            os.bucket("clickhouse-backups"),
-            os.region
-        );
-        let server_dir = "/etc/clickhouse-server";
-        let metrics = crate::monitoring::CLICKHOUSE_METRICS_PORT;
-        // ClickHouse's own Prometheus endpoint, scraped by monitoring.yaml's PodMonitor.
-        let mut settings: BTreeMap<String, serde_json::Value> = BTreeMap::from([
-            ("prometheus/endpoint".to_string(), "/metrics".into()),
-            ("prometheus/port".to_string(), metrics.1.into()),
-            ("prometheus/metrics".to_string(), true.into()),
-            ("prometheus/events".to_string(), true.into()),
-            ("prometheus/asynchronous_metrics".to_string(), true.into()),
-            ("https_port".to_string(), HTTPS_PORT.into()),
-            ("tcp_port_secure".to_string(), NATIVE_TLS_PORT.into()),
-            // The image's config.xml opens the plain listeners; `insecure: "no"` only stops
-            // the operator from declaring them.
-            ("http_port".to_string(), REMOVED.into()),
-            ("tcp_port".to_string(), REMOVED.into()),
-            ("interserver_http_port".to_string(), REMOVED.into()),
-            (
-                "interserver_https_port".to_string(),
-                INTERSERVER_PORT.into(),
-            ),
-            // Outgoing TLS (replicas, Keeper, S3) verifies the peer's chain; stated here so a
-            // change of the image's defaults cannot turn verification off.
-            (
-                "openSSL/client/caConfig".to_string(),
-                format!("{server_dir}/ca/ca-bundle.crt").into(),
-            ),
-            (
-                "openSSL/client/verificationMode".to_string(),
-                "relaxed".into(),
-            ),
-            (
-                "openSSL/client/invalidCertificateHandler/name".to_string(),
-                "RejectCertificateHandler".into(),
-            ),
-        ]);
-        settings.extend(server_tls(server_dir));
-        let chi = Cr {
-            api_version: cr::CHI.0,
-            kind: cr::CHI.1,
-            metadata: k8s::meta(m, id, CHI, CHI),
-            spec: cr::InstallationSpec {
-                defaults: refs(None),
-                configuration: cr::Configuration {
-                    zookeeper: Some(cr::Zookeeper {
-                        nodes: vec![cr::ZkNode {
-                            host: keeper_host(m),
-                            port: KEEPER_TLS_PORT,
-                            secure: Some("yes".into()),
-                        }],
-                    }),
-                    settings,
-                    files: BTreeMap::from([("config.d/backups.xml".to_string(), backups_xml)]),
-                    clusters: vec![cr::Cluster {
-                        name: CLUSTER.into(),
-                        pdb_max_unavailable: 1,
-                        secure: Some("yes".into()),
-                        insecure: Some("no".into()),
-                        layout: cr::Layout {
-                            shards_count: Some(c.shards.unwrap_or(1)),
-                            replicas_count: r.replicas,
-                        },
-                    }],
-                },
-                templates: cr::Templates {
-                    pod_templates: vec![pod(
-                        "clickhouse",
-                        r.image.clone(),
-                        &r.resources,
-                        BTreeMap::from([(
-                            "clickhouse.altinity.com/chi".to_string(),
-                            CHI.to_string(),
-                        )]),
-                        vec![
-                            ("https", HTTPS_PORT),
-                            ("secureclient", NATIVE_TLS_PORT),
-                            ("interserver", INTERSERVER_PORT),
-                            (metrics.0, metrics.1 as u16),
-                        ],
-                        k8s::http_probe("/ping", "https", "HTTPS", 5, 3),
-                        server_dir,
-                        TLS_SECRET,
-                    )],
-                    volume_claim_templates: vec![vct(&r.storage)],
-                    service_templates: vec![cert_service(
-                        &format!("clickhouse-{CHI}"),
-                        TLS_SECRET,
-                        &[("https", HTTPS_PORT), ("secureclient", NATIVE_TLS_PORT)],
-                    )],
-                    host_templates: vec![],
-                },
-            },
-        };
         let dir = self.dir();
         vec![
             docs::operator_install_file(m, self, dir),
@@ -529,7 +275,7 @@ impl Component for Clickhouse {
                     "ClickHouse Keeper: {k} members (Raft), PDB maxUnavailable 1; clients on TLS port {KEEPER_TLS_PORT} of {} (service-CA certificate in Secret {KEEPER_TLS_SECRET}).",
                     keeper_host(m)
                 ),
-                vec![k8s::to_value(&keeper)],
+                vec![k8s::to_value(&keeper_installation(m))],
             ),
             k8s::objects_file(
                 format!("{dir}/clickhouse-installation.yaml"),
@@ -542,7 +288,7 @@ impl Component for Clickhouse {
                     os.bucket("clickhouse-backups"),
                     os.credentials_secret
                 ),
-                vec![k8s::to_value(&chi)],
+                vec![k8s::to_value(&installation(m))],
             ),
             docs::component_readme(m, self, &readme_body(m)),
         ]
@@ -635,6 +381,325 @@ impl Component for Clickhouse {
             tiers,
             journey: None,
         }
+    }
+}
+
+/// Where the Keeper image reads its configuration.
+const KEEPER_DIR: &str = "/etc/clickhouse-keeper";
+/// Where the server image reads its configuration.
+const SERVER_DIR: &str = "/etc/clickhouse-server";
+
+/// What differs between the two pod templates, the server's and the Keeper's.
+struct Pod<'a> {
+    /// The container's name; the server's (`clickhouse`) alone gets the CA bundle and the
+    /// object store's credentials.
+    name: &'a str,
+    image: String,
+    resources: Resources,
+    selector: BTreeMap<String, String>,
+    /// The first port is the one liveness probes.
+    ports: Vec<(&'a str, u16)>,
+    readiness: Probe,
+    /// Where the image reads its configuration: certificates and CA go beside it.
+    dir: &'a str,
+    /// Secret of the serving certificate.
+    cert: &'a str,
+}
+
+impl Pod<'_> {
+    fn is_server(&self) -> bool {
+        self.name == "clickhouse"
+    }
+
+    fn container(&self, m: &Model) -> Container {
+        let probe_port = self.ports[0].0.to_string();
+        let mut mounts = vec![k8s::mount("tls", &format!("{}/tls", self.dir), true)];
+        if self.is_server() {
+            mounts.push(k8s::mount("ca", &format!("{}/ca", self.dir), true));
+        }
+        Container {
+            name: self.name.into(),
+            image: Some(self.image.clone()),
+            resources: Some(k8s::resources(&self.resources)),
+            security_context: Some(k8s::container_security(k8s::RootFs::Writable)),
+            ports: Some(
+                self.ports
+                    .iter()
+                    .map(|(n, p)| k8s::container_port(n, i32::from(*p)))
+                    .collect(),
+            ),
+            liveness_probe: Some(k8s::tcp_probe(&probe_port, 10, 6)),
+            readiness_probe: Some(self.readiness.clone()),
+            env: self
+                .is_server()
+                .then(|| k8s::s3_credentials(&m.object_store.credentials_secret)),
+            volume_mounts: Some(mounts),
+            ..Default::default()
+        }
+    }
+
+    fn volumes(&self, m: &Model) -> Vec<Volume> {
+        let mut v = vec![k8s::secret_volume("tls", self.cert)];
+        if self.is_server() {
+            v.push(k8s::ca_trust_volume(m, "ca-src"));
+            v.push(k8s::empty_dir_volume("ca"));
+        }
+        v
+    }
+
+    fn template(&self, m: &Model) -> cr::PodTemplate {
+        cr::PodTemplate {
+            name: "pod".into(),
+            spec: PodSpec {
+                affinity: Some(k8s::anti_affinity(&self.selector)),
+                topology_spread_constraints: Some(k8s::zone_spread(&self.selector)),
+                security_context: Some(k8s::pod_security()),
+                init_containers: self
+                    .is_server()
+                    .then(|| vec![ca_bundle_container(&self.image, self.dir)]),
+                containers: vec![self.container(m)],
+                volumes: Some(self.volumes(m)),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+fn volume_claim(m: &Model, size: &str) -> cr::VolumeClaimTemplate {
+    cr::VolumeClaimTemplate {
+        name: "data".into(),
+        spec: k8s::pvc_spec(&m.rwo_class, size, "ReadWriteOnce"),
+    }
+}
+
+fn template_refs(host_template: Option<&str>) -> cr::Defaults {
+    cr::Defaults {
+        templates: cr::TemplateRefs {
+            pod_template: "pod".into(),
+            data_volume_claim_template: "data".into(),
+            service_template: Some("service".into()),
+            host_template: host_template.map(str::to_string),
+        },
+    }
+}
+
+/// The serving certificate and key, mounted under `dir`.
+fn server_tls(dir: &str) -> [(String, serde_json::Value); 2] {
+    [
+        (
+            "openSSL/server/certificateFile".to_string(),
+            format!("{dir}/tls/tls.crt").into(),
+        ),
+        (
+            "openSSL/server/privateKeyFile".to_string(),
+            format!("{dir}/tls/tls.key").into(),
+        ),
+    ]
+}
+
+fn keeper_settings() -> BTreeMap<String, serde_json::Value> {
+    let mut settings = BTreeMap::from([
+        (
+            "keeper_server/tcp_port_secure".to_string(),
+            KEEPER_TLS_PORT.into(),
+        ),
+        ("keeper_server/tcp_port".to_string(), REMOVED.into()),
+    ]);
+    settings.extend(server_tls(KEEPER_DIR));
+    settings
+}
+
+fn keeper_pod(m: &Model) -> cr::PodTemplate {
+    Pod {
+        name: "clickhouse-keeper",
+        image: cfg(m)
+            .keeper_image
+            .clone()
+            .unwrap_or_else(|| "clickhouse/clickhouse-keeper:25.3".into()),
+        resources: Resources {
+            cpu_request: "250m".into(),
+            memory_request: "512Mi".into(),
+            cpu_limit: "1".into(),
+            memory_limit: "1Gi".into(),
+        },
+        selector: BTreeMap::from([(
+            "clickhouse-keeper.altinity.com/chk".to_string(),
+            CHK.to_string(),
+        )]),
+        // The operator adds its own `zk` and `raft` ports.
+        ports: vec![("zk-secure", KEEPER_TLS_PORT)],
+        readiness: k8s::tcp_probe("zk-secure", 5, 3),
+        dir: KEEPER_DIR,
+        cert: KEEPER_TLS_SECRET,
+    }
+    .template(m)
+}
+
+/// The Raft port, explicit: the operator's default (9444) is not the one the peer policies
+/// open; both read KEEPER_RAFT_PORT.
+fn keeper_host_template() -> cr::HostTemplate {
+    cr::HostTemplate {
+        name: KEEPER_HOST_TEMPLATE.into(),
+        port_distribution: vec![cr::PortDistribution {
+            type_: "Unspecified",
+        }],
+        spec: cr::HostSpec {
+            raft_port: KEEPER_RAFT_PORT,
+        },
+    }
+}
+
+fn keeper_installation(m: &Model) -> Cr<cr::InstallationSpec> {
+    Cr {
+        api_version: cr::CHK.0,
+        kind: cr::CHK.1,
+        metadata: k8s::meta(m, ComponentId::Clickhouse, CHK, CHK),
+        spec: cr::InstallationSpec {
+            defaults: template_refs(Some(KEEPER_HOST_TEMPLATE)),
+            configuration: cr::Configuration {
+                zookeeper: None,
+                settings: keeper_settings(),
+                files: BTreeMap::new(),
+                clusters: vec![cr::Cluster {
+                    name: "keeper".into(),
+                    // Keeps the Raft majority through a drain.
+                    pdb_max_unavailable: 1,
+                    secure: None,
+                    insecure: None,
+                    layout: cr::Layout {
+                        shards_count: None,
+                        replicas_count: keepers(m),
+                    },
+                }],
+            },
+            templates: cr::Templates {
+                pod_templates: vec![keeper_pod(m)],
+                volume_claim_templates: vec![volume_claim(
+                    m,
+                    cfg(m).keeper_storage.as_deref().unwrap_or("10Gi"),
+                )],
+                service_templates: vec![cert_service(
+                    &format!("keeper-{CHK}"),
+                    KEEPER_TLS_SECRET,
+                    &[("zk-secure", KEEPER_TLS_PORT)],
+                )],
+                host_templates: vec![keeper_host_template()],
+            },
+        },
+    }
+}
+
+/// `config.d/backups.xml`: the object store's backup bucket, keys from the environment.
+fn backups_xml(m: &Model) -> String {
+    let os = &m.object_store;
+    format!(
+        "<clickhouse>\n  <s3>\n    <backups>\n      <endpoint>{}/{}/</endpoint>\n      <access_key_id from_env=\"AWS_ACCESS_KEY_ID\"/>\n      <secret_access_key from_env=\"AWS_SECRET_ACCESS_KEY\"/>\n      <region>{}</region>\n    </backups>\n  </s3>\n</clickhouse>\n",
+        os.endpoint.trim_end_matches('/'),
+        os.bucket("clickhouse-backups"),
+        os.region
+    )
+}
+
+fn server_settings() -> BTreeMap<String, serde_json::Value> {
+    let metrics = crate::monitoring::CLICKHOUSE_METRICS_PORT;
+    // ClickHouse's own Prometheus endpoint, scraped by monitoring.yaml's PodMonitor.
+    let mut settings = BTreeMap::from([
+        ("prometheus/endpoint".to_string(), "/metrics".into()),
+        ("prometheus/port".to_string(), metrics.1.into()),
+        ("prometheus/metrics".to_string(), true.into()),
+        ("prometheus/events".to_string(), true.into()),
+        ("prometheus/asynchronous_metrics".to_string(), true.into()),
+        ("https_port".to_string(), HTTPS_PORT.into()),
+        ("tcp_port_secure".to_string(), NATIVE_TLS_PORT.into()),
+        // The image's config.xml opens the plain listeners; `insecure: "no"` only stops
+        // the operator from declaring them.
+        ("http_port".to_string(), REMOVED.into()),
+        ("tcp_port".to_string(), REMOVED.into()),
+        ("interserver_http_port".to_string(), REMOVED.into()),
+        (
+            "interserver_https_port".to_string(),
+            INTERSERVER_PORT.into(),
+        ),
+        // Outgoing TLS (replicas, Keeper, S3) verifies the peer's chain; stated here so a
+        // change of the image's defaults cannot turn verification off.
+        (
+            "openSSL/client/caConfig".to_string(),
+            format!("{SERVER_DIR}/ca/ca-bundle.crt").into(),
+        ),
+        (
+            "openSSL/client/verificationMode".to_string(),
+            "relaxed".into(),
+        ),
+        (
+            "openSSL/client/invalidCertificateHandler/name".to_string(),
+            "RejectCertificateHandler".into(),
+        ),
+    ]);
+    settings.extend(server_tls(SERVER_DIR));
+    settings
+}
+
+fn server_pod(m: &Model) -> cr::PodTemplate {
+    let r = m.get(ComponentId::Clickhouse);
+    let metrics = crate::monitoring::CLICKHOUSE_METRICS_PORT;
+    Pod {
+        name: "clickhouse",
+        image: r.image.clone(),
+        resources: r.resources.clone(),
+        selector: BTreeMap::from([("clickhouse.altinity.com/chi".to_string(), CHI.to_string())]),
+        ports: vec![
+            ("https", HTTPS_PORT),
+            ("secureclient", NATIVE_TLS_PORT),
+            ("interserver", INTERSERVER_PORT),
+            (metrics.0, metrics.1 as u16),
+        ],
+        readiness: k8s::http_probe("/ping", "https", "HTTPS", 5, 3),
+        dir: SERVER_DIR,
+        cert: TLS_SECRET,
+    }
+    .template(m)
+}
+
+fn installation(m: &Model) -> Cr<cr::InstallationSpec> {
+    let r = m.get(ComponentId::Clickhouse);
+    Cr {
+        api_version: cr::CHI.0,
+        kind: cr::CHI.1,
+        metadata: k8s::meta(m, ComponentId::Clickhouse, CHI, CHI),
+        spec: cr::InstallationSpec {
+            defaults: template_refs(None),
+            configuration: cr::Configuration {
+                zookeeper: Some(cr::Zookeeper {
+                    nodes: vec![cr::ZkNode {
+                        host: keeper_host(m),
+                        port: KEEPER_TLS_PORT,
+                        secure: Some("yes".into()),
+                    }],
+                }),
+                settings: server_settings(),
+                files: BTreeMap::from([("config.d/backups.xml".to_string(), backups_xml(m))]),
+                clusters: vec![cr::Cluster {
+                    name: CLUSTER.into(),
+                    pdb_max_unavailable: 1,
+                    secure: Some("yes".into()),
+                    insecure: Some("no".into()),
+                    layout: cr::Layout {
+                        shards_count: Some(cfg(m).shards.unwrap_or(1)),
+                        replicas_count: r.replicas,
+                    },
+                }],
+            },
+            templates: cr::Templates {
+                pod_templates: vec![server_pod(m)],
+                volume_claim_templates: vec![volume_claim(m, &r.storage)],
+                service_templates: vec![cert_service(
+                    &format!("clickhouse-{CHI}"),
+                    TLS_SECRET,
+                    &[("https", HTTPS_PORT), ("secureclient", NATIVE_TLS_PORT)],
+                )],
+                host_templates: vec![],
+            },
+        },
     }
 }
 
