@@ -343,17 +343,23 @@ impl KubeApi {
             .map_err(|e| self.err(e))
     }
 
-    /// A merge patch of the status subresource (what a controller writes).
+    /// A merge patch of the status subresource (what a controller writes), recorded in
+    /// managedFields under `manager` so readers can tell who reported it.
     pub async fn patch_status(
         &self,
         t: &TypeRef,
         ns: Option<&str>,
         name: &str,
         status: &Value,
+        manager: &str,
     ) -> Result<Value, ApiError> {
         let api = self.api(t, ns).await?;
         let patch = serde_json::json!({ "status": status });
-        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        let pp = PatchParams {
+            field_manager: Some(manager.into()),
+            ..PatchParams::default()
+        };
+        api.patch_status(name, &pp, &Patch::Merge(&patch))
             .await
             .map(|o| to_value(o, t))
             .map_err(|e| self.err(e))

@@ -29,6 +29,37 @@ impl GateState {
     }
 }
 
+/// Who made the object ready when that was a sandbox stand-in, not its operator or a
+/// Kubernetes controller: the manager that wrote its status, or the stand-in's mark on an object
+/// it created in an operator's place (Redis', MinIO's StatefulSets). Such readiness says the
+/// tree was accepted by the API server, not that an operator would reach it.
+pub fn stand_in(obj: &Value) -> Option<String> {
+    use crate::sandbox::standin::{OLM_MANAGER, OPERATOR_MANAGER};
+    let status_writer = obj["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["subresource"] == "status")
+        .filter_map(|f| f["manager"].as_str())
+        .find(|m| [OLM_MANAGER, OPERATOR_MANAGER].contains(m));
+    if let Some(m) = status_writer {
+        return Some(format!(
+            "status written by the sandbox stand-in `{m}`, not by a real operator"
+        ));
+    }
+    obj["metadata"]["annotations"]["datalyptica.io/sandbox-stand-in"]
+        .as_str()
+        .map(|who| format!("made by the sandbox {who} stand-in, not by a real operator"))
+}
+
+/// A passed gate's detail, saying so when a stand-in made it pass.
+pub fn passed_detail(detail: String, obj: Option<&Value>) -> String {
+    match obj.and_then(stand_in) {
+        Some(who) => format!("{detail} ({who})"),
+        None => detail,
+    }
+}
+
 /// The API type of the object a gate watches.
 pub fn type_ref(kind: GateKind) -> TypeRef {
     TypeRef::new(kind.api_version(), kind.kind())
@@ -390,6 +421,31 @@ mod tests {
         let mut g = Gate::new(kind, "ns", "x");
         g.timeout = Duration::from_secs(1);
         g
+    }
+
+    #[test]
+    fn readiness_from_a_stand_in_is_named() {
+        let by = |manager: &str, sub: &str| {
+            json!({"metadata": {"managedFields": [
+                {"manager": "datalyptica", "operation": "Apply"},
+                {"manager": manager, "operation": "Update", "subresource": sub}]}})
+        };
+        let pg = by("sandbox-operator-standin", "status");
+        assert!(passed_detail("3/3".into(), Some(&pg)).contains("`sandbox-operator-standin`"));
+        // A real controller's status, or a stand-in writing something other than status.
+        for o in [
+            by("kube-controller-manager", "status"),
+            by("sandbox-operator-standin", ""),
+        ] {
+            assert_eq!(stand_in(&o), None, "{o}");
+        }
+        let sts =
+            json!({"metadata": {"annotations": {"datalyptica.io/sandbox-stand-in": "operator"}}});
+        assert_eq!(
+            stand_in(&sts).as_deref(),
+            Some("made by the sandbox operator stand-in, not by a real operator")
+        );
+        assert_eq!(passed_detail("ok".into(), None), "ok");
     }
 
     fn pod(name: &str, labels: Value) -> Value {

@@ -133,7 +133,10 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
                 } else {
                     state_name(&state).into()
                 },
-                detail: state.detail().to_string(),
+                detail: match &state {
+                    GateState::Ready(d) => gates::passed_detail(d.clone(), obj.as_ref()),
+                    other => other.detail().to_string(),
+                },
                 roles: gates::roles(g.kind, obj.as_ref(), &pods),
                 last_backup: match (g.kind, obj.as_ref()) {
                     (GateKind::PostgresCluster, Some(o)) => {

@@ -206,6 +206,37 @@ async fn ha_default_on_ten_workers_in_three_zones() {
     );
     assert!(nessie_start > pg_pass);
 
+    // Gates say which readiness came from a stand-in: PGO's status and the OLM installs were
+    // written by stand-ins, Redis' StatefulSets made by one; Deployments were rolled out by the
+    // real controller manager.
+    let passed = |step: &str| -> Vec<&str> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::GatePassed {
+                    step: s, detail, ..
+                } if s == step => Some(detail.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
+    for (step, who) in [
+        ("component.postgresql", "`sandbox-operator-standin`"),
+        ("operators", "`sandbox-olm-standin`"),
+        ("component.redis", "sandbox operator stand-in"),
+    ] {
+        let details = passed(step);
+        assert!(
+            !details.is_empty() && details.iter().all(|d| d.contains(who)),
+            "{step}: {details:?}"
+        );
+    }
+    let nessie = passed("component.nessie");
+    assert!(
+        !nessie.is_empty() && nessie.iter().all(|d| !d.contains("stand-in")),
+        "{nessie:?}"
+    );
+
     // PGO's root CA reaches Airflow's namespace without its private key.
     let secret_t = TypeRef::new("v1", "Secret");
     let ca = api

@@ -133,9 +133,9 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                 }
             }
         }
-        Ok(GateState::Ready(format!(
-            "{csv_name} Succeeded, {} CRDs established",
-            owned.len()
+        Ok(GateState::Ready(gates::passed_detail(
+            format!("{csv_name} Succeeded, {} CRDs established", owned.len()),
+            Some(&csv),
         )))
     }
 }

@@ -196,7 +196,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                     (self.emit)(&Event::GatePassed {
                         step: step.into(),
                         gate: label,
-                        detail: d,
+                        detail: gates::passed_detail(d, obj.as_ref()),
                     });
                     return Ok(());
                 }

@@ -530,6 +530,7 @@ impl Sandbox {
             None,
             "version",
             &status,
+            standin::OLM_MANAGER,
         )
         .await
         .map_err(|e| format!("ClusterVersion status: {e}"))?;

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::crds;
 use crate::api::{ApiError, ClusterApi, KubeApi, TypeRef};
 
-/// Field manager of the OLM stand-in.
+/// Field manager of the OLM stand-in (and of the ClusterVersion it plays for OpenShift).
 pub const OLM_MANAGER: &str = "sandbox-olm-standin";
 /// Field manager of the operator stand-ins.
 pub const OPERATOR_MANAGER: &str = "sandbox-operator-standin";
@@ -91,7 +91,8 @@ async fn olm(api: &KubeApi, shared: &Path) -> Result<(), ApiError> {
             let status = json!({"lastUpdated": now, "state": "",
                 "conditions": [{"type": "ResolutionFailed", "status": "True", "reason": "ConstraintsNotSatisfiable",
                     "message": format!("sandbox OLM stand-in: no package {pkg} in the catalog"), "lastTransitionTime": now}]});
-            api.patch_status(&sub_t, Some(ns), name, &status).await?;
+            api.patch_status(&sub_t, Some(ns), name, &status, OLM_MANAGER)
+                .await?;
             continue;
         };
         let loaded = crds::load_dir(&dir).map_err(ApiError::Other)?;
@@ -129,6 +130,7 @@ async fn olm(api: &KubeApi, shared: &Path) -> Result<(), ApiError> {
             &csv_name,
             &json!({"phase": "Succeeded", "reason": "InstallSucceeded", "message": "sandbox OLM stand-in: CRDs installed, no operator runs",
                 "lastUpdateTime": now, "lastTransitionTime": now}),
+            OLM_MANAGER,
         )
         .await?;
         api.patch_status(
@@ -136,6 +138,7 @@ async fn olm(api: &KubeApi, shared: &Path) -> Result<(), ApiError> {
             Some(ns),
             name,
             &json!({"lastUpdated": now, "state": "AtLatestKnown", "installedCSV": csv_name, "currentCSV": csv_name}),
+            OLM_MANAGER,
         )
         .await?;
     }
@@ -225,7 +228,9 @@ async fn set_status(api: &KubeApi, o: &Value, status: Value) -> Result<(), ApiEr
     if want == o["status"] {
         return Ok(());
     }
-    api.patch_status(&t, ns, name, &status).await.map(|_| ())
+    api.patch_status(&t, ns, name, &status, OPERATOR_MANAGER)
+        .await
+        .map(|_| ())
 }
 
 fn merge(a: &mut Value, b: &Value) {
