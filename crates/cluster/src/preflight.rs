@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use datalyptica_platform::Tree;
+use datalyptica_platform::crs::PodOwner;
 use datalyptica_platform::model::Model;
 use datalyptica_platform::units::parse_quantity;
 use serde::{Deserialize, Serialize};
@@ -159,8 +160,11 @@ fn cr_sets(component: &str, o: &Value, ha: bool) -> Vec<PodSet> {
     };
     let s = &o["spec"];
     let n = name_of(o);
-    match kind_of(o) {
-        "PostgresCluster" => s["instances"]
+    let Some(owner) = PodOwner::of(o) else {
+        return vec![];
+    };
+    match owner {
+        PodOwner::PostgresCluster => s["instances"]
             .as_array()
             .into_iter()
             .flatten()
@@ -172,12 +176,12 @@ fn cr_sets(component: &str, o: &Value, ha: bool) -> Vec<PodSet> {
                 )
             })
             .collect(),
-        "KafkaNodePool" => vec![set(
+        PodOwner::KafkaNodePool => vec![set(
             format!("KafkaNodePool/{n}"),
             s["replicas"].as_u64().unwrap_or(1),
             &s["resources"],
         )],
-        "Tenant" => s["pools"]
+        PodOwner::Tenant => s["pools"]
             .as_array()
             .into_iter()
             .flatten()
@@ -189,12 +193,12 @@ fn cr_sets(component: &str, o: &Value, ha: bool) -> Vec<PodSet> {
                 )
             })
             .collect(),
-        "RedisReplication" | "RedisSentinel" => vec![set(
-            format!("{}/{n}", kind_of(o)),
+        PodOwner::RedisReplication | PodOwner::RedisSentinel => vec![set(
+            format!("{}/{n}", owner.type_ref().1),
             s["clusterSize"].as_u64().unwrap_or(1),
             &s["kubernetesConfig"]["resources"],
         )],
-        "FlinkDeployment" => {
+        PodOwner::FlinkDeployment => {
             let jm = &s["jobManager"];
             let res = |r: &Value| serde_json::json!({"requests": {"cpu": r["cpu"].as_f64().map(|c| c.to_string()), "memory": r["memory"]}});
             vec![set(
@@ -203,7 +207,11 @@ fn cr_sets(component: &str, o: &Value, ha: bool) -> Vec<PodSet> {
                 &res(&jm["resource"]),
             )]
         }
-        _ => vec![],
+        // The brokers are the node pools' pods; ClickHouse's pod shape is not read (sized from
+        // the spec by the caller).
+        PodOwner::Kafka
+        | PodOwner::ClickHouseInstallation
+        | PodOwner::ClickHouseKeeperInstallation => vec![],
     }
 }
 

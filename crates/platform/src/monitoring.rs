@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::component::ComponentId;
+use crate::crs::PodOwner;
 use crate::crs::monitoring::*;
 use crate::k8s;
 use crate::model::Model;
@@ -229,38 +230,38 @@ pub const STATSD_EXPORTER_IMAGE: &str = "quay.io/prometheus/statsd-exporter:v0.2
 pub const TRINO_METRICS_SECRET: &str = "trino-metrics";
 
 /// The labels an operator documents for the pods it creates from the CR `kind`/`name`, for
-/// checking that a monitor's selector matches pods no manifest of ours describes.
-pub fn operator_pod_labels(kind: &str, name: &str) -> Option<Vec<(String, String)>> {
-    let l =
-        |v: &[(&str, String)]| Some(v.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
+/// checking that a monitor's selector matches pods no manifest of ours describes (none for a
+/// node pool: the Kafka CR's labels name the brokers).
+pub fn operator_pod_labels(kind: PodOwner, name: &str) -> Vec<(String, String)> {
+    let l = |v: &[(&str, String)]| v.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     match kind {
-        "PostgresCluster" => l(&[
+        PodOwner::PostgresCluster => l(&[
             (PGO_CLUSTER_LABEL, name.to_string()),
             (PGO_EXPORTER_LABEL, "true".to_string()),
         ]),
-        "RedisReplication" => l(&[
+        PodOwner::RedisReplication => l(&[
             ("app", name.to_string()),
             ("redis_setup_type", "replication".to_string()),
             ("role", "replication".to_string()),
         ]),
-        "RedisSentinel" => l(&[
+        PodOwner::RedisSentinel => l(&[
             ("app", format!("{name}-sentinel")),
             ("redis_setup_type", "sentinel".to_string()),
             ("role", "sentinel".to_string()),
         ]),
-        "Kafka" => l(&[
+        PodOwner::Kafka => l(&[
             ("strimzi.io/cluster", name.to_string()),
             ("strimzi.io/kind", "Kafka".to_string()),
             ("strimzi.io/name", format!("{name}-kafka")),
         ]),
-        "FlinkDeployment" => l(&[
+        PodOwner::FlinkDeployment => l(&[
             ("app", name.to_string()),
             ("type", FLINK_NATIVE_TYPE.to_string()),
         ]),
-        "Tenant" => l(&[(MINIO_TENANT_LABEL, name.to_string())]),
-        "ClickHouseInstallation" => l(&[(CHI_LABEL, name.to_string())]),
-        "ClickHouseKeeperInstallation" => l(&[(CHK_LABEL, name.to_string())]),
-        _ => None,
+        PodOwner::Tenant => l(&[(MINIO_TENANT_LABEL, name.to_string())]),
+        PodOwner::ClickHouseInstallation => l(&[(CHI_LABEL, name.to_string())]),
+        PodOwner::ClickHouseKeeperInstallation => l(&[(CHK_LABEL, name.to_string())]),
+        PodOwner::KafkaNodePool => vec![],
     }
 }
 
@@ -607,10 +608,12 @@ mod tests {
                                     .collect()
                             })
                             .or_else(|| {
-                                operator_pod_labels(
-                                    o["kind"].as_str().unwrap_or(""),
-                                    o["metadata"]["name"].as_str().unwrap_or(""),
-                                )
+                                PodOwner::of(o).map(|k| {
+                                    operator_pod_labels(
+                                        k,
+                                        o["metadata"]["name"].as_str().unwrap_or(""),
+                                    )
+                                })
                             })
                             .unwrap_or_default(),
                         _ if o["kind"] == "Service" => o["metadata"]["labels"]
@@ -622,11 +625,11 @@ mod tests {
                             })
                             .unwrap_or_default(),
                         // Operators that label their Services like their pods (MinIO).
-                        _ => operator_pod_labels(
-                            o["kind"].as_str().unwrap_or(""),
-                            o["metadata"]["name"].as_str().unwrap_or(""),
-                        )
-                        .unwrap_or_default(),
+                        _ => PodOwner::of(o)
+                            .map(|k| {
+                                operator_pod_labels(k, o["metadata"]["name"].as_str().unwrap_or(""))
+                            })
+                            .unwrap_or_default(),
                     };
                     !labels.is_empty() && subset(sel, &labels)
                 });
