@@ -234,15 +234,7 @@ fn secrets_section(m: &Model, tree: &Tree) -> String {
     });
     s.push_str("| Namespace | Secret | Keys | Source | Provided by |\n|---|---|---|---|---|\n");
     for e in &inv {
-        let keys = if e.keys.is_empty() {
-            "(whole Secret)".to_string()
-        } else {
-            e.keys
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let keys = e.keys_cell();
         let (src, by) = match &e.source {
             SecretSource::Platform | SecretSource::User(_) => {
                 let src = match &e.source {

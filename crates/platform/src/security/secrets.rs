@@ -51,6 +51,17 @@ pub struct SecretEntry {
     pub source: SecretSource,
 }
 
+impl SecretEntry {
+    /// The keys as a Markdown table cell of the inventories (`secrets.md`, the GitOps README).
+    pub fn keys_cell(&self) -> String {
+        if self.keys.is_empty() {
+            return "(whole Secret)".into();
+        }
+        let quoted: Vec<String> = self.keys.iter().map(|k| format!("`{k}`")).collect();
+        quoted.join(", ")
+    }
+}
+
 /// Calls `f` on every JSON object inside `v`, `v` included.
 pub(super) fn visit_maps(v: &Value, f: &mut dyn FnMut(&serde_json::Map<String, Value>)) {
     match v {
@@ -411,15 +422,7 @@ pub fn secrets_files(m: &Model, objects: &[&Value]) -> Vec<File> {
         "| Namespace | Secret | Keys | Source |\n|---|---|---|---|"
     );
     for e in &inv {
-        let keys = if e.keys.is_empty() {
-            "(whole Secret)".to_string()
-        } else {
-            e.keys
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let keys = e.keys_cell();
         let src = match &e.source {
             SecretSource::Platform => "platform".to_string(),
             SecretSource::User(why) => format!("user: {why}"),
