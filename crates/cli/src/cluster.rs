@@ -182,8 +182,23 @@ fn build_plan(p: &Platform, sel: &Selection) -> Result<Plan, ExitCode> {
         .map_err(fail_input)
 }
 
-async fn connect() -> Result<KubeApi, ExitCode> {
-    KubeApi::from_env().await.map_err(fail_input)
+/// Runs `f` on a fresh runtime with a client of the current kubeconfig; a runtime or
+/// kubeconfig that cannot be set up is an input error (exit 2).
+fn with_cluster<F, Fut>(f: F) -> ExitCode
+where
+    F: FnOnce(KubeApi) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    rt.block_on(async {
+        match KubeApi::from_env().await {
+            Ok(api) => f(api).await,
+            Err(e) => fail_input(e),
+        }
+    })
 }
 
 pub fn run_preflight(args: &PreflightArgs, p: &Platform) -> ExitCode {
@@ -268,16 +283,8 @@ pub fn run_deploy(args: &DeployArgs, p: &Platform) -> ExitCode {
         poll: Duration::from_secs(5),
         approve_install_plans: args.approve_install_plans,
     };
-    let rt = match runtime() {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
     let json = args.json;
-    rt.block_on(async {
-        let api = match connect().await {
-            Ok(a) => a,
-            Err(c) => return c,
-        };
+    with_cluster(|api| async move {
         // Human output: progress bars when stdout is a terminal, plain lines otherwise.
         let progress = (!json).then(datalyptica_cluster::progress::DeployProgress::for_stdout);
         let emit = |e: &Event| match &progress {
@@ -320,15 +327,7 @@ pub fn run_status(args: &StatusArgs, p: &Platform) -> ExitCode {
     } else {
         Vec::new()
     };
-    let rt = match runtime() {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
-    rt.block_on(async {
-        let api = match connect().await {
-            Ok(a) => a,
-            Err(c) => return c,
-        };
+    with_cluster(|api| async move {
         loop {
             let mut rows = match status::status(&api, &plan).await {
                 Ok(r) => r,
@@ -369,15 +368,7 @@ pub fn run_troubleshoot(args: &TroubleshootArgs, p: &Platform) -> ExitCode {
         Ok(x) => x,
         Err(c) => return c,
     };
-    let rt = match runtime() {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
-    rt.block_on(async {
-        let api = match connect().await {
-            Ok(a) => a,
-            Err(c) => return c,
-        };
+    with_cluster(|api| async move {
         let bundle = match troubleshoot::collect_bundle(&api, &plan).await {
             Ok(b) => b,
             Err(e) => {
@@ -393,10 +384,17 @@ pub fn run_troubleshoot(args: &TroubleshootArgs, p: &Platform) -> ExitCode {
             return fail_input(format!("{}: {e}", args.output.display()));
         }
         if args.json {
-            println!("{}", serde_json::json!({"bundle": args.output, "files": bundle.files.len(), "findings": bundle.findings}));
+            println!(
+                "{}",
+                serde_json::json!({"bundle": args.output, "files": bundle.files.len(), "findings": bundle.findings})
+            );
         } else {
             print!("{}", bundle.summary);
-            println!("\nbundle: {} ({} files)", args.output.display(), bundle.files.len());
+            println!(
+                "\nbundle: {} ({} files)",
+                args.output.display(),
+                bundle.files.len()
+            );
         }
         ExitCode::SUCCESS
     })
@@ -426,16 +424,8 @@ pub fn run_destroy(args: &DestroyArgs, p: &Platform) -> ExitCode {
             return fail_input("not confirmed");
         }
     }
-    let rt = match runtime() {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
     let json = args.json;
-    rt.block_on(async {
-        let api = match connect().await {
-            Ok(a) => a,
-            Err(c) => return c,
-        };
+    with_cluster(|api| async move {
         let emit = |e: &DestroyEvent| {
             if json {
                 println!("{}", serde_json::to_string(e).unwrap_or_default());
