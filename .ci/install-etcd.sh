@@ -2,7 +2,7 @@
 # Builds etcd and etcdctl at the version of the image the tree renders for etcd
 # (quay.io/coreos/etcd:v$ETCD_VERSION), from Go modules through the Go module proxy, so the etcd
 # TLS test runs the very release the StatefulSet runs (Debian ships 3.4, whose flags and TLS
-# behaviour differ). crates/cluster/tests/etcd_tls.rs checks that the binary it is given is the
+# behaviour differ). crates/cluster/tests/it/etcd_tls.rs checks that the binary it is given is the
 # rendered image's version, so a change of the image without this line fails there.
 #
 # Cached by version under /opt/datalyptica/etcd/<version> (Go caches shared with install-k8s.sh);

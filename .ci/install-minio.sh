@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the MinIO server from its Go module (github.com/minio/minio) through the Go module proxy,
-# for the MinIO TLS test (crates/cluster/tests/minio_tls.rs): four real servers form a TLS
+# for the MinIO TLS test (crates/cluster/tests/it/minio_tls.rs): four real servers form a TLS
 # cluster with the certificate deploy issues, laid out as the MinIO operator mounts it.
 #
 # The rendered image (quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z) is commit 0d7408fc of the

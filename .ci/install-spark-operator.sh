@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kubeflow spark-operator the tree's Helm install runs (chart 2.5.2, app v2.5.2), built from
 # its Go module, and the spark-submit it calls (PySpark 3.5.6 from PyPI: Spark's jars and bin/
-# scripts, the rendered image's Spark), for crates/cluster/tests/spark_operator.rs.
+# scripts, the rendered image's Spark), for crates/cluster/tests/it/spark_operator.rs.
 #
 # `go install pkg@version` asks the module proxy for the module's version list, which it refuses
 # (403); the exact version is served, so the module is downloaded, copied out of the read-only

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use datalyptica_cluster::sandbox::{Sandbox, Spec};
 
 // The cluster crate's sandbox test helpers, one file for both crates.
-#[path = "../../../cluster/tests/common/support.rs"]
+#[path = "../../../cluster/tests/it/common/support.rs"]
 mod support;
 #[allow(unused_imports)] // as dead_code above: not every test binary uses every helper
 pub use support::provide_user_secrets;

@@ -61,7 +61,7 @@ pub const MAVEN_CENTRAL: &str = "https://repo1.maven.org/maven2";
 /// 0.99.0 did not publish the Spark extensions (the nmcp migration broke it, fixed upstream by
 /// projectnessie/nessie#12508 in June 2026), so naming the server's 0.104.5 made every
 /// submission fail Ivy resolution (found by the real spark-operator running spark-submit,
-/// `crates/cluster/tests/spark_operator.rs`). The extensions talk Nessie's REST API v2, which
+/// `crates/cluster/tests/it/spark_operator.rs`). The extensions talk Nessie's REST API v2, which
 /// the 0.104.5 server serves.
 pub const NESSIE_SPARK_EXTENSIONS: &str = "0.99.0";
 

@@ -1,7 +1,7 @@
 //! Opt-in end-to-end suite against a REAL cluster (the current kubeconfig context). Skipped
 //! unless DATALYPTICA_E2E=1. Read-only by default: preflight and a server-side dry run.
 //!
-//!   DATALYPTICA_E2E=1 cargo test -p datalyptica-cluster --test e2e -- --nocapture --test-threads=1
+//!   DATALYPTICA_E2E=1 cargo test -p datalyptica-cluster --test it e2e:: -- --nocapture --test-threads=1
 //!
 //! Optional: DATALYPTICA_E2E_SPEC=<platform.yaml> (default: the embedded HA spec);
 //! DATALYPTICA_E2E_DEPLOY=1 deploys for real, checks status and that a second deploy changes

@@ -15,7 +15,7 @@
 //! served, see .ci/install-minio.sh). Needs `$DATALYPTICA_MINIO`, curl, iproute2 and root for
 //! `ip netns`; skips locally without them, fails in CI.
 
-mod common;
+use crate::common;
 use common::Procs;
 
 use std::collections::BTreeMap;

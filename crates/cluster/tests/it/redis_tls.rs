@@ -15,7 +15,7 @@
 //! takes a snapshot, the master is killed, the Sentinels promote a replica, and the backup
 //! script finds and dumps the new master. Absent tools skip locally and fail in CI.
 
-mod common;
+use crate::common;
 use common::Procs;
 
 use std::collections::BTreeMap;

@@ -18,7 +18,7 @@
 //! driver's security context and volumes (which it patches in) are not checked here. Skips
 //! locally without the binaries or the sandbox, fails in CI.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -10,7 +10,7 @@
 //! auth — what OpenShift's service CA issues — is refused, which is why the service CA cannot
 //! serve etcd. Absent tools skip locally and fail in CI.
 
-mod common;
+use crate::common;
 use common::Procs;
 
 use std::collections::BTreeMap;

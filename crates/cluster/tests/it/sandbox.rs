@@ -3,7 +3,7 @@
 //! are stand-ins (src/sandbox/standin.rs). Needs the binaries of `.ci/install-k8s.sh`; says
 //! SKIPPED when they are absent (fails when CI=true).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -675,8 +675,8 @@ fn secret_json(ns: &str, name: &str, data: Value) -> Value {
 async fn three_workers_cloned_from_a_users_cluster() {
     use datalyptica_cluster::preflight::{self, Outcome};
     use datalyptica_platform::spec::ReplicationTarget;
-    let nodes: Value =
-        serde_json::from_str(include_str!("fixtures/nodes-three-workers.json")).expect("fixture");
+    let nodes: Value = serde_json::from_str(include_str!("../fixtures/nodes-three-workers.json"))
+        .expect("fixture");
     let Some(sb) = common::start_with("three-workers", |s| s.nodes_from = Some(nodes)).await else {
         return;
     };

@@ -10,9 +10,9 @@
 //! lists as prerequisites); OLM and the operators (the sandbox's, as for every sandbox test).
 //! Needs the sandbox binaries and kustomize (`.ci/install-kustomize.sh`, `$DATALYPTICA_KUSTOMIZE`).
 
-mod common;
+use crate::common;
 use common::{key, live};
-#[path = "../../platform/tests/it/kustomize/mod.rs"]
+#[path = "../../../platform/tests/it/kustomize/mod.rs"]
 mod kustomize;
 
 use std::collections::{BTreeMap, BTreeSet};

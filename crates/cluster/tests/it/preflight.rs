@@ -9,7 +9,7 @@ use datalyptica_platform::{Platform, render};
 use serde_json::json;
 
 fn snapshot() -> Snapshot {
-    serde_json::from_str(include_str!("fixtures/snapshot-openshift-ok.json")).expect("fixture")
+    serde_json::from_str(include_str!("../fixtures/snapshot-openshift-ok.json")).expect("fixture")
 }
 
 fn reqs(p: &Platform) -> Requirements {

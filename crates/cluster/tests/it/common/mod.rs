@@ -69,9 +69,33 @@ impl Drop for Procs {
     }
 }
 
+/// One sandbox at a time in this test binary: a control plane and ten simulated workers take
+/// most of a 2-core machine, and the tests' deadlines assume they have it.
+static SANDBOX: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A started sandbox holding the binary's sandbox turn until it is dropped (the sandbox stops
+/// first: fields drop in order).
+pub struct Held {
+    sb: Sandbox,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for Held {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.sb
+    }
+}
+
+impl std::ops::DerefMut for Held {
+    fn deref_mut(&mut self) -> &mut Sandbox {
+        &mut self.sb
+    }
+}
+
 /// A started sandbox, or None after a loud SKIPPED banner when its binaries or the shared CRDs
 /// are absent. Panics instead when CI=true.
-pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Sandbox> {
+pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Held> {
     start_with(name, |spec| {
         spec.nodes = nodes;
         spec.zones = zones;
@@ -80,10 +104,11 @@ pub async fn start(name: &str, nodes: u32, zones: u32) -> Option<Sandbox> {
 }
 
 /// [`start`] with the sandbox's spec shaped by `shape` (nodes from a file, say).
-pub async fn start_with(name: &str, shape: impl FnOnce(&mut Spec)) -> Option<Sandbox> {
+pub async fn start_with(name: &str, shape: impl FnOnce(&mut Spec)) -> Option<Held> {
     if support::skip_without_sandbox(name) {
         return None;
     }
+    let turn = SANDBOX.lock().await;
     // Each run keeps its directory (logs to read after a failure) until the next run of the
     // same test, which removes those of runs no longer alive.
     let tmp = std::env::temp_dir();
@@ -106,7 +131,7 @@ pub async fn start_with(name: &str, shape: impl FnOnce(&mut Spec)) -> Option<San
     let mut spec = Spec::new(&dir);
     shape(&mut spec);
     match Sandbox::start(&spec).await {
-        Ok(sb) => Some(sb),
+        Ok(sb) => Some(Held { sb, _turn: turn }),
         Err(e) => panic!("sandbox {name} did not start: {e}"),
     }
 }
