@@ -7,6 +7,7 @@ mod monitoring;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -233,181 +234,7 @@ impl Component for Kafka {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let id = self.id();
         let rep = replication(m);
-        let c = &m.platform.spec.components.kafka.config;
-        let pool_sel = |pool: &str| {
-            BTreeMap::from([
-                ("strimzi.io/cluster".to_string(), CLUSTER.to_string()),
-                ("strimzi.io/pool-name".to_string(), pool.to_string()),
-            ])
-        };
-        let pod_template = |pool: &str| cr::PodTemplate {
-            affinity: k8s::anti_affinity(&pool_sel(pool)),
-            topology_spread_constraints: k8s::zone_spread(&pool_sel(pool)),
-            security_context: k8s::pod_security(),
-        };
-        let container = || cr::ContainerTemplate {
-            security_context: k8s::container_security(k8s::RootFs::ReadOnly),
-        };
-        let pool = |name: &'static str, replicas: u32, role: &'static str, size: String, res| {
-            let mut md = k8s::meta(m, id, name, CLUSTER);
-            if let Some(l) = md.labels.as_mut() {
-                l.insert("strimzi.io/cluster".into(), CLUSTER.into());
-            }
-            k8s::to_value(&Cr {
-                api_version: cr::NODE_POOL.0,
-                kind: cr::NODE_POOL.1,
-                metadata: md,
-                spec: cr::NodePoolSpec {
-                    replicas,
-                    roles: vec![role],
-                    storage: cr::Storage {
-                        type_: "persistent-claim",
-                        size,
-                        class: m.rwo_class.clone(),
-                        delete_claim: false,
-                    },
-                    resources: k8s::resources(res),
-                    template: cr::NodePoolTemplate {
-                        pod: pod_template(name),
-                        kafka_container: container(),
-                    },
-                },
-            })
-        };
-        let controller_res = Resources {
-            cpu_request: "500m".into(),
-            memory_request: "2Gi".into(),
-            cpu_limit: "1".into(),
-            memory_limit: "2Gi".into(),
-        };
-        let mut config: BTreeMap<String, Value> = BTreeMap::new();
-        for (k, v) in [
-            ("default.replication.factor", rep.factor),
-            ("min.insync.replicas", rep.min_isr),
-            ("offsets.topic.replication.factor", rep.factor),
-            ("transaction.state.log.replication.factor", rep.factor),
-            ("transaction.state.log.min.isr", rep.min_isr),
-        ] {
-            config.insert(k.into(), Value::from(v));
-        }
-        // An out-of-sync replica must never become leader: that would drop acknowledged writes.
-        config.insert("unclean.leader.election.enable".into(), Value::Bool(false));
-        config.insert("auto.create.topics.enable".into(), Value::Bool(false));
-        let probe = |delay| cr::StrimziProbe {
-            initial_delay_seconds: delay,
-            timeout_seconds: 5,
-            period_seconds: 10,
-            failure_threshold: 3,
-        };
-        let kafka = Cr {
-            api_version: cr::KAFKA.0,
-            kind: cr::KAFKA.1,
-            metadata: k8s::meta(m, id, CLUSTER, CLUSTER),
-            spec: cr::KafkaSpec {
-                kafka: cr::KafkaClusterSpec {
-                    version: r.version.clone(),
-                    image: r.image.clone(),
-                    listeners: vec![cr::Listener {
-                        name: "tls",
-                        port: 9093,
-                        type_: "internal",
-                        tls: true,
-                        authentication: Some(cr::ListenerAuth { type_: "tls" }),
-                    }],
-                    config,
-                    rack: cr::Rack {
-                        topology_key: k8s::ZONE_KEY,
-                    },
-                    liveness_probe: probe(15),
-                    readiness_probe: probe(15),
-                    // One budget over controllers and brokers: one pod at a time keeps both the
-                    // KRaft majority and min ISR.
-                    template: cr::KafkaTemplate {
-                        pod_disruption_budget: cr::Pdb { max_unavailable: 1 },
-                    },
-                },
-                entity_operator: cr::EntityOperator {
-                    topic_operator: cr::Operand {
-                        resources: k8s::resources(&small()),
-                    },
-                    user_operator: cr::Operand {
-                        resources: k8s::resources(&small()),
-                    },
-                    template: cr::EntityOperatorTemplate {
-                        pod: cr::SimplePodTemplate {
-                            security_context: k8s::pod_security(),
-                        },
-                        topic_operator_container: container(),
-                        user_operator_container: container(),
-                    },
-                },
-                cruise_control: cr::CruiseControl {
-                    resources: k8s::resources(&Resources {
-                        cpu_request: "250m".into(),
-                        memory_request: "512Mi".into(),
-                        cpu_limit: "1".into(),
-                        memory_limit: "1Gi".into(),
-                    }),
-                    template: cr::CruiseControlTemplate {
-                        pod: cr::SimplePodTemplate {
-                            security_context: k8s::pod_security(),
-                        },
-                        cruise_control_container: container(),
-                    },
-                    auto_rebalance: ["add-brokers", "remove-brokers"]
-                        .into_iter()
-                        .map(|mode| cr::AutoRebalance { mode })
-                        .collect(),
-                },
-            },
-        };
-        let controller_storage = c
-            .controller_storage
-            .clone()
-            .unwrap_or_else(|| if m.ha() { "20Gi" } else { "5Gi" }.into());
-        let objects = vec![
-            pool(
-                CONTROLLERS,
-                rep.controllers,
-                "controller",
-                controller_storage,
-                &controller_res,
-            ),
-            pool(
-                BROKERS,
-                rep.brokers,
-                "broker",
-                r.storage.clone(),
-                &r.resources,
-            ),
-            // Brokers and controllers serve Prometheus metrics on `tcp-prometheus` (9404) through
-            // the Strimzi Metrics Reporter: no JMX-exporter rules ConfigMap to maintain.
-            {
-                let mut v = k8s::to_value(&kafka);
-                v["spec"]["kafka"]["metricsConfig"] =
-                    serde_json::json!({"type": "strimziMetricsReporter"});
-                v
-            },
-        ];
-        let mut topic_md = k8s::meta(m, id, TOPIC_TEMPLATE, CLUSTER);
-        if let Some(l) = topic_md.labels.as_mut() {
-            l.insert("strimzi.io/cluster".into(), CLUSTER.into());
-        }
-        let topic = Cr {
-            api_version: cr::TOPIC.0,
-            kind: cr::TOPIC.1,
-            metadata: topic_md,
-            spec: cr::TopicSpec {
-                partitions: c.topic_partitions.unwrap_or(6),
-                replicas: rep.factor,
-                config: BTreeMap::from([
-                    ("min.insync.replicas".to_string(), Value::from(rep.min_isr)),
-                    ("retention.ms".to_string(), Value::from(604_800_000u64)),
-                ]),
-            },
-        };
         let dir = self.dir();
         vec![
             docs::operator_install_file(m, self, dir),
@@ -423,14 +250,18 @@ impl Component for Kafka {
                         rep.min_isr,
                         bootstrap(m)
                     ),
-                    objects,
+                    objects: vec![
+                        k8s::to_value(&controller_pool(m)),
+                        k8s::to_value(&broker_pool(m)),
+                        cluster(m),
+                    ],
                 },
             },
             File {
                 path: format!("{dir}/kafka-topic-template.yaml"),
                 content: Content::Objects {
                     header: "Template for application topics: copy, rename, keep replicas and min.insync.replicas.".into(),
-                    objects: vec![k8s::to_value(&topic)],
+                    objects: vec![k8s::to_value(&topic_template(m))],
                 },
             },
             docs::component_readme(m, self, &readme_body(m, rep)),
@@ -532,6 +363,232 @@ impl Component for Kafka {
             ],
             journey: None,
         }
+    }
+}
+
+fn cfg<'a>(m: &'a Model) -> &'a KafkaConfig {
+    &m.platform.spec.components.kafka.config
+}
+
+/// The labels Strimzi puts on the pods of node pool `pool`.
+fn pool_selector(pool: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("strimzi.io/cluster".to_string(), CLUSTER.to_string()),
+        ("strimzi.io/pool-name".to_string(), pool.to_string()),
+    ])
+}
+
+/// Metadata of a Strimzi resource that belongs to the cluster (`strimzi.io/cluster`).
+fn cluster_meta(m: &Model, name: &str) -> ObjectMeta {
+    let mut md = k8s::meta(m, ComponentId::Kafka, name, CLUSTER);
+    if let Some(l) = md.labels.as_mut() {
+        l.insert("strimzi.io/cluster".into(), CLUSTER.into());
+    }
+    md
+}
+
+fn pod_template(pool: &str) -> cr::PodTemplate {
+    cr::PodTemplate {
+        affinity: k8s::anti_affinity(&pool_selector(pool)),
+        topology_spread_constraints: k8s::zone_spread(&pool_selector(pool)),
+        security_context: k8s::pod_security(),
+    }
+}
+
+fn container_template() -> cr::ContainerTemplate {
+    cr::ContainerTemplate {
+        security_context: k8s::container_security(k8s::RootFs::ReadOnly),
+    }
+}
+
+fn node_pool(
+    m: &Model,
+    name: &'static str,
+    replicas: u32,
+    role: &'static str,
+    size: String,
+    res: &Resources,
+) -> Cr<cr::NodePoolSpec> {
+    Cr {
+        api_version: cr::NODE_POOL.0,
+        kind: cr::NODE_POOL.1,
+        metadata: cluster_meta(m, name),
+        spec: cr::NodePoolSpec {
+            replicas,
+            roles: vec![role],
+            storage: cr::Storage {
+                type_: "persistent-claim",
+                size,
+                class: m.rwo_class.clone(),
+                delete_claim: false,
+            },
+            resources: k8s::resources(res),
+            template: cr::NodePoolTemplate {
+                pod: pod_template(name),
+                kafka_container: container_template(),
+            },
+        },
+    }
+}
+
+fn controller_pool(m: &Model) -> Cr<cr::NodePoolSpec> {
+    let storage = cfg(m)
+        .controller_storage
+        .clone()
+        .unwrap_or_else(|| if m.ha() { "20Gi" } else { "5Gi" }.into());
+    let res = Resources {
+        cpu_request: "500m".into(),
+        memory_request: "2Gi".into(),
+        cpu_limit: "1".into(),
+        memory_limit: "2Gi".into(),
+    };
+    node_pool(
+        m,
+        CONTROLLERS,
+        replication(m).controllers,
+        "controller",
+        storage,
+        &res,
+    )
+}
+
+fn broker_pool(m: &Model) -> Cr<cr::NodePoolSpec> {
+    let r = m.get(ComponentId::Kafka);
+    node_pool(
+        m,
+        BROKERS,
+        replication(m).brokers,
+        "broker",
+        r.storage.clone(),
+        &r.resources,
+    )
+}
+
+/// Broker properties: replication of data and internal topics.
+fn broker_config(rep: Replication) -> BTreeMap<String, Value> {
+    let mut config: BTreeMap<String, Value> = BTreeMap::new();
+    for (k, v) in [
+        ("default.replication.factor", rep.factor),
+        ("min.insync.replicas", rep.min_isr),
+        ("offsets.topic.replication.factor", rep.factor),
+        ("transaction.state.log.replication.factor", rep.factor),
+        ("transaction.state.log.min.isr", rep.min_isr),
+    ] {
+        config.insert(k.into(), Value::from(v));
+    }
+    // An out-of-sync replica must never become leader: that would drop acknowledged writes.
+    config.insert("unclean.leader.election.enable".into(), Value::Bool(false));
+    config.insert("auto.create.topics.enable".into(), Value::Bool(false));
+    config
+}
+
+fn probe(delay: u32) -> cr::StrimziProbe {
+    cr::StrimziProbe {
+        initial_delay_seconds: delay,
+        timeout_seconds: 5,
+        period_seconds: 10,
+        failure_threshold: 3,
+    }
+}
+
+fn cluster_spec(m: &Model) -> cr::KafkaClusterSpec {
+    let r = m.get(ComponentId::Kafka);
+    cr::KafkaClusterSpec {
+        version: r.version.clone(),
+        image: r.image.clone(),
+        listeners: vec![cr::Listener {
+            name: "tls",
+            port: 9093,
+            type_: "internal",
+            tls: true,
+            authentication: Some(cr::ListenerAuth { type_: "tls" }),
+        }],
+        config: broker_config(replication(m)),
+        rack: cr::Rack {
+            topology_key: k8s::ZONE_KEY,
+        },
+        liveness_probe: probe(15),
+        readiness_probe: probe(15),
+        // One budget over controllers and brokers: one pod at a time keeps both the
+        // KRaft majority and min ISR.
+        template: cr::KafkaTemplate {
+            pod_disruption_budget: cr::Pdb { max_unavailable: 1 },
+        },
+    }
+}
+
+fn entity_operator() -> cr::EntityOperator {
+    cr::EntityOperator {
+        topic_operator: cr::Operand {
+            resources: k8s::resources(&small()),
+        },
+        user_operator: cr::Operand {
+            resources: k8s::resources(&small()),
+        },
+        template: cr::EntityOperatorTemplate {
+            pod: cr::SimplePodTemplate {
+                security_context: k8s::pod_security(),
+            },
+            topic_operator_container: container_template(),
+            user_operator_container: container_template(),
+        },
+    }
+}
+
+fn cruise_control() -> cr::CruiseControl {
+    cr::CruiseControl {
+        resources: k8s::resources(&Resources {
+            cpu_request: "250m".into(),
+            memory_request: "512Mi".into(),
+            cpu_limit: "1".into(),
+            memory_limit: "1Gi".into(),
+        }),
+        template: cr::CruiseControlTemplate {
+            pod: cr::SimplePodTemplate {
+                security_context: k8s::pod_security(),
+            },
+            cruise_control_container: container_template(),
+        },
+        auto_rebalance: ["add-brokers", "remove-brokers"]
+            .into_iter()
+            .map(|mode| cr::AutoRebalance { mode })
+            .collect(),
+    }
+}
+
+/// The Kafka resource.
+fn cluster(m: &Model) -> Value {
+    let kafka = Cr {
+        api_version: cr::KAFKA.0,
+        kind: cr::KAFKA.1,
+        metadata: k8s::meta(m, ComponentId::Kafka, CLUSTER, CLUSTER),
+        spec: cr::KafkaSpec {
+            kafka: cluster_spec(m),
+            entity_operator: entity_operator(),
+            cruise_control: cruise_control(),
+        },
+    };
+    // Brokers and controllers serve Prometheus metrics on `tcp-prometheus` (9404) through
+    // the Strimzi Metrics Reporter: no JMX-exporter rules ConfigMap to maintain.
+    let mut v = k8s::to_value(&kafka);
+    v["spec"]["kafka"]["metricsConfig"] = serde_json::json!({"type": "strimziMetricsReporter"});
+    v
+}
+
+fn topic_template(m: &Model) -> Cr<cr::TopicSpec> {
+    let rep = replication(m);
+    Cr {
+        api_version: cr::TOPIC.0,
+        kind: cr::TOPIC.1,
+        metadata: cluster_meta(m, TOPIC_TEMPLATE),
+        spec: cr::TopicSpec {
+            partitions: cfg(m).topic_partitions.unwrap_or(6),
+            replicas: rep.factor,
+            config: BTreeMap::from([
+                ("min.insync.replicas".to_string(), Value::from(rep.min_isr)),
+                ("retention.ms".to_string(), Value::from(604_800_000u64)),
+            ]),
+        },
     }
 }
 
