@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
+    Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
     PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PodSpec, PodTemplateSpec,
-    SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
+    SecretVolumeSource, Service, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use schemars::JsonSchema;
@@ -228,189 +228,7 @@ impl Component for Etcd {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let id = self.id();
-        let ns = &r.namespace;
         let t = timing(m);
-        let c = &m.platform.spec.components.etcd.config;
-        let sel = k8s::selector(NAME);
-        let peers: Vec<String> = (0..r.replicas)
-            .map(|i| format!("{NAME}-{i}=https://{NAME}-{i}.{HEADLESS}.{ns}.svc:2380"))
-            .collect();
-        let args = vec![
-            "--name=$(POD_NAME)".to_string(),
-            "--data-dir=/var/lib/etcd/data".into(),
-            "--listen-peer-urls=https://0.0.0.0:2380".into(),
-            "--listen-client-urls=https://0.0.0.0:2379".into(),
-            "--listen-metrics-urls=http://0.0.0.0:2381".into(),
-            format!("--advertise-client-urls=https://$(POD_NAME).{HEADLESS}.{ns}.svc:2379"),
-            format!("--initial-advertise-peer-urls=https://$(POD_NAME).{HEADLESS}.{ns}.svc:2380"),
-            format!("--initial-cluster={}", peers.join(",")),
-            "--initial-cluster-state=new".into(),
-            format!("--initial-cluster-token={}-etcd", m.name),
-            format!("--heartbeat-interval={}", t.heartbeat_ms),
-            format!("--election-timeout={}", t.election_ms),
-            format!(
-                "--quota-backend-bytes={}",
-                c.quota_backend_bytes.unwrap_or(2 * 1024 * 1024 * 1024)
-            ),
-            "--auto-compaction-mode=periodic".into(),
-            "--auto-compaction-retention=1h".into(),
-            // One certificate (server and client auth) serves peers and clients: it names every
-            // member under the headless Service, which is also what clients connect to. With a
-            // trusted CA etcd requires and verifies client certificates on both listeners;
-            // the explicit flags say so.
-            format!("--cert-file={MEMBER_DIR}/tls.crt"),
-            format!("--key-file={MEMBER_DIR}/tls.key"),
-            format!("--trusted-ca-file={MEMBER_DIR}/ca.crt"),
-            "--client-cert-auth=true".into(),
-            format!("--peer-cert-file={MEMBER_DIR}/tls.crt"),
-            format!("--peer-key-file={MEMBER_DIR}/tls.key"),
-            format!("--peer-trusted-ca-file={MEMBER_DIR}/ca.crt"),
-            "--peer-client-cert-auth=true".into(),
-        ];
-        let mount = |name: &str, path: &str| VolumeMount {
-            name: name.into(),
-            mount_path: path.into(),
-            // `false` is the zero value the server drops; writing it would differ from the
-            // stored object and conflict with another applier.
-            read_only: (name != "data").then_some(true),
-            ..Default::default()
-        };
-        let container = Container {
-            name: NAME.into(),
-            image: Some(r.image.clone()),
-            command: Some(vec!["etcd".into()]),
-            args: Some(args),
-            env: Some(vec![EnvVar {
-                name: "POD_NAME".into(),
-                value_from: Some(EnvVarSource {
-                    // Atomic to server-side apply: with the version the server defaults.
-                    field_ref: Some(ObjectFieldSelector {
-                        api_version: Some("v1".into()),
-                        field_path: "metadata.name".into(),
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
-            ports: Some(vec![
-                ContainerPort {
-                    name: Some("client".into()),
-                    container_port: 2379,
-                    ..Default::default()
-                },
-                ContainerPort {
-                    name: Some("peer".into()),
-                    container_port: 2380,
-                    ..Default::default()
-                },
-                ContainerPort {
-                    name: Some("metrics".into()),
-                    container_port: 2381,
-                    ..Default::default()
-                },
-            ]),
-            // /livez and /readyz answer on the metrics listener without client certificates.
-            liveness_probe: Some(k8s::http_probe("/livez", "metrics", "HTTP", 10, 6)),
-            readiness_probe: Some(k8s::http_probe("/readyz", "metrics", "HTTP", 5, 3)),
-            resources: Some(k8s::resources(&r.resources)),
-            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-            volume_mounts: Some(vec![
-                mount("data", "/var/lib/etcd"),
-                mount("tls", MEMBER_DIR),
-            ]),
-            ..Default::default()
-        };
-        let secret_vol = |name: &str, secret: &str| Volume {
-            name: name.into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(secret.into()),
-                default_mode: Some(0o400),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let mut pod_labels = k8s::labels(m, id, NAME);
-        pod_labels.retain(|k, _| k.starts_with("app"));
-        let sts = StatefulSet {
-            metadata: k8s::meta(m, id, NAME, NAME),
-            spec: Some(StatefulSetSpec {
-                replicas: Some(i32::try_from(r.replicas).unwrap_or(3)),
-                service_name: Some(HEADLESS.into()),
-                // Members must start together to form the initial quorum.
-                pod_management_policy: Some("Parallel".into()),
-                selector: LabelSelector {
-                    match_labels: Some(sel.clone()),
-                    ..Default::default()
-                },
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(pod_labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        service_account_name: Some(NAME.into()),
-                        automount_service_account_token: Some(false),
-                        affinity: Some(k8s::anti_affinity(&sel)),
-                        topology_spread_constraints: Some(k8s::zone_spread(&sel)),
-                        security_context: Some(k8s::pod_security()),
-                        termination_grace_period_seconds: Some(30),
-                        containers: vec![container],
-                        volumes: Some(vec![secret_vol("tls", MEMBER_TLS)]),
-                        ..Default::default()
-                    }),
-                },
-                // The claim templates are one atomic list to server-side apply: written as the
-                // server stores them (its defaults filled in), so a second applier (deploy
-                // after an Argo CD sync) sets the same value instead of conflicting.
-                volume_claim_templates: Some(vec![PersistentVolumeClaim {
-                    metadata: ObjectMeta {
-                        name: Some("data".into()),
-                        ..Default::default()
-                    },
-                    spec: Some(PersistentVolumeClaimSpec {
-                        volume_mode: Some("Filesystem".into()),
-                        ..k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")
-                    }),
-                    status: Some(PersistentVolumeClaimStatus {
-                        phase: Some("Pending".into()),
-                        ..Default::default()
-                    }),
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let ports = vec![
-            k8s::service_port("client", 2379),
-            k8s::service_port("peer", 2380),
-            k8s::service_port("metrics", 2381),
-        ];
-        // The member certificate covers *.etcd-headless.<ns>.svc: every member.
-        let headless = k8s::service(m, id, HEADLESS, NAME, ports, true, BTreeMap::new());
-        let client = k8s::service(
-            m,
-            id,
-            NAME,
-            NAME,
-            vec![k8s::service_port("metrics", 2381)],
-            false,
-            BTreeMap::new(),
-        );
-        let sa = ServiceAccount {
-            metadata: k8s::meta(m, id, NAME, NAME),
-            automount_service_account_token: Some(false),
-            ..Default::default()
-        };
-        let mut objects = vec![
-            k8s::to_value(&sa),
-            k8s::to_value(&headless),
-            k8s::to_value(&client),
-            k8s::to_value(&sts),
-        ];
-        if let Some(pdb) = k8s::pdb(m, id, NAME, NAME, &sel, r.replicas, k8s::Budget::KeepQuorum) {
-            objects.push(k8s::to_value(&pdb));
-        }
         let dir = self.dir();
         vec![
             File {
@@ -420,7 +238,7 @@ impl Component for Etcd {
                         "etcd: {} members, heartbeat {} ms, election timeout {} ms, peer and client TLS with client certificates from deploy's etcd CA.",
                         r.replicas, t.heartbeat_ms, t.election_ms
                     ),
-                    objects,
+                    objects: objects(m),
                 },
             },
             docs::component_readme(m, self, &readme_body(m)),
@@ -527,6 +345,245 @@ impl Component for Etcd {
             ],
             journey: None,
         }
+    }
+}
+
+/// The ServiceAccount, the Services and the StatefulSet, then the budget when there are
+/// several members.
+fn objects(m: &Model) -> Vec<serde_json::Value> {
+    let r = m.get(ComponentId::Etcd);
+    let mut objects = vec![
+        k8s::to_value(&service_account(m)),
+        k8s::to_value(&headless_service(m)),
+        k8s::to_value(&client_service(m)),
+        k8s::to_value(&statefulset(m)),
+    ];
+    if let Some(pdb) = k8s::pdb(
+        m,
+        ComponentId::Etcd,
+        NAME,
+        NAME,
+        &k8s::selector(NAME),
+        r.replicas,
+        k8s::Budget::KeepQuorum,
+    ) {
+        objects.push(k8s::to_value(&pdb));
+    }
+    objects
+}
+
+fn service_account(m: &Model) -> ServiceAccount {
+    ServiceAccount {
+        metadata: k8s::meta(m, ComponentId::Etcd, NAME, NAME),
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    }
+}
+
+/// The member certificate covers *.etcd-headless.<ns>.svc: every member.
+fn headless_service(m: &Model) -> Service {
+    let ports = vec![
+        k8s::service_port("client", 2379),
+        k8s::service_port("peer", 2380),
+        k8s::service_port("metrics", 2381),
+    ];
+    k8s::service(
+        m,
+        ComponentId::Etcd,
+        HEADLESS,
+        NAME,
+        ports,
+        true,
+        BTreeMap::new(),
+    )
+}
+
+fn client_service(m: &Model) -> Service {
+    k8s::service(
+        m,
+        ComponentId::Etcd,
+        NAME,
+        NAME,
+        vec![k8s::service_port("metrics", 2381)],
+        false,
+        BTreeMap::new(),
+    )
+}
+
+/// `--initial-cluster`: every member by its name under the headless Service.
+fn initial_cluster(m: &Model) -> String {
+    let r = m.get(ComponentId::Etcd);
+    let ns = &r.namespace;
+    let peers: Vec<String> = (0..r.replicas)
+        .map(|i| format!("{NAME}-{i}=https://{NAME}-{i}.{HEADLESS}.{ns}.svc:2380"))
+        .collect();
+    peers.join(",")
+}
+
+fn args(m: &Model) -> Vec<String> {
+    let ns = &m.get(ComponentId::Etcd).namespace;
+    let t = timing(m);
+    let c = &m.platform.spec.components.etcd.config;
+    vec![
+        "--name=$(POD_NAME)".to_string(),
+        "--data-dir=/var/lib/etcd/data".into(),
+        "--listen-peer-urls=https://0.0.0.0:2380".into(),
+        "--listen-client-urls=https://0.0.0.0:2379".into(),
+        "--listen-metrics-urls=http://0.0.0.0:2381".into(),
+        format!("--advertise-client-urls=https://$(POD_NAME).{HEADLESS}.{ns}.svc:2379"),
+        format!("--initial-advertise-peer-urls=https://$(POD_NAME).{HEADLESS}.{ns}.svc:2380"),
+        format!("--initial-cluster={}", initial_cluster(m)),
+        "--initial-cluster-state=new".into(),
+        format!("--initial-cluster-token={}-etcd", m.name),
+        format!("--heartbeat-interval={}", t.heartbeat_ms),
+        format!("--election-timeout={}", t.election_ms),
+        format!(
+            "--quota-backend-bytes={}",
+            c.quota_backend_bytes.unwrap_or(2 * 1024 * 1024 * 1024)
+        ),
+        "--auto-compaction-mode=periodic".into(),
+        "--auto-compaction-retention=1h".into(),
+        // One certificate (server and client auth) serves peers and clients: it names every
+        // member under the headless Service, which is also what clients connect to. With a
+        // trusted CA etcd requires and verifies client certificates on both listeners;
+        // the explicit flags say so.
+        format!("--cert-file={MEMBER_DIR}/tls.crt"),
+        format!("--key-file={MEMBER_DIR}/tls.key"),
+        format!("--trusted-ca-file={MEMBER_DIR}/ca.crt"),
+        "--client-cert-auth=true".into(),
+        format!("--peer-cert-file={MEMBER_DIR}/tls.crt"),
+        format!("--peer-key-file={MEMBER_DIR}/tls.key"),
+        format!("--peer-trusted-ca-file={MEMBER_DIR}/ca.crt"),
+        "--peer-client-cert-auth=true".into(),
+    ]
+}
+
+fn mount(name: &str, path: &str) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        // `false` is the zero value the server drops; writing it would differ from the
+        // stored object and conflict with another applier.
+        read_only: (name != "data").then_some(true),
+        ..Default::default()
+    }
+}
+
+/// `POD_NAME`, the member's name in its flags.
+fn pod_name_env() -> EnvVar {
+    EnvVar {
+        name: "POD_NAME".into(),
+        value_from: Some(EnvVarSource {
+            // Atomic to server-side apply: with the version the server defaults.
+            field_ref: Some(ObjectFieldSelector {
+                api_version: Some("v1".into()),
+                field_path: "metadata.name".into(),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn container(m: &Model) -> Container {
+    let r = m.get(ComponentId::Etcd);
+    Container {
+        name: NAME.into(),
+        image: Some(r.image.clone()),
+        command: Some(vec!["etcd".into()]),
+        args: Some(args(m)),
+        env: Some(vec![pod_name_env()]),
+        ports: Some(vec![
+            k8s::container_port("client", 2379),
+            k8s::container_port("peer", 2380),
+            k8s::container_port("metrics", 2381),
+        ]),
+        // /livez and /readyz answer on the metrics listener without client certificates.
+        liveness_probe: Some(k8s::http_probe("/livez", "metrics", "HTTP", 10, 6)),
+        readiness_probe: Some(k8s::http_probe("/readyz", "metrics", "HTTP", 5, 3)),
+        resources: Some(k8s::resources(&r.resources)),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+        volume_mounts: Some(vec![
+            mount("data", "/var/lib/etcd"),
+            mount("tls", MEMBER_DIR),
+        ]),
+        ..Default::default()
+    }
+}
+
+fn secret_volume(name: &str, secret: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.into()),
+            default_mode: Some(0o400),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod_template(m: &Model) -> PodTemplateSpec {
+    let sel = k8s::selector(NAME);
+    let mut pod_labels = k8s::labels(m, ComponentId::Etcd, NAME);
+    pod_labels.retain(|k, _| k.starts_with("app"));
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(pod_labels),
+            ..Default::default()
+        }),
+        spec: Some(PodSpec {
+            service_account_name: Some(NAME.into()),
+            automount_service_account_token: Some(false),
+            affinity: Some(k8s::anti_affinity(&sel)),
+            topology_spread_constraints: Some(k8s::zone_spread(&sel)),
+            security_context: Some(k8s::pod_security()),
+            termination_grace_period_seconds: Some(30),
+            containers: vec![container(m)],
+            volumes: Some(vec![secret_volume("tls", MEMBER_TLS)]),
+            ..Default::default()
+        }),
+    }
+}
+
+fn data_claim_template(m: &Model) -> PersistentVolumeClaim {
+    let r = m.get(ComponentId::Etcd);
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some("data".into()),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            volume_mode: Some("Filesystem".into()),
+            ..k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")
+        }),
+        status: Some(PersistentVolumeClaimStatus {
+            phase: Some("Pending".into()),
+            ..Default::default()
+        }),
+    }
+}
+
+fn statefulset(m: &Model) -> StatefulSet {
+    StatefulSet {
+        metadata: k8s::meta(m, ComponentId::Etcd, NAME, NAME),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(i32::try_from(m.get(ComponentId::Etcd).replicas).unwrap_or(3)),
+            service_name: Some(HEADLESS.into()),
+            // Members must start together to form the initial quorum.
+            pod_management_policy: Some("Parallel".into()),
+            selector: LabelSelector {
+                match_labels: Some(k8s::selector(NAME)),
+                ..Default::default()
+            },
+            template: pod_template(m),
+            // The claim templates are one atomic list to server-side apply: written as the
+            // server stores them (its defaults filled in), so a second applier (deploy
+            // after an Argo CD sync) sets the same value instead of conflicting.
+            volume_claim_templates: Some(vec![data_claim_template(m)]),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }
 
