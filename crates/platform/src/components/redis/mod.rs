@@ -358,110 +358,7 @@ impl Component for Redis {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let c = cfg(m);
         let t = timing(m);
-        let id = self.id();
-        let data_sel = k8s::selector(REPLICATION);
-        let sentinel_sel = k8s::selector(SENTINEL);
-        let sc = k8s::container_security(k8s::RootFs::Writable);
-        let exporter = cr::Exporter {
-            enabled: true,
-            image: c
-                .exporter_image
-                .clone()
-                .unwrap_or_else(|| "quay.io/opstree/redis-exporter:v1.48.0".into()),
-            image_pull_policy: "IfNotPresent",
-            resources: k8s::resources(&crate::model::Resources {
-                cpu_request: "50m".into(),
-                memory_request: "64Mi".into(),
-                cpu_limit: "200m".into(),
-                memory_limit: "128Mi".into(),
-            }),
-            security_context: k8s::container_security(k8s::RootFs::ReadOnly),
-        };
-        let replication = Cr {
-            api_version: cr::REDIS_REPLICATION.0,
-            kind: cr::REDIS_REPLICATION.1,
-            metadata: k8s::meta(m, id, REPLICATION, REPLICATION),
-            spec: cr::RedisReplicationSpec {
-                cluster_size: r.replicas,
-                tls: tls_spec(),
-                kubernetes_config: cr::KubernetesConfig {
-                    image: r.image.clone(),
-                    image_pull_policy: "IfNotPresent",
-                    resources: k8s::resources(&r.resources),
-                    redis_secret: Some(cr::ExistingSecret {
-                        name: AUTH_SECRET.into(),
-                        key: AUTH_KEY.into(),
-                    }),
-                },
-                redis_exporter: exporter,
-                redis_config: cr::RedisConfig {
-                    additional_redis_config: REDIS_CONFIG.into(),
-                },
-                storage: cr::Storage {
-                    volume_claim_template: PersistentVolumeClaim {
-                        metadata: ObjectMeta::default(),
-                        spec: Some(k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")),
-                        ..Default::default()
-                    },
-                },
-                affinity: k8s::anti_affinity(&data_sel),
-                topology_spread_constraints: k8s::zone_spread(&data_sel),
-                pod_security_context: k8s::pod_security(),
-                security_context: sc.clone(),
-            },
-        };
-        let sentinel = Cr {
-            api_version: cr::REDIS_SENTINEL.0,
-            kind: cr::REDIS_SENTINEL.1,
-            metadata: k8s::meta(m, id, SENTINEL, SENTINEL),
-            spec: cr::RedisSentinelSpec {
-                cluster_size: t.sentinels,
-                tls: tls_spec(),
-                kubernetes_config: cr::KubernetesConfig {
-                    image: c
-                        .sentinel_image
-                        .clone()
-                        .unwrap_or_else(|| "quay.io/opstree/redis-sentinel:v7.0.15".into()),
-                    image_pull_policy: "IfNotPresent",
-                    resources: k8s::resources(&crate::model::Resources {
-                        cpu_request: "100m".into(),
-                        memory_request: "128Mi".into(),
-                        cpu_limit: "250m".into(),
-                        memory_limit: "256Mi".into(),
-                    }),
-                    // Sentinel itself has no password: it holds no data and hands out only the
-                    // master's address; NetworkPolicies admit only the Redis clients.
-                    redis_secret: None,
-                },
-                redis_sentinel_config: cr::SentinelConfig {
-                    redis_replication_name: REPLICATION.into(),
-                    master_group_name: MASTER_GROUP.into(),
-                    quorum: t.quorum.to_string(),
-                    down_after_milliseconds: t.down_after_ms.to_string(),
-                    failover_timeout: t.failover_timeout_ms.to_string(),
-                    parallel_syncs: "1".into(),
-                    additional_sentinel_config: SENTINEL_CONFIG.into(),
-                    redis_replication_password: k8s_openapi::api::core::v1::EnvVarSource {
-                        secret_key_ref: Some(k8s_openapi::api::core::v1::SecretKeySelector {
-                            name: AUTH_SECRET.into(),
-                            key: AUTH_KEY.into(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    },
-                },
-                affinity: k8s::anti_affinity(&sentinel_sel),
-                topology_spread_constraints: k8s::zone_spread(&sentinel_sel),
-                pod_security_context: k8s::pod_security(),
-                security_context: sc,
-                pdb: cr::Pdb {
-                    enabled: t.sentinels > 1,
-                    min_available: k8s::majority(t.sentinels),
-                },
-            },
-        };
         let dir = self.dir();
         vec![
             File {
@@ -485,19 +382,7 @@ impl Component for Redis {
                         r.replicas.saturating_sub(1),
                         t.min_replicas_to_write
                     ),
-                    objects: vec![
-                        k8s::to_value(&k8s::config_map(
-                            m,
-                            id,
-                            REDIS_CONFIG,
-                            REPLICATION,
-                            [("redis-additional.conf".to_string(), server_config(m))].into(),
-                        )),
-                        k8s::to_value(&replication),
-                    ]
-                    .into_iter()
-                    .chain(replication_pdb(m).map(|p| k8s::to_value(&p)))
-                    .collect(),
+                    objects: data_objects(m),
                 },
             },
             File {
@@ -511,20 +396,7 @@ impl Component for Redis {
                         t.failover_timeout_ms,
                         r.slo.rto.as_secs()
                     ),
-                    objects: vec![
-                        k8s::to_value(&k8s::config_map(
-                            m,
-                            id,
-                            SENTINEL_CONFIG,
-                            SENTINEL,
-                            [(
-                                "redis-sentinel-additional.conf".to_string(),
-                                sentinel_config(),
-                            )]
-                            .into(),
-                        )),
-                        k8s::to_value(&sentinel),
-                    ],
+                    objects: sentinel_objects(m),
                 },
             },
             docs::component_readme(m, self, &readme_body(m, t)),
@@ -662,6 +534,161 @@ impl Component for Redis {
             ],
             journey: None,
         }
+    }
+}
+
+/// The data nodes' ConfigMap and RedisReplication, and their budget when there are several.
+fn data_objects(m: &Model) -> Vec<serde_json::Value> {
+    vec![
+        k8s::to_value(&k8s::config_map(
+            m,
+            ComponentId::Redis,
+            REDIS_CONFIG,
+            REPLICATION,
+            [("redis-additional.conf".to_string(), server_config(m))].into(),
+        )),
+        k8s::to_value(&redis_replication(m)),
+    ]
+    .into_iter()
+    .chain(replication_pdb(m).map(|p| k8s::to_value(&p)))
+    .collect()
+}
+
+fn sentinel_objects(m: &Model) -> Vec<serde_json::Value> {
+    vec![
+        k8s::to_value(&k8s::config_map(
+            m,
+            ComponentId::Redis,
+            SENTINEL_CONFIG,
+            SENTINEL,
+            [(
+                "redis-sentinel-additional.conf".to_string(),
+                sentinel_config(),
+            )]
+            .into(),
+        )),
+        k8s::to_value(&redis_sentinel(m)),
+    ]
+}
+
+/// The redis_exporter sidecar of the data nodes.
+fn exporter(m: &Model) -> cr::Exporter {
+    cr::Exporter {
+        enabled: true,
+        image: cfg(m)
+            .exporter_image
+            .clone()
+            .unwrap_or_else(|| "quay.io/opstree/redis-exporter:v1.48.0".into()),
+        image_pull_policy: "IfNotPresent",
+        resources: k8s::resources(&crate::model::Resources {
+            cpu_request: "50m".into(),
+            memory_request: "64Mi".into(),
+            cpu_limit: "200m".into(),
+            memory_limit: "128Mi".into(),
+        }),
+        security_context: k8s::container_security(k8s::RootFs::ReadOnly),
+    }
+}
+
+fn redis_replication(m: &Model) -> Cr<cr::RedisReplicationSpec> {
+    let r = m.get(ComponentId::Redis);
+    let sel = k8s::selector(REPLICATION);
+    Cr {
+        api_version: cr::REDIS_REPLICATION.0,
+        kind: cr::REDIS_REPLICATION.1,
+        metadata: k8s::meta(m, ComponentId::Redis, REPLICATION, REPLICATION),
+        spec: cr::RedisReplicationSpec {
+            cluster_size: r.replicas,
+            tls: tls_spec(),
+            kubernetes_config: cr::KubernetesConfig {
+                image: r.image.clone(),
+                image_pull_policy: "IfNotPresent",
+                resources: k8s::resources(&r.resources),
+                redis_secret: Some(cr::ExistingSecret {
+                    name: AUTH_SECRET.into(),
+                    key: AUTH_KEY.into(),
+                }),
+            },
+            redis_exporter: exporter(m),
+            redis_config: cr::RedisConfig {
+                additional_redis_config: REDIS_CONFIG.into(),
+            },
+            storage: cr::Storage {
+                volume_claim_template: PersistentVolumeClaim {
+                    metadata: ObjectMeta::default(),
+                    spec: Some(k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")),
+                    ..Default::default()
+                },
+            },
+            affinity: k8s::anti_affinity(&sel),
+            topology_spread_constraints: k8s::zone_spread(&sel),
+            pod_security_context: k8s::pod_security(),
+            security_context: k8s::container_security(k8s::RootFs::Writable),
+        },
+    }
+}
+
+fn sentinel_kubernetes_config(m: &Model) -> cr::KubernetesConfig {
+    cr::KubernetesConfig {
+        image: cfg(m)
+            .sentinel_image
+            .clone()
+            .unwrap_or_else(|| "quay.io/opstree/redis-sentinel:v7.0.15".into()),
+        image_pull_policy: "IfNotPresent",
+        resources: k8s::resources(&crate::model::Resources {
+            cpu_request: "100m".into(),
+            memory_request: "128Mi".into(),
+            cpu_limit: "250m".into(),
+            memory_limit: "256Mi".into(),
+        }),
+        // Sentinel itself has no password: it holds no data and hands out only the
+        // master's address; NetworkPolicies admit only the Redis clients.
+        redis_secret: None,
+    }
+}
+
+/// What the Sentinels monitor and how fast they fail over ([`timing`]).
+fn sentinel_settings(t: SentinelTiming) -> cr::SentinelConfig {
+    cr::SentinelConfig {
+        redis_replication_name: REPLICATION.into(),
+        master_group_name: MASTER_GROUP.into(),
+        quorum: t.quorum.to_string(),
+        down_after_milliseconds: t.down_after_ms.to_string(),
+        failover_timeout: t.failover_timeout_ms.to_string(),
+        parallel_syncs: "1".into(),
+        additional_sentinel_config: SENTINEL_CONFIG.into(),
+        redis_replication_password: k8s_openapi::api::core::v1::EnvVarSource {
+            secret_key_ref: Some(k8s_openapi::api::core::v1::SecretKeySelector {
+                name: AUTH_SECRET.into(),
+                key: AUTH_KEY.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+fn redis_sentinel(m: &Model) -> Cr<cr::RedisSentinelSpec> {
+    let t = timing(m);
+    let sel = k8s::selector(SENTINEL);
+    Cr {
+        api_version: cr::REDIS_SENTINEL.0,
+        kind: cr::REDIS_SENTINEL.1,
+        metadata: k8s::meta(m, ComponentId::Redis, SENTINEL, SENTINEL),
+        spec: cr::RedisSentinelSpec {
+            cluster_size: t.sentinels,
+            tls: tls_spec(),
+            kubernetes_config: sentinel_kubernetes_config(m),
+            redis_sentinel_config: sentinel_settings(t),
+            affinity: k8s::anti_affinity(&sel),
+            topology_spread_constraints: k8s::zone_spread(&sel),
+            pod_security_context: k8s::pod_security(),
+            security_context: k8s::container_security(k8s::RootFs::Writable),
+            pdb: cr::Pdb {
+                enabled: t.sentinels > 1,
+                min_available: k8s::majority(t.sentinels),
+            },
+        },
     }
 }
 
