@@ -10,7 +10,7 @@ use datalyptica_lab::drill::{DrillSummary, Fault, TrialReport, finish};
 use datalyptica_lab::{Datastore, LabSettings};
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{run, text};
 
 fn json(o: &Output) -> Value {

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{run, text};
 
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -9,7 +9,7 @@
 //! dry run, status, troubleshoot (bundle included), destroy, `--json` and an error path is
 //! scanned for every generated secret value.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -2,7 +2,7 @@
 //! names the holder when another run holds the cluster lock, waits with `--wait`, takes over a
 //! lease whose holder stopped renewing, and a running holder's renewals keep others out.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

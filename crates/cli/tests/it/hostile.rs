@@ -2,7 +2,7 @@
 
 use std::fs;
 
-mod common;
+use crate::common;
 use common::{run, text};
 
 /// A spec whose labels would hold 9^9 copies of "lol".
