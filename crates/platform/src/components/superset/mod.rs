@@ -6,11 +6,15 @@ mod monitoring;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Probe, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, Volume,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::component::{
     Check, Component, ComponentId, Dep, Exec, File, Gate, GateKind, Group, HealthCheck,
@@ -19,7 +23,7 @@ use crate::component::{
 use crate::components::{airflow, postgresql, redis, spec_pointer, trino};
 use crate::docs;
 use crate::k8s;
-use crate::model::{Defaults, Model, Slo};
+use crate::model::{Defaults, Model, Resolved, Slo};
 use crate::spec::Profile;
 use crate::template;
 use crate::validate::Issue;
@@ -28,6 +32,9 @@ pub const NAME: &str = "superset";
 pub const SECRETS: &str = "superset-secrets";
 const CONFIG: &str = "superset-config";
 const PORT: i32 = 8088;
+/// The web and Celery worker Deployments (their `app`).
+const WEB: &str = "superset-web";
+const WORKER: &str = "superset-worker";
 /// Serving certificate of the `superset` Service (OpenShift service CA).
 const TLS_SECRET: &str = "superset-tls";
 const TLS_DIR: &str = "/etc/superset/tls";
@@ -258,233 +265,27 @@ impl Component for Superset {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let id = self.id();
-        let db = postgresql::consumer_secret(id);
-        let cm = k8s::config_map(
-            m,
-            id,
-            CONFIG,
-            NAME,
-            BTreeMap::from([
-                ("superset_config.py".to_string(), superset_config(m)),
-                ("TRINO_SQLALCHEMY_URI".to_string(), trino_uri(m)),
-            ]),
-        );
-        let container = |name: &str, cmd: &[&str], live: Option<Probe>, ready: Option<Probe>| {
-            let mut mt = k8s::mount("config", "/app/pythonpath/superset_config.py", true);
-            mt.sub_path = Some("superset_config.py".into());
-            Container {
-                name: name.into(),
-                image: Some(r.image.clone()),
-                command: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                env: Some(
-                    vec![
-                        // Explicit variables, not envFrom: the ConfigMap also holds the Python file,
-                        // whose key is not a portable variable name.
-                        k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
-                        k8s::env("PYTHONDONTWRITEBYTECODE", "1"),
-                        k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(m)),
-                    ]
-                    .into_iter()
-                    // psycopg verifies PostgreSQL's certificate against PGO's CA.
-                    .chain(postgresql::libpq_verify_env())
-                    .collect(),
-                ),
-                liveness_probe: live,
-                readiness_probe: ready,
-                resources: Some(k8s::resources(&r.resources)),
-                // Read-only root: the superset user's home (SUPERSET_HOME) and /tmp are
-                // emptyDirs; Python skips bytecode it cannot write.
-                security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-                volume_mounts: Some(vec![
-                    mt,
-                    k8s::mount("tmp", "/tmp", false),
-                    k8s::mount("home", "/app/superset_home", false),
-                    k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
-                    postgresql::ca_mount("postgresql-ca"),
-                    k8s::mount("secrets", SECRETS_DIR, true),
-                ]),
-                ..Default::default()
-            }
-        };
-        let volumes = || {
-            vec![
-                k8s::config_map_volume("config", CONFIG),
-                k8s::empty_dir_volume("tmp"),
-                k8s::empty_dir_volume("home"),
-                k8s::service_ca_volume("service-ca"),
-                postgresql::ca_volume("postgresql-ca"),
-                k8s::secret_files_volume(
-                    "secrets",
-                    &[
-                        (&db, "uri", DB_URI_FILE),
-                        (SECRETS, "secret-key", SECRET_KEY_FILE),
-                        (redis::AUTH_SECRET, redis::AUTH_KEY, REDIS_PASSWORD_FILE),
-                        redis::CLIENT_CA_ITEM,
-                    ],
-                ),
-            ]
-        };
-        let web_app = format!("{NAME}-web");
-        let worker_app = format!("{NAME}-worker");
-        let mut web_c = container(
-            "web",
-            &["/usr/bin/run-server.sh"],
-            Some(k8s::http_probe("/health", "https", "HTTPS", 15, 5)),
-            Some(k8s::http_probe("/health", "https", "HTTPS", 5, 3)),
-        );
-        web_c.ports = Some(vec![k8s::container_port("https", PORT)]);
-        // The image's run-server.sh starts gunicorn, which also reads GUNICORN_CMD_ARGS: the
-        // serving certificate of the `superset` Service (OpenShift service CA).
-        if let Some(env) = web_c.env.as_mut() {
-            env.push(k8s::env(
-                "GUNICORN_CMD_ARGS",
-                format!("--certfile={TLS_DIR}/tls.crt --keyfile={TLS_DIR}/tls.key"),
-            ));
-        }
-        if let Some(v) = web_c.volume_mounts.as_mut() {
-            v.push(k8s::mount("tls", TLS_DIR, true));
-        }
-        // A Python CLI that imports Superset before it pings: the upstream chart gives the
-        // worker's probe 60 s.
-        let ping = k8s::exec_probe_timeout(
-            &[
-                "sh",
-                "-c",
-                "celery -A superset.tasks.celery_app:app inspect ping -d celery@$HOSTNAME",
-            ],
-            60,
-            5,
-            30,
-        );
-        let worker_c = container(
-            "worker",
-            &[
-                "celery",
-                "--app=superset.tasks.celery_app:app",
-                "worker",
-                "--pool=prefork",
-                "-O",
-                "fair",
-            ],
-            Some(ping.clone()),
-            Some(ping),
-        );
-        let web = k8s::deployment(
-            m,
-            id,
-            k8s::Workload {
-                app: web_app.clone(),
-                replicas: r.replicas,
-                containers: vec![web_c],
-                volumes: {
-                    let mut v = volumes();
-                    v.push(k8s::secret_volume("tls", TLS_SECRET));
-                    v
-                },
-                service_account: Some(NAME.into()),
-                termination_grace_seconds: Some(60),
-                ..Default::default()
-            },
-        );
-        let n = workers(m);
-        let worker = k8s::deployment(
-            m,
-            id,
-            k8s::Workload {
-                app: worker_app.clone(),
-                replicas: n,
-                containers: vec![worker_c],
-                volumes: volumes(),
-                service_account: Some(NAME.into()),
-                // Long SQL Lab queries finish before the worker stops (acks_late re-queues the rest).
-                termination_grace_seconds: Some(300),
-                ..Default::default()
-            },
-        );
-        let svc = k8s::service(
-            m,
-            id,
-            NAME,
-            &web_app,
-            vec![k8s::service_port("https", PORT)],
-            false,
-            k8s::serving_cert_annotation(TLS_SECRET),
-        );
-        let mut objs = vec![
-            k8s::to_value(&svc),
-            k8s::to_value(&web),
-            k8s::to_value(&worker),
-        ];
-        for (app, n) in [(&web_app, r.replicas), (&worker_app, n)] {
-            if let Some(p) = k8s::pdb(
-                m,
-                id,
-                app,
-                app,
-                &k8s::selector(app),
-                n,
-                k8s::Budget::AllButOne,
-            ) {
-                objs.push(k8s::to_value(&p));
-            }
-        }
-        let mut script = "superset db upgrade && superset init".to_string();
-        if cfg(m).register_trino.unwrap_or(true) {
-            script.push_str(" && superset set-database-uri --database_name trino --uri \"$TRINO_SQLALCHEMY_URI\"");
-        }
-        let mut job_labels = k8s::labels(m, id, "superset-bootstrap");
-        job_labels.retain(|k, _| k.starts_with("app"));
-        let job = Job {
-            metadata: k8s::meta(m, id, "superset-bootstrap", "superset-bootstrap"),
-            spec: Some(JobSpec {
-                backoff_limit: Some(6),
-                ttl_seconds_after_finished: Some(3600),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(job_labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        restart_policy: Some("OnFailure".into()),
-                        service_account_name: Some(NAME.into()),
-                        automount_service_account_token: Some(false),
-                        security_context: Some(k8s::pod_security()),
-                        containers: vec![container(
-                            "bootstrap",
-                            &["/bin/sh", "-c", &script],
-                            None,
-                            None,
-                        )],
-                        volumes: Some(volumes()),
-                        ..Default::default()
-                    }),
-                },
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let sa = ServiceAccount {
-            metadata: k8s::meta(m, id, NAME, NAME),
-            automount_service_account_token: Some(false),
-            ..Default::default()
-        };
+        let pods = Pods::new(m);
+        let db = &pods.db;
         let dir = self.dir();
         vec![
             k8s::objects_file(
                 format!("{dir}/superset-config.yaml"),
                 format!("superset_config.py (cache and Celery through Sentinel {}), Trino datasource {}. Secrets referenced: {db}, {SECRETS}.", airflow::redis_sentinel(m), trino_uri(m)),
-                vec![k8s::to_value(&sa), k8s::to_value(&cm)],
+                vec![
+                    k8s::to_value(&service_account(m)),
+                    k8s::to_value(&config_map(m)),
+                ],
             ),
             k8s::objects_file(
                 format!("{dir}/superset-bootstrap.yaml"),
                 "Migrates the metadata database, creates roles and registers Trino; idempotent, run on every upgrade.".into(),
-                vec![k8s::to_value(&job)],
+                vec![k8s::to_value(&pods.bootstrap_job())],
             ),
             k8s::objects_file(
                 format!("{dir}/superset-deployments.yaml"),
-                format!("Superset {}: {} web replicas, {n} Celery workers, PodDisruptionBudgets.", r.version, r.replicas),
-                objs,
+                format!("Superset {}: {} web replicas, {} Celery workers, PodDisruptionBudgets.", r.version, r.replicas, workers(m)),
+                pods.deployment_objects(),
             ),
             docs::component_readme(m, self, &readme_body(m)),
         ]
@@ -567,6 +368,277 @@ impl Component for Superset {
                     .with_max_unavailable(1),
             ],
             journey: Some("dashboards"),
+        }
+    }
+}
+
+fn config_map(m: &Model) -> ConfigMap {
+    k8s::config_map(
+        m,
+        ComponentId::Superset,
+        CONFIG,
+        NAME,
+        BTreeMap::from([
+            ("superset_config.py".to_string(), superset_config(m)),
+            ("TRINO_SQLALCHEMY_URI".to_string(), trino_uri(m)),
+        ]),
+    )
+}
+
+fn service_account(m: &Model) -> ServiceAccount {
+    ServiceAccount {
+        metadata: k8s::meta(m, ComponentId::Superset, NAME, NAME),
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    }
+}
+
+fn service(m: &Model) -> Service {
+    k8s::service(
+        m,
+        ComponentId::Superset,
+        NAME,
+        WEB,
+        vec![k8s::service_port("https", PORT)],
+        false,
+        k8s::serving_cert_annotation(TLS_SECRET),
+    )
+}
+
+fn worker_ping() -> Probe {
+    // A Python CLI that imports Superset before it pings: the upstream chart gives the
+    // worker's probe 60 s.
+    k8s::exec_probe_timeout(
+        &[
+            "sh",
+            "-c",
+            "celery -A superset.tasks.celery_app:app inspect ping -d celery@$HOSTNAME",
+        ],
+        60,
+        5,
+        30,
+    )
+}
+
+fn bootstrap_script(m: &Model) -> String {
+    let mut script = "superset db upgrade && superset init".to_string();
+    if cfg(m).register_trino.unwrap_or(true) {
+        script.push_str(
+            " && superset set-database-uri --database_name trino --uri \"$TRINO_SQLALCHEMY_URI\"",
+        );
+    }
+    script
+}
+
+/// What every Superset pod shares: image, resources, config and secrets.
+struct Pods<'a> {
+    m: &'a Model<'a>,
+    r: &'a Resolved,
+    db: String,
+}
+
+impl<'a> Pods<'a> {
+    fn new(m: &'a Model<'a>) -> Self {
+        Pods {
+            m,
+            r: m.get(ComponentId::Superset),
+            db: postgresql::consumer_secret(ComponentId::Superset),
+        }
+    }
+
+    fn container(
+        &self,
+        name: &str,
+        cmd: &[&str],
+        live: Option<Probe>,
+        ready: Option<Probe>,
+    ) -> Container {
+        let mut mt = k8s::mount("config", "/app/pythonpath/superset_config.py", true);
+        mt.sub_path = Some("superset_config.py".into());
+        Container {
+            name: name.into(),
+            image: Some(self.r.image.clone()),
+            command: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            env: Some(
+                vec![
+                    // Explicit variables, not envFrom: the ConfigMap also holds the Python file,
+                    // whose key is not a portable variable name.
+                    k8s::env("SUPERSET_CONFIG_PATH", "/app/pythonpath/superset_config.py"),
+                    k8s::env("PYTHONDONTWRITEBYTECODE", "1"),
+                    k8s::env("TRINO_SQLALCHEMY_URI", trino_uri(self.m)),
+                ]
+                .into_iter()
+                // psycopg verifies PostgreSQL's certificate against PGO's CA.
+                .chain(postgresql::libpq_verify_env())
+                .collect(),
+            ),
+            liveness_probe: live,
+            readiness_probe: ready,
+            resources: Some(k8s::resources(&self.r.resources)),
+            // Read-only root: the superset user's home (SUPERSET_HOME) and /tmp are
+            // emptyDirs; Python skips bytecode it cannot write.
+            security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+            volume_mounts: Some(vec![
+                mt,
+                k8s::mount("tmp", "/tmp", false),
+                k8s::mount("home", "/app/superset_home", false),
+                k8s::mount("service-ca", k8s::SERVICE_CA_DIR, true),
+                postgresql::ca_mount("postgresql-ca"),
+                k8s::mount("secrets", SECRETS_DIR, true),
+            ]),
+            ..Default::default()
+        }
+    }
+
+    fn volumes(&self) -> Vec<Volume> {
+        vec![
+            k8s::config_map_volume("config", CONFIG),
+            k8s::empty_dir_volume("tmp"),
+            k8s::empty_dir_volume("home"),
+            k8s::service_ca_volume("service-ca"),
+            postgresql::ca_volume("postgresql-ca"),
+            k8s::secret_files_volume(
+                "secrets",
+                &[
+                    (&self.db, "uri", DB_URI_FILE),
+                    (SECRETS, "secret-key", SECRET_KEY_FILE),
+                    (redis::AUTH_SECRET, redis::AUTH_KEY, REDIS_PASSWORD_FILE),
+                    redis::CLIENT_CA_ITEM,
+                ],
+            ),
+        ]
+    }
+
+    fn web_container(&self) -> Container {
+        let mut c = self.container(
+            "web",
+            &["/usr/bin/run-server.sh"],
+            Some(k8s::http_probe("/health", "https", "HTTPS", 15, 5)),
+            Some(k8s::http_probe("/health", "https", "HTTPS", 5, 3)),
+        );
+        c.ports = Some(vec![k8s::container_port("https", PORT)]);
+        // The image's run-server.sh starts gunicorn, which also reads GUNICORN_CMD_ARGS: the
+        // serving certificate of the `superset` Service (OpenShift service CA).
+        if let Some(env) = c.env.as_mut() {
+            env.push(k8s::env(
+                "GUNICORN_CMD_ARGS",
+                format!("--certfile={TLS_DIR}/tls.crt --keyfile={TLS_DIR}/tls.key"),
+            ));
+        }
+        if let Some(v) = c.volume_mounts.as_mut() {
+            v.push(k8s::mount("tls", TLS_DIR, true));
+        }
+        c
+    }
+
+    fn worker_container(&self) -> Container {
+        self.container(
+            "worker",
+            &[
+                "celery",
+                "--app=superset.tasks.celery_app:app",
+                "worker",
+                "--pool=prefork",
+                "-O",
+                "fair",
+            ],
+            Some(worker_ping()),
+            Some(worker_ping()),
+        )
+    }
+
+    fn web(&self) -> Deployment {
+        let mut volumes = self.volumes();
+        volumes.push(k8s::secret_volume("tls", TLS_SECRET));
+        k8s::deployment(
+            self.m,
+            ComponentId::Superset,
+            k8s::Workload {
+                app: WEB.into(),
+                replicas: self.r.replicas,
+                containers: vec![self.web_container()],
+                volumes,
+                service_account: Some(NAME.into()),
+                termination_grace_seconds: Some(60),
+                ..Default::default()
+            },
+        )
+    }
+
+    fn worker(&self) -> Deployment {
+        k8s::deployment(
+            self.m,
+            ComponentId::Superset,
+            k8s::Workload {
+                app: WORKER.into(),
+                replicas: workers(self.m),
+                containers: vec![self.worker_container()],
+                volumes: self.volumes(),
+                service_account: Some(NAME.into()),
+                // Long SQL Lab queries finish before the worker stops (acks_late re-queues the rest).
+                termination_grace_seconds: Some(300),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The Service, both Deployments, then their PodDisruptionBudgets: the file's order.
+    fn deployment_objects(&self) -> Vec<Value> {
+        let (m, id) = (self.m, ComponentId::Superset);
+        let mut objs = vec![
+            k8s::to_value(&service(m)),
+            k8s::to_value(&self.web()),
+            k8s::to_value(&self.worker()),
+        ];
+        for (app, n) in [(WEB, self.r.replicas), (WORKER, workers(m))] {
+            if let Some(p) = k8s::pdb(
+                m,
+                id,
+                app,
+                app,
+                &k8s::selector(app),
+                n,
+                k8s::Budget::AllButOne,
+            ) {
+                objs.push(k8s::to_value(&p));
+            }
+        }
+        objs
+    }
+
+    fn bootstrap_job(&self) -> Job {
+        let (m, id) = (self.m, ComponentId::Superset);
+        let script = bootstrap_script(m);
+        let mut job_labels = k8s::labels(m, id, "superset-bootstrap");
+        job_labels.retain(|k, _| k.starts_with("app"));
+        Job {
+            metadata: k8s::meta(m, id, "superset-bootstrap", "superset-bootstrap"),
+            spec: Some(JobSpec {
+                backoff_limit: Some(6),
+                ttl_seconds_after_finished: Some(3600),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(job_labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("OnFailure".into()),
+                        service_account_name: Some(NAME.into()),
+                        automount_service_account_token: Some(false),
+                        security_context: Some(k8s::pod_security()),
+                        containers: vec![self.container(
+                            "bootstrap",
+                            &["/bin/sh", "-c", &script],
+                            None,
+                            None,
+                        )],
+                        volumes: Some(self.volumes()),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
         }
     }
 }
