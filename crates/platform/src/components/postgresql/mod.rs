@@ -7,6 +7,7 @@ mod monitoring;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -352,195 +353,8 @@ impl Component for Postgresql {
 
     fn render(&self, m: &Model) -> Vec<File> {
         let r = m.get(self.id());
-        let c = cfg(m);
-        let t = patroni_timing(c, r.slo.rto);
-        let sync = synchronous(m);
-        let inst_sel = BTreeMap::from([
-            (
-                "postgres-operator.crunchydata.com/cluster".to_string(),
-                CLUSTER.to_string(),
-            ),
-            (
-                "postgres-operator.crunchydata.com/instance-set".to_string(),
-                INSTANCE_SET.to_string(),
-            ),
-        ]);
-        let bouncer_sel = BTreeMap::from([
-            (
-                "postgres-operator.crunchydata.com/cluster".to_string(),
-                CLUSTER.to_string(),
-            ),
-            (
-                "postgres-operator.crunchydata.com/role".to_string(),
-                "pgbouncer".to_string(),
-            ),
-        ]);
-        let bouncers = c.pgbouncer_replicas.unwrap_or(if m.ha() { 2 } else { 1 });
-        let dynamic = json!({
-            "synchronous_mode": sync,
-            "synchronous_mode_strict": c.synchronous_mode_strict.unwrap_or(false),
-            "synchronous_node_count": 1,
-            "retry_timeout": t.retry_timeout,
-            "maximum_lag_on_failover": c.maximum_lag_on_failover.unwrap_or(1_048_576),
-            // Fail over at once when PostgreSQL itself crashes under a live Patroni, instead of
-            // retrying locally for 5 minutes (Patroni's default would blow the RTO).
-            // `primary_start_timeout` since Patroni 3.0 (`master_start_timeout` is the old name).
-            "primary_start_timeout": 0,
-            "postgresql": {
-                "parameters": {
-                    "synchronous_commit": if sync { "on" } else { "local" },
-                    "wal_keep_size": "1GB",
-                    "password_encryption": "scram-sha-256",
-                }
-            }
-        });
+        let t = patroni_timing(cfg(m), r.slo.rto);
         let os = &m.object_store;
-        // The CA pgBackRest verifies the object store with (`repo1-storage-ca-file`), projected
-        // into PGO's configuration directory: MinIO's issued CA, or for ODF the service CA that
-        // signs its S3 endpoint. An external store's public CA is in the image's system trust.
-        let ca_item = |key: &str| {
-            vec![pgo::KeyPath {
-                key: key.into(),
-                path: k8s::TRUST_OBJECT_STORE_CA.into(),
-            }]
-        };
-        let store_ca = match os.backend {
-            ObjectStoreBackend::Minio => Some(pgo::Projection {
-                secret: Some(pgo::SourceRef {
-                    name: k8s::OBJECT_STORE_CA_SECRET.into(),
-                    items: ca_item("ca.crt"),
-                }),
-                config_map: None,
-            }),
-            ObjectStoreBackend::Odf => Some(pgo::Projection {
-                secret: None,
-                config_map: Some(pgo::SourceRef {
-                    name: k8s::SERVICE_CA_CONFIGMAP.into(),
-                    items: ca_item("service-ca.crt"),
-                }),
-            }),
-            ObjectStoreBackend::External => None,
-        }
-        .map(|p| {
-            (
-                p,
-                format!("{PGBACKREST_CONFIG_DIR}/{}", k8s::TRUST_OBJECT_STORE_CA),
-            )
-        });
-        // One source for schedules and retention: spec.backup.postgresql.
-        let pgbr = crate::backup::postgresql(m);
-        let retention = pgbr.retention_days;
-        let users = consumers(m)
-            .into_iter()
-            .map(|id| pgo::User {
-                name: id.name().into(),
-                databases: vec![id.name().into()],
-            })
-            .collect();
-        let res = k8s::resources(&r.resources);
-        let cluster = Cr {
-            api_version: pgo::POSTGRES_CLUSTER.0,
-            kind: pgo::POSTGRES_CLUSTER.1,
-            metadata: {
-                let mut meta = k8s::meta(m, self.id(), CLUSTER, CLUSTER);
-                // From PostgreSQL 15 ordinary users may not create in schema `public`, and PGO
-                // grants only on the database. With this annotation (and PGO's
-                // AutoCreateUserSchema feature gate, Beta and on by default) PGO runs `CREATE
-                // SCHEMA IF NOT EXISTS "<user>" AUTHORIZATION "<user>"` in each of the user's
-                // databases, which the default search_path `"$user", public` picks first.
-                meta.annotations = Some(BTreeMap::from([(
-                    AUTO_CREATE_USER_SCHEMA.to_string(),
-                    "true".to_string(),
-                )]));
-                meta
-            },
-            spec: pgo::PostgresClusterSpec {
-                postgres_version: r.version.parse().unwrap_or(16),
-                image: (!r.image.is_empty()).then(|| r.image.clone()),
-                openshift: true,
-                instances: vec![pgo::InstanceSet {
-                    name: INSTANCE_SET.into(),
-                    replicas: r.replicas,
-                    // Keep a synchronous standby through voluntary disruptions.
-                    min_available: (r.replicas > 1)
-                        .then(|| IntOrString::Int(i32::try_from(r.replicas - 1).unwrap_or(1))),
-                    data_volume_claim_spec: k8s::pvc_spec(
-                        &m.rwo_class,
-                        &r.storage,
-                        "ReadWriteOnce",
-                    ),
-                    resources: res.clone(),
-                    affinity: k8s::anti_affinity(&inst_sel),
-                    topology_spread_constraints: k8s::zone_spread(&inst_sel),
-                }],
-                patroni: pgo::Patroni {
-                    leader_lease_duration_seconds: t.ttl,
-                    sync_period_seconds: t.loop_wait,
-                    dynamic_configuration: dynamic,
-                },
-                backups: pgo::Backups {
-                    pgbackrest: pgo::PgBackRest {
-                        configuration: std::iter::once(pgo::Projection {
-                            secret: Some(pgo::SourceRef {
-                                name: "postgresql-pgbackrest-s3".into(),
-                                items: vec![],
-                            }),
-                            config_map: None,
-                        })
-                        .chain(store_ca.clone().map(|(p, _)| p))
-                        .collect(),
-                        global: BTreeMap::from_iter(
-                            [
-                                (
-                                    "repo1-path".to_string(),
-                                    format!("/pgbackrest/{}/repo1", m.name),
-                                ),
-                                ("repo1-retention-full".to_string(), retention.to_string()),
-                                ("repo1-retention-full-type".to_string(), "time".to_string()),
-                                ("repo1-s3-uri-style".to_string(), "path".to_string()),
-                            ]
-                            .into_iter()
-                            .chain(
-                                store_ca
-                                    .map(|(_, file)| ("repo1-storage-ca-file".to_string(), file)),
-                            ),
-                        ),
-                        repos: vec![pgo::Repo {
-                            name: "repo1".into(),
-                            schedules: pgo::Schedules {
-                                full: pgbr.full.clone(),
-                                differential: pgbr.differential.clone(),
-                            },
-                            s3: pgo::S3 {
-                                bucket: os.bucket("pgbackrest"),
-                                endpoint: os.host.clone(),
-                                region: os.region.clone(),
-                            },
-                        }],
-                    },
-                },
-                monitoring: pgo::Monitoring {
-                    pgmonitor: pgo::PgMonitor {
-                        exporter: BTreeMap::new(),
-                    },
-                },
-                proxy: pgo::Proxy {
-                    pg_bouncer: pgo::PgBouncer {
-                        replicas: bouncers,
-                        min_available: (bouncers > 1).then_some(IntOrString::Int(1)),
-                        resources: k8s::resources(&crate::model::Resources {
-                            cpu_request: "100m".into(),
-                            memory_request: "128Mi".into(),
-                            cpu_limit: "500m".into(),
-                            memory_limit: "256Mi".into(),
-                        }),
-                        affinity: k8s::anti_affinity(&bouncer_sel),
-                        topology_spread_constraints: k8s::zone_spread(&bouncer_sel),
-                    },
-                },
-                users,
-            },
-        };
         let dir = self.dir();
         vec![
             docs::operator_install_file(m, self, dir),
@@ -553,11 +367,11 @@ impl Component for Postgresql {
                         t.ttl,
                         t.loop_wait,
                         t.retry_timeout,
-                        sync,
+                        synchronous(m),
                         os.endpoint,
                         os.bucket("pgbackrest")
                     ),
-                    objects: vec![k8s::to_value(&cluster)],
+                    objects: vec![k8s::to_value(&cluster(m))],
                 },
             },
             docs::component_readme(m, self, &self.readme_body(m, t)),
@@ -675,6 +489,221 @@ impl Component for Postgresql {
             ],
             journey: None,
         }
+    }
+}
+
+/// The cluster's pods that carry PGO's label `key` = `value`.
+fn pgo_selector(key: &str, value: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "postgres-operator.crunchydata.com/cluster".to_string(),
+            CLUSTER.to_string(),
+        ),
+        (key.to_string(), value.to_string()),
+    ])
+}
+
+fn bouncers(m: &Model) -> u32 {
+    cfg(m)
+        .pgbouncer_replicas
+        .unwrap_or(if m.ha() { 2 } else { 1 })
+}
+
+/// Patroni's `dynamic_configuration` (kept in the DCS, shared by every member).
+fn dynamic_configuration(m: &Model, t: PatroniTiming) -> serde_json::Value {
+    let c = cfg(m);
+    let sync = synchronous(m);
+    json!({
+        "synchronous_mode": sync,
+        "synchronous_mode_strict": c.synchronous_mode_strict.unwrap_or(false),
+        "synchronous_node_count": 1,
+        "retry_timeout": t.retry_timeout,
+        "maximum_lag_on_failover": c.maximum_lag_on_failover.unwrap_or(1_048_576),
+        // Fail over at once when PostgreSQL itself crashes under a live Patroni, instead of
+        // retrying locally for 5 minutes (Patroni's default would blow the RTO).
+        // `primary_start_timeout` since Patroni 3.0 (`master_start_timeout` is the old name).
+        "primary_start_timeout": 0,
+        "postgresql": {
+            "parameters": {
+                "synchronous_commit": if sync { "on" } else { "local" },
+                "wal_keep_size": "1GB",
+                "password_encryption": "scram-sha-256",
+            }
+        }
+    })
+}
+
+fn cluster_meta(m: &Model) -> ObjectMeta {
+    let mut meta = k8s::meta(m, ComponentId::Postgresql, CLUSTER, CLUSTER);
+    // From PostgreSQL 15 ordinary users may not create in schema `public`, and PGO
+    // grants only on the database. With this annotation (and PGO's
+    // AutoCreateUserSchema feature gate, Beta and on by default) PGO runs `CREATE
+    // SCHEMA IF NOT EXISTS "<user>" AUTHORIZATION "<user>"` in each of the user's
+    // databases, which the default search_path `"$user", public` picks first.
+    meta.annotations = Some(BTreeMap::from([(
+        AUTO_CREATE_USER_SCHEMA.to_string(),
+        "true".to_string(),
+    )]));
+    meta
+}
+
+fn instance_set(m: &Model) -> pgo::InstanceSet {
+    let r = m.get(ComponentId::Postgresql);
+    let sel = pgo_selector(
+        "postgres-operator.crunchydata.com/instance-set",
+        INSTANCE_SET,
+    );
+    pgo::InstanceSet {
+        name: INSTANCE_SET.into(),
+        replicas: r.replicas,
+        // Keep a synchronous standby through voluntary disruptions.
+        min_available: (r.replicas > 1)
+            .then(|| IntOrString::Int(i32::try_from(r.replicas - 1).unwrap_or(1))),
+        data_volume_claim_spec: k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce"),
+        resources: k8s::resources(&r.resources),
+        affinity: k8s::anti_affinity(&sel),
+        topology_spread_constraints: k8s::zone_spread(&sel),
+    }
+}
+
+/// The object store's CA as a projection into PGO's configuration directory, and the file
+/// it lands in; `None` for an external store.
+fn store_ca(m: &Model) -> Option<(pgo::Projection, String)> {
+    // The CA pgBackRest verifies the object store with (`repo1-storage-ca-file`), projected
+    // into PGO's configuration directory: MinIO's issued CA, or for ODF the service CA that
+    // signs its S3 endpoint. An external store's public CA is in the image's system trust.
+    let ca_item = |key: &str| {
+        vec![pgo::KeyPath {
+            key: key.into(),
+            path: k8s::TRUST_OBJECT_STORE_CA.into(),
+        }]
+    };
+    match m.object_store.backend {
+        ObjectStoreBackend::Minio => Some(pgo::Projection {
+            secret: Some(pgo::SourceRef {
+                name: k8s::OBJECT_STORE_CA_SECRET.into(),
+                items: ca_item("ca.crt"),
+            }),
+            config_map: None,
+        }),
+        ObjectStoreBackend::Odf => Some(pgo::Projection {
+            secret: None,
+            config_map: Some(pgo::SourceRef {
+                name: k8s::SERVICE_CA_CONFIGMAP.into(),
+                items: ca_item("service-ca.crt"),
+            }),
+        }),
+        ObjectStoreBackend::External => None,
+    }
+    .map(|p| {
+        (
+            p,
+            format!("{PGBACKREST_CONFIG_DIR}/{}", k8s::TRUST_OBJECT_STORE_CA),
+        )
+    })
+}
+
+fn pgbackrest(m: &Model) -> pgo::PgBackRest {
+    let os = &m.object_store;
+    let store_ca = store_ca(m);
+    // One source for schedules and retention: spec.backup.postgresql.
+    let pgbr = crate::backup::postgresql(m);
+    let retention = pgbr.retention_days;
+    pgo::PgBackRest {
+        configuration: std::iter::once(pgo::Projection {
+            secret: Some(pgo::SourceRef {
+                name: "postgresql-pgbackrest-s3".into(),
+                items: vec![],
+            }),
+            config_map: None,
+        })
+        .chain(store_ca.clone().map(|(p, _)| p))
+        .collect(),
+        global: BTreeMap::from_iter(
+            [
+                (
+                    "repo1-path".to_string(),
+                    format!("/pgbackrest/{}/repo1", m.name),
+                ),
+                ("repo1-retention-full".to_string(), retention.to_string()),
+                ("repo1-retention-full-type".to_string(), "time".to_string()),
+                ("repo1-s3-uri-style".to_string(), "path".to_string()),
+            ]
+            .into_iter()
+            .chain(store_ca.map(|(_, file)| ("repo1-storage-ca-file".to_string(), file))),
+        ),
+        repos: vec![pgo::Repo {
+            name: "repo1".into(),
+            schedules: pgo::Schedules {
+                full: pgbr.full.clone(),
+                differential: pgbr.differential.clone(),
+            },
+            s3: pgo::S3 {
+                bucket: os.bucket("pgbackrest"),
+                endpoint: os.host.clone(),
+                region: os.region.clone(),
+            },
+        }],
+    }
+}
+
+fn pgbouncer(m: &Model) -> pgo::PgBouncer {
+    let n = bouncers(m);
+    let sel = pgo_selector("postgres-operator.crunchydata.com/role", "pgbouncer");
+    pgo::PgBouncer {
+        replicas: n,
+        min_available: (n > 1).then_some(IntOrString::Int(1)),
+        resources: k8s::resources(&crate::model::Resources {
+            cpu_request: "100m".into(),
+            memory_request: "128Mi".into(),
+            cpu_limit: "500m".into(),
+            memory_limit: "256Mi".into(),
+        }),
+        affinity: k8s::anti_affinity(&sel),
+        topology_spread_constraints: k8s::zone_spread(&sel),
+    }
+}
+
+fn users(m: &Model) -> Vec<pgo::User> {
+    consumers(m)
+        .into_iter()
+        .map(|id| pgo::User {
+            name: id.name().into(),
+            databases: vec![id.name().into()],
+        })
+        .collect()
+}
+
+fn cluster(m: &Model) -> Cr<pgo::PostgresClusterSpec> {
+    let r = m.get(ComponentId::Postgresql);
+    let t = patroni_timing(cfg(m), r.slo.rto);
+    Cr {
+        api_version: pgo::POSTGRES_CLUSTER.0,
+        kind: pgo::POSTGRES_CLUSTER.1,
+        metadata: cluster_meta(m),
+        spec: pgo::PostgresClusterSpec {
+            postgres_version: r.version.parse().unwrap_or(16),
+            image: (!r.image.is_empty()).then(|| r.image.clone()),
+            openshift: true,
+            instances: vec![instance_set(m)],
+            patroni: pgo::Patroni {
+                leader_lease_duration_seconds: t.ttl,
+                sync_period_seconds: t.loop_wait,
+                dynamic_configuration: dynamic_configuration(m, t),
+            },
+            backups: pgo::Backups {
+                pgbackrest: pgbackrest(m),
+            },
+            monitoring: pgo::Monitoring {
+                pgmonitor: pgo::PgMonitor {
+                    exporter: BTreeMap::new(),
+                },
+            },
+            proxy: pgo::Proxy {
+                pg_bouncer: pgbouncer(m),
+            },
+            users: users(m),
+        },
     }
 }
 
