@@ -285,105 +285,21 @@ impl Component for Minio {
     }
 
     fn render(&self, m: &Model) -> Vec<File> {
-        let r = m.get(self.id());
-        let id = self.id();
         let e = erasure(m);
-        let sel = std::collections::BTreeMap::from([(
-            "v1.min.io/tenant".to_string(),
-            TENANT.to_string(),
-        )]);
-        let mut buckets: Vec<String> = components::ALL
-            .iter()
-            .filter(|c| m.enabled(c.id()))
-            .flat_map(|c| c.buckets().iter().map(|b| m.object_store.bucket(b)))
-            .collect();
-        buckets.sort();
-        buckets.dedup();
-        let tenant = Cr {
-            api_version: cr::TENANT.0,
-            kind: cr::TENANT.1,
-            metadata: k8s::meta(m, id, TENANT, TENANT),
-            spec: cr::TenantSpec {
-                image: r.image.clone(),
-                pools: vec![cr::Pool {
-                    name: POOL.into(),
-                    servers: e.servers,
-                    volumes_per_server: e.drives / e.servers.max(1),
-                    volume_claim_template: PersistentVolumeClaim {
-                        metadata: ObjectMeta {
-                            name: Some("data".into()),
-                            ..Default::default()
-                        },
-                        spec: Some(k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")),
-                        ..Default::default()
-                    },
-                    resources: k8s::resources(&r.resources),
-                    affinity: k8s::anti_affinity(&sel),
-                    topology_spread_constraints: k8s::zone_spread(&sel),
-                    security_context: k8s::pod_security(),
-                    container_security_context: k8s::container_security(k8s::RootFs::Writable),
-                }],
-                request_auto_cert: false,
-                external_cert_secret: vec![cr::CertSecret {
-                    name: TLS_SECRET.into(),
-                    kind: "cert-manager.io/v1".into(),
-                }],
-                configuration: cr::NameRef {
-                    name: CONFIG_SECRET.into(),
-                },
-                env: vec![
-                    EnvVar {
-                        name: "MINIO_STORAGE_CLASS_STANDARD".into(),
-                        value: Some(format!("EC:{}", e.parity)),
-                        ..Default::default()
-                    },
-                    EnvVar {
-                        name: "MINIO_PROMETHEUS_AUTH_TYPE".into(),
-                        value: Some("public".into()),
-                        ..Default::default()
-                    },
-                ],
-                buckets: buckets
-                    .into_iter()
-                    .map(|name| cr::Bucket {
-                        name,
-                        object_lock: false,
-                        region: m.object_store.region.clone(),
-                    })
-                    .collect(),
-                prometheus_operator: false,
-                pools_metadata: cr::PoolsMetadata {
-                    labels: k8s::labels(m, id, TENANT),
-                },
-            },
-        };
         let dir = self.dir();
         vec![
             File {
                 path: format!("{dir}/operator-install.yaml"),
                 content: Content::Objects {
-                    header: format!(
-                        "MinIO Operator {v} from its upstream release manifests (minio/operator, tag {v}), carried here because no OpenShift catalog offers it: the two CRDs verbatim, then the ServiceAccount, ClusterRole, binding, Service and Deployment of resources/base/ rendered for restricted-v2 (no fixed UID, read-only root), STS off, images from quay.io.\nInstalled in {ns}; `oc apply -f` on a connected or an offline cluster installs the same thing. Wait: oc rollout status deployment/{d} -n {ns}\nThe community edition is archived and receives no fixes: prefer spec.objectStore.backend odf or external.",
-                        v = operator::VERSION,
-                        ns = m.operators_namespace,
-                        d = operator::DEPLOYMENT,
-                    ),
+                    header: operator_header(m),
                     objects: operator::objects(m),
                 },
             },
             File {
                 path: format!("{dir}/minio-tenant.yaml"),
                 content: Content::Objects {
-                    header: format!(
-                        "MinIO tenant: {} servers × {} drives, erasure sets of {}, parity EC:{} ({:.0} % usable).\nImage {} (quay.io: the community images left Docker Hub; the edition is archived, without fixes).\nRoot credentials: Secret {CONFIG_SECRET} (key config.env), referenced, never rendered.",
-                        e.servers,
-                        e.drives / e.servers.max(1),
-                        e.set_size,
-                        e.parity,
-                        e.usable_fraction() * 100.0,
-                        r.image
-                    ),
-                    objects: [k8s::to_value(&tenant)]
+                    header: tenant_header(m, e),
+                    objects: [k8s::to_value(&tenant(m, e))]
                         .into_iter()
                         .chain(pdb(m, e).map(|p| k8s::to_value(&p)))
                         .collect(),
@@ -455,6 +371,117 @@ impl Component for Minio {
             .with_min_available(e.servers / 2 + 1)],
             journey: None,
         }
+    }
+}
+
+fn operator_header(m: &Model) -> String {
+    format!(
+        "MinIO Operator {v} from its upstream release manifests (minio/operator, tag {v}), carried here because no OpenShift catalog offers it: the two CRDs verbatim, then the ServiceAccount, ClusterRole, binding, Service and Deployment of resources/base/ rendered for restricted-v2 (no fixed UID, read-only root), STS off, images from quay.io.\nInstalled in {ns}; `oc apply -f` on a connected or an offline cluster installs the same thing. Wait: oc rollout status deployment/{d} -n {ns}\nThe community edition is archived and receives no fixes: prefer spec.objectStore.backend odf or external.",
+        v = operator::VERSION,
+        ns = m.operators_namespace,
+        d = operator::DEPLOYMENT,
+    )
+}
+
+fn tenant_header(m: &Model, e: Erasure) -> String {
+    format!(
+        "MinIO tenant: {} servers × {} drives, erasure sets of {}, parity EC:{} ({:.0} % usable).\nImage {} (quay.io: the community images left Docker Hub; the edition is archived, without fixes).\nRoot credentials: Secret {CONFIG_SECRET} (key config.env), referenced, never rendered.",
+        e.servers,
+        e.drives / e.servers.max(1),
+        e.set_size,
+        e.parity,
+        e.usable_fraction() * 100.0,
+        m.get(ComponentId::Minio).image
+    )
+}
+
+/// Components share buckets (`warehouse`): the tenant creates each once.
+fn buckets(m: &Model) -> Vec<String> {
+    let mut buckets: Vec<String> = components::ALL
+        .iter()
+        .filter(|c| m.enabled(c.id()))
+        .flat_map(|c| c.buckets().iter().map(|b| m.object_store.bucket(b)))
+        .collect();
+    buckets.sort();
+    buckets.dedup();
+    buckets
+}
+
+fn volume_claim_template(m: &Model) -> PersistentVolumeClaim {
+    let r = m.get(ComponentId::Minio);
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some("data".into()),
+            ..Default::default()
+        },
+        spec: Some(k8s::pvc_spec(&m.rwo_class, &r.storage, "ReadWriteOnce")),
+        ..Default::default()
+    }
+}
+
+fn pool(m: &Model, e: Erasure) -> cr::Pool {
+    let r = m.get(ComponentId::Minio);
+    let sel =
+        std::collections::BTreeMap::from([("v1.min.io/tenant".to_string(), TENANT.to_string())]);
+    cr::Pool {
+        name: POOL.into(),
+        servers: e.servers,
+        volumes_per_server: e.drives / e.servers.max(1),
+        volume_claim_template: volume_claim_template(m),
+        resources: k8s::resources(&r.resources),
+        affinity: k8s::anti_affinity(&sel),
+        topology_spread_constraints: k8s::zone_spread(&sel),
+        security_context: k8s::pod_security(),
+        container_security_context: k8s::container_security(k8s::RootFs::Writable),
+    }
+}
+
+fn tenant_env(e: Erasure) -> Vec<EnvVar> {
+    vec![
+        EnvVar {
+            name: "MINIO_STORAGE_CLASS_STANDARD".into(),
+            value: Some(format!("EC:{}", e.parity)),
+            ..Default::default()
+        },
+        EnvVar {
+            name: "MINIO_PROMETHEUS_AUTH_TYPE".into(),
+            value: Some("public".into()),
+            ..Default::default()
+        },
+    ]
+}
+
+fn tenant(m: &Model, e: Erasure) -> Cr<cr::TenantSpec> {
+    let id = ComponentId::Minio;
+    Cr {
+        api_version: cr::TENANT.0,
+        kind: cr::TENANT.1,
+        metadata: k8s::meta(m, id, TENANT, TENANT),
+        spec: cr::TenantSpec {
+            image: m.get(id).image.clone(),
+            pools: vec![pool(m, e)],
+            request_auto_cert: false,
+            external_cert_secret: vec![cr::CertSecret {
+                name: TLS_SECRET.into(),
+                kind: "cert-manager.io/v1".into(),
+            }],
+            configuration: cr::NameRef {
+                name: CONFIG_SECRET.into(),
+            },
+            env: tenant_env(e),
+            buckets: buckets(m)
+                .into_iter()
+                .map(|name| cr::Bucket {
+                    name,
+                    object_lock: false,
+                    region: m.object_store.region.clone(),
+                })
+                .collect(),
+            prometheus_operator: false,
+            pools_metadata: cr::PoolsMetadata {
+                labels: k8s::labels(m, id, TENANT),
+            },
+        },
     }
 }
 
