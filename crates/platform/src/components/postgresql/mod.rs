@@ -463,7 +463,7 @@ impl Component for Postgresql {
         let c = cfg(m);
         let t = patroni_timing(c, r.slo.rto);
         let strict = synchronous(m) && c.synchronous_mode_strict.unwrap_or(false);
-        let bouncers = c.pgbouncer_replicas.unwrap_or(if m.ha() { 2 } else { 1 });
+        let bouncers = bouncers(m);
         let (needed, rule) = if strict && r.replicas > 1 {
             (
                 2,
@@ -503,6 +503,7 @@ fn pgo_selector(key: &str, value: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// PgBouncer replicas: the render and the availability arithmetic count the same pods.
 fn bouncers(m: &Model) -> u32 {
     cfg(m)
         .pgbouncer_replicas
