@@ -2,7 +2,7 @@
 //! end, special files in a tree. Each is a finding with a location (exit 1) or a note, never an
 //! abort, and the rest of the tree is still linted.
 
-mod common;
+use crate::common;
 use common::args;
 
 use std::path::{Path, PathBuf};

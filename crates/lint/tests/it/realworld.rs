@@ -2,7 +2,7 @@
 //! under PodDisruptionBudgets, symbolic links, other encodings, `--kustomize` with the real
 //! kustomize binary.
 
-mod common;
+use crate::common;
 use common::args;
 
 use std::path::{Path, PathBuf};

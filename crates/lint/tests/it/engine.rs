@@ -1,7 +1,7 @@
 //! Engine behaviour across files: bad input never stops the run, cross-file context, config,
 //! waivers, output formats and CLI exit codes.
 
-mod common;
+use crate::common;
 use common::args;
 
 use std::path::{Path, PathBuf};
