@@ -195,4 +195,20 @@ mod tests {
             assert!(check_dns1123_label(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn cron_gaps() {
+        let h = |x: u64| Some(Duration::from_secs(x * 3600));
+        assert_eq!(cron_max_gap("0 */6 * * *"), h(6));
+        assert_eq!(cron_max_gap("0 1 * * *"), h(24));
+        assert_eq!(cron_max_gap("30 * * * *"), h(1));
+        assert_eq!(cron_max_gap("0 1,7,19 * * *"), h(12));
+        assert_eq!(
+            cron_max_gap("*/30 * * * *"),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(cron_max_gap("0 1 * * 0"), None);
+        assert_eq!(cron_max_gap("garbage"), None);
+        assert_eq!(cron_max_gap("0 25 * * *"), None);
+    }
 }

@@ -36,7 +36,7 @@ const CORE_GROUPS: &[&str] = &[
 /// Kinds whose CRD is not among ../shared/crds (see SOURCES.md); checked by shape tests instead.
 const NO_UPSTREAM_CRD: &[(&str, &str)] = &[
     ("objectbucket.io/v1alpha1", "ObjectBucketClaim"),
-    // Shape-tested in `monitoring::tests::alertmanager_config_pages_critical_and_mails_everything`.
+    // Shape-tested in `monitoring::routing::tests::alertmanager_config_pages_critical_and_mails_everything`.
     ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"),
 ];
 
