@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::component::ComponentId;
+use crate::component::{Component, ComponentId};
 use crate::model::Model;
 use crate::spec::ObjectStoreBackend;
 
@@ -229,258 +229,340 @@ pub fn url_port(url: &str) -> Option<u16> {
     port.parse().ok()
 }
 
-/// Every NetworkPolicy of the platform.
-pub fn network_policies(m: &Model) -> Vec<Value> {
-    let mut b = Builder { m, out: Vec::new() };
-    let all = json!({});
-    let ops_ns = m.operators_namespace.clone();
-    let owned = crate::prereqs::owned_namespaces(m);
+/// Peers that the per-component rules share, built once and cloned into each policy.
+struct Peers {
+    /// Every pod of a namespace.
+    all: Value,
+    ops_ns: String,
+    /// Whether the operators' namespace is this tree's, so its half of a flow is ours to write.
+    owns_ops: bool,
+    monitoring: Vec<Value>,
+    router: Vec<Value>,
+    operators: Value,
+    /// The egress rule to the API server.
+    api: Vec<Value>,
+    object_store: Option<(Vec<Value>, Vec<u16>)>,
+}
+
+impl Peers {
+    fn new(m: &Model, owned: &[String]) -> Self {
+        let ops_ns = m.operators_namespace.clone();
+        let monitoring = ["openshift-monitoring", "openshift-user-workload-monitoring"]
+            .iter()
+            .map(|ns| {
+                pods_in(
+                    ns,
+                    &match_labels(&[("app.kubernetes.io/name", "prometheus")]),
+                )
+            })
+            .collect();
+        let router = vec![
+            json!({"namespaceSelector": {"matchLabels": {"network.openshift.io/policy-group": "ingress"}}}),
+            json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/ingress": ""}}}),
+        ];
+        let api = match api_server_peers(m) {
+            Some(to) => vec![json!({"to": to, "ports": tcp(&[API_SERVER_PORT])})],
+            None => vec![json!({"ports": tcp(&[API_SERVER_PORT])})],
+        };
+        Peers {
+            all: json!({}),
+            owns_ops: owned.contains(&ops_ns),
+            operators: json!({"namespaceSelector": namespace_selector(&ops_ns)}),
+            ops_ns,
+            monitoring,
+            router,
+            api,
+            object_store: object_store_target(m),
+        }
+    }
+}
+
+/// Deny everything in the namespace; every other policy is an exception to this one.
+fn default_deny(b: &mut Builder, ns: &str) {
+    let mut labels = crate::prereqs::platform_labels(b.m);
+    labels.insert(
+        "app.kubernetes.io/component".into(),
+        "network-policy".into(),
+    );
+    b.out.push(json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny", "namespace": ns, "labels": labels},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }));
+}
+
+fn allow_dns(b: &mut Builder, ns: &str) {
     let dns = json!({
         "namespaceSelector": namespace_selector("openshift-dns"),
         "podSelector": {"matchLabels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
     });
-    for ns in &owned {
-        let mut labels = crate::prereqs::platform_labels(m);
-        labels.insert(
-            "app.kubernetes.io/component".into(),
-            "network-policy".into(),
+    let dns_ports: Vec<Value> = [53u16, 5353]
+        .iter()
+        .flat_map(|p| {
+            [
+                json!({"protocol": "UDP", "port": p}),
+                json!({"protocol": "TCP", "port": p}),
+            ]
+        })
+        .collect();
+    b.policy(
+        ns,
+        "allow-dns",
+        &json!({}),
+        "Egress",
+        vec![json!({"to": [dns], "ports": dns_ports})],
+    );
+}
+
+/// Dependency edges and object-store use: client group → provider group on its client ports.
+fn dependency_flows(b: &mut Builder) {
+    let m = b.m;
+    for (client, cg, provider, sg) in flows(m) {
+        b.flow(
+            (&m.get(client).namespace, &cg.name, &cg.selector),
+            (&m.get(provider).namespace, &sg.name, &sg.selector),
+            Some(&sg.client),
         );
-        b.out.push(json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": "default-deny", "namespace": ns, "labels": labels},
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        }));
-        let dns_ports: Vec<Value> = [53u16, 5353]
-            .iter()
-            .flat_map(|p| {
-                [
-                    json!({"protocol": "UDP", "port": p}),
-                    json!({"protocol": "TCP", "port": p}),
-                ]
-            })
-            .collect();
-        b.policy(
+    }
+}
+
+/// Peers: every group of the component to every group, both directions.
+fn peer_policies(b: &mut Builder, ns: &str, e: &Exposure) {
+    let ports = match &e.peer {
+        PeerPorts::None => return,
+        PeerPorts::Ports(p) => Some(p.as_slice()),
+        PeerPorts::Any => None,
+    };
+    let members: Vec<&PodGroup> = e.groups.iter().filter(|g| !g.own_client).collect();
+    let peers: Vec<Value> = members.iter().map(|g| pods_in(ns, &g.selector)).collect();
+    for g in members {
+        b.ingress(
             ns,
-            "allow-dns",
-            &all,
-            "Egress",
-            vec![json!({"to": [dns.clone()], "ports": dns_ports})],
+            &format!("{}-from-peers", g.name),
+            &g.selector,
+            peers.clone(),
+            ports,
         );
+        b.egress(
+            ns,
+            &format!("{}-to-peers", g.name),
+            &g.selector,
+            peers.clone(),
+            ports,
+        );
+    }
+}
+
+/// What each group declares for itself: metrics scraped, API server and object store called.
+fn group_needs(b: &mut Builder, p: &Peers, ns: &str, e: &Exposure) {
+    for g in &e.groups {
+        if !g.metrics.is_empty() {
+            b.ingress(
+                ns,
+                &format!("{}-from-monitoring", g.name),
+                &g.selector,
+                p.monitoring.clone(),
+                Some(&g.metrics),
+            );
+        }
+        if g.api {
+            b.policy(
+                ns,
+                &format!("{}-to-apiserver", g.name),
+                &g.selector,
+                "Egress",
+                p.api.clone(),
+            );
+        }
+        if let Some((to, ports)) = &p.object_store
+            && g.object_store
+        {
+            b.egress(
+                ns,
+                &format!("{}-to-object-store", g.name),
+                &g.selector,
+                to.clone(),
+                Some(ports),
+            );
+        }
+    }
+}
+
+/// The operator calling into the component's pods on the ports its exposure declares.
+fn operator_access(b: &mut Builder, p: &Peers, c: &dyn Component, ns: &str, e: &Exposure) {
+    if (c.operator().is_none() && c.carried_operator().is_none()) || e.operator.is_empty() {
+        return;
+    }
+    for g in e.groups.iter().filter(|g| !g.own_client) {
+        b.ingress(
+            ns,
+            &format!("{}-from-operator", g.name),
+            &g.selector,
+            vec![p.operators.clone()],
+            Some(&e.operator),
+        );
+    }
+    if p.owns_ops {
+        let to: Vec<Value> = e
+            .groups
+            .iter()
+            .filter(|g| !g.own_client)
+            .map(|g| pods_in(ns, &g.selector))
+            .collect();
+        b.egress(
+            &p.ops_ns,
+            &format!("operators-to-{}", c.id()),
+            &p.all,
+            to,
+            Some(&e.operator),
+        );
+    }
+}
+
+/// Ports the component's own pods call on its operator (MinIO's upgrade server).
+fn calls_to_operator(b: &mut Builder, p: &Peers, id: ComponentId, ns: &str, e: &Exposure) {
+    let Some((op_sel, ports)) = served_by_operator(id) else {
+        return;
+    };
+    for g in e.groups.iter().filter(|g| !g.own_client) {
+        b.egress(
+            ns,
+            &format!("{}-to-operator", g.name),
+            &g.selector,
+            vec![pods_in(&p.ops_ns, &op_sel)],
+            Some(&ports),
+        );
+        if p.owns_ops {
+            b.ingress(
+                &p.ops_ns,
+                &format!("operators-from-{}", g.name),
+                &op_sel,
+                vec![pods_in(ns, &g.selector)],
+                Some(&ports),
+            );
+        }
+    }
+}
+
+/// The router, only to the groups serving the port a Route exposes.
+fn from_router(b: &mut Builder, p: &Peers, ns: &str, e: &Exposure) {
+    let Some(port) = e.route else {
+        return;
+    };
+    for g in e.groups.iter().filter(|g| g.client.contains(&port)) {
+        b.ingress(
+            ns,
+            &format!("{}-from-router", g.name),
+            &g.selector,
+            p.router.clone(),
+            Some(&[port]),
+        );
+    }
+}
+
+fn component_policies(b: &mut Builder, p: &Peers, c: &dyn Component, e: &Exposure) {
+    let ns = b.m.get(c.id()).namespace.clone();
+    peer_policies(b, &ns, e);
+    group_needs(b, p, &ns, e);
+    operator_access(b, p, c, &ns, e);
+    calls_to_operator(b, p, c.id(), &ns, e);
+    from_router(b, p, &ns, e);
+}
+
+/// git-sync clones the DAG repository from outside the cluster.
+fn airflow_git(b: &mut Builder, e: &Exposure) {
+    let m = b.m;
+    let Some(repo) = &m.platform.spec.components.airflow.config.dags_repo else {
+        return;
+    };
+    let port =
+        url_port(repo).unwrap_or(if repo.starts_with("ssh://") || repo.starts_with("git@") {
+            22
+        } else {
+            443
+        });
+    for g in &e.groups {
+        b.egress(
+            &m.get(ComponentId::Airflow).namespace,
+            &format!("{}-to-git", g.name),
+            &g.selector,
+            outside_cluster(m),
+            Some(&[port]),
+        );
+    }
+}
+
+/// Spark drivers resolve `spark.jars.packages` (Iceberg, Nessie, hadoop-aws), and the History
+/// Server fetches its S3A jars, from Maven Central when they start: HTTPS out of the cluster,
+/// pinned by spec.network.externalCidrs.
+fn spark_maven(b: &mut Builder, e: &Exposure) {
+    let m = b.m;
+    for g in e
+        .groups
+        .iter()
+        // Drivers resolve packages; the History Server fetches the S3A jars.
+        .filter(|g| {
+            g.name == crate::components::spark::APPLICATIONS_GROUP
+                || g.name == crate::components::spark::HISTORY
+        })
+    {
+        b.egress(
+            &m.get(ComponentId::Spark).namespace,
+            &format!("{}-to-maven", g.name),
+            &g.selector,
+            outside_cluster(m),
+            Some(&[crate::components::spark::MAVEN_PORT]),
+        );
+    }
+}
+
+/// The operators' own traffic with the API server, both ways.
+fn operators_and_apiserver(b: &mut Builder, p: &Peers) {
+    b.policy(
+        &p.ops_ns,
+        "operators-to-apiserver",
+        &p.all,
+        "Egress",
+        p.api.clone(),
+    );
+    // Admission and conversion webhooks (Flink, MinIO, redis-operator) are called by the
+    // API server, which runs on the host network.
+    b.ingress(
+        &p.ops_ns,
+        "operators-from-apiserver",
+        &p.all,
+        vec![json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/host-network": ""}}})],
+        Some(&[443, 4222, 4443, 9443]),
+    );
+}
+
+/// Every NetworkPolicy of the platform.
+pub fn network_policies(m: &Model) -> Vec<Value> {
+    let mut b = Builder { m, out: Vec::new() };
+    let owned = crate::prereqs::owned_namespaces(m);
+    for ns in &owned {
+        default_deny(&mut b, ns);
+        allow_dns(&mut b, ns);
     }
     let ex: BTreeMap<ComponentId, Exposure> = m
         .enabled_components()
         .map(|c| (c.id(), exposure(m, c.id())))
         .collect();
-    let ns_of = |id: ComponentId| m.get(id).namespace.clone();
-
-    // Dependency edges and object-store use: client group → provider group on its client ports.
-    for (client, cg, provider, sg) in flows(m) {
-        b.flow(
-            (&ns_of(client), &cg.name, &cg.selector),
-            (&ns_of(provider), &sg.name, &sg.selector),
-            Some(&sg.client),
-        );
-    }
-
-    let monitoring: Vec<Value> = ["openshift-monitoring", "openshift-user-workload-monitoring"]
-        .iter()
-        .map(|ns| {
-            pods_in(
-                ns,
-                &match_labels(&[("app.kubernetes.io/name", "prometheus")]),
-            )
-        })
-        .collect();
-    let router = vec![
-        json!({"namespaceSelector": {"matchLabels": {"network.openshift.io/policy-group": "ingress"}}}),
-        json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/ingress": ""}}}),
-    ];
-    let operators = json!({"namespaceSelector": namespace_selector(&ops_ns)});
-    let api = match api_server_peers(m) {
-        Some(to) => vec![json!({"to": to, "ports": tcp(&[API_SERVER_PORT])})],
-        None => vec![json!({"ports": tcp(&[API_SERVER_PORT])})],
-    };
-    let os_target = object_store_target(m);
+    dependency_flows(&mut b);
+    let p = Peers::new(m, &owned);
     for c in m.enabled_components() {
-        let id = c.id();
-        let ns = ns_of(id);
-        let e = &ex[&id];
-        // Peers: every group of the component to every group, both directions.
-        let peer_ports = match &e.peer {
-            PeerPorts::None => None,
-            PeerPorts::Ports(p) => Some(Some(p.as_slice())),
-            PeerPorts::Any => Some(None),
-        };
-        if let Some(ports) = peer_ports {
-            let members: Vec<&PodGroup> = e.groups.iter().filter(|g| !g.own_client).collect();
-            let peers: Vec<Value> = members.iter().map(|g| pods_in(&ns, &g.selector)).collect();
-            for g in members {
-                b.ingress(
-                    &ns,
-                    &format!("{}-from-peers", g.name),
-                    &g.selector,
-                    peers.clone(),
-                    ports,
-                );
-                b.egress(
-                    &ns,
-                    &format!("{}-to-peers", g.name),
-                    &g.selector,
-                    peers.clone(),
-                    ports,
-                );
-            }
-        }
-        for g in &e.groups {
-            if !g.metrics.is_empty() {
-                b.ingress(
-                    &ns,
-                    &format!("{}-from-monitoring", g.name),
-                    &g.selector,
-                    monitoring.clone(),
-                    Some(&g.metrics),
-                );
-            }
-            if g.api {
-                b.policy(
-                    &ns,
-                    &format!("{}-to-apiserver", g.name),
-                    &g.selector,
-                    "Egress",
-                    api.clone(),
-                );
-            }
-            if let Some((to, ports)) = &os_target
-                && g.object_store
-            {
-                b.egress(
-                    &ns,
-                    &format!("{}-to-object-store", g.name),
-                    &g.selector,
-                    to.clone(),
-                    Some(ports),
-                );
-            }
-        }
-        if (c.operator().is_some() || c.carried_operator().is_some()) && !e.operator.is_empty() {
-            for g in e.groups.iter().filter(|g| !g.own_client) {
-                b.ingress(
-                    &ns,
-                    &format!("{}-from-operator", g.name),
-                    &g.selector,
-                    vec![operators.clone()],
-                    Some(&e.operator),
-                );
-            }
-            if owned.contains(&ops_ns) {
-                let to: Vec<Value> = e
-                    .groups
-                    .iter()
-                    .filter(|g| !g.own_client)
-                    .map(|g| pods_in(&ns, &g.selector))
-                    .collect();
-                b.egress(
-                    &ops_ns,
-                    &format!("operators-to-{id}"),
-                    &all,
-                    to,
-                    Some(&e.operator),
-                );
-            }
-        }
-        // Ports the component's own pods call on its operator (MinIO's upgrade server).
-        if let Some((op_sel, ports)) = served_by_operator(id) {
-            for g in e.groups.iter().filter(|g| !g.own_client) {
-                b.egress(
-                    &ns,
-                    &format!("{}-to-operator", g.name),
-                    &g.selector,
-                    vec![pods_in(&ops_ns, &op_sel)],
-                    Some(&ports),
-                );
-                if owned.contains(&ops_ns) {
-                    b.ingress(
-                        &ops_ns,
-                        &format!("operators-from-{}", g.name),
-                        &op_sel,
-                        vec![pods_in(&ns, &g.selector)],
-                        Some(&ports),
-                    );
-                }
-            }
-        }
-        if let Some(port) = e.route {
-            for g in e.groups.iter().filter(|g| g.client.contains(&port)) {
-                b.ingress(
-                    &ns,
-                    &format!("{}-from-router", g.name),
-                    &g.selector,
-                    router.clone(),
-                    Some(&[port]),
-                );
-            }
-        }
+        component_policies(&mut b, &p, c, &ex[&c.id()]);
     }
     b.out.extend(crate::backup::network_policies(m));
-    // git-sync clones the DAG repository from outside the cluster.
-    if m.enabled(ComponentId::Airflow)
-        && let Some(repo) = &m.platform.spec.components.airflow.config.dags_repo
-    {
-        let port =
-            url_port(repo).unwrap_or(if repo.starts_with("ssh://") || repo.starts_with("git@") {
-                22
-            } else {
-                443
-            });
-        for g in &ex[&ComponentId::Airflow].groups {
-            b.egress(
-                &ns_of(ComponentId::Airflow),
-                &format!("{}-to-git", g.name),
-                &g.selector,
-                outside_cluster(m),
-                Some(&[port]),
-            );
-        }
+    if m.enabled(ComponentId::Airflow) {
+        airflow_git(&mut b, &ex[&ComponentId::Airflow]);
     }
-    // Spark drivers resolve `spark.jars.packages` (Iceberg, Nessie, hadoop-aws), and the History
-    // Server fetches its S3A jars, from Maven Central when they start: HTTPS out of the cluster, pinned by spec.network.externalCidrs.
     if m.enabled(ComponentId::Spark) {
-        for g in ex[&ComponentId::Spark]
-            .groups
-            .iter()
-            // Drivers resolve packages; the History Server fetches the S3A jars.
-            .filter(|g| {
-                g.name == crate::components::spark::APPLICATIONS_GROUP
-                    || g.name == crate::components::spark::HISTORY
-            })
-        {
-            b.egress(
-                &ns_of(ComponentId::Spark),
-                &format!("{}-to-maven", g.name),
-                &g.selector,
-                outside_cluster(m),
-                Some(&[crate::components::spark::MAVEN_PORT]),
-            );
-        }
+        spark_maven(&mut b, &ex[&ComponentId::Spark]);
     }
-    if owned.contains(&ops_ns) {
-        b.policy(
-            &ops_ns,
-            "operators-to-apiserver",
-            &all,
-            "Egress",
-            api.clone(),
-        );
-        // Admission and conversion webhooks (Flink, MinIO, redis-operator) are called by the
-        // API server, which runs on the host network.
-        b.ingress(
-            &ops_ns,
-            "operators-from-apiserver",
-            &all,
-            vec![json!({"namespaceSelector": {"matchLabels": {"policy-group.network.openshift.io/host-network": ""}}})],
-            Some(&[443, 4222, 4443, 9443]),
-        );
+    if p.owns_ops {
+        operators_and_apiserver(&mut b, &p);
     }
     b.out
 }
