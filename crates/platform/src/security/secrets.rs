@@ -1,7 +1,7 @@
 //! Every Secret the tree references, who makes it exist (deploy, an ExternalSecret, a
 //! SealedSecret, the user, an operator), and the objects and docs of `spec.secrets.mode`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -74,120 +74,162 @@ pub(super) fn visit_maps(v: &Value, f: &mut dyn FnMut(&serde_json::Map<String, V
     }
 }
 
-/// Every Secret the objects reference, with where it comes from. Pure: derived from the tree,
-/// so a new reference in a component shows up without a second list to maintain.
-pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
-    use std::collections::BTreeSet;
-    let mut refs: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    // Secrets an object asks OpenShift or an operator to create.
-    let mut created: BTreeMap<(String, String), &'static str> = BTreeMap::new();
-    let mut saw_tenant = false;
+/// A Secret by (namespace, name).
+type SecretKey = (String, String);
+
+/// What one pass over the objects finds.
+struct Scan {
+    /// Referenced Secrets, with the keys read (empty: mounted or read whole).
+    refs: BTreeMap<SecretKey, BTreeSet<String>>,
+    /// Secrets an object asks OpenShift or an operator to create.
+    created: BTreeMap<SecretKey, &'static str>,
+    saw_tenant: bool,
+}
+
+fn scan(objects: &[&Value]) -> Scan {
+    let mut s = Scan {
+        refs: BTreeMap::new(),
+        created: BTreeMap::new(),
+        saw_tenant: false,
+    };
     for o in objects {
         let Some(ns) = o["metadata"]["namespace"].as_str() else {
             continue;
         };
         let kind = o["kind"].as_str().unwrap_or_default();
-        // On a Service, or on the Service templates of an operator's custom resource.
-        visit_maps(o, &mut |mp| {
-            if let Some(n) = mp.get(k8s::SERVING_CERT_ANNOTATION).and_then(Value::as_str) {
-                created.insert(
-                    (ns.into(), n.into()),
-                    "OpenShift service CA (serving certificate)",
-                );
-            }
-        });
-        if kind == "KafkaUser"
-            && let Some(n) = o["metadata"]["name"].as_str()
-        {
-            created.insert((ns.into(), n.into()), "Strimzi User Operator");
-        }
+        asked_to_create(o, ns, kind, &mut s.created);
         if kind == "ExternalSecret" {
             continue;
         }
         let mut add = |name: &str, key: Option<&str>| {
-            let e = refs.entry((ns.to_string(), name.to_string())).or_default();
+            let e = s
+                .refs
+                .entry((ns.to_string(), name.to_string()))
+                .or_default();
             if let Some(k) = key {
                 e.insert(k.to_string());
             }
         };
-        visit_maps(o, &mut |mp| {
-            if let Some(r) = mp.get("secretKeyRef")
-                && let Some(n) = r["name"].as_str()
-            {
-                add(n, r["key"].as_str());
-            }
-            if let Some(r) = mp.get("secretRef")
-                && let Some(n) = r["name"].as_str()
-            {
-                add(n, None);
-            }
-            if let Some(n) = mp.get("secretName").and_then(Value::as_str) {
-                // A volume that projects `items` reads only those keys.
-                match mp.get("items").and_then(Value::as_array) {
-                    Some(items) => items
-                        .iter()
-                        .filter_map(|i| i["key"].as_str())
-                        .for_each(|k| add(n, Some(k))),
-                    None => add(n, None),
-                }
-            }
-            // A projected volume's Secret: only its `items` keys when it lists them.
-            if let Some(sec) = mp.get("secret")
-                && let Some(n) = sec["name"].as_str()
-            {
-                match sec["items"].as_array() {
-                    Some(items) => items
-                        .iter()
-                        .filter_map(|i| i["key"].as_str())
-                        .for_each(|k| add(n, Some(k))),
-                    None => add(n, None),
-                }
-            }
-        });
-        if kind == "Tenant" {
-            saw_tenant = true;
-            if let Some(n) = o["spec"]["configuration"]["name"].as_str() {
-                add(n, None);
-            }
-            for c in o["spec"]["externalCertSecret"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                if let Some(n) = c["name"].as_str() {
-                    add(n, None);
-                }
+        generic_refs(o, &mut add);
+        match kind {
+            "Tenant" => tenant_refs(o, &mut add),
+            "PodMonitor" | "ServiceMonitor" => scrape_refs(o, &mut add),
+            "AlertmanagerConfig" => receiver_refs(o, &mut add),
+            _ => {}
+        }
+        s.saw_tenant |= kind == "Tenant";
+    }
+    s
+}
+
+fn asked_to_create(
+    o: &Value,
+    ns: &str,
+    kind: &str,
+    created: &mut BTreeMap<SecretKey, &'static str>,
+) {
+    // On a Service, or on the Service templates of an operator's custom resource.
+    visit_maps(o, &mut |mp| {
+        if let Some(n) = mp.get(k8s::SERVING_CERT_ANNOTATION).and_then(Value::as_str) {
+            created.insert(
+                (ns.into(), n.into()),
+                "OpenShift service CA (serving certificate)",
+            );
+        }
+    });
+    if kind == "KafkaUser"
+        && let Some(n) = o["metadata"]["name"].as_str()
+    {
+        created.insert((ns.into(), n.into()), "Strimzi User Operator");
+    }
+}
+
+/// The reference shapes of core objects, wherever they sit in an object.
+fn generic_refs(o: &Value, add: &mut dyn FnMut(&str, Option<&str>)) {
+    visit_maps(o, &mut |mp| {
+        if let Some(r) = mp.get("secretKeyRef")
+            && let Some(n) = r["name"].as_str()
+        {
+            add(n, r["key"].as_str());
+        }
+        if let Some(r) = mp.get("secretRef")
+            && let Some(n) = r["name"].as_str()
+        {
+            add(n, None);
+        }
+        if let Some(n) = mp.get("secretName").and_then(Value::as_str) {
+            // A volume that projects `items` reads only those keys.
+            match mp.get("items").and_then(Value::as_array) {
+                Some(items) => items
+                    .iter()
+                    .filter_map(|i| i["key"].as_str())
+                    .for_each(|k| add(n, Some(k))),
+                None => add(n, None),
             }
         }
-        // Scrape credentials are bare {name, key} selectors too.
-        if kind == "PodMonitor" || kind == "ServiceMonitor" {
-            for list in ["podMetricsEndpoints", "endpoints"] {
-                for ep in o["spec"][list].as_array().into_iter().flatten() {
-                    for field in ["username", "password"] {
-                        let sel = &ep["basicAuth"][field];
-                        if let Some(n) = sel["name"].as_str() {
-                            add(n, sel["key"].as_str());
-                        }
-                    }
-                }
+        // A projected volume's Secret: only its `items` keys when it lists them.
+        if let Some(sec) = mp.get("secret")
+            && let Some(n) = sec["name"].as_str()
+        {
+            match sec["items"].as_array() {
+                Some(items) => items
+                    .iter()
+                    .filter_map(|i| i["key"].as_str())
+                    .for_each(|k| add(n, Some(k))),
+                None => add(n, None),
             }
         }
-        // Receivers name their Secrets as bare {name, key} selectors.
-        if kind == "AlertmanagerConfig" {
-            for r in o["spec"]["receivers"].as_array().into_iter().flatten() {
-                for (configs, field) in [
-                    ("pagerdutyConfigs", "routingKey"),
-                    ("emailConfigs", "authPassword"),
-                ] {
-                    for c in r[configs].as_array().into_iter().flatten() {
-                        if let Some(n) = c[field]["name"].as_str() {
-                            add(n, c[field]["key"].as_str());
-                        }
-                    }
+    });
+}
+
+/// A MinIO Tenant names its configuration and certificate Secrets by bare name.
+fn tenant_refs(o: &Value, add: &mut dyn FnMut(&str, Option<&str>)) {
+    if let Some(n) = o["spec"]["configuration"]["name"].as_str() {
+        add(n, None);
+    }
+    for c in o["spec"]["externalCertSecret"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(n) = c["name"].as_str() {
+            add(n, None);
+        }
+    }
+}
+
+/// Scrape credentials are bare {name, key} selectors too.
+fn scrape_refs(o: &Value, add: &mut dyn FnMut(&str, Option<&str>)) {
+    for list in ["podMetricsEndpoints", "endpoints"] {
+        for ep in o["spec"][list].as_array().into_iter().flatten() {
+            for field in ["username", "password"] {
+                let sel = &ep["basicAuth"][field];
+                if let Some(n) = sel["name"].as_str() {
+                    add(n, sel["key"].as_str());
                 }
             }
         }
     }
+}
+
+/// Receivers name their Secrets as bare {name, key} selectors.
+fn receiver_refs(o: &Value, add: &mut dyn FnMut(&str, Option<&str>)) {
+    for r in o["spec"]["receivers"].as_array().into_iter().flatten() {
+        for (configs, field) in [
+            ("pagerdutyConfigs", "routingKey"),
+            ("emailConfigs", "authPassword"),
+        ] {
+            for c in r[configs].as_array().into_iter().flatten() {
+                if let Some(n) = c[field]["name"].as_str() {
+                    add(n, c[field]["key"].as_str());
+                }
+            }
+        }
+    }
+}
+
+/// Secrets only the user can fill, by name, with what they hold.
+fn user_secrets(m: &Model) -> BTreeMap<String, &'static str> {
     let mut user: BTreeMap<String, &'static str> = crate::backup::secret_refs(m)
         .into_iter()
         .map(|(_, n, why)| (n, why))
@@ -202,7 +244,11 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
     if let Some(s) = &m.platform.spec.components.airflow.config.dags_repo_secret {
         user.insert(s.clone(), "credentials of the DAG repository");
     }
-    let pg_ns = m.get(ComponentId::Postgresql).namespace.clone();
+    user
+}
+
+/// Copies of PGO's Secrets in the consumers' namespaces: copy name to PGO's name.
+fn pgo_copies(m: &Model) -> BTreeMap<String, String> {
     let mut copies: BTreeMap<String, String> = crate::components::postgresql::consumers(m)
         .into_iter()
         .map(|c| {
@@ -216,37 +262,115 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         crate::components::postgresql::CA_SECRET.into(),
         crate::components::postgresql::PGO_ROOT_CA.into(),
     );
-    let etcd_ns = m.get(ComponentId::Etcd).namespace.clone();
-    let redis_ns = m.get(ComponentId::Redis).namespace.clone();
-    // Certificates deploy issues, by (namespace, Secret): the CA Secret and the request.
-    let mut issued: BTreeMap<(String, String), (&str, CertRequest)> = BTreeMap::new();
-    if m.enabled(ComponentId::Etcd) {
-        for (name, req) in crate::components::etcd::certificates(m) {
-            issued.insert(
-                (etcd_ns.clone(), name),
-                (crate::components::etcd::CA_SECRET, req),
-            );
+    copies
+}
+
+/// Certificates deploy issues, by (namespace, Secret): the CA Secret and the request.
+fn issued_certificates(
+    m: &Model,
+    minio_serves: bool,
+) -> BTreeMap<SecretKey, (&'static str, CertRequest)> {
+    let mut issued = BTreeMap::new();
+    let mut add = |id: ComponentId, ca: &'static str, certs: Vec<(String, CertRequest)>| {
+        let ns = &m.get(id).namespace;
+        for (name, req) in certs {
+            issued.insert((ns.clone(), name), (ca, req));
         }
+    };
+    if m.enabled(ComponentId::Etcd) {
+        add(
+            ComponentId::Etcd,
+            crate::components::etcd::CA_SECRET,
+            crate::components::etcd::certificates(m),
+        );
     }
     if m.enabled(ComponentId::Redis) {
-        for (name, req) in crate::components::redis::certificates(m) {
-            issued.insert(
-                (redis_ns.clone(), name),
-                (crate::components::redis::CA_SECRET, req),
-            );
+        add(
+            ComponentId::Redis,
+            crate::components::redis::CA_SECRET,
+            crate::components::redis::certificates(m),
+        );
+    }
+    if minio_serves {
+        add(
+            ComponentId::Minio,
+            crate::components::minio::CA_SECRET,
+            crate::components::minio::certificates(m),
+        );
+    }
+    issued
+}
+
+/// Everything besides the reference that decides where a Secret comes from.
+struct Sources {
+    created: BTreeMap<SecretKey, &'static str>,
+    issued: BTreeMap<SecretKey, (&'static str, CertRequest)>,
+    user: BTreeMap<String, &'static str>,
+    copies: BTreeMap<String, String>,
+    minio_serves: bool,
+    pg_ns: String,
+    redis_ns: String,
+    minio_ns: String,
+}
+
+impl Sources {
+    fn of(&self, namespace: &str, name: &str) -> SecretSource {
+        let key = (namespace.to_string(), name.to_string());
+        let copy_of_minio_ca = self.minio_serves
+            && (name == k8s::OBJECT_STORE_CA_SECRET
+                || name == crate::components::minio::OPERATOR_TRUST_SECRET);
+        if let Some((ca, req)) = self.issued.get(&key) {
+            SecretSource::Issued {
+                ca: (*ca).into(),
+                request: req.clone(),
+            }
+        } else if copy_of_minio_ca {
+            // The CA only: the projections read `ca.crt` and nothing else is copied.
+            SecretSource::Copy {
+                namespace: self.minio_ns.clone(),
+                name: crate::components::minio::TLS_SECRET.into(),
+            }
+        } else if name == crate::components::redis::CLIENT_CA_SECRET {
+            // The CA only: clients project `ca.crt` and nothing else is copied.
+            SecretSource::Copy {
+                namespace: self.redis_ns.clone(),
+                name: crate::components::redis::TLS_SECRET.into(),
+            }
+        } else if let Some(by) = self.created.get(&key) {
+            SecretSource::Created(by)
+        } else if name.contains("-pguser-") {
+            SecretSource::Created("Crunchy PGO")
+        } else if name.ends_with("-cluster-ca-cert") || name.ends_with("-clients-ca-cert") {
+            SecretSource::Created("Strimzi Cluster Operator")
+        } else if let Some(why) = self.user.get(name) {
+            SecretSource::User(why)
+        } else if name == crate::components::redis::AUTH_SECRET && namespace != self.redis_ns {
+            // One password for the data nodes and all their clients.
+            SecretSource::Copy {
+                namespace: self.redis_ns.clone(),
+                name: name.to_string(),
+            }
+        } else if let Some(from) = self.copies.get(name) {
+            SecretSource::Copy {
+                namespace: self.pg_ns.clone(),
+                name: from.clone(),
+            }
+        } else {
+            SecretSource::Platform
         }
     }
+}
+
+/// Every Secret the objects reference, with where it comes from. Pure: derived from the tree,
+/// so a new reference in a component shows up without a second list to maintain.
+pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
+    let Scan {
+        mut refs,
+        created,
+        saw_tenant,
+    } = scan(objects);
     let minio_serves =
         m.enabled(ComponentId::Minio) && m.object_store.backend == ObjectStoreBackend::Minio;
-    let minio_ns = m.get(ComponentId::Minio).namespace.clone();
-    if minio_serves {
-        for (name, req) in crate::components::minio::certificates(m) {
-            issued.insert(
-                (minio_ns.clone(), name),
-                (crate::components::minio::CA_SECRET, req),
-            );
-        }
-    }
     if minio_serves && saw_tenant {
         // Read by the MinIO operator by name prefix, referenced by no object: with the Tenant.
         refs.entry((
@@ -256,56 +380,22 @@ pub fn secret_inventory(m: &Model, objects: &[&Value]) -> Vec<SecretEntry> {
         .or_default()
         .insert("ca.crt".into());
     }
+    let sources = Sources {
+        created,
+        issued: issued_certificates(m, minio_serves),
+        user: user_secrets(m),
+        copies: pgo_copies(m),
+        minio_serves,
+        pg_ns: m.get(ComponentId::Postgresql).namespace.clone(),
+        redis_ns: m.get(ComponentId::Redis).namespace.clone(),
+        minio_ns: m.get(ComponentId::Minio).namespace.clone(),
+    };
     refs.into_iter()
-        .map(|((namespace, name), keys)| {
-            let copy_of_minio_ca = minio_serves
-                && (name == k8s::OBJECT_STORE_CA_SECRET
-                    || name == crate::components::minio::OPERATOR_TRUST_SECRET);
-            let source = if let Some((ca, req)) = issued.get(&(namespace.clone(), name.clone())) {
-                SecretSource::Issued {
-                    ca: (*ca).into(),
-                    request: req.clone(),
-                }
-            } else if copy_of_minio_ca {
-                // The CA only: the projections read `ca.crt` and nothing else is copied.
-                SecretSource::Copy {
-                    namespace: minio_ns.clone(),
-                    name: crate::components::minio::TLS_SECRET.into(),
-                }
-            } else if name == crate::components::redis::CLIENT_CA_SECRET {
-                // The CA only: clients project `ca.crt` and nothing else is copied.
-                SecretSource::Copy {
-                    namespace: redis_ns.clone(),
-                    name: crate::components::redis::TLS_SECRET.into(),
-                }
-            } else if let Some(by) = created.get(&(namespace.clone(), name.clone())) {
-                SecretSource::Created(by)
-            } else if name.contains("-pguser-") {
-                SecretSource::Created("Crunchy PGO")
-            } else if name.ends_with("-cluster-ca-cert") || name.ends_with("-clients-ca-cert") {
-                SecretSource::Created("Strimzi Cluster Operator")
-            } else if let Some(why) = user.get(&name) {
-                SecretSource::User(why)
-            } else if name == crate::components::redis::AUTH_SECRET && namespace != redis_ns {
-                // One password for the data nodes and all their clients.
-                SecretSource::Copy {
-                    namespace: redis_ns.clone(),
-                    name: name.clone(),
-                }
-            } else if let Some(from) = copies.get(&name) {
-                SecretSource::Copy {
-                    namespace: pg_ns.clone(),
-                    name: from.clone(),
-                }
-            } else {
-                SecretSource::Platform
-            };
-            SecretEntry {
-                namespace,
-                name,
-                keys,
-                source,
-            }
+        .map(|((namespace, name), keys)| SecretEntry {
+            source: sources.of(&namespace, &name),
+            namespace,
+            name,
+            keys,
         })
         .collect()
 }
