@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
@@ -36,10 +36,16 @@ pub(crate) fn header(m: &Model) -> String {
 }
 
 pub(crate) fn objects(m: &Model) -> Vec<Value> {
+    vec![
+        service_account(m, ComponentId::Minio, MINIO_JOB),
+        config_map(m),
+        k8s::to_value(&job(m)),
+    ]
+}
+
+fn config_map(m: &Model) -> Value {
     let id = ComponentId::Minio;
-    let b = &m.platform.spec.backup.minio;
-    let buckets = platform_buckets(m);
-    let mut data: BTreeMap<String, String> = buckets
+    let mut data: BTreeMap<String, String> = platform_buckets(m)
         .iter()
         .map(|bk| {
             (
@@ -48,10 +54,18 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
             )
         })
         .collect();
-    let versioning = b.versioning.unwrap_or(true);
+    data.insert("configure.sh".into(), configure_script(m));
+    let cm = k8s::config_map(m, id, MINIO_JOB, MINIO_JOB, data);
+    let mut cm_v = k8s::to_value(&cm);
+    cm_v["metadata"] = k8s::to_value(&meta(m, id, MINIO_JOB, MINIO_JOB));
+    cm_v
+}
+
+fn configure_script(m: &Model) -> String {
+    let versioning = m.platform.spec.backup.minio.versioning.unwrap_or(true);
     let target = replication_target(m);
     // Every step is idempotent: the Job can be re-applied after any spec change.
-    let script = template::fill(
+    template::fill(
         include_str!("configure-buckets.sh"),
         &[
             (
@@ -70,24 +84,19 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
                 &target.map_or("", |_| include_str!("replicate-bucket.sh")),
             ),
         ],
-    );
-    data.insert("configure.sh".into(), script);
-    let cm = k8s::config_map(m, id, MINIO_JOB, MINIO_JOB, data);
-    let mut cm_v = k8s::to_value(&cm);
-    cm_v["metadata"] = k8s::to_value(&meta(m, id, MINIO_JOB, MINIO_JOB));
+    )
+}
+
+fn container(m: &Model) -> Container {
+    let b = &m.platform.spec.backup.minio;
     let mut env = object_store_env(m);
-    env.push(k8s::env("BUCKETS", buckets.join(" ")));
+    env.push(k8s::env("BUCKETS", platform_buckets(m).join(" ")));
     let mut key_mounts = vec![k8s::mount(S3_KEYS_VOLUME, S3_KEYS_DIR, true)];
-    let mut key_volumes = vec![s3_keys_volume(
-        S3_KEYS_VOLUME,
-        &m.object_store.credentials_secret,
-    )];
-    if let Some(t) = target {
+    if let Some(t) = replication_target(m) {
         env.push(k8s::env("DR_ENDPOINT", t.endpoint.clone()));
         key_mounts.push(k8s::mount(DR_KEYS_VOLUME, DR_KEYS_DIR, true));
-        key_volumes.push(s3_keys_volume(DR_KEYS_VOLUME, &t.credentials_secret));
     }
-    let c = Container {
+    Container {
         name: "mc".into(),
         image: Some(
             b.mc_image
@@ -113,10 +122,25 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
             .concat(),
         ),
         ..Default::default()
-    };
+    }
+}
+
+fn key_volumes(m: &Model) -> Vec<Volume> {
+    let mut key_volumes = vec![s3_keys_volume(
+        S3_KEYS_VOLUME,
+        &m.object_store.credentials_secret,
+    )];
+    if let Some(t) = replication_target(m) {
+        key_volumes.push(s3_keys_volume(DR_KEYS_VOLUME, &t.credentials_secret));
+    }
+    key_volumes
+}
+
+fn job(m: &Model) -> Job {
+    let id = ComponentId::Minio;
     let mut pod_labels = backup_labels(m, id, MINIO_JOB);
     pod_labels.retain(|k, _| k.starts_with("app") || k.starts_with("datalyptica.io"));
-    let job = Job {
+    Job {
         metadata: meta(m, id, MINIO_JOB, MINIO_JOB),
         spec: Some(JobSpec {
             backoff_limit: Some(6),
@@ -131,7 +155,7 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
                     automount_service_account_token: Some(false),
                     restart_policy: Some("OnFailure".into()),
                     security_context: Some(k8s::pod_security()),
-                    containers: vec![c],
+                    containers: vec![container(m)],
                     volumes: Some(
                         [
                             vec![
@@ -139,7 +163,7 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
                                 k8s::ca_trust_volume(m, "trust"),
                                 k8s::empty_dir_volume("tmp"),
                             ],
-                            key_volumes,
+                            key_volumes(m),
                         ]
                         .concat(),
                     ),
@@ -149,6 +173,5 @@ pub(crate) fn objects(m: &Model) -> Vec<Value> {
             ..Default::default()
         }),
         ..Default::default()
-    };
-    vec![service_account(m, id, MINIO_JOB), cm_v, k8s::to_value(&job)]
+    }
 }
