@@ -209,24 +209,45 @@ fn cluster_role_rules() -> Vec<PolicyRule> {
 
 /// Every object of the install, in apply order: CRDs, identity and rights, Service, Deployment.
 pub fn objects(m: &Model) -> Vec<Value> {
-    let ns = &m.operators_namespace;
-    let meta = |name: &str, namespaced: bool| ObjectMeta {
+    let mut out: Vec<Value> = crds().to_vec();
+    out.extend([
+        k8s::to_value(&service_account(m)),
+        k8s::to_value(&cluster_role(m)),
+        k8s::to_value(&cluster_role_binding(m)),
+        k8s::to_value(&service(m)),
+        k8s::to_value(&deployment(m)),
+        k8s::to_value(&pod_disruption_budget(m)),
+    ]);
+    out
+}
+
+fn meta(m: &Model, name: &str, namespaced: bool) -> ObjectMeta {
+    ObjectMeta {
         name: Some(name.into()),
-        namespace: namespaced.then(|| ns.clone()),
+        namespace: namespaced.then(|| m.operators_namespace.clone()),
         labels: Some(labels(m)),
         ..Default::default()
-    };
-    let sa = ServiceAccount {
-        metadata: meta(DEPLOYMENT, true),
+    }
+}
+
+fn service_account(m: &Model) -> ServiceAccount {
+    ServiceAccount {
+        metadata: meta(m, DEPLOYMENT, true),
         ..Default::default()
-    };
-    let role = ClusterRole {
-        metadata: meta("minio-operator-role", false),
+    }
+}
+
+fn cluster_role(m: &Model) -> ClusterRole {
+    ClusterRole {
+        metadata: meta(m, "minio-operator-role", false),
         rules: Some(cluster_role_rules()),
         ..Default::default()
-    };
-    let binding = ClusterRoleBinding {
-        metadata: meta("minio-operator-binding", false),
+    }
+}
+
+fn cluster_role_binding(m: &Model) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: meta(m, "minio-operator-binding", false),
         role_ref: RoleRef {
             api_group: "rbac.authorization.k8s.io".into(),
             kind: "ClusterRole".into(),
@@ -235,14 +256,17 @@ pub fn objects(m: &Model) -> Vec<Value> {
         subjects: Some(vec![Subject {
             kind: "ServiceAccount".into(),
             name: DEPLOYMENT.into(),
-            namespace: Some(ns.clone()),
+            namespace: Some(m.operators_namespace.clone()),
             ..Default::default()
         }]),
-    };
+    }
+}
+
+fn service(m: &Model) -> Service {
     let mut leader = selector();
     leader.insert("operator".into(), "leader".into());
-    let service = Service {
-        metadata: meta(SERVICE, true),
+    Service {
+        metadata: meta(m, SERVICE, true),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             ports: Some(vec![ServicePort {
@@ -256,10 +280,13 @@ pub fn objects(m: &Model) -> Vec<Value> {
             ..Default::default()
         }),
         ..Default::default()
-    };
+    }
+}
+
+fn deployment(m: &Model) -> Deployment {
     let mut pod_labels = labels(m);
     pod_labels.extend(selector());
-    let mut dmeta = meta(DEPLOYMENT, true);
+    let mut dmeta = meta(m, DEPLOYMENT, true);
     dmeta.annotations = Some(BTreeMap::from([
         (
             UPSTREAM_ANNOTATION.to_string(),
@@ -270,7 +297,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
             format!("DL1008: {NO_PROBES}"),
         ),
     ]));
-    let deployment = Deployment {
+    Deployment {
         metadata: dmeta,
         spec: Some(DeploymentSpec {
             replicas: Some(REPLICAS),
@@ -294,27 +321,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
                     affinity: Some(k8s::anti_affinity(&selector())),
                     topology_spread_constraints: Some(k8s::zone_spread(&selector())),
                     security_context: Some(k8s::pod_security()),
-                    containers: vec![Container {
-                        name: DEPLOYMENT.into(),
-                        image: Some(IMAGE.into()),
-                        image_pull_policy: Some("IfNotPresent".into()),
-                        args: Some(vec!["controller".into()]),
-                        env: Some(vec![
-                            k8s::env("MINIO_CONSOLE_TLS_ENABLE", "off"),
-                            k8s::env("OPERATOR_STS_ENABLED", "off"),
-                            k8s::env("OPERATOR_SIDECAR_IMAGE", SIDECAR_IMAGE),
-                        ]),
-                        ports: Some(vec![k8s::container_port("http", i32::from(UPGRADE_PORT))]),
-                        resources: Some(k8s::resources(&crate::model::Resources {
-                            cpu_request: "200m".into(),
-                            memory_request: "256Mi".into(),
-                            cpu_limit: "1".into(),
-                            memory_limit: "512Mi".into(),
-                        })),
-                        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-                        volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
-                        ..Default::default()
-                    }],
+                    containers: vec![container()],
                     volumes: Some(vec![k8s::empty_dir_volume("tmp")]),
                     ..Default::default()
                 }),
@@ -322,10 +329,37 @@ pub fn objects(m: &Model) -> Vec<Value> {
             ..Default::default()
         }),
         ..Default::default()
-    };
-    // Drains take one operator pod at a time: the other keeps (or takes over) the leadership.
-    let pdb = PodDisruptionBudget {
-        metadata: meta(DEPLOYMENT, true),
+    }
+}
+
+fn container() -> Container {
+    Container {
+        name: DEPLOYMENT.into(),
+        image: Some(IMAGE.into()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        args: Some(vec!["controller".into()]),
+        env: Some(vec![
+            k8s::env("MINIO_CONSOLE_TLS_ENABLE", "off"),
+            k8s::env("OPERATOR_STS_ENABLED", "off"),
+            k8s::env("OPERATOR_SIDECAR_IMAGE", SIDECAR_IMAGE),
+        ]),
+        ports: Some(vec![k8s::container_port("http", i32::from(UPGRADE_PORT))]),
+        resources: Some(k8s::resources(&crate::model::Resources {
+            cpu_request: "200m".into(),
+            memory_request: "256Mi".into(),
+            cpu_limit: "1".into(),
+            memory_limit: "512Mi".into(),
+        })),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+        volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
+        ..Default::default()
+    }
+}
+
+// Drains take one operator pod at a time: the other keeps (or takes over) the leadership.
+fn pod_disruption_budget(m: &Model) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        metadata: meta(m, DEPLOYMENT, true),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
             selector: Some(LabelSelector {
@@ -335,17 +369,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let mut out: Vec<Value> = crds().to_vec();
-    out.extend([
-        k8s::to_value(&sa),
-        k8s::to_value(&role),
-        k8s::to_value(&binding),
-        k8s::to_value(&service),
-        k8s::to_value(&deployment),
-        k8s::to_value(&pdb),
-    ]);
-    out
+    }
 }
 
 #[cfg(test)]
