@@ -203,24 +203,44 @@ fn http_probe(path: &str) -> Probe {
 
 /// Every object of the install, in apply order: CRDs, identity and rights, Deployment, PDB.
 pub fn objects(m: &Model) -> Vec<Value> {
-    let ns = &m.operators_namespace;
-    let meta = |name: &str, namespaced: bool| ObjectMeta {
+    let mut out: Vec<Value> = crds().to_vec();
+    out.extend([
+        k8s::to_value(&service_account(m)),
+        k8s::to_value(&cluster_role(m)),
+        k8s::to_value(&cluster_role_binding(m)),
+        k8s::to_value(&deployment(m)),
+        k8s::to_value(&pod_disruption_budget(m)),
+    ]);
+    out
+}
+
+fn meta(m: &Model, name: &str, namespaced: bool) -> ObjectMeta {
+    ObjectMeta {
         name: Some(name.into()),
-        namespace: namespaced.then(|| ns.clone()),
+        namespace: namespaced.then(|| m.operators_namespace.clone()),
         labels: Some(labels(m)),
         ..Default::default()
-    };
-    let sa = ServiceAccount {
-        metadata: meta(DEPLOYMENT, true),
+    }
+}
+
+fn service_account(m: &Model) -> ServiceAccount {
+    ServiceAccount {
+        metadata: meta(m, DEPLOYMENT, true),
         ..Default::default()
-    };
-    let role = ClusterRole {
-        metadata: meta(DEPLOYMENT, false),
+    }
+}
+
+fn cluster_role(m: &Model) -> ClusterRole {
+    ClusterRole {
+        metadata: meta(m, DEPLOYMENT, false),
         rules: Some(cluster_role_rules()),
         ..Default::default()
-    };
-    let binding = ClusterRoleBinding {
-        metadata: meta(DEPLOYMENT, false),
+    }
+}
+
+fn cluster_role_binding(m: &Model) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: meta(m, DEPLOYMENT, false),
         role_ref: RoleRef {
             api_group: "rbac.authorization.k8s.io".into(),
             kind: "ClusterRole".into(),
@@ -229,20 +249,23 @@ pub fn objects(m: &Model) -> Vec<Value> {
         subjects: Some(vec![Subject {
             kind: "ServiceAccount".into(),
             name: DEPLOYMENT.into(),
-            namespace: Some(ns.clone()),
+            namespace: Some(m.operators_namespace.clone()),
             ..Default::default()
         }]),
-    };
+    }
+}
+
+fn deployment(m: &Model) -> Deployment {
     let mut pod_labels = labels(m);
     pod_labels.extend(selector());
-    let mut dmeta = meta(DEPLOYMENT, true);
+    let mut dmeta = meta(m, DEPLOYMENT, true);
     dmeta.annotations = Some(BTreeMap::from([(
         crate::components::minio::operator::UPSTREAM_ANNOTATION.to_string(),
         format!(
             "OT-CONTAINER-KIT/redis-operator {VERSION} charts/redis-operator/templates/operator-deployment.yaml"
         ),
     )]));
-    let deployment = Deployment {
+    Deployment {
         metadata: dmeta,
         spec: Some(DeploymentSpec {
             replicas: Some(REPLICAS),
@@ -262,40 +285,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
                     affinity: Some(k8s::anti_affinity(&selector())),
                     topology_spread_constraints: Some(k8s::zone_spread(&selector())),
                     security_context: Some(k8s::pod_security()),
-                    containers: vec![Container {
-                        name: DEPLOYMENT.into(),
-                        image: Some(IMAGE.into()),
-                        image_pull_policy: Some("IfNotPresent".into()),
-                        command: Some(vec!["/operator".into(), "manager".into()]),
-                        args: Some(vec![
-                            "--leader-elect".into(),
-                            format!("--metrics-bind-address=:{METRICS_PORT}"),
-                            "--kube-client-timeout=60s".into(),
-                            "--max-concurrent-reconciles=3".into(),
-                        ]),
-                        env: Some(vec![
-                            k8s::env("INIT_CONTAINER_IMAGE", IMAGE),
-                            k8s::env("ENABLE_WEBHOOKS", "false"),
-                            k8s::env("WATCH_NAMESPACE", &m.get(ComponentId::Redis).namespace),
-                            k8s::env("SERVICE_DNS_DOMAIN", "cluster.local"),
-                            k8s::env("FEATURE_GATES", "GenerateConfigInInitContainer=false"),
-                        ]),
-                        ports: Some(vec![
-                            k8s::container_port("probe", i32::from(PROBE_PORT)),
-                            k8s::container_port("metrics", i32::from(METRICS_PORT)),
-                        ]),
-                        liveness_probe: Some(http_probe("/healthz")),
-                        readiness_probe: Some(http_probe("/readyz")),
-                        resources: Some(k8s::resources(&crate::model::Resources {
-                            cpu_request: "500m".into(),
-                            memory_request: "500Mi".into(),
-                            cpu_limit: "500m".into(),
-                            memory_limit: "500Mi".into(),
-                        })),
-                        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
-                        volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
-                        ..Default::default()
-                    }],
+                    containers: vec![container(m)],
                     volumes: Some(vec![k8s::empty_dir_volume("tmp")]),
                     ..Default::default()
                 }),
@@ -303,10 +293,50 @@ pub fn objects(m: &Model) -> Vec<Value> {
             ..Default::default()
         }),
         ..Default::default()
-    };
-    // Drains take one operator pod at a time: the other keeps (or takes over) the leadership.
-    let pdb = PodDisruptionBudget {
-        metadata: meta(DEPLOYMENT, true),
+    }
+}
+
+fn container(m: &Model) -> Container {
+    Container {
+        name: DEPLOYMENT.into(),
+        image: Some(IMAGE.into()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec!["/operator".into(), "manager".into()]),
+        args: Some(vec![
+            "--leader-elect".into(),
+            format!("--metrics-bind-address=:{METRICS_PORT}"),
+            "--kube-client-timeout=60s".into(),
+            "--max-concurrent-reconciles=3".into(),
+        ]),
+        env: Some(vec![
+            k8s::env("INIT_CONTAINER_IMAGE", IMAGE),
+            k8s::env("ENABLE_WEBHOOKS", "false"),
+            k8s::env("WATCH_NAMESPACE", &m.get(ComponentId::Redis).namespace),
+            k8s::env("SERVICE_DNS_DOMAIN", "cluster.local"),
+            k8s::env("FEATURE_GATES", "GenerateConfigInInitContainer=false"),
+        ]),
+        ports: Some(vec![
+            k8s::container_port("probe", i32::from(PROBE_PORT)),
+            k8s::container_port("metrics", i32::from(METRICS_PORT)),
+        ]),
+        liveness_probe: Some(http_probe("/healthz")),
+        readiness_probe: Some(http_probe("/readyz")),
+        resources: Some(k8s::resources(&crate::model::Resources {
+            cpu_request: "500m".into(),
+            memory_request: "500Mi".into(),
+            cpu_limit: "500m".into(),
+            memory_limit: "500Mi".into(),
+        })),
+        security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
+        volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
+        ..Default::default()
+    }
+}
+
+// Drains take one operator pod at a time: the other keeps (or takes over) the leadership.
+fn pod_disruption_budget(m: &Model) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        metadata: meta(m, DEPLOYMENT, true),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
             selector: Some(LabelSelector {
@@ -316,16 +346,7 @@ pub fn objects(m: &Model) -> Vec<Value> {
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let mut out: Vec<Value> = crds().to_vec();
-    out.extend([
-        k8s::to_value(&sa),
-        k8s::to_value(&role),
-        k8s::to_value(&binding),
-        k8s::to_value(&deployment),
-        k8s::to_value(&pdb),
-    ]);
-    out
+    }
 }
 
 #[cfg(test)]
