@@ -295,7 +295,7 @@ fn lua_health_checks_agree_with_the_deploy_gates() {
         .map(|(kind, ..)| {
             health::kinds()
                 .into_iter()
-                .find(|k| k.kind == *kind)
+                .find(|k| k.kind() == *kind)
                 .map(|k| k.lua)
                 .unwrap_or_else(|| panic!("no health check for {kind}"))
         })
@@ -344,7 +344,7 @@ fn redis_replication_and_application_checks() {
     };
     let rr = health::kinds()
         .into_iter()
-        .find(|k| k.kind == "RedisReplication")
+        .find(|k| k.kind() == "RedisReplication")
         .expect("redis check")
         .lua;
     let master = json!({"status": {"masterNode": "redis-0", "connectionInfo": {"host": "redis-0.redis-headless", "port": 6379}}});
@@ -421,7 +421,7 @@ fn flux_health_expressions_agree_with_the_deploy_gates() {
         .map(|(kind, _, o, _, _)| {
             let k = health::kinds()
                 .into_iter()
-                .find(|k| k.kind == *kind)
+                .find(|k| k.kind() == *kind)
                 .unwrap_or_else(|| panic!("no rule for {kind}"));
             json!({"current": k.cel_current, "failed": k.cel_failed.unwrap_or(""), "obj": o})
         })
@@ -454,7 +454,7 @@ fn flux_health_expressions_agree_with_the_deploy_gates() {
     // RedisReplication, and the prerequisites' Subscriptions against gates::subscription_csv.
     let rr = health::kinds()
         .into_iter()
-        .find(|k| k.kind == "RedisReplication")
+        .find(|k| k.kind() == "RedisReplication")
         .expect("redis rule");
     let installed = json!({"spec": {"name": "postgresql"}, "status": {"installedCSV": "postgresoperator.v5.8.2", "currentCSV": "postgresoperator.v5.8.2", "state": "AtLatestKnown",
         "conditions": [{"type": "CatalogSourcesUnhealthy", "status": "False", "reason": "AllCatalogSourcesHealthy"}]}});

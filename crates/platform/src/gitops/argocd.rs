@@ -253,13 +253,17 @@ pub fn health_checks(units: &[Unit]) -> Vec<(String, String, String)> {
     )];
     for k in health::kinds() {
         let used = units.iter().flat_map(|u| u.objects.iter()).any(|o| {
-            o["kind"] == k.kind
-                && o["apiVersion"]
-                    .as_str()
-                    .is_some_and(|a| a.starts_with(k.group) && a[k.group.len()..].starts_with('/'))
+            o["kind"] == k.kind()
+                && o["apiVersion"].as_str().is_some_and(|a| {
+                    a.starts_with(k.group()) && a[k.group().len()..].starts_with('/')
+                })
         });
         if used {
-            out.push((k.group.to_string(), k.kind.to_string(), k.lua.to_string()));
+            out.push((
+                k.group().to_string(),
+                k.kind().to_string(),
+                k.lua.to_string(),
+            ));
         }
     }
     out

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::health;
 use super::{DIR, Options, Unit, go_duration, labels, object_file};
-use crate::component::{Content, File, GateKind};
+use crate::component::{Content, File};
 use crate::crs::Cr;
 use crate::crs::gitops::{
     DependsOn, GIT_REPOSITORY, GitRef, GitRepositorySpec, HealthCheckExpr, HealthCheckRef,
@@ -21,17 +21,6 @@ use crate::model::Model;
 use crate::render::{GENERATED_BY, to_yaml};
 
 pub const NAMESPACE: &str = "flux-system";
-
-/// The API version of a gate's object: as the unit renders it, else its kind's (the
-/// StatefulSets operators make).
-fn gate_api_version(kind: GateKind, objects: &[Value], name: &str) -> String {
-    objects
-        .iter()
-        .find(|o| o["kind"] == kind.kind() && o["metadata"]["name"] == name)
-        .and_then(|o| o["apiVersion"].as_str())
-        .unwrap_or(kind.api_version())
-        .to_string()
-}
 
 fn name_of(m: &Model, unit: &str) -> String {
     format!("{}-{unit}", m.name)
@@ -70,7 +59,7 @@ fn kustomization(m: &Model, u: &Unit, units: &[Unit], opts: &Options) -> Value {
         .gates
         .iter()
         .map(|g| HealthCheckRef {
-            api_version: gate_api_version(g.kind, &u.objects, &g.name),
+            api_version: g.kind.api_version().into(),
             kind: g.kind.to_string(),
             name: g.name.clone(),
             namespace: g.namespace.clone(),

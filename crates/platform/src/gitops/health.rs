@@ -17,12 +17,12 @@
 //! its StatefulSet `<name>-sentinel` directly (a gate target); Argo CD cannot (it only assesses
 //! the objects it applies).
 
+use crate::crs::PodOwner;
+
 /// A health rule for one custom resource kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KindHealth {
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
+    pub owner: PodOwner,
     /// Argo CD health script (`hs.status`, `hs.message`).
     pub lua: &'static str,
     /// Flux `healthCheckExprs`: current and failed (CEL over the object).
@@ -31,14 +31,21 @@ pub struct KindHealth {
 }
 
 impl KindHealth {
-    pub fn api_version(&self) -> String {
-        format!("{}/{}", self.group, self.version)
+    pub fn api_version(&self) -> &'static str {
+        self.owner.type_ref().0
+    }
+    pub fn group(&self) -> &'static str {
+        self.api_version().split('/').next().unwrap_or_default()
+    }
+    pub fn kind(&self) -> &'static str {
+        self.owner.type_ref().1
     }
     /// The `argocd-cm` key of the check.
     pub fn argocd_cm_key(&self) -> String {
         format!(
             "resource.customizations.health.{}_{}",
-            self.group, self.kind
+            self.group(),
+            self.kind()
         )
     }
 }
@@ -191,41 +198,31 @@ return hs
 pub fn kinds() -> Vec<KindHealth> {
     vec![
         KindHealth {
-            group: "postgres-operator.crunchydata.com",
-            version: "v1beta1",
-            kind: "PostgresCluster",
+            owner: PodOwner::PostgresCluster,
             lua: POSTGRES_CLUSTER,
             cel_current: "spec.instances.all(s, has(status.instances) && status.instances.exists(i, i.name == s.name && has(i.readyReplicas) && i.readyReplicas >= (has(s.replicas) ? s.replicas : 1))) && has(status.patroni) && has(status.patroni.systemIdentifier) && status.patroni.systemIdentifier != ''",
             cel_failed: None,
         },
         KindHealth {
-            group: "redis.redis.opstreelabs.in",
-            version: "v1beta2",
-            kind: "RedisReplication",
+            owner: PodOwner::RedisReplication,
             lua: REDIS_REPLICATION,
             cel_current: "has(status.masterNode) && status.masterNode != ''",
             cel_failed: None,
         },
         KindHealth {
-            group: "minio.min.io",
-            version: "v2",
-            kind: "Tenant",
+            owner: PodOwner::Tenant,
             lua: TENANT,
             cel_current: "has(status.currentState) && status.currentState == 'Initialized' && has(status.healthStatus) && status.healthStatus == 'green'",
             cel_failed: None,
         },
         KindHealth {
-            group: "kafka.strimzi.io",
-            version: "v1",
-            kind: "Kafka",
+            owner: PodOwner::Kafka,
             lua: KAFKA,
             cel_current: "has(status.conditions) && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True') && (!has(metadata.generation) || !has(status.observedGeneration) || status.observedGeneration >= metadata.generation)",
             cel_failed: None,
         },
         KindHealth {
-            group: "flink.apache.org",
-            version: "v1beta1",
-            kind: "FlinkDeployment",
+            owner: PodOwner::FlinkDeployment,
             lua: FLINK_DEPLOYMENT,
             cel_current: "has(status.jobManagerDeploymentStatus) && status.jobManagerDeploymentStatus == 'READY'",
             cel_failed: Some(
@@ -233,17 +230,13 @@ pub fn kinds() -> Vec<KindHealth> {
             ),
         },
         KindHealth {
-            group: "clickhouse-keeper.altinity.com",
-            version: "v1",
-            kind: "ClickHouseKeeperInstallation",
+            owner: PodOwner::ClickHouseKeeperInstallation,
             lua: CLICKHOUSE,
             cel_current: "has(status.status) && status.status == 'Completed'",
             cel_failed: Some("has(status.status) && status.status == 'Aborted'"),
         },
         KindHealth {
-            group: "clickhouse.altinity.com",
-            version: "v1",
-            kind: "ClickHouseInstallation",
+            owner: PodOwner::ClickHouseInstallation,
             lua: CLICKHOUSE,
             cel_current: "has(status.status) && status.status == 'Completed'",
             cel_failed: Some("has(status.status) && status.status == 'Aborted'"),
@@ -256,5 +249,5 @@ pub fn of(api_version: &str, kind: &str) -> Option<KindHealth> {
     let group = api_version.split('/').next().unwrap_or_default();
     kinds()
         .into_iter()
-        .find(|k| k.group == group && k.kind == kind)
+        .find(|k| k.group() == group && k.kind() == kind)
 }
