@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::{kafka_target, minio_job_enabled, mirror_maker_enabled, pod_group, replication_target};
 use crate::component::ComponentId;
 use crate::model::Model;
-use crate::security::{self, PodGroup};
+use crate::security::{self, PodGroup, Rules, network_policy};
 
 /// Host ports of a `host:port,host:port` list (TLS listener default 9093).
 fn bootstrap_ports(servers: &str) -> Vec<u16> {
@@ -26,25 +26,15 @@ fn bootstrap_ports(servers: &str) -> Vec<u16> {
 pub fn network_policies(m: &Model) -> Vec<Value> {
     let mut out = Vec::new();
     let mut push = |id: ComponentId, name: &str, selector: Value, ports: Vec<u16>| {
-        let mut labels = crate::prereqs::platform_labels(m);
-        labels.insert(
-            "app.kubernetes.io/component".into(),
-            "network-policy".into(),
-        );
-        let ports: Vec<Value> = ports
-            .iter()
-            .map(|p| json!({"protocol": "TCP", "port": p}))
-            .collect();
-        out.push(json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": m.get(id).namespace, "labels": labels},
-            "spec": {
-                "podSelector": selector,
-                "policyTypes": ["Egress"],
-                "egress": [{"to": security::outside_cluster(m), "ports": ports}],
-            },
-        }));
+        let to = json!({"to": security::outside_cluster(m), "ports": security::tcp(&ports)});
+        let ns = &m.get(id).namespace;
+        out.push(network_policy(
+            m,
+            ns,
+            name,
+            &selector,
+            Rules::Egress(vec![to]),
+        ));
     };
     if minio_job_enabled(m)
         && let Some(t) = replication_target(m)
@@ -79,49 +69,34 @@ pub fn network_policies(m: &Model) -> Vec<Value> {
 fn mirror_maker_rest(m: &Model, g: &PodGroup) -> Vec<Value> {
     const REST: u16 = 8083;
     let ns = &m.get(ComponentId::Kafka).namespace;
-    let mut labels = crate::prereqs::platform_labels(m);
-    labels.insert(
-        "app.kubernetes.io/component".into(),
-        "network-policy".into(),
-    );
-    let ports = json!([{"protocol": "TCP", "port": REST}]);
+    let ports = security::tcp(&[REST]);
     let workers =
         json!({"namespaceSelector": security::namespace_selector(ns), "podSelector": g.selector});
     let ops = &m.operators_namespace;
-    let policy = |ns: &str, name: String, selector: &Value, kind: &str, rule: Value| {
-        let key = if kind == "Ingress" {
-            "ingress"
-        } else {
-            "egress"
-        };
-        json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": ns, "labels": labels},
-            "spec": {"podSelector": selector, "policyTypes": [kind], key: [rule]},
-        })
+    let policy = |ns: &str, name: String, selector: &Value, rules: Rules| {
+        network_policy(m, ns, &name, selector, rules)
     };
+
     let mut out = vec![
         policy(
             ns,
             format!("{}-from-peers", g.name),
             &g.selector,
-            "Ingress",
-            json!({"from": [workers.clone()], "ports": ports}),
+            Rules::Ingress(vec![json!({"from": [workers.clone()], "ports": ports})]),
         ),
         policy(
             ns,
             format!("{}-to-peers", g.name),
             &g.selector,
-            "Egress",
-            json!({"to": [workers.clone()], "ports": ports}),
+            Rules::Egress(vec![json!({"to": [workers.clone()], "ports": ports})]),
         ),
         policy(
             ns,
             format!("{}-from-operator", g.name),
             &g.selector,
-            "Ingress",
-            json!({"from": [{"namespaceSelector": security::namespace_selector(ops)}], "ports": ports}),
+            Rules::Ingress(vec![
+                json!({"from": [{"namespaceSelector": security::namespace_selector(ops)}], "ports": ports}),
+            ]),
         ),
     ];
     if crate::prereqs::owned_namespaces(m).contains(ops) {
@@ -129,8 +104,7 @@ fn mirror_maker_rest(m: &Model, g: &PodGroup) -> Vec<Value> {
             ops,
             "operators-to-kafka-mirror-maker".into(),
             &json!({}),
-            "Egress",
-            json!({"to": [workers], "ports": ports}),
+            Rules::Egress(vec![json!({"to": [workers], "ports": ports})]),
         ));
     }
     out

@@ -22,7 +22,8 @@ fn pods_in(ns: &str, selector: &Value) -> Value {
     json!({"namespaceSelector": namespace_selector(ns), "podSelector": selector})
 }
 
-fn tcp(ports: &[u16]) -> Vec<Value> {
+/// TCP ports of a rule.
+pub fn tcp(ports: &[u16]) -> Vec<Value> {
     ports
         .iter()
         .map(|p| json!({"protocol": "TCP", "port": p}))
@@ -31,29 +32,48 @@ fn tcp(ports: &[u16]) -> Vec<Value> {
 
 pub const API_SERVER_PORT: u16 = 6443;
 
+/// The rules of a NetworkPolicy and the direction they admit.
+pub enum Rules {
+    /// No rule either way: every pod selected is isolated in both directions.
+    DenyAll,
+    Ingress(Vec<Value>),
+    Egress(Vec<Value>),
+}
+
+/// A platform NetworkPolicy: the one builder of every policy the tree renders (security's and
+/// the backups' egress to the DR sites), so labels and shape cannot drift apart.
+pub fn network_policy(m: &Model, ns: &str, name: &str, selector: &Value, rules: Rules) -> Value {
+    let mut labels = crate::prereqs::platform_labels(m);
+    labels.insert(
+        "app.kubernetes.io/component".into(),
+        "network-policy".into(),
+    );
+    let spec = match rules {
+        Rules::DenyAll => json!({"podSelector": selector, "policyTypes": ["Ingress", "Egress"]}),
+        Rules::Ingress(r) => {
+            json!({"podSelector": selector, "policyTypes": ["Ingress"], "ingress": r})
+        }
+        Rules::Egress(r) => {
+            json!({"podSelector": selector, "policyTypes": ["Egress"], "egress": r})
+        }
+    };
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": spec,
+    })
+}
+
 struct Builder<'a> {
     m: &'a Model<'a>,
     out: Vec<Value>,
 }
 
 impl Builder<'_> {
-    fn policy(&mut self, ns: &str, name: &str, selector: &Value, kind: &str, rules: Vec<Value>) {
-        let mut labels = crate::prereqs::platform_labels(self.m);
-        labels.insert(
-            "app.kubernetes.io/component".into(),
-            "network-policy".into(),
-        );
-        let key = if kind == "Ingress" {
-            "ingress"
-        } else {
-            "egress"
-        };
-        self.out.push(json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": ns, "labels": labels},
-            "spec": {"podSelector": selector, "policyTypes": [kind], key: rules},
-        }));
+    fn policy(&mut self, ns: &str, name: &str, selector: &Value, rules: Rules) {
+        self.out
+            .push(network_policy(self.m, ns, name, selector, rules));
     }
 
     fn ingress(
@@ -68,7 +88,7 @@ impl Builder<'_> {
         if let Some(p) = ports {
             rule["ports"] = json!(tcp(p));
         }
-        self.policy(ns, name, sel, "Ingress", vec![rule]);
+        self.policy(ns, name, sel, Rules::Ingress(vec![rule]));
     }
 
     fn egress(&mut self, ns: &str, name: &str, sel: &Value, to: Vec<Value>, ports: Option<&[u16]>) {
@@ -76,7 +96,7 @@ impl Builder<'_> {
         if let Some(p) = ports {
             rule["ports"] = json!(tcp(p));
         }
-        self.policy(ns, name, sel, "Egress", vec![rule]);
+        self.policy(ns, name, sel, Rules::Egress(vec![rule]));
     }
 
     /// Both halves of one allowed flow: egress from the client, ingress to the server.
@@ -279,17 +299,7 @@ impl Peers {
 
 /// Deny everything in the namespace; every other policy is an exception to this one.
 fn default_deny(b: &mut Builder, ns: &str) {
-    let mut labels = crate::prereqs::platform_labels(b.m);
-    labels.insert(
-        "app.kubernetes.io/component".into(),
-        "network-policy".into(),
-    );
-    b.out.push(json!({
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "default-deny", "namespace": ns, "labels": labels},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-    }));
+    b.policy(ns, "default-deny", &json!({}), Rules::DenyAll);
 }
 
 fn allow_dns(b: &mut Builder, ns: &str) {
@@ -310,8 +320,7 @@ fn allow_dns(b: &mut Builder, ns: &str) {
         ns,
         "allow-dns",
         &json!({}),
-        "Egress",
-        vec![json!({"to": [dns], "ports": dns_ports})],
+        Rules::Egress(vec![json!({"to": [dns], "ports": dns_ports})]),
     );
 }
 
@@ -371,8 +380,7 @@ fn group_needs(b: &mut Builder, p: &Peers, ns: &str, e: &Exposure) {
                 ns,
                 &format!("{}-to-apiserver", g.name),
                 &g.selector,
-                "Egress",
-                p.api.clone(),
+                Rules::Egress(p.api.clone()),
             );
         }
         if let Some((to, ports)) = &p.object_store
@@ -523,8 +531,7 @@ fn operators_and_apiserver(b: &mut Builder, p: &Peers) {
         &p.ops_ns,
         "operators-to-apiserver",
         &p.all,
-        "Egress",
-        p.api.clone(),
+        Rules::Egress(p.api.clone()),
     );
     // Admission and conversion webhooks (Flink, MinIO, redis-operator) are called by the
     // API server, which runs on the host network.

@@ -263,6 +263,53 @@ fn every_route_is_tls_and_redirects_plain_http() {
     assert!(seen > 0, "no Route rendered");
 }
 
+/// Every policy comes from `security::network_policy`: the platform's labels, rules in the
+/// direction its policyTypes say, and nothing the typed NetworkPolicy would drop (a misspelt
+/// field survives JSON but not the round trip through k8s-openapi's type).
+#[test]
+fn every_network_policy_is_shaped_by_the_one_builder() {
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    let mut dr_policies = 0;
+    for (variant, p) in secrets_variants() {
+        let tree = datalyptica_platform::render(&p);
+        for o in policies(&tree) {
+            let name = common::name(&o);
+            assert_eq!(
+                o["metadata"]["labels"]["app.kubernetes.io/component"], "network-policy",
+                "{variant}: {name}"
+            );
+            let types: Vec<&str> = o["spec"]["policyTypes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let has = |k: &str| o["spec"].get(k).is_some();
+            match types.as_slice() {
+                ["Ingress", "Egress"] => assert!(!has("ingress") && !has("egress"), "{name}"),
+                ["Ingress"] => assert!(has("ingress") && !has("egress"), "{variant}: {name}"),
+                ["Egress"] => assert!(has("egress") && !has("ingress"), "{variant}: {name}"),
+                other => panic!("{variant}: {name}: policyTypes {other:?}"),
+            }
+            let typed: NetworkPolicy = serde_json::from_value(o.clone())
+                .unwrap_or_else(|e| panic!("{variant}: {name}: {e}"));
+            let back = serde_json::to_value(&typed).expect("serialize");
+            assert_eq!(back, o, "{variant}: {name} loses fields as a NetworkPolicy");
+            if variant == "dr-targets"
+                && o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("-to-dr-"))
+            {
+                dr_policies += 1;
+            }
+        }
+    }
+    assert!(
+        dr_policies >= 2,
+        "the DR egress policies were not seen ({dr_policies})"
+    );
+}
+
 fn secrets_variants() -> Vec<(&'static str, datalyptica_platform::Platform)> {
     use datalyptica_platform::spec::{
         KafkaDrTarget, ReplicationTarget, SecretStoreRef, SecretsMode,
