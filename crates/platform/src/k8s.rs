@@ -684,7 +684,7 @@ pub fn with_sha1_fingerprint(
 /// File name of the truststore [`jvm_truststore_init`] writes into its store directory.
 pub const JVM_TRUSTSTORE_FILE: &str = "truststore.jks";
 /// Where [`jvm_truststore_init`] mounts the CA bundles of [`ca_trust_volume`].
-const TRUST_CA_DIR: &str = "/run/platform-ca";
+pub const TRUST_CA_DIR: &str = "/run/platform-ca";
 
 /// Shell that writes the JKS truststore `store`: the JDK's public CAs plus the service CA
 /// (Nessie, serving certificates) and the object store's CA from `ca_dir`.

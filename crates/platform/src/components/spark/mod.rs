@@ -711,7 +711,16 @@ fn pod(m: &Model, role: &str, instances: Option<u32>, sa: Option<String>) -> cr:
             "truststore",
             TRUSTSTORE_DIR,
         )],
-        volume_mounts: vec![k8s::mount("truststore", TRUSTSTORE_DIR, true)],
+        // The CA volume is mounted in the Spark container too, although only the init container
+        // reads it: the operator's pod webhook adds a volume of `spec.volumes` only when the
+        // driver's or executor's own `volumeMounts` name it (`addVolumes` in
+        // internal/webhook/sparkpod_defaulter.go), and the API server refuses a pod whose init
+        // container mounts a volume it lacks. Found by the real webhook on the sandbox
+        // (`crates/cluster/tests/it/spark_operator.rs`).
+        volume_mounts: vec![
+            k8s::mount("ca", k8s::TRUST_CA_DIR, true),
+            k8s::mount("truststore", TRUSTSTORE_DIR, true),
+        ],
     }
 }
 
