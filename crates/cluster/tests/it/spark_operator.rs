@@ -10,12 +10,19 @@
 //! SparkConnect is served too, which `../shared/crds/spark` leaves out. Its SparkApplication CRD
 //! must be the one the conformance test validates against.
 //!
+//! The operator's admission webhook (`operator webhook start`, the chart's webhook pod) runs
+//! too, registered with the chart's rules and paths at a localhost URL: it defaults and
+//! validates the application and patches the driver pod (security contexts, volumes) as it is
+//! created.
+//!
 //! Checked: the operator accepts the application (no SUBMISSION_FAILED or FAILED state, no
 //! Warning event about it), spark-submit resolves the rendered `spark.jars.packages` and builds
-//! a driver pod the API server admits, with the rendered image, service account and owner, and
-//! the scheduler binds it. Stand-ins, named: the pods are kwok's (no container runs, so the
-//! driver never creates executors); the operator's mutating webhook does not run, so the
-//! driver's security context and volumes (which it patches in) are not checked here. Skips
+//! a driver pod that the webhook patches and the API server admits, with the rendered image,
+//! service account, owner and security contexts, free of `datalyptica lint`'s security errors
+//! (restricted-v2's rules), and the scheduler binds it. The webhook found that it adds a
+//! volume only for the Spark container's own mounts, so the truststore init container's CA
+//! volume made every driver pod invalid until the container mounted it too. Stand-ins, named:
+//! the pods are kwok's (no container runs, so the driver never creates executors). Skips
 //! locally without the binaries or the sandbox, fails in CI.
 
 use crate::common;
@@ -116,12 +123,6 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
         .expect("rendered SparkApplication")
         .clone();
     let app_name = app["metadata"]["name"].as_str().expect("name").to_string();
-    for o in &objs {
-        api.apply(o, ApplyOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("apply {}/{}: {e}", o["kind"], o["metadata"]["name"]));
-    }
-
     // The operator's identity, as in its pod: a ServiceAccount and its token (spark-submit's
     // fabric8 client then authenticates as the operator does in-cluster). Its rights: stand-in,
     // cluster-admin instead of the chart's ClusterRole, which the reference does not carry.
@@ -138,12 +139,34 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
     )
     .expect("kubeconfig");
 
+    // The operator's admission webhook (`operator webhook start`, as the chart's webhook pod runs
+    // it), registered as the chart registers it but called at https://localhost: its own
+    // certificate names localhost, and the API server cannot reach a Service of simulated pods.
+    let work = sb.dir.join("spark-operator");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let hook_log = work.join("webhook.log");
+    let webhook = start_webhook(&api, &operator, &kubeconfig, &ns, &work, &hook_log).await;
+    // Killed when the test ends, also by a failed assertion.
+    let mut procs = common::Procs(vec![webhook], work.join("unused"));
+
+    // Through the webhook: the application is defaulted and validated by the operator's code.
+    for o in &objs {
+        api.apply(o, ApplyOptions::default())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "apply {}/{}: {e}\n{}",
+                    o["kind"],
+                    o["metadata"]["name"],
+                    std::fs::read_to_string(&hook_log).unwrap_or_default()
+                )
+            });
+    }
+
     // The operator, as `operator controller start` runs in its pod: the master URL comes from
     // the in-cluster variables, the client from the kubeconfig.
     let url = sb.server.trim_start_matches("https://").to_string();
     let (host, port) = url.rsplit_once(':').expect("host:port");
-    let work = sb.dir.join("spark-operator");
-    std::fs::create_dir_all(&work).expect("work dir");
     let log_path = work.join("operator.log");
     let log = std::fs::File::create(&log_path).expect("log");
     let child = Command::new(&operator)
@@ -173,17 +196,19 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
         .stderr(log)
         .spawn()
         .expect("spark-operator");
-    // Killed when the test ends, also by a failed assertion.
-    let mut procs = common::Procs(vec![child], work.join("unused"));
+    procs.0.push(child);
 
     let pod_t = TypeRef::new("v1", "Pod");
     let deadline = Instant::now() + Duration::from_secs(600);
     let driver = loop {
-        if let Some(code) = procs.0[0].try_wait().expect("wait") {
-            panic!(
-                "the operator exited ({code}):\n{}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
+        for (p, log) in procs.0.iter_mut().zip([&hook_log, &log_path]) {
+            if let Some(code) = p.try_wait().expect("wait") {
+                panic!(
+                    "{} exited ({code}):\n{}",
+                    log.display(),
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
         }
         let a = api
             .get(&app_t, Some(&ns), &app_name)
@@ -241,6 +266,27 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
             .any(|r| r["kind"] == "SparkApplication" && r["name"] == app_name.as_str()),
         "the driver belongs to the application"
     );
+    // The webhook put the application's security settings on the pod it admitted, and the pod
+    // passes the security rules `datalyptica lint` applies (OpenShift's restricted-v2).
+    assert_eq!(
+        spec["securityContext"]["runAsNonRoot"], true,
+        "the webhook did not patch the driver's pod security context: {}",
+        spec["securityContext"]
+    );
+    let container = spec["containers"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["image"] == image))
+        .expect("driver container");
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"], false,
+        "driver container: {}",
+        container["securityContext"]
+    );
+    let findings = security_findings(&driver);
+    assert!(
+        findings.is_empty(),
+        "the driver pod as the operator built it:\n{findings:#?}"
+    );
     // No Warning event about the application.
     let events = api
         .list(&TypeRef::new("v1", "Event"), Some(&ns), None)
@@ -256,6 +302,148 @@ async fn the_real_spark_operator_submits_the_rendered_application() {
         .map(|e| format!("{}: {}", e["reason"], e["message"]))
         .collect();
     assert!(warnings.is_empty(), "{warnings:#?}");
+}
+
+/// The webhook process, once the API server calls it: its MutatingWebhookConfiguration and
+/// ValidatingWebhookConfiguration (the chart's rules and paths, a localhost URL) carry the CA the
+/// webhook made and patched in, and its port answers.
+async fn start_webhook(
+    api: &impl ClusterApi,
+    operator: &std::path::Path,
+    kubeconfig: &std::path::Path,
+    ns: &str,
+    work: &std::path::Path,
+    log_path: &std::path::Path,
+) -> std::process::Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    const NAME: &str = "spark-operator-webhook";
+    let hook = |name: &str,
+                path: &str,
+                group: &str,
+                version: &str,
+                resource: &str,
+                ops: &[&str]| {
+        let mut h = serde_json::json!({
+            "name": name,
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": {"url": format!("https://localhost:{port}{path}")},
+            "sideEffects": "None",
+            "failurePolicy": "Fail",
+            "timeoutSeconds": 10,
+            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": [ns]}]},
+            "rules": [{"apiGroups": [group], "apiVersions": [version], "resources": [resource], "operations": ops}],
+        });
+        if resource == "pods" {
+            h["objectSelector"] = serde_json::json!({"matchLabels": {"sparkoperator.k8s.io/launched-by-spark-operator": "true"}});
+        }
+        h
+    };
+    let mutating = serde_json::json!({
+    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+    "metadata": {"name": NAME},
+    "webhooks": [
+        hook("mutate--v1-pod.sparkoperator.k8s.io", "/mutate--v1-pod", "", "v1", "pods", &["CREATE"]),
+        hook("mutate-sparkoperator-k8s-io-v1beta2-sparkapplication.sparkoperator.k8s.io",
+            "/mutate-sparkoperator-k8s-io-v1beta2-sparkapplication", "sparkoperator.k8s.io", "v1beta2",
+            "sparkapplications", &["CREATE", "UPDATE"]),
+    ]});
+    let validating = serde_json::json!({
+    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+    "metadata": {"name": NAME},
+    "webhooks": [
+        hook("validate-sparkoperator-k8s-io-v1beta2-sparkapplication.sparkoperator.k8s.io",
+            "/validate-sparkoperator-k8s-io-v1beta2-sparkapplication", "sparkoperator.k8s.io", "v1beta2",
+            "sparkapplications", &["CREATE", "UPDATE"]),
+    ]});
+    for o in [&mutating, &validating] {
+        api.apply(o, ApplyOptions::default())
+            .await
+            .expect("webhook configuration");
+    }
+    let log = std::fs::File::create(log_path).expect("log");
+    let mut child = Command::new(operator)
+        .args([
+            "webhook",
+            "start",
+            "--namespaces",
+            ns,
+            &format!("--webhook-port={port}"),
+            &format!("--webhook-cert-dir={}", work.join("certs").display()),
+            "--webhook-secret-name=spark-operator-webhook-certs",
+            "--webhook-secret-namespace=spark-operator",
+            &format!("--webhook-svc-name={NAME}"),
+            "--webhook-svc-namespace=spark-operator",
+            &format!("--mutating-webhook-name={NAME}"),
+            &format!("--validating-webhook-name={NAME}"),
+            "--leader-election=false",
+            "--health-probe-bind-address=0",
+            "--metrics-bind-address=0",
+            "--zap-log-level=info",
+        ])
+        .current_dir(work)
+        .env("KUBECONFIG", kubeconfig)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spark-operator webhook");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(code) = child.try_wait().expect("wait") {
+            panic!(
+                "the webhook exited ({code}):\n{}",
+                std::fs::read_to_string(log_path).unwrap_or_default()
+            );
+        }
+        let mut patched = true;
+        for kind in [
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ] {
+            let o = api
+                .get(
+                    &TypeRef::new("admissionregistration.k8s.io/v1", kind),
+                    None,
+                    NAME,
+                )
+                .await
+                .expect("get webhook configuration")
+                .expect("webhook configuration exists");
+            patched &= o["webhooks"].as_array().into_iter().flatten().all(|w| {
+                w["clientConfig"]["caBundle"]
+                    .as_str()
+                    .is_some_and(|c| !c.is_empty())
+            });
+        }
+        if patched && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the webhook never served:\n{}",
+            std::fs::read_to_string(log_path).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Errors of `datalyptica lint`'s security rules on one pod (run as root, fixed UIDs, privilege
+/// escalation, capabilities, host namespaces, ports and paths, privileged, unpinned tags,
+/// resources, inlined secrets: what restricted-v2 admits and what the tree is held to). The
+/// namespace's default-deny (DL2015) is a property of the tree, linted there, not of one pod.
+fn security_findings(obj: &Value) -> Vec<String> {
+    use datalyptica_lint::{Category, Config, Severity, Source, lint_sources, rule};
+    let yaml = datalyptica_platform::render::to_yaml(obj);
+    let report = lint_sources(&[Source::new("driver-pod.yaml", yaml)], &Config::default());
+    report
+        .findings
+        .iter()
+        .filter(|f| rule(f.rule).is_some_and(|r| r.category == Category::Security))
+        .filter(|f| f.severity == Severity::Error && f.rule != "DL2015")
+        .map(|f| format!("{} {}: {}", f.rule, f.pointer, f.message))
+        .collect()
 }
 
 /// A token of the ServiceAccount `spark-operator/spark-operator`, bound to cluster-admin.
