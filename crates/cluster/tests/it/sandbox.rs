@@ -207,8 +207,8 @@ async fn ha_default_on_ten_workers_in_three_zones() {
     assert!(nessie_start > pg_pass);
 
     // Gates say which readiness came from a stand-in: PGO's status and the OLM installs were
-    // written by stand-ins, Redis' StatefulSets made by one; Deployments were rolled out by the
-    // real controller manager.
+    // written by stand-ins, Redis' StatefulSets made by one; Deployments (Nessie's, and those of
+    // the operators the tree carries) were rolled out by the real controller manager.
     let passed = |step: &str| -> Vec<&str> {
         events
             .iter()
@@ -220,9 +220,19 @@ async fn ha_default_on_ten_workers_in_three_zones() {
             })
             .collect()
     };
+    let (olm, carried): (Vec<&str>, Vec<&str>) = passed("operators")
+        .into_iter()
+        .partition(|d| d.contains(" Succeeded, "));
+    assert!(
+        !olm.is_empty() && olm.iter().all(|d| d.contains("`sandbox-olm-standin`")),
+        "{olm:?}"
+    );
+    assert!(
+        carried.len() == 2 && carried.iter().all(|d| !d.contains("stand-in")),
+        "the carried operators' Deployments: {carried:?}"
+    );
     for (step, who) in [
         ("component.postgresql", "`sandbox-operator-standin`"),
-        ("operators", "`sandbox-olm-standin`"),
         ("component.redis", "sandbox operator stand-in"),
     ] {
         let details = passed(step);
