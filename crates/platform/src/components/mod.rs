@@ -5,6 +5,7 @@ use crate::model::CommonSpec;
 use crate::spec::ComponentsSpec;
 
 pub mod airflow;
+mod carried;
 pub mod clickhouse;
 pub mod etcd;
 pub mod flink;

@@ -24,16 +24,13 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::core::v1::{
-    Container, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
-};
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
+use k8s_openapi::api::core::v1::{Container, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
+use crate::components::carried::{Install, rule};
 use crate::k8s;
 use crate::model::Model;
 
@@ -50,6 +47,14 @@ pub const SERVICE: &str = "operator";
 pub const UPGRADE_PORT: u16 = 4221;
 /// Replicas: one leader (a Lease), one standby.
 pub const REPLICAS: i32 = 2;
+
+const INSTALL: Install = Install {
+    deployment: DEPLOYMENT,
+    version: VERSION,
+    role: "minio-operator-role",
+    binding: "minio-operator-binding",
+    replicas: REPLICAS,
+};
 /// Marks the objects generated from the upstream release manifests.
 pub const UPSTREAM_ANNOTATION: &str = "datalyptica.io/upstream";
 /// Why the operator's container has no probes (tests and `lint` read it).
@@ -77,27 +82,6 @@ pub fn crds() -> &'static [Value] {
             .map(|(_, text)| serde_saphyr::from_str(text).unwrap_or(Value::Null))
             .collect()
     })
-}
-
-fn labels(m: &Model) -> BTreeMap<String, String> {
-    let mut l = crate::prereqs::platform_labels(m);
-    l.insert("app.kubernetes.io/name".into(), DEPLOYMENT.into());
-    l.insert("app.kubernetes.io/version".into(), VERSION.into());
-    l
-}
-
-fn selector() -> BTreeMap<String, String> {
-    BTreeMap::from([("name".to_string(), DEPLOYMENT.to_string())])
-}
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    PolicyRule {
-        api_groups: Some(v(groups)),
-        resources: Some(v(resources)),
-        verbs: v(verbs),
-        ..Default::default()
-    }
 }
 
 /// `resources/base/cluster-role.yaml` of v7.1.1, rule for rule.
@@ -211,62 +195,21 @@ fn cluster_role_rules() -> Vec<PolicyRule> {
 pub fn objects(m: &Model) -> Vec<Value> {
     let mut out: Vec<Value> = crds().to_vec();
     out.extend([
-        k8s::to_value(&service_account(m)),
-        k8s::to_value(&cluster_role(m)),
-        k8s::to_value(&cluster_role_binding(m)),
+        k8s::to_value(&INSTALL.service_account(m)),
+        k8s::to_value(&INSTALL.cluster_role(m, cluster_role_rules())),
+        k8s::to_value(&INSTALL.cluster_role_binding(m)),
         k8s::to_value(&service(m)),
         k8s::to_value(&deployment(m)),
-        k8s::to_value(&pod_disruption_budget(m)),
+        k8s::to_value(&INSTALL.pod_disruption_budget(m)),
     ]);
     out
 }
 
-fn meta(m: &Model, name: &str, namespaced: bool) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.into()),
-        namespace: namespaced.then(|| m.operators_namespace.clone()),
-        labels: Some(labels(m)),
-        ..Default::default()
-    }
-}
-
-fn service_account(m: &Model) -> ServiceAccount {
-    ServiceAccount {
-        metadata: meta(m, DEPLOYMENT, true),
-        ..Default::default()
-    }
-}
-
-fn cluster_role(m: &Model) -> ClusterRole {
-    ClusterRole {
-        metadata: meta(m, "minio-operator-role", false),
-        rules: Some(cluster_role_rules()),
-        ..Default::default()
-    }
-}
-
-fn cluster_role_binding(m: &Model) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta(m, "minio-operator-binding", false),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: "minio-operator-role".into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: DEPLOYMENT.into(),
-            namespace: Some(m.operators_namespace.clone()),
-            ..Default::default()
-        }]),
-    }
-}
-
 fn service(m: &Model) -> Service {
-    let mut leader = selector();
+    let mut leader = INSTALL.selector();
     leader.insert("operator".into(), "leader".into());
     Service {
-        metadata: meta(m, SERVICE, true),
+        metadata: INSTALL.meta(m, SERVICE, true),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             ports: Some(vec![ServicePort {
@@ -284,52 +227,24 @@ fn service(m: &Model) -> Service {
 }
 
 fn deployment(m: &Model) -> Deployment {
-    let mut pod_labels = labels(m);
-    pod_labels.extend(selector());
-    let mut dmeta = meta(m, DEPLOYMENT, true);
-    dmeta.annotations = Some(BTreeMap::from([
-        (
-            UPSTREAM_ANNOTATION.to_string(),
-            format!("minio/operator {VERSION} resources/base/deployment.yaml"),
-        ),
-        (
-            crate::render::LINT_WAIVE_ANNOTATION.to_string(),
-            format!("DL1008: {NO_PROBES}"),
-        ),
-    ]));
-    Deployment {
-        metadata: dmeta,
-        spec: Some(DeploymentSpec {
-            replicas: Some(REPLICAS),
-            selector: LabelSelector {
-                match_labels: Some(selector()),
-                ..Default::default()
-            },
-            strategy: Some(DeploymentStrategy {
-                type_: Some("Recreate".into()),
-                ..Default::default()
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(DEPLOYMENT.into()),
-                    // An operator: it works through the API (ClusterRole above).
-                    automount_service_account_token: Some(true),
-                    affinity: Some(k8s::anti_affinity(&selector())),
-                    topology_spread_constraints: Some(k8s::zone_spread(&selector())),
-                    security_context: Some(k8s::pod_security()),
-                    containers: vec![container()],
-                    volumes: Some(vec![k8s::empty_dir_volume("tmp")]),
-                    ..Default::default()
-                }),
-            },
+    INSTALL.deployment(
+        m,
+        BTreeMap::from([
+            (
+                UPSTREAM_ANNOTATION.to_string(),
+                format!("minio/operator {VERSION} resources/base/deployment.yaml"),
+            ),
+            (
+                crate::render::LINT_WAIVE_ANNOTATION.to_string(),
+                format!("DL1008: {NO_PROBES}"),
+            ),
+        ]),
+        Some(DeploymentStrategy {
+            type_: Some("Recreate".into()),
             ..Default::default()
         }),
-        ..Default::default()
-    }
+        container(),
+    )
 }
 
 fn container() -> Container {
@@ -352,22 +267,6 @@ fn container() -> Container {
         })),
         security_context: Some(k8s::container_security(k8s::RootFs::ReadOnly)),
         volume_mounts: Some(vec![k8s::mount("tmp", "/tmp", false)]),
-        ..Default::default()
-    }
-}
-
-// Drains take one operator pod at a time: the other keeps (or takes over) the leadership.
-fn pod_disruption_budget(m: &Model) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta(m, DEPLOYMENT, true),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(LabelSelector {
-                match_labels: Some(selector()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
         ..Default::default()
     }
 }
