@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::component::{Backup, Component, ComponentId};
 use crate::model::Model;
 use crate::security::PodGroup;
-use crate::spec::{KafkaDrTarget, ObjectStoreBackend, ReplicationTarget};
+use crate::spec::{KafkaDrTarget, ObjectStoreBackend, ReplicationTarget, SnapshotBackupSpec};
 use crate::units::parse_duration;
 
 pub use dr::disaster_recovery;
@@ -86,22 +86,20 @@ fn dur(v: Option<&str>, default_s: u64) -> Duration {
 }
 
 pub fn redis_snapshot(m: &Model) -> Snapshot {
-    let b = &m.platform.spec.backup.redis;
-    Snapshot {
-        schedule: b.schedule.clone().unwrap_or_else(|| "0 * * * *".into()),
-        retention_days: b.retention_days.unwrap_or(7),
-        uploader_image: b
-            .uploader_image
-            .clone()
-            .unwrap_or_else(|| DEFAULT_MC_IMAGE.into()),
-        rto: dur(b.rto.as_deref(), 1800),
-    }
+    snapshot(&m.platform.spec.backup.redis, "0 * * * *")
 }
 
 pub fn etcd_snapshot(m: &Model) -> Snapshot {
-    let b = &m.platform.spec.backup.etcd;
+    snapshot(&m.platform.spec.backup.etcd, "*/30 * * * *")
+}
+
+/// A snapshot policy with its defaults filled in; only the schedule's default differs.
+fn snapshot(b: &SnapshotBackupSpec, default_schedule: &str) -> Snapshot {
     Snapshot {
-        schedule: b.schedule.clone().unwrap_or_else(|| "*/30 * * * *".into()),
+        schedule: b
+            .schedule
+            .clone()
+            .unwrap_or_else(|| default_schedule.into()),
         retention_days: b.retention_days.unwrap_or(7),
         uploader_image: b
             .uploader_image
