@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ExecAction, HTTPGetAction, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
-    SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint,
-    VolumeResourceRequirements,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
+    TopologySpreadConstraint, VolumeResourceRequirements,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -60,6 +61,43 @@ pub fn meta(m: &Model, id: ComponentId, name: &str, app: &str) -> ObjectMeta {
         name: Some(name.into()),
         namespace: Some(m.get(id).namespace.clone()),
         labels: Some(labels(m, id, app)),
+        ..Default::default()
+    }
+}
+
+/// A component's one-shot setup Job (schema migration, bootstrap) named `name`: retried on
+/// failure, kept an hour after it ends, run as `service_account` without an API token, under
+/// the platform's pod security. `pod` gives the containers and volumes. The pod carries the
+/// component's `app*` labels only.
+pub fn setup_job(
+    m: &Model,
+    id: ComponentId,
+    name: &str,
+    service_account: &str,
+    pod: PodSpec,
+) -> Job {
+    let mut pod_labels = labels(m, id, name);
+    pod_labels.retain(|k, _| k.starts_with("app"));
+    Job {
+        metadata: meta(m, id, name, name),
+        spec: Some(JobSpec {
+            backoff_limit: Some(6),
+            ttl_seconds_after_finished: Some(3600),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    restart_policy: Some("OnFailure".into()),
+                    service_account_name: Some(service_account.into()),
+                    automount_service_account_token: Some(false),
+                    security_context: Some(pod_security()),
+                    ..pod
+                }),
+            },
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

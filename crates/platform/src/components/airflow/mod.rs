@@ -7,13 +7,12 @@ mod monitoring;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    ConfigMapEnvSource, Container, EnvFromSource, EnvVar, PodSpec, PodTemplateSpec, Probe, Service,
-    ServiceAccount, Volume, VolumeMount,
+    ConfigMapEnvSource, Container, EnvFromSource, EnvVar, PodSpec, Probe, Service, ServiceAccount,
+    Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -1044,57 +1043,42 @@ impl<'a> Pods<'a> {
     }
 
     fn migrate_job(&self) -> Job {
-        let (m, id) = (self.m, ComponentId::Airflow);
-        let mut job_labels = k8s::labels(m, id, "airflow-db-migrate");
-        job_labels.retain(|k, _| k.starts_with("app"));
-        Job {
-            metadata: k8s::meta(m, id, "airflow-db-migrate", "airflow-db-migrate"),
-            spec: Some(JobSpec {
-                backoff_limit: Some(6),
-                ttl_seconds_after_finished: Some(3600),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(job_labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        restart_policy: Some("OnFailure".into()),
-                        service_account_name: Some(SA.into()),
-                        automount_service_account_token: Some(false),
-                        security_context: Some(k8s::pod_security()),
-                        volumes: Some(vec![
-                            k8s::empty_dir_volume("airflow-home"),
-                            k8s::empty_dir_volume("tmp"),
-                            postgresql::ca_volume("postgresql-ca"),
-                            secrets_volume(&self.db, false, &m.object_store.credentials_secret),
-                            // The configured secrets backend reads its file on any lookup.
-                            k8s::memory_dir_volume("airflow-conn"),
-                        ]),
-                        init_containers: Some(vec![self.conn_init()]),
-                        containers: vec![Container {
-                            volume_mounts: Some(vec![
-                                k8s::mount("airflow-home", "/opt/airflow", false),
-                                k8s::mount("tmp", "/tmp", false),
-                                postgresql::ca_mount("postgresql-ca"),
-                                k8s::mount("secrets", SECRETS_DIR, true),
-                                k8s::mount("airflow-conn", CONN_DIR, true),
-                            ]),
-                            liveness_probe: None,
-                            readiness_probe: None,
-                            ..self.container(
-                                "migrate",
-                                &["db", "migrate"],
-                                Probe::default(),
-                                Probe::default(),
-                            )
-                        }],
-                        ..Default::default()
-                    }),
-                },
+        let m = self.m;
+        k8s::setup_job(
+            m,
+            ComponentId::Airflow,
+            "airflow-db-migrate",
+            SA,
+            PodSpec {
+                volumes: Some(vec![
+                    k8s::empty_dir_volume("airflow-home"),
+                    k8s::empty_dir_volume("tmp"),
+                    postgresql::ca_volume("postgresql-ca"),
+                    secrets_volume(&self.db, false, &m.object_store.credentials_secret),
+                    // The configured secrets backend reads its file on any lookup.
+                    k8s::memory_dir_volume("airflow-conn"),
+                ]),
+                init_containers: Some(vec![self.conn_init()]),
+                containers: vec![Container {
+                    volume_mounts: Some(vec![
+                        k8s::mount("airflow-home", "/opt/airflow", false),
+                        k8s::mount("tmp", "/tmp", false),
+                        postgresql::ca_mount("postgresql-ca"),
+                        k8s::mount("secrets", SECRETS_DIR, true),
+                        k8s::mount("airflow-conn", CONN_DIR, true),
+                    ]),
+                    liveness_probe: None,
+                    readiness_probe: None,
+                    ..self.container(
+                        "migrate",
+                        &["db", "migrate"],
+                        Probe::default(),
+                        Probe::default(),
+                    )
+                }],
                 ..Default::default()
-            }),
-            ..Default::default()
-        }
+            },
+        )
     }
 }
 

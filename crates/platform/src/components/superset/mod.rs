@@ -7,11 +7,10 @@ mod monitoring;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, Volume,
+    ConfigMap, Container, PodSpec, Probe, Service, ServiceAccount, Volume,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -607,39 +606,24 @@ impl<'a> Pods<'a> {
     }
 
     fn bootstrap_job(&self) -> Job {
-        let (m, id) = (self.m, ComponentId::Superset);
+        let m = self.m;
         let script = bootstrap_script(m);
-        let mut job_labels = k8s::labels(m, id, "superset-bootstrap");
-        job_labels.retain(|k, _| k.starts_with("app"));
-        Job {
-            metadata: k8s::meta(m, id, "superset-bootstrap", "superset-bootstrap"),
-            spec: Some(JobSpec {
-                backoff_limit: Some(6),
-                ttl_seconds_after_finished: Some(3600),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(job_labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        restart_policy: Some("OnFailure".into()),
-                        service_account_name: Some(NAME.into()),
-                        automount_service_account_token: Some(false),
-                        security_context: Some(k8s::pod_security()),
-                        containers: vec![self.container(
-                            "bootstrap",
-                            &["/bin/sh", "-c", &script],
-                            None,
-                            None,
-                        )],
-                        volumes: Some(self.volumes()),
-                        ..Default::default()
-                    }),
-                },
+        k8s::setup_job(
+            m,
+            ComponentId::Superset,
+            "superset-bootstrap",
+            NAME,
+            PodSpec {
+                containers: vec![self.container(
+                    "bootstrap",
+                    &["/bin/sh", "-c", &script],
+                    None,
+                    None,
+                )],
+                volumes: Some(self.volumes()),
                 ..Default::default()
-            }),
-            ..Default::default()
-        }
+            },
+        )
     }
 }
 
