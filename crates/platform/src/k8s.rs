@@ -447,6 +447,15 @@ pub fn secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Vo
     }
 }
 
+/// A Secret volume of private keys: files readable by the container's user only (0400).
+pub fn private_secret_volume(name: &str, secret: &str) -> k8s_openapi::api::core::v1::Volume {
+    let mut v = secret_volume(name, secret);
+    if let Some(s) = v.secret.as_mut() {
+        s.default_mode = Some(0o400);
+    }
+    v
+}
+
 /// Secret keys as files of one volume: `(secret, key, file)` each. What an image can read from a
 /// file stays out of the environment, which every child process inherits and crash reports and
 /// `env` dumps print.

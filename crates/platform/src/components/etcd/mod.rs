@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PodSpec, PodTemplateSpec,
-    SecretVolumeSource, Service, ServiceAccount, Volume, VolumeMount,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PodSpec, PodTemplateSpec, Service,
+    ServiceAccount, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use schemars::JsonSchema;
@@ -511,18 +511,6 @@ fn container(m: &Model) -> Container {
     }
 }
 
-fn secret_volume(name: &str, secret: &str) -> Volume {
-    Volume {
-        name: name.into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.into()),
-            default_mode: Some(0o400),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 fn pod_template(m: &Model) -> PodTemplateSpec {
     let sel = k8s::selector(NAME);
     let mut pod_labels = k8s::labels(m, ComponentId::Etcd, NAME);
@@ -540,7 +528,7 @@ fn pod_template(m: &Model) -> PodTemplateSpec {
             security_context: Some(k8s::pod_security()),
             termination_grace_period_seconds: Some(30),
             containers: vec![container(m)],
-            volumes: Some(vec![secret_volume("tls", MEMBER_TLS)]),
+            volumes: Some(vec![k8s::private_secret_volume("tls", MEMBER_TLS)]),
             ..Default::default()
         }),
     }

@@ -8,8 +8,8 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, PodSpec, PodTemplateSpec,
-    SecretVolumeSource, Service, ServiceAccount, Volume, VolumeMount,
+    ConfigMap, Container, ContainerPort, EnvVar, PodSpec, PodTemplateSpec, Service, ServiceAccount,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -405,20 +405,8 @@ fn volumes(m: &Model) -> Vec<Volume> {
         k8s::ca_trust_volume(m, "ca"),
         k8s::empty_dir_volume("truststore"),
         postgresql::ca_volume("postgresql-ca"),
-        Volume {
-            name: "tmp".into(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Default::default()
-        },
-        Volume {
-            name: "tls".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(TLS.into()),
-                default_mode: Some(0o400),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
+        k8s::empty_dir_volume("tmp"),
+        k8s::private_secret_volume("tls", TLS),
     ]
 }
 
