@@ -2,7 +2,7 @@
 //! implementation sits on `kube::Client` (current kubeconfig context, like `oc`); the tests point
 //! the same implementation at the sandbox's real API server.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use kube::api::{
@@ -153,6 +153,31 @@ pub trait ClusterApi {
         container: &str,
         previous: bool,
     ) -> Result<String, ApiError>;
+}
+
+/// A label selector as list calls take it: `k=v,k=v`.
+pub fn label_selector(sel: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(",")
+}
+
+/// The pods of `ns` that `sel` picks; none for an empty selector (a gate that reads no pods),
+/// and none when the list fails (a gate then waits on its object alone).
+pub async fn pods_matching<A: ClusterApi>(
+    api: &A,
+    ns: &str,
+    sel: &BTreeMap<String, String>,
+) -> Vec<Value> {
+    if sel.is_empty() {
+        return vec![];
+    }
+    api.list(
+        &TypeRef::new("v1", "Pod"),
+        Some(ns),
+        Some(&label_selector(sel)),
+    )
+    .await
+    .unwrap_or_default()
 }
 
 /// [`ClusterApi`] over kube-rs, with discovery results cached per kind.

@@ -1,7 +1,7 @@
 //! `status`: every gate's object, its pods, roles and last backup, with the deep checks and
 //! open alerts beside; the table and the pass/fail verdict.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use std::time::Duration;
 
@@ -62,16 +62,6 @@ pub fn cronjob_last_backup(cj: &Value) -> String {
         .unwrap_or_else(|| format!("never (cronjob {})", name_of(cj)))
 }
 
-async fn pods_for<A: ClusterApi>(api: &A, ns: &str, sel: &BTreeMap<String, String>) -> Vec<Value> {
-    if sel.is_empty() {
-        return vec![];
-    }
-    let s: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    api.list(&TypeRef::new("v1", "Pod"), Some(ns), Some(&s.join(",")))
-        .await
-        .unwrap_or_default()
-}
-
 /// One row per gate of every component, plus one per operator.
 pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow>, ApiError> {
     let mut rows = Vec::new();
@@ -116,7 +106,7 @@ pub async fn status<A: ClusterApi>(api: &A, plan: &Plan) -> Result<Vec<StatusRow
                 Err(e) => return Err(e),
             };
             let sel = gates::pod_selector(g.kind, target, obj.as_ref());
-            let pods = pods_for(api, &g.namespace, &sel).await;
+            let pods = crate::api::pods_matching(api, &g.namespace, &sel).await;
             let state = gates::evaluate(g, obj.as_ref(), &pods);
             let (desired, ready) = obj
                 .as_ref()

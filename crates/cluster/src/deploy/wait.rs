@@ -8,7 +8,7 @@ use datalyptica_platform::component::Gate;
 use serde_json::Value;
 
 use super::{DeployError, Deployer, Event};
-use crate::api::{ApiError, ClusterApi, TypeRef};
+use crate::api::{ApiError, ClusterApi, TypeRef, label_selector, pods_matching};
 use crate::diagnose::{Finding, diagnose};
 use crate::gates::{self, GateState};
 
@@ -94,13 +94,8 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
         selector: &BTreeMap<String, String>,
     ) -> Vec<Finding> {
         let pod_t = TypeRef::new("v1", "Pod");
-        let sel = (!selector.is_empty()).then(|| {
-            selector
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        });
+        // An empty selector: every pod of the namespace (what failed is not known).
+        let sel = (!selector.is_empty()).then(|| label_selector(selector));
         let pods = self
             .api
             .list(&pod_t, Some(ns), sel.as_deref())
@@ -177,19 +172,7 @@ impl<'a, A: ClusterApi> Deployer<'a, A> {
                 },
             };
             let sel = gates::pod_selector(gate.kind, target, obj.as_ref());
-            let pods = if sel.is_empty() {
-                vec![]
-            } else {
-                let s: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                self.api
-                    .list(
-                        &TypeRef::new("v1", "Pod"),
-                        Some(&gate.namespace),
-                        Some(&s.join(",")),
-                    )
-                    .await
-                    .unwrap_or_default()
-            };
+            let pods = pods_matching(self.api, &gate.namespace, &sel).await;
             let state = gates::evaluate(gate, obj.as_ref(), &pods);
             match state {
                 GateState::Ready(d) => {

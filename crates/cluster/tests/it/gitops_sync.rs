@@ -96,18 +96,7 @@ async fn unhealthy(api: &KubeApi, unit: &gitops::Unit) -> Option<String> {
             Err(e) => return Some(e.to_string()),
         };
         let sel = gates::pod_selector(gate.kind, name, obj.as_ref());
-        let pods = if sel.is_empty() {
-            vec![]
-        } else {
-            let s: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            api.list(
-                &TypeRef::new("v1", "Pod"),
-                Some(&gate.namespace),
-                Some(&s.join(",")),
-            )
-            .await
-            .unwrap_or_default()
-        };
+        let pods = datalyptica_cluster::api::pods_matching(api, &gate.namespace, &sel).await;
         match gates::evaluate(gate, obj.as_ref(), &pods) {
             GateState::Ready(_) => {}
             GateState::Failed(why) => panic!("{} {}: failed: {why}", gate.kind, name),
